@@ -1,0 +1,185 @@
+"""Opening the database: a plain path or a `playhouse.db_url` URL, SQLite or PostgreSQL.
+
+On SQLite every transaction starts `BEGIN IMMEDIATE` (set once here through `lock_type`,
+so call sites stay portable to PostgreSQL), the journal is WAL, `busy_timeout` is 5 s and
+foreign keys are on. `write()` wraps a unit of work in a transaction and retries with
+jitter when another process holds the lock for longer than the busy timeout.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
+
+from tui_crm.db.models import database_proxy
+from tui_crm.errors import DatabaseProblem
+from tui_crm.i18n import _
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 5000,
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "cache_size": -32000,
+    "temp_store": "memory",
+}
+LOCK_RETRIES = 4
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def is_url(target: str) -> bool:
+    return "://" in target
+
+
+def describe(target: str | os.PathLike) -> str:
+    """The target without a password, for messages."""
+    text = str(target)
+    if is_url(text) and "@" in text:
+        scheme, rest = text.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return text
+
+
+def _create_sqlite_file(path: Path) -> None:
+    """Create an empty database file 0660, so a team's group can share it."""
+    if not path.parent.exists():
+        raise DatabaseProblem(
+            _("The folder {folder} does not exist; create it or choose another database path.")
+            .format(folder=path.parent)
+        )
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o660)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseProblem(
+            _("Cannot create the database {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
+    try:
+        os.fchmod(fd, 0o660)  # umask would otherwise strip the group's write bit
+    finally:
+        os.close(fd)
+
+
+def make_database(target: str | os.PathLike, *, create: bool = True) -> Database:
+    """Build (but do not bind) a peewee database for a path or URL."""
+    text = str(target)
+    if is_url(text) and not text.startswith("sqlite"):
+        from playhouse.db_url import connect
+
+        try:
+            db = connect(text)
+        except Exception as exc:  # unknown scheme, missing driver
+            raise DatabaseProblem(
+                _("Cannot use the database {target}: {reason}").format(
+                    target=describe(text), reason=str(exc).splitlines()[0]
+                )
+            ) from None
+        return db
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///") :]
+    if text == ":memory:":
+        return SqliteDatabase(text, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise DatabaseProblem(_("{path} is a folder, not a database file.").format(path=path))
+    if not path.exists():
+        if not create:
+            raise DatabaseProblem(_("The database {path} does not exist.").format(path=path))
+        _create_sqlite_file(path)
+    elif not os.access(path, os.R_OK):
+        raise DatabaseProblem(_("No permission to read the database {path}.").format(path=path))
+    return SqliteDatabase(
+        str(path),
+        pragmas=SQLITE_PRAGMAS,
+        lock_type="IMMEDIATE",
+        check_same_thread=False,
+        timeout=5,
+    )
+
+
+def bind(db: Database) -> Database:
+    """Make `db` the database every model and service uses."""
+    database_proxy.initialize(db)
+    return db
+
+
+def current() -> Database:
+    """The bound database."""
+    db = database_proxy.obj
+    if db is None:
+        raise DatabaseProblem(_("No database is open."))
+    return db
+
+
+def is_sqlite(db: Database | None = None) -> bool:
+    return isinstance(db or current(), SqliteDatabase)
+
+
+def is_postgres(db: Database | None = None) -> bool:
+    return isinstance(db or current(), PostgresqlDatabase)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def translate_error(exc: Exception, target: str | None = None) -> DatabaseProblem:
+    """Turn a driver error about the file or server into a one-line message."""
+    text = str(exc).lower()
+    where = describe(target) if target else ""
+    if _is_lock_error(exc):
+        return DatabaseProblem(_("The database is locked by another session; try again."))
+    if "readonly" in text or "read-only" in text:
+        return DatabaseProblem(_("The database {path} is read-only.").format(path=where))
+    if "unable to open" in text:
+        return DatabaseProblem(_("Cannot open the database {path}.").format(path=where))
+    if "not a database" in text or "malformed" in text:
+        return DatabaseProblem(
+            _("{path} is not a tui-crm database or is damaged.").format(path=where)
+        )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DatabaseProblem(_("Database error: {reason}").format(reason=first))
+
+
+def write(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run `fn` in one write transaction; retry with jitter when the database is locked.
+
+    Nested calls join the outer transaction (a savepoint), so only the outermost retries.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        db = current()
+        if db.in_transaction():
+            with db.atomic():
+                return fn(*args, **kwargs)
+        for attempt in range(LOCK_RETRIES):
+            try:
+                with db.atomic():
+                    return fn(*args, **kwargs)
+            except (OperationalError, sqlite3.OperationalError) as exc:
+                if _is_lock_error(exc) and attempt < LOCK_RETRIES - 1:
+                    time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
+                    continue
+                if _is_lock_error(exc) or "readonly" in str(exc).lower():
+                    raise translate_error(exc, db.database) from None
+                raise
+            except InterfaceError as exc:
+                raise translate_error(exc, db.database) from None
+        raise AssertionError("unreachable")
+
+    return wrapper

@@ -1,0 +1,203 @@
+"""References between records: from a typed name or id to a row id, and back to a name.
+
+Names are resolved in batches (one query per referenced kind and page), never per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from tui_crm.db import models as m
+from tui_crm.i18n import _, get_language
+from tui_crm.validate import InvalidValue, normalize_text
+
+
+def user_name(user: m.User) -> str:
+    return user.full_name or user.login
+
+
+def contact_name(last: str, first: str, middle: str = "") -> str:
+    """Full name in last–first–middle order."""
+    return " ".join(p for p in (last, first, middle) if p)
+
+
+def event_type_name(et: m.EventType) -> str:
+    return et.name_ru if get_language() == "ru" else et.name_en
+
+
+def event_result_name(er: m.EventResult) -> str:
+    return er.name_ru if get_language() == "ru" else er.name_en
+
+
+def _by_id_or_none(model: type[m.BaseModel], text: str) -> int | None:
+    raw = text.strip().lstrip("#")
+    if raw.isdigit():
+        if model.select().where(model._meta.primary_key == int(raw)).exists():
+            return int(raw)
+        raise InvalidValue(_("No record with id {id}").format(id=raw))
+    return None
+
+
+def _resolve_user(text: str, context: dict[str, Any]) -> int:
+    raw = text.strip()
+    if raw.isdigit():
+        return _by_id_or_none(m.User, raw)  # type: ignore[return-value]
+    want = normalize_text(raw)
+    for user in m.User.select():
+        if want in (user.login.casefold(), normalize_text(user.full_name)):
+            return user.id
+    raise InvalidValue(_("No user {name!r}; see `tui-crm user list`").format(name=raw))
+
+
+def _resolve_named(model: type[m.BaseModel], column: str, text: str, what: str,
+                   extra: Any = None) -> int:
+    found = _by_id_or_none(model, text)
+    if found is not None:
+        return found
+    want = normalize_text(text)
+    query = model.select(model._meta.primary_key, getattr(model, column))
+    if extra is not None:
+        query = query.where(extra)
+    exact = [r for r in query if normalize_text(getattr(r, column)) == want]
+    if len(exact) == 1:
+        return exact[0].get_id()
+    if len(exact) > 1:
+        raise InvalidValue(_("Several {what} are called {name!r}; give the id").format(
+            what=what, name=text))
+    raise InvalidValue(_("No {what} called {name!r}").format(what=what, name=text))
+
+
+def _resolve_organization(text: str, context: dict[str, Any]) -> int:
+    found = _by_id_or_none(m.Organization, text)
+    if found is not None:
+        return found
+    want = text.strip()
+    rows = list(m.Organization.select(m.Organization.id).where(
+        (m.Organization.name == want) & m.Organization.deleted_at.is_null()).limit(2))
+    if len(rows) == 1:
+        return rows[0].id
+    if len(rows) > 1:
+        raise InvalidValue(_("Several organizations are called {name!r}; give the id").format(
+            name=text))
+    # Case-insensitive fallback through the search index's normalization.
+    norm = normalize_text(want)
+    for org in m.Organization.select(m.Organization.id, m.Organization.name).where(
+            m.Organization.deleted_at.is_null() & m.Organization.name.contains(want[:3])):
+        if normalize_text(org.name) == norm:
+            return org.id
+    raise InvalidValue(_("No organization called {name!r}").format(name=text))
+
+
+def _resolve_contact(text: str, context: dict[str, Any]) -> int:
+    found = _by_id_or_none(m.Contact, text)
+    if found is not None:
+        return found
+    norm = normalize_text(text)
+    parts = norm.split()
+    if not parts:
+        raise InvalidValue(_("No contact called {name!r}").format(name=text))
+    candidates = m.Contact.select().where(m.Contact.deleted_at.is_null() & (
+        m.Contact.last_name.contains(text.split()[0][:3])))
+    exact = [c for c in candidates
+             if normalize_text(contact_name(c.last_name, c.first_name, c.middle_name)) == norm
+             or normalize_text(contact_name(c.last_name, c.first_name)) == norm]
+    if len(exact) == 1:
+        return exact[0].id
+    if len(exact) > 1:
+        raise InvalidValue(_("Several contacts are called {name!r}; give the id").format(
+            name=text))
+    raise InvalidValue(_("No contact called {name!r}").format(name=text))
+
+
+def _resolve_event_type(text: str, context: dict[str, Any]) -> int:
+    found = _by_id_or_none(m.EventType, text)
+    if found is not None:
+        return found
+    want = normalize_text(text)
+    for et in m.EventType.select():
+        if want in (et.code.casefold(), normalize_text(et.name_en), normalize_text(et.name_ru)):
+            return et.id
+    known = ", ".join(et.code for et in m.EventType.select().order_by(m.EventType.position))
+    raise InvalidValue(_("Unknown event type {name!r}; known: {known}").format(
+        name=text, known=known))
+
+
+def _resolve_event_result(text: str, context: dict[str, Any]) -> int:
+    found = _by_id_or_none(m.EventResult, text)
+    if found is not None:
+        return found
+    want = normalize_text(text)
+    query = m.EventResult.select()
+    if context.get("event_type"):
+        query = query.where(m.EventResult.event_type == context["event_type"])
+    matches = [r for r in query
+               if want in (r.code.casefold(), normalize_text(r.name_en), normalize_text(r.name_ru))]
+    if matches:
+        return matches[0].id
+    known = ", ".join(r.code for r in query.order_by(m.EventResult.position))
+    raise InvalidValue(_("Unknown result {name!r}; known: {known}").format(name=text, known=known))
+
+
+def _resolve_group(text: str, context: dict[str, Any]) -> int:
+    return _resolve_named(m.Group, "name", text, _("groups"))
+
+
+def _resolve_source(text: str, context: dict[str, Any]) -> int:
+    try:
+        return _resolve_named(m.Source, "name", text, _("sources"))
+    except InvalidValue:
+        known = ", ".join(s.name for s in m.Source.select().where(m.Source.active == True))  # noqa: E712
+        raise InvalidValue(_("Unknown source {name!r}; known: {known}").format(
+            name=text, known=known)) from None
+
+
+def _resolve_deal(text: str, context: dict[str, Any]) -> int:
+    return _resolve_named(m.Deal, "title", text, _("deals"))
+
+
+RESOLVERS = {
+    "user": _resolve_user,
+    "organization": _resolve_organization,
+    "contact": _resolve_contact,
+    "group": _resolve_group,
+    "source": _resolve_source,
+    "event_type": _resolve_event_type,
+    "event_result": _resolve_event_result,
+    "deal": _resolve_deal,
+}
+
+
+def resolve(ref_type: str, text: str, context: dict[str, Any]) -> int:
+    """The id a typed reference (name or id) points to; InvalidValue when there is none."""
+    return RESOLVERS[ref_type](text, context)
+
+
+def names(ref_type: str, ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names for a batch of referenced ids (one query)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    if ref_type == "user":
+        return {u.id: user_name(u) for u in m.User.select().where(m.User.id.in_(wanted))}
+    if ref_type == "organization":
+        return {o.id: o.name for o in m.Organization.select(
+            m.Organization.id, m.Organization.name).where(m.Organization.id.in_(wanted))}
+    if ref_type == "contact":
+        return {c.id: contact_name(c.last_name, c.first_name, c.middle_name)
+                for c in m.Contact.select(m.Contact.id, m.Contact.last_name, m.Contact.first_name,
+                                          m.Contact.middle_name).where(m.Contact.id.in_(wanted))}
+    if ref_type == "group":
+        return {g.id: g.name for g in m.Group.select().where(m.Group.id.in_(wanted))}
+    if ref_type == "source":
+        return {s.id: s.name for s in m.Source.select().where(m.Source.id.in_(wanted))}
+    if ref_type == "event_type":
+        return {e.id: event_type_name(e) for e in
+                m.EventType.select().where(m.EventType.id.in_(wanted))}
+    if ref_type == "event_result":
+        return {r.id: event_result_name(r) for r in
+                m.EventResult.select().where(m.EventResult.id.in_(wanted))}
+    if ref_type == "deal":
+        return {d.id: d.title for d in m.Deal.select(m.Deal.id, m.Deal.title).where(
+            m.Deal.id.in_(wanted))}
+    return {}

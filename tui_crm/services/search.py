@@ -1,0 +1,326 @@
+"""Quick search over organizations, contacts, tasks, events, notes, links and deals.
+
+Rules: case-insensitive for Cyrillic and Latin, ё = е, substrings match, and a phone is
+found by any run of its digits whatever the formatting ("8 916 123 45 67" and
+"9161234567" find "+7 (916) 123-45-67"). Any text a user can type is safe: every term
+is quoted for FTS5 (or escaped for LIKE), so nothing raises; nonsense finds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tui_crm.db import models as m
+from tui_crm.db import search_index
+from tui_crm.db.database import current, is_postgres
+from tui_crm.services import lookups
+from tui_crm.services.rights import Actor
+from tui_crm.validate import normalize_text, phone_digit_forms
+
+SEARCH_KINDS = tuple(search_index.KIND_CODES)
+_PHONE_QUERY = re.compile(r"[\d\s()+\-.]+")
+_MIN_TRIGRAM = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    section: str
+    id: int
+    title: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"section": self.section, "id": self.id, "title": self.title,
+                "score": round(self.score, 3)}
+
+
+# --- documents --------------------------------------------------------------------------------
+
+
+def title_of(kind: str, row: Any, ref_names: dict[str, dict[int, str]] | None = None) -> str:
+    """The one-line name of a record, as lists and search results show it."""
+    refs = ref_names or {}
+
+    def ref(name: str, ref_type: str) -> str:
+        ref_id = getattr(row, f"{name}_id", None)
+        if not ref_id:
+            return ""
+        if name in refs:
+            return refs[name].get(ref_id, "")
+        return lookups.names(ref_type, [ref_id]).get(ref_id, "")
+
+    if kind == "organizations":
+        return row.name
+    if kind == "contacts":
+        return lookups.contact_name(row.last_name, row.first_name, row.middle_name)
+    if kind == "events":
+        who = ref("organization", "organization") or ref("contact", "contact")
+        kind_name = ref("event_type", "event_type")
+        head = row.title or kind_name
+        return f"{head}: {who}" if who and head else (head or who or f"#{row.id}")
+    if kind == "links":
+        return row.title or row.url
+    if kind in ("payments", "services"):
+        return f"{row.date} {row.amount} {ref('organization', 'organization')}".strip()
+    return getattr(row, "title", "") or f"#{row.id}"
+
+
+def _point_terms(points: Iterable[m.ContactPoint]) -> list[str]:
+    terms: list[str] = []
+    for p in points:
+        terms.append(p.value)
+        if p.kind == "phone":
+            terms.extend(phone_digit_forms(p.value))
+        elif p.normalized:
+            terms.append(p.normalized)
+    return terms
+
+
+def document(kind: str, row: Any, *, points: Iterable[m.ContactPoint] = (),
+             tags: Iterable[str] = (), names: dict[str, str] | None = None) -> tuple[str, str]:
+    """(title, normalized body) of a record for the index."""
+    names = names or {}
+    parts: list[str]
+    if kind == "organizations":
+        parts = [row.name, row.legal_name, row.inn, row.industry, row.city, row.address,
+                 row.website, row.notes]
+    elif kind == "contacts":
+        parts = [row.last_name, row.first_name, row.middle_name, row.position, row.role,
+                 row.hobbies, row.registration_address, row.residence_address, row.notes,
+                 names.get("organization", "")]
+    elif kind == "tasks":
+        parts = [row.title, row.description, names.get("organization", ""),
+                 names.get("contact", "")]
+    elif kind == "events":
+        parts = [row.title, names.get("event_type", ""), names.get("organization", ""),
+                 names.get("contact", ""), row.result_note, row.next_step]
+    elif kind == "notes":
+        parts = [row.title, row.body]
+    elif kind == "links":
+        parts = [row.title, row.url, row.description, row.login]
+    elif kind == "deals":
+        parts = [row.title, names.get("organization", ""), row.lost_reason]
+    else:
+        parts = []
+    parts.extend(_point_terms(points))
+    parts.extend(tags)
+    title = title_of(kind, row, {k: {getattr(row, f"{k}_id", 0): v} for k, v in names.items()})
+    return title, normalize_text(" ".join(p for p in parts if p))
+
+
+def _names_for(kind: str, row: Any) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name, ref_type in (("organization", "organization"), ("contact", "contact"),
+                           ("event_type", "event_type")):
+        ref_id = getattr(row, f"{name}_id", None)
+        if ref_id:
+            names[name] = lookups.names(ref_type, [ref_id]).get(ref_id, "")
+    return names
+
+
+def reindex(kind: str, record_id: int) -> None:
+    """Bring one record's document up to date (inside the caller's transaction)."""
+    if kind not in search_index.KIND_CODES:
+        return
+    model = m.RECORD_MODELS[kind]
+    row = model.get_or_none(model.id == record_id)
+    if row is None or row.deleted_at is not None:
+        search_index.remove(kind, record_id)
+        return
+    points: list[m.ContactPoint] = []
+    if kind == "organizations":
+        points = list(m.ContactPoint.select().where(m.ContactPoint.organization == record_id))
+    elif kind == "contacts":
+        points = list(m.ContactPoint.select().where(m.ContactPoint.contact == record_id))
+    tags = [t.name for t in m.Tag.select(m.Tag.name).join(m.TagLink).where(
+        (m.TagLink.kind == kind) & (m.TagLink.record_id == record_id))]
+    title, body = document(kind, row, points=points, tags=tags, names=_names_for(kind, row))
+    search_index.put(kind, record_id, title, body)
+
+
+def unindex(kind: str, record_id: int) -> None:
+    if kind in search_index.KIND_CODES:
+        search_index.remove(kind, record_id)
+
+
+def rebuild(kinds: Iterable[str] | None = None, batch: int = 5000) -> int:
+    """Rebuild the index of whole kinds (after bulk inserts); returns documents written."""
+    written = 0
+    for kind in kinds or SEARCH_KINDS:
+        search_index.clear(kind)
+        model = m.RECORD_MODELS[kind]
+        last_id = 0
+        while True:
+            rows = list(model.select().where((model.id > last_id) & model.deleted_at.is_null())
+                        .order_by(model.id).limit(batch))
+            if not rows:
+                break
+            last_id = rows[-1].id
+            ids = [r.id for r in rows]
+            points: dict[int, list[m.ContactPoint]] = {}
+            if kind in ("organizations", "contacts"):
+                col = m.ContactPoint.organization if kind == "organizations" \
+                    else m.ContactPoint.contact
+                for p in m.ContactPoint.select().where(col.in_(ids)):
+                    points.setdefault(p.organization_id if kind == "organizations"
+                                      else p.contact_id, []).append(p)
+            tags: dict[int, list[str]] = {}
+            for link in (m.TagLink.select(m.TagLink.record_id, m.Tag.name).join(m.Tag)
+                         .where((m.TagLink.kind == kind) & m.TagLink.record_id.in_(ids))
+                         .objects()):
+                tags.setdefault(link.record_id, []).append(link.name)
+            ref_cache: dict[str, dict[int, str]] = {}
+            for name in ("organization", "contact", "event_type"):
+                if hasattr(model, name):
+                    ref_cache[name] = lookups.names(name, (getattr(r, f"{name}_id")
+                                                           for r in rows))
+            docs = []
+            for r in rows:
+                names = {k: v.get(getattr(r, f"{k}_id"), "") for k, v in ref_cache.items()
+                         if getattr(r, f"{k}_id")}
+                title, body = document(kind, r, points=points.get(r.id, []),
+                                       tags=tags.get(r.id, []), names=names)
+                docs.append((kind, r.id, title, body))
+            search_index.put_many(docs)
+            written += len(docs)
+    search_index.optimize()
+    return written
+
+
+# --- querying ---------------------------------------------------------------------------------
+
+
+def query_terms(text: str) -> list[str]:
+    """The normalized terms of what the user typed; a phone-like text becomes one digit run."""
+    raw = (text or "").strip()
+    if not raw:
+        return []
+    if _PHONE_QUERY.fullmatch(raw):
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        if len(digits) >= 5:
+            if len(digits) == 11 and digits[0] in "78":
+                digits = digits[1:]  # +7 / 8 trunk prefix: match the national number
+            return [digits]
+    return [t for t in normalize_text(raw).split(" ") if t]
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(terms: list[str], kinds: list[str]) -> tuple[str, list[Any]]:
+    """The WHERE clause (and parameters) matching every term, for the index table."""
+    pg = is_postgres(current())
+    p = "%s" if pg else "?"
+    clauses: list[str] = []
+    params: list[Any] = []
+    if pg:
+        for term in terms:
+            clauses.append(f"body LIKE {p} ESCAPE '\\'")
+            params.append(_like_pattern(term))
+    else:
+        long_terms = [t for t in terms if len(t) >= _MIN_TRIGRAM]
+        if long_terms:
+            clauses.append(f"search_doc MATCH {p}")
+            params.append(" AND ".join(_fts_phrase(t) for t in long_terms))
+        for term in terms:
+            if len(term) < _MIN_TRIGRAM:
+                clauses.append(f"body LIKE {p} ESCAPE '\\'")
+                params.append(_like_pattern(term))
+    if kinds and len(kinds) < len(search_index.KIND_CODES):
+        key = "id" if pg else "rowid"
+        codes = ", ".join(str(search_index.KIND_CODES[k]) for k in kinds)
+        clauses.append(f"({key} % 16) IN ({codes})")
+    return " AND ".join(clauses), params
+
+
+def match_ids_sql(kind: str, text: str) -> tuple[str, list[Any]] | None:
+    """A sub-select of the ids of `kind` matching `text` (for filtering a table), or None
+    when the text has no searchable terms."""
+    terms = query_terms(text)
+    if not terms or kind not in search_index.KIND_CODES:
+        return None
+    where, params = _where(terms, [kind])
+    key = "id" if is_postgres(current()) else "rowid"
+    return f"SELECT {key} / 16 FROM search_doc WHERE {where}", params
+
+
+def quick_search(actor: Actor, text: str, *, sections: Iterable[str] | None = None,
+                 limit: int = 30) -> list[Hit]:
+    """Ranked hits across sections, best first; never raises on odd input."""
+    terms = query_terms(text)
+    if not terms:
+        return []
+    kinds = [k for k in (sections or SEARCH_KINDS) if k in search_index.KIND_CODES
+             and actor.can(k, "view")]
+    if not kinds:
+        return []
+    db = current()
+    pg = is_postgres(db)
+    where, params = _where(terms, kinds)
+    key = "id" if pg else "rowid"
+    fetch = max(limit * 4, 100)
+    if pg:
+        sql = (f"SELECT {key}, title, similarity(title, %s) AS score FROM search_doc "
+               f"WHERE {where} ORDER BY score DESC LIMIT {fetch}")
+        params = [" ".join(terms), *params]
+    elif any(len(t) >= _MIN_TRIGRAM for t in terms):
+        sql = f"SELECT {key}, title, -rank FROM search_doc WHERE {where} ORDER BY rank LIMIT {fetch}"
+    else:
+        sql = f"SELECT {key}, title, 0 FROM search_doc WHERE {where} LIMIT {fetch}"
+    rows = db.execute_sql(sql, params).fetchall()
+    hits = _rank(rows, terms)
+    return _visible(actor, hits)[:limit]
+
+
+def _rank(rows: list[tuple], terms: list[str]) -> list[Hit]:
+    """Best first: whole-title match, title prefix, every term in the title, then the index's
+    own score."""
+    phrase = " ".join(terms)
+    hits = []
+    for key, title, score in rows:
+        kind, record_id = search_index.split_key(int(key))
+        norm = normalize_text(title or "")
+        bonus = 0.0
+        if norm == phrase:
+            bonus = 100.0
+        elif norm.startswith(phrase):
+            bonus = 50.0
+        elif any(w.startswith(terms[0]) for w in norm.split()):
+            bonus = 30.0
+        elif all(t in norm for t in terms):
+            bonus = 20.0
+        hits.append(Hit(kind, record_id, title or "", bonus + float(score or 0)))
+    hits.sort(key=lambda h: (-h.score, h.title))
+    return hits
+
+
+def _visible(actor: Actor, hits: list[Hit]) -> list[Hit]:
+    """Drop hits the actor may not see (another manager's clients under "own" visibility)."""
+    if actor.sees_all:
+        return hits
+    from tui_crm.services.kinds import KINDS
+
+    allowed: dict[str, set[int]] = {}
+    for kind in {h.section for h in hits}:
+        spec = KINDS[kind]
+        ids = [h.id for h in hits if h.section == kind]
+        if not spec.owner_field:
+            allowed[kind] = set(ids)
+            continue
+        owner = getattr(spec.model, spec.owner_field)
+        clause = owner == actor.user_id
+        if actor.visibility == "group" and actor.group_id is not None:
+            clause = clause | owner.in_(m.User.select(m.User.id).where(
+                m.User.group_id == actor.group_id))
+        allowed[kind] = {r.id for r in spec.model.select(spec.model.id).where(
+            spec.model.id.in_(ids) & clause)}
+    return [h for h in hits if h.id in allowed.get(h.section, set())]

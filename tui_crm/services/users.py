@@ -1,0 +1,175 @@
+"""Users of the database and who is acting: the OS account, or `--user` for an admin."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import dataclass
+
+from tui_crm.db import models as m
+from tui_crm.db.database import write
+from tui_crm.errors import NotFound, PermissionDenied, ValidationError
+from tui_crm.i18n import _
+from tui_crm.services import audit
+from tui_crm.services.rights import (
+    ACTIONS,
+    ROLE_VISIBILITY,
+    ROLES,
+    VISIBILITIES,
+    Actor,
+    actor_from_user,
+)
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    login: str
+    full_name: str
+    email: str
+    role: str
+    visibility: str
+    active: bool
+    rights: dict
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "login": self.login, "full_name": self.full_name,
+                "email": self.email, "role": self.role, "visibility": self.visibility,
+                "active": self.active, "rights": self.rights}
+
+
+def _view(u: m.User) -> UserView:
+    return UserView(u.id, u.login, u.full_name, u.email, u.role,
+                    u.visibility or ROLE_VISIBILITY.get(u.role, "own"), u.active,
+                    json.loads(u.rights or "{}"))
+
+
+def os_login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "user"
+
+
+@write
+def resolve_actor(requested: str | None = None) -> Actor:
+    """The acting user for this session.
+
+    The OS account is mapped to a user (created as admin when the database has no users
+    yet). `requested` (`--user`) is honoured only when the OS account is an admin, so a
+    manager cannot act as someone else by typing a name.
+    """
+    login = os_login()
+    me = m.User.get_or_none(m.User.login == login)
+    if me is None:
+        if m.User.select().count() == 0:
+            me = m.User.create(login=login, full_name=login, role="admin")
+            audit.log(actor_from_user(me), "create", "users", me.id, details=login)
+        elif not requested:
+            raise PermissionDenied(
+                _("No tui-crm user for the OS account {login}; ask an admin to run"
+                  " `tui-crm user add {login}`.").format(login=login))
+    if requested and (me is None or requested != me.login):
+        if me is None or me.role != "admin" or not me.active:
+            raise PermissionDenied(
+                _("Only an admin may act as another user (--user)."))
+        target = m.User.get_or_none(m.User.login == requested)
+        if target is None:
+            raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=requested))
+        me = target
+    if not me.active:
+        raise PermissionDenied(_("The user {login} is disabled.").format(login=me.login))
+    return actor_from_user(me)
+
+
+def actor_for(login: str) -> Actor:
+    """The actor of a known login (forced commands, tests)."""
+    user = m.User.get_or_none(m.User.login == login)
+    if user is None:
+        raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=login))
+    if not user.active:
+        raise PermissionDenied(_("The user {login} is disabled.").format(login=login))
+    return actor_from_user(user)
+
+
+def list_users(actor: Actor, *, include_disabled: bool = True) -> list[UserView]:
+    query = m.User.select().order_by(m.User.login)
+    if not include_disabled:
+        query = query.where(m.User.active == True)  # noqa: E712
+    return [_view(u) for u in query]
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only an admin can manage users."))
+
+
+@write
+def add_user(actor: Actor, login: str, *, role: str = "manager", full_name: str = "",
+             email: str = "") -> UserView:
+    _require_admin(actor)
+    login = login.strip()
+    if not login or any(ch.isspace() for ch in login):
+        raise ValidationError({"login": _("A login is one word without spaces")})
+    if role not in ROLES:
+        raise ValidationError({"role": _("Unknown role; choose one of: {known}").format(
+            known=", ".join(ROLES))})
+    if m.User.select().where(m.User.login == login).exists():
+        raise ValidationError({"login": _("The user {login} already exists").format(login=login)})
+    user = m.User.create(login=login, role=role, full_name=full_name or login, email=email)
+    audit.log(actor, "create", "users", user.id, details=login)
+    return _view(user)
+
+
+@write
+def set_user(actor: Actor, login: str, settings: dict[str, str]) -> UserView:
+    """Change a user: role, visibility, full_name, email, active, can_<action>[.<section>]."""
+    _require_admin(actor)
+    user = m.User.get_or_none(m.User.login == login)
+    if user is None:
+        raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=login))
+    from tui_crm.services.values import parse_bool
+
+    rights = json.loads(user.rights or "{}")
+    changes: dict[str, tuple] = {}
+    errors: dict[str, str] = {}
+    for key, value in settings.items():
+        try:
+            if key == "role":
+                if value not in ROLES:
+                    raise ValueError(_("Unknown role; choose one of: {known}").format(
+                        known=", ".join(ROLES)))
+                changes[key] = (user.role, value)
+                user.role = value
+            elif key == "visibility":
+                if value not in VISIBILITIES:
+                    raise ValueError(_("Unknown visibility; choose one of: {known}").format(
+                        known=", ".join(VISIBILITIES)))
+                changes[key] = (user.visibility, value)
+                user.visibility = value
+            elif key in ("full_name", "email", "language", "theme"):
+                changes[key] = (getattr(user, key), value)
+                setattr(user, key, value)
+            elif key == "active":
+                flag = parse_bool(value)
+                changes[key] = (user.active, flag)
+                user.active = flag
+            elif key.startswith("can_"):
+                action, _sep, section = key[4:].partition(".")
+                if action not in ACTIONS:
+                    raise ValueError(_("Unknown right; choose one of: {known}").format(
+                        known=", ".join(f"can_{a}" for a in ACTIONS)))
+                flag = parse_bool(value)
+                rights.setdefault(section or "*", {})[action] = flag
+                changes[key] = ("", flag)
+            else:
+                raise ValueError(_("Unknown setting"))
+        except ValueError as exc:
+            errors[key] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    user.rights = json.dumps(rights)
+    user.save()
+    audit.log(actor, "update", "users", user.id, changes)
+    return _view(user)
