@@ -1,0 +1,159 @@
+"""The follow-up queue ("база по дожиму"): warm clients who got a proposal or a meeting but
+have not bought, ordered by next contact — no next step first, then overdue, today, later —
+plus VIPs nobody has contacted for 30 days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from tui_crm.db import models as m
+from tui_crm.db.database import write
+from tui_crm.errors import NotFound, ValidationError
+from tui_crm.i18n import N_, _
+from tui_crm.services import audit, events, lookups, records
+from tui_crm.services.rights import Actor
+
+WARM_STAGES = ("proposal", "negotiation", "invoice")
+VIP_SILENCE_DAYS = 30
+REASONS = {"deal": N_("open deal"), "meeting": N_("meeting without a sale"),
+           "warm": N_("warm client"), "vip": N_("VIP, no contact for 30 days")}
+
+
+@dataclass
+class FollowUp:
+    kind: str  # organizations / contacts
+    id: int
+    title: str
+    reason: str
+    next_contact_at: dt.datetime | None
+    last_contact_at: dt.datetime | None
+    overdue: bool
+    no_next_step: bool
+    owner: str
+    phone: str
+    stage: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"section": self.kind, "id": self.id, "title": self.title, "reason": self.reason,
+                "next_contact_at": self.next_contact_at.isoformat(timespec="minutes")
+                if self.next_contact_at else None,
+                "last_contact_at": self.last_contact_at.isoformat(timespec="minutes")
+                if self.last_contact_at else None,
+                "overdue": self.overdue, "no_next_step": self.no_next_step,
+                "owner": self.owner, "phone": self.phone, "stage": self.stage}
+
+
+def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None = None,
+          limit: int | None = None) -> list[FollowUp]:
+    """The queue in its order. `user_id` narrows it to one manager's clients (a manager with
+    "own" visibility always sees only their own)."""
+    actor.require("organizations", "view")
+    now = now or m.now()
+    if not actor.sees_all:
+        user_id = actor.user_id
+    org = m.Organization
+    alive = org.deleted_at.is_null() & (org.status != "lost")
+    if user_id is not None:
+        alive &= org.owner == user_id
+    deals = (m.Deal.select(m.Deal.organization).where(
+        m.Deal.stage.in_(WARM_STAGES) & m.Deal.deleted_at.is_null()))
+    meeting_type = m.EventType.get_or_none(m.EventType.code == "meeting")
+    meetings = None
+    if meeting_type is not None:
+        meetings = (m.Event.select(m.Event.organization).where(
+            (m.Event.event_type == meeting_type.id) & (m.Event.status == "done")
+            & m.Event.organization.is_null(False) & m.Event.deleted_at.is_null()))
+    silence = now - dt.timedelta(days=VIP_SILENCE_DAYS)
+    warm_clause = (org.status == "warm") | org.id.in_(deals)
+    if meetings is not None:
+        warm_clause |= (org.id.in_(meetings) & (org.status != "client"))
+    vip_clause = (org.category == "vip") & (org.last_contact_at.is_null()
+                                            | (org.last_contact_at < silence))
+    rows = list(org.select().where(alive & (warm_clause | vip_clause)))
+    ids = [r.id for r in rows]
+    deal_stage: dict[int, str] = {}
+    if ids:
+        for d in m.Deal.select(m.Deal.organization, m.Deal.stage).where(
+                m.Deal.organization.in_(ids) & m.Deal.stage.in_(WARM_STAGES)
+                & m.Deal.deleted_at.is_null()):
+            deal_stage.setdefault(d.organization_id, d.stage)
+    met: set[int] = set()
+    if ids and meetings is not None:
+        met = {e.organization_id for e in meetings.where(m.Event.organization.in_(ids))}
+    owners = lookups.names("user", (r.owner_id for r in rows))
+    today_start = dt.datetime.combine(now.date(), dt.time())
+    items = []
+    for r in rows:
+        if r.status == "warm":
+            reason = "warm"
+        elif r.id in deal_stage:
+            reason = "deal"
+        elif r.id in met and r.status != "client":
+            reason = "meeting"
+        else:
+            reason = "vip"
+        if reason == "vip" and r.category == "vip" and r.id in deal_stage:
+            reason = "deal"
+        nxt = r.next_contact_at
+        items.append(FollowUp(
+            "organizations", r.id, r.name, reason, nxt, r.last_contact_at,
+            overdue=nxt is not None and nxt < today_start, no_next_step=nxt is None,
+            owner=owners.get(r.owner_id, ""), phone=r.primary_phone,
+            stage=deal_stage.get(r.id, "")))
+
+    def order(f: FollowUp) -> tuple:
+        if f.no_next_step:
+            return (0, f.last_contact_at or dt.datetime.min, f.id)
+        if f.overdue:
+            return (1, f.next_contact_at, f.id)
+        if f.next_contact_at and f.next_contact_at.date() == now.date():
+            return (2, f.next_contact_at, f.id)
+        return (3, f.next_contact_at, f.id)
+
+    items.sort(key=order)
+    return items[:limit] if limit else items
+
+
+@write
+def snooze(actor: Actor, kind: str, record_id: int, until: str | dt.datetime, reason: str,
+           now: dt.datetime | None = None) -> dt.datetime:
+    """Put off the next contact with a client; the reason goes into the client's history."""
+    if kind not in ("organizations", "contacts"):
+        raise ValidationError({"section": _("Only clients can be snoozed")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say briefly why it moves")})
+    view = records.get(actor, kind, record_id)
+    try:
+        when = events.parse_when(until, now)
+    except ValueError as exc:
+        raise ValidationError({"until": str(exc)}) from None
+    if when is None:
+        raise ValidationError({"until": _("Required")})
+    column = m.Event.organization if kind == "organizations" else m.Event.contact
+    nxt = (m.Event.select().where((column == record_id) & (m.Event.status == "planned")
+                                  & m.Event.deleted_at.is_null())
+           .order_by(m.Event.starts_at).first())
+    if nxt is not None:
+        events.reschedule(actor, nxt.id, when, reason, now=now)
+    else:
+        call = m.EventType.get_or_none(m.EventType.code == "call")
+        created = records.create(actor, "events", {
+            "event_type": call.id if call else None, "starts_at": when,
+            kind[:-1] if kind == "contacts" else "organization": record_id,
+            "assignee": view.values.get("owner") or actor.user_id,
+            "title": _("Follow-up call"),
+        })
+        audit.log(actor, "snooze", kind, record_id, details=reason.strip())
+        audit.log(actor, "snooze", "events", created.id, details=reason.strip())
+        events.refresh_contact_dates(record_id if kind == "organizations" else None,
+                                     record_id if kind == "contacts" else None)
+    return when
+
+
+def get(actor: Actor, record_id: int) -> FollowUp:
+    for f in queue(actor):
+        if f.id == record_id:
+            return f
+    raise NotFound(_("Organization #{id} is not in the follow-up queue.").format(id=record_id))

@@ -1,0 +1,128 @@
+"""The Follow-ups section (warm clients): the queue in its order — no next step flagged at the
+top, then overdue, today, later — with snooze (reason kept in history) and open."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from tui_crm import dates
+from tui_crm.errors import CrmError
+from tui_crm.i18n import _
+from tui_crm.services import followups
+from tui_crm.services.followups import FollowUp
+from tui_crm.services.kinds import DEAL_STAGE_CHOICES
+from tui_crm.ui.screens.log_result import Moved, MoveModal, now_of
+
+
+def followup_line(f: FollowUp, today) -> Text:  # noqa: ANN001 - a date
+    if f.no_next_step:
+        line = Text("⚑ " + _("no next step") + "  ", style="bold red")
+    elif f.overdue:
+        line = Text(f"! {dates.format_datetime(f.next_contact_at)}  ", style="red")
+    elif f.next_contact_at and f.next_contact_at.date() == today:
+        line = Text(f"• {f.next_contact_at:%H:%M} {_('today')}  ", style="bold")
+    else:
+        line = Text(f"  {dates.format_datetime(f.next_contact_at)}  ")
+    line.append(f.title, style="bold")
+    reason = _(followups.REASONS[f.reason])
+    if f.stage:
+        reason += f": {_(DEAL_STAGE_CHOICES.get(f.stage, f.stage))}"
+    line.append(f"  ({reason})", style="yellow")
+    if f.phone:
+        line.append(f" · {f.phone}", style="cyan")
+    if f.owner:
+        line.append(f" · {f.owner}", style="dim")
+    return line
+
+
+class FollowupsPane(Vertical):
+    DEFAULT_CSS = """
+    FollowupsPane { height: 1fr; }
+    FollowupsPane #fu-title { text-style: bold; padding: 0 1; }
+    FollowupsPane OptionList { height: 1fr; border: none; }
+    """
+    BINDINGS = [
+        Binding("z", "snooze", _("Snooze"), id="followups.snooze"),
+        Binding("o", "open_client", _("Open client"), id="followups.open"),
+    ]
+
+    def __init__(self, actor, *, id: str | None = None) -> None:  # noqa: ANN001
+        super().__init__(id=id)
+        self.actor = actor
+        self.items: list[FollowUp] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="fu-title")
+        yield OptionList(id="fu-list")
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one(OptionList).focus()
+
+    def reload(self) -> None:
+        now = now_of(self.app)
+        try:
+            self.items = followups.queue(self.actor, now=now)
+        except CrmError as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return
+        flagged = sum(1 for f in self.items if f.no_next_step)
+        overdue = sum(1 for f in self.items if f.overdue)
+        self.query_one("#fu-title", Label).update(
+            _("{total} warm clients · {flagged} without a next step · {overdue} overdue").format(
+                total=len(self.items), flagged=flagged, overdue=overdue))
+        listing = self.query_one(OptionList)
+        keep = listing.highlighted_option.id if listing.highlighted_option else None
+        listing.clear_options()
+        listing.add_options([Option(followup_line(f, now.date()), id=f"{f.kind}:{f.id}")
+                             for f in self.items])
+        if keep:
+            try:
+                listing.highlighted = listing.get_option_index(keep)
+            except Exception:  # it left the queue
+                listing.highlighted = 0 if self.items else None
+        elif self.items:
+            listing.highlighted = 0
+
+    def current(self) -> FollowUp | None:
+        listing = self.query_one(OptionList)
+        if listing.highlighted is None or listing.highlighted >= len(self.items):
+            return None
+        return self.items[listing.highlighted]
+
+    def action_snooze(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+
+        def moved(result: Moved | None) -> None:
+            if result is None:
+                return
+            try:
+                followups.snooze(self.actor, item.kind, item.id, result.when, result.reason,
+                                 now=now_of(self.app))
+            except CrmError as exc:
+                self.app.notify(str(exc), severity="error", markup=False)
+                return
+            self.app.notify(_("{title}: next contact {when}").format(
+                title=item.title, when=dates.format_datetime(result.when)), markup=False)
+            self.reload()
+
+        self.app.push_screen(MoveModal(_("Snooze {title}").format(title=item.title)), moved)
+
+    def action_open_client(self) -> None:
+        item = self.current()
+        opener = getattr(self.app, "open_record", None)
+        if item is not None and opener is not None:
+            opener(item.kind, item.id)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_open_client()

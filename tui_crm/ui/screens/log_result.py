@@ -1,0 +1,264 @@
+"""Modals of daily planning: log a call's result (one key per result, next step required for
+warm results, with quick picks) and move an event or client with a short reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from tui_crm import dates
+from tui_crm.i18n import _
+from tui_crm.services import settings
+from tui_crm.services.settings import EventTypeInfo
+
+RESULT_KEYS = "123456789"
+
+
+def now_of(app: object) -> dt.datetime:
+    """The app's clock (tests fix it), else the wall clock."""
+    clock = getattr(app, "clock", None)
+    return clock() if callable(clock) else dt.datetime.now().replace(second=0, microsecond=0)
+
+
+@dataclass
+class LoggedResult:
+    result: str  # result code
+    note: str
+    next_when: dt.datetime | None
+    next_type: str | None
+
+
+class WhenInput(Vertical):
+    """A date/time input that shows what it understood as you type."""
+
+    DEFAULT_CSS = """
+    WhenInput { height: auto; }
+    WhenInput .hint { color: $text-muted; height: 1; }
+    WhenInput .hint.-error { color: $error; }
+    """
+
+    def __init__(self, placeholder: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=self._placeholder, classes="when")
+        yield Label("", classes="hint")
+
+    def value(self, now: dt.datetime) -> dt.datetime | None:
+        text = self.query_one(Input).value.strip()
+        if not text:
+            return None
+        return dates.parse_when(text, now)
+
+    def set_text(self, text: str) -> None:
+        self.query_one(Input).value = text
+
+    @on(Input.Changed)
+    def _show_hint(self, event: Input.Changed) -> None:
+        hint = self.query_one(".hint", Label)
+        text = event.value.strip()
+        if not text:
+            hint.update("")
+            hint.remove_class("-error")
+            return
+        try:
+            parsed = dates.parse_when(text, now_of(self.app))
+        except ValueError as exc:
+            hint.update(str(exc))
+            hint.add_class("-error")
+        else:
+            hint.update("→ " + dates.format_datetime(parsed))
+            hint.remove_class("-error")
+
+
+class LogResultModal(ModalScreen[LoggedResult | None]):
+    """Choose a result by its number; a warm result asks for the next step."""
+
+    DEFAULT_CSS = """
+    LogResultModal { align: center middle; }
+    LogResultModal > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1; }
+    LogResultModal .title { text-style: bold; }
+    LogResultModal #results { height: auto; }
+    LogResultModal #next-step { height: auto; display: none; }
+    LogResultModal #next-step.-shown { display: block; }
+    LogResultModal .error { color: $error; height: auto; }
+    LogResultModal Horizontal { height: auto; }
+    LogResultModal Button { min-width: 10; margin-right: 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", _("Cancel"), id="log.cancel"),
+        Binding("ctrl+s", "save", _("Save"), id="log.save"),
+    ]
+
+    def __init__(self, heading: str, event_type_code: str, *, default_next: str = "call") -> None:
+        super().__init__()
+        self.heading = heading
+        types = {t.code: t for t in settings.event_types()}
+        self.event_type: EventTypeInfo | None = types.get(event_type_code) or types.get("call")
+        self.types = list(types.values())
+        self.default_next = default_next
+        self.chosen: str | None = None
+
+    @property
+    def results(self) -> list:
+        return self.event_type.results[: len(RESULT_KEYS)] if self.event_type else []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.heading, classes="title", markup=False)
+            lines = [f"{RESULT_KEYS[i]}  {r.name}{'  ★' if r.warm else ''}"
+                     for i, r in enumerate(self.results)]
+            yield Static("\n".join(lines), id="results", markup=False)
+            yield Label(_("Press the number of the result (★ needs a next step)."))
+            yield Input(placeholder=_("Note (optional)"), id="note")
+            with Vertical(id="next-step"):
+                yield Label(_("Next step — when:"))
+                yield WhenInput(_("e.g. tomorrow 10:00, +3d, пятница 11:00"), id="when")
+                with Horizontal():
+                    yield Button("+1d", id="pick-1d")
+                    yield Button("+3d", id="pick-3d")
+                    yield Button(_("next week"), id="pick-week")
+                yield Select([(t.name, t.code) for t in self.types], value=self._next_type(),
+                             allow_blank=False, id="next-type")
+            yield Label("", classes="error", id="error")
+            with Horizontal():
+                yield Button(_("Save"), variant="primary", id="save")
+                yield Button(_("Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        # Not an input: digits typed now choose a result instead of landing in a text box.
+        self.query_one("#save", Button).focus()
+
+    def _next_type(self) -> str:
+        codes = [t.code for t in self.types]
+        return self.default_next if self.default_next in codes else codes[0]
+
+    def on_key(self, event) -> None:  # noqa: ANN001 - a textual Key event
+        if isinstance(self.focused, Input):
+            return
+        if event.character and event.character in RESULT_KEYS:
+            index = RESULT_KEYS.index(event.character)
+            if index < len(self.results):
+                event.stop()
+                self.choose(self.results[index].code)
+
+    def choose(self, code: str) -> None:
+        self.chosen = code
+        result = next(r for r in self.results if r.code == code)
+        lines = [f"{RESULT_KEYS[i]}  {r.name}{'  ★' if r.warm else ''}"
+                 + ("   ◀" if r.code == code else "") for i, r in enumerate(self.results)]
+        self.query_one("#results", Static).update("\n".join(lines))
+        step = self.query_one("#next-step")
+        step.set_class(True, "-shown")  # any result may plan a next step; warm ones must
+        if result.warm:
+            self.query_one("#when Input", Input).focus()
+        else:
+            self.query_one("#save", Button).focus()
+
+    @on(Button.Pressed, "#pick-1d, #pick-3d, #pick-week")
+    def _quick_pick(self, event: Button.Pressed) -> None:
+        text = {"pick-1d": "+1d", "pick-3d": "+3d", "pick-week": "next week"}[event.button.id or ""]
+        self.query_one("#when", WhenInput).set_text(text)
+
+    @on(Button.Pressed, "#save")
+    def _save_button(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_button(self) -> None:
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        error = self.query_one("#error", Label)
+        if self.chosen is None:
+            error.update(_("Choose a result first"))
+            return
+        result = next(r for r in self.results if r.code == self.chosen)
+        try:
+            when = self.query_one("#when", WhenInput).value(now_of(self.app))
+        except ValueError as exc:
+            error.update(str(exc))
+            return
+        if result.warm and when is None:
+            error.update(_("A warm client needs a next step: when to contact again"))
+            self.query_one("#when Input", Input).focus()
+            return
+        next_type = self.query_one("#next-type", Select).value if when else None
+        self.dismiss(LoggedResult(self.chosen, self.query_one("#note", Input).value.strip(),
+                                  when, str(next_type) if next_type else None))
+
+
+@dataclass
+class Moved:
+    when: dt.datetime
+    reason: str
+
+
+class MoveModal(ModalScreen[Moved | None]):
+    """Ask when to move something to and why (the reason goes into the client's history)."""
+
+    DEFAULT_CSS = """
+    MoveModal { align: center middle; }
+    MoveModal > Vertical { width: 64; max-width: 100%; height: auto; border: thick $primary;
+        background: $surface; padding: 0 1; }
+    MoveModal .error { color: $error; }
+    MoveModal Horizontal { height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="move.cancel")]
+
+    def __init__(self, heading: str, initial: str = "") -> None:
+        super().__init__()
+        self.heading = heading
+        self.initial = initial
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.heading, markup=False)
+            yield WhenInput(_("When: tomorrow 10:00, +1h, 31.12.2026"), id="when")
+            yield Input(placeholder=_("Reason (kept in the client's history)"), id="reason")
+            yield Label("", classes="error", id="error")
+            with Horizontal():
+                yield Button(_("Move"), variant="primary", id="ok")
+                yield Button(_("Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        if self.initial:
+            self.query_one("#when", WhenInput).set_text(self.initial)
+            self.query_one("#reason", Input).focus()
+        else:
+            self.query_one("#when Input", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        error = self.query_one("#error", Label)
+        try:
+            when = self.query_one("#when", WhenInput).value(now_of(self.app))
+        except ValueError as exc:
+            error.update(str(exc))
+            return
+        reason = self.query_one("#reason", Input).value.strip()
+        if when is None:
+            error.update(_("When? e.g. tomorrow 10:00"))
+            return
+        if not reason:
+            error.update(_("Say briefly why it moves"))
+            self.query_one("#reason", Input).focus()
+            return
+        self.dismiss(Moved(when, reason))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
