@@ -1,0 +1,998 @@
+"""The command line: `tui-crm [--db PATH_OR_URL] [--user LOGIN] [--json] COMMAND ...`.
+
+Without a command it opens the terminal UI. Every command works through the services (the
+same rights and validation as the UI), prints plain aligned text or, with `--json`, JSON,
+exits 0 on success and otherwise prints one line `tui-crm: <message>` on stderr with a
+non-zero exit code — never a traceback (set TUI_CRM_DEBUG=1 to see one for a bug).
+
+Services are imported inside the handlers so that a quick `tui-crm find` loads only what
+it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tui_crm import __version__
+from tui_crm.errors import CrmError, NotFound, PermissionDenied, ValidationError
+from tui_crm.i18n import LANGUAGES, N_, _, detect_language, set_language
+
+PROG = "tui-crm"
+DEMO_ORGS = 300  # the size of the database `tui-crm --demo` opens
+MAX_CELL = 40  # widest table cell; longer text is cut with "…" (use --json for everything)
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's doing
+
+# Section names a user may type besides the canonical ones and kinds.ALIASES.
+RU_SECTION_ALIASES = {
+    "организации": "organizations", "организация": "organizations", "клиенты": "organizations",
+    "клиент": "organizations", "контакты": "contacts", "контакт": "contacts",
+    "люди": "contacts", "задачи": "tasks", "задача": "tasks", "события": "events",
+    "событие": "events", "заметки": "notes", "заметка": "notes", "ссылки": "links",
+    "ссылка": "links", "сделки": "deals", "сделка": "deals", "платежи": "payments",
+    "платёж": "payments", "платеж": "payments", "услуги": "services", "услуга": "services",
+}
+# FIELD=VALUE keys that add to a list instead of setting a value.
+POINT_KEYS = {"phone": "phones", "phones": "phones", "email": "emails", "emails": "emails",
+              "e-mail": "emails", "messenger": "messengers", "messengers": "messengers"}
+TAG_KEYS = {"tag", "tags"}
+AUDIT_ACTIONS = {"create": N_("created"), "update": N_("changed"), "delete": N_("deleted"),
+                 "restore": N_("restored")}
+COUNT_LABELS = {"users": N_("Users"), "organizations": N_("Organizations"),
+                "contacts": N_("Contacts"), "contact_points": N_("Phones and e-mails"),
+                "events": N_("Events"), "tasks": N_("Tasks"), "deals": N_("Deals"),
+                "payments": N_("Payments"), "services": N_("Services rendered"),
+                "notes": N_("Notes"), "links": N_("Links"), "tag_links": N_("Tags given")}
+
+Handler = Callable[[argparse.Namespace, Any], int]
+
+
+class UsageError(CrmError):
+    """The command line itself is wrong (unknown option, missing argument, FIELD without =)."""
+
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line instead of usage text and exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(_("{problem} (see `{prog} --help`)").format(
+            problem=message, prog=self.prog))
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """--db, --user, --json, --lang. On a subcommand they default to "not given", so that
+    `tui-crm --json list orgs` and `tui-crm list orgs --json` both work."""
+    unset = argparse.SUPPRESS if on_command else None
+    parser.add_argument("--db", metavar="PATH_OR_URL", default=unset,
+                        help=_("database file or URL (env TUI_CRM_DB; default: a file in "
+                               "your data folder)"))
+    parser.add_argument("--user", metavar="LOGIN", default=unset,
+                        help=_("act as this user (admins only; default: your OS account)"))
+    parser.add_argument("--json", action="store_true",
+                        default=argparse.SUPPRESS if on_command else False,
+                        help=_("print JSON instead of text"))
+    parser.add_argument("--lang", choices=LANGUAGES, default=unset,
+                        help=_("language of messages (default: your preference or locale)"))
+
+
+def _record_id(text: str) -> int:
+    raw = text.strip().lstrip("#")
+    if not raw.isdigit():
+        raise argparse.ArgumentTypeError(_("not a record id: {text!r}").format(text=text))
+    return int(raw)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("not a whole number: {text!r}").format(text=text)) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(_("must not be negative: {text!r}").format(text=text))
+    return value
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; the other modules' commands are loaded only when `command` is not
+    one of the core ones (they import heavy services, and `tui-crm find` should start fast).
+    """
+    parser = _Parser(prog=PROG, description=_(
+        "A keyboard-driven CRM in the terminal. Without a command, opens the UI."))
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--demo", action="store_true",
+                        help=_("use the demo database (generated on first use)"))
+    _add_global_options(parser, on_command=False)
+    common = _Parser(add_help=False)
+    _add_global_options(common, on_command=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str, handler: Handler, **kwargs: Any) -> _Parser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text,
+                           **kwargs)
+        p.set_defaults(handler=handler)
+        return p
+
+    command("init", _("create or upgrade the database and register you"), cmd_init)
+
+    p = command("demo", _("fill the database with generated demo data"), cmd_demo)
+    p.add_argument("--orgs", type=_positive, default=DEMO_ORGS, metavar="N",
+                   help=_("organizations (default {n})").format(n=DEMO_ORGS))
+    p.add_argument("--contacts", type=_positive, metavar="N",
+                   help=_("contact persons (default: 2 per organization)"))
+    p.add_argument("--events", type=_positive, metavar="N",
+                   help=_("calls, meetings and other events (default: 10 per organization, "
+                          "fewer for very large demos)"))
+    p.add_argument("--payments", type=_positive, metavar="N",
+                   help=_("payments (default: 1 per organization)"))
+    p.add_argument("--months", type=_positive, default=12, metavar="N",
+                   help=_("months of history (default 12)"))
+    p.add_argument("--seed", type=int, default=1, metavar="S",
+                   help=_("random seed: the same seed gives the same data"))
+
+    p = command("add", _("add a record: add SECTION FIELD=VALUE ..."), cmd_add)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("values", nargs="*", metavar="FIELD=VALUE",
+                   help=_("field values; phone=, email=, messenger=, tag= may be repeated; "
+                          "phone:work=… sets the type"))
+
+    p = command("show", _("show one record"), cmd_show)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("id", type=_record_id, metavar="ID")
+
+    p = command("list", _("list records"), cmd_list)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("--query", "-q", default="", metavar="TEXT", help=_("quick-search text"))
+    p.add_argument("--filter", "-f", action="append", default=[], metavar="FIELD=VALUE",
+                   help=_("only records with this value (repeatable)"))
+    p.add_argument("--sort", default="", metavar="FIELD", help=_("sort by this field"))
+    p.add_argument("--desc", action="store_true", help=_("sort in descending order"))
+    p.add_argument("--limit", type=_positive, default=50, metavar="N",
+                   help=_("at most N rows (default 50, at most 1000)"))
+    p.add_argument("--offset", type=_positive, default=0, metavar="N",
+                   help=_("skip the first N rows"))
+    p.add_argument("--trash", action="store_true", help=_("list the trash instead"))
+
+    p = command("edit", _("change fields of a record: edit SECTION ID FIELD=VALUE ..."),
+                cmd_edit)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("id", type=_record_id, metavar="ID")
+    p.add_argument("values", nargs="+", metavar="FIELD=VALUE",
+                   help=_("new values; phone=/email=/tag= replace the whole list"))
+    p.add_argument("--version", dest="expected_version", type=int, metavar="N",
+                   help=_("refuse if the record is no longer at this version"))
+
+    p = command("delete", _("move a record to the trash"), cmd_delete)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("id", type=_record_id, metavar="ID")
+
+    p = command("restore", _("bring a record back from the trash: restore SECTION ID "
+                             "(restore FILE restores a backup)"), cmd_restore)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("id", type=_record_id, metavar="ID", nargs="?")
+    p.add_argument("--yes", action="store_true", help=_("do not ask for confirmation"))
+
+    p = command("find", _("quick search across sections"), cmd_find)
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--section", "-s", action="append", default=[], metavar="SECTION",
+                   help=_("only this section (repeatable)"))
+    p.add_argument("--limit", type=_positive, default=30, metavar="N",
+                   help=_("at most N hits (default 30)"))
+
+    p = command("duplicates", _("possible duplicates of an organization or contact"),
+                cmd_duplicates)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("values", nargs="+", metavar="FIELD=VALUE")
+
+    p = command("fields", _("the fields of a section (built-in and custom)"), cmd_fields)
+    p.add_argument("section", metavar="SECTION")
+
+    p = command("history", _("who changed a record, and what"), cmd_history)
+    p.add_argument("section", metavar="SECTION")
+    p.add_argument("id", type=_record_id, metavar="ID")
+    p.add_argument("--limit", type=_positive, default=200, metavar="N")
+
+    p = command("user", _("manage users: user add|list|set|disable"), cmd_usage)
+    users_sub = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=_Parser)
+    up = users_sub.add_parser("add", parents=[common], help=_("add a user"))
+    up.add_argument("login", metavar="LOGIN")
+    up.add_argument("--role", default="manager", help=_("admin, head, manager or viewer"))
+    up.add_argument("--name", default="", help=_("full name"))
+    up.add_argument("--email", default="", help=_("e-mail address"))
+    up.set_defaults(handler=cmd_user_add)
+    up = users_sub.add_parser("list", parents=[common], help=_("list users"))
+    up.set_defaults(handler=cmd_user_list)
+    up = users_sub.add_parser("set", parents=[common],
+                              help=_("change a user: role=, visibility=, full_name=, email=, "
+                                     "active=, can_<action>[.<section>]="))
+    up.add_argument("login", metavar="LOGIN")
+    up.add_argument("values", nargs="+", metavar="KEY=VALUE")
+    up.set_defaults(handler=cmd_user_set)
+    up = users_sub.add_parser("disable", parents=[common], help=_("disable a user"))
+    up.add_argument("login", metavar="LOGIN")
+    up.set_defaults(handler=cmd_user_disable)
+
+    if command not in sub.choices:
+        _register_other_commands(sub, common)
+    return parser
+
+
+class _SkipTaken:
+    """Lets another module register its commands without replacing ones defined here."""
+
+    def __init__(self, sub: argparse._SubParsersAction) -> None:
+        self._sub = sub
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name in self._sub.choices:
+            return _Parser(prog=f"{PROG} {name}", add_help=False)  # not attached
+        kwargs.setdefault("description", kwargs.get("help"))
+        for key in ("help", "description"):
+            if isinstance(kwargs.get(key), str):
+                # argparse %-formats these; a literal "20 %" must not break `--help`.
+                kwargs[key] = re.sub(r"%(?![(%])", "%%", kwargs[key])
+        return self._sub.add_parser(name, **kwargs)
+
+
+# Modules with `register(subparsers, common)` whose commands live with their capability
+# (daily planning and backup, import/export, reports, mailings); handlers take (args, actor).
+COMMAND_MODULES = ("tui_crm.cli_planning", "tui_crm.cli_transfer", "tui_crm.cli_reports",
+                   "tui_crm.cli_mail")
+
+
+def _register_other_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                             ) -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # a capability not installed in this build
+            continue
+        module.register(_SkipTaken(sub), common)
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command in the raw arguments: the first word that is not an option."""
+    takes_value = {"--db", "--user", "--lang"}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in takes_value:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _language_from(argv: Sequence[str]) -> str | None:
+    """--lang from the raw arguments, before parsing (the help text needs it)."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+class _Session:
+    """The database of one command; closed when the command ends."""
+
+    def __init__(self) -> None:
+        self.target: str | None = None
+        self.db: Any = None
+
+    def open(self, target: str) -> Any:
+        from tui_crm.db import open_database
+
+        self.target = target
+        self.db = open_database(target)
+        return self.db
+
+    def close(self) -> None:
+        if self.db is not None and not self.db.is_closed():
+            self.db.close()
+        self.db = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    session = _Session()
+    try:
+        return _run(argv, session)
+    except KeyboardInterrupt:
+        return 130
+    except CrmError as exc:
+        _fail(str(exc))
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`tui-crm list … | head`): stop quietly, and point stdout
+        # at /dev/null so that the flush at exit does not complain either.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        problem = _database_problem(exc, session.target)
+        if problem is not None:
+            _fail(str(problem))
+            return problem.exit_code
+        if os.environ.get("TUI_CRM_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        _fail(_("internal error: {error}").format(error=_one_line(
+            f"{type(exc).__name__}: {exc}")))
+        return EXIT_INTERNAL
+    finally:
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+            pass
+
+
+def _database_problem(exc: Exception, target: str | None) -> CrmError | None:
+    """A driver error (peewee, sqlite3, psycopg2) as the database layer's one-line message."""
+    import sqlite3
+
+    from peewee import PeeweeException
+
+    if isinstance(exc, PeeweeException | sqlite3.Error) or type(exc).__module__.startswith(
+            "psycopg2"):
+        from tui_crm.db.database import translate_error
+
+        return translate_error(exc, target)
+    return None
+
+
+def _run(argv: list[str], session: _Session) -> int:
+    early = _language_from(argv) or os.environ.get("TUI_CRM_LANG") or ""
+    set_language(early if early in LANGUAGES else detect_language())
+    parser = build_parser(_command_word(argv))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0)
+    _prefer_utf8_output()
+    if args.command is None:
+        return _open_ui(args, session)
+    if args.command == "user" and getattr(args, "user_command", None) is None:
+        raise UsageError(_("user needs an action: add, list, set or disable (see `{prog} user "
+                           "--help`)").format(prog=PROG))
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        raise UsageError(_("{command} needs more arguments (see `{prog} {command} --help`)")
+                         .format(command=args.command, prog=PROG))
+    target = _ensure_demo(session) if args.demo else _database_target(args)
+    if handler is cmd_demo:
+        session.open(target)
+        return cmd_demo(args, None)
+    session.open(target)
+    from tui_crm.services import users
+
+    actor = users.resolve_actor(args.user)
+    if not args.lang and not os.environ.get("TUI_CRM_LANG"):
+        from tui_crm.services import settings
+
+        preferred = settings.user_preference(actor, "language")
+        if preferred in LANGUAGES:
+            set_language(preferred)
+    return int(handler(args, actor) or 0)
+
+
+def _prefer_utf8_output() -> None:
+    """Never fail on a Cyrillic name because the terminal's encoding is ASCII."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        if encoding and encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _database_target(args: argparse.Namespace) -> str:
+    if args.db:
+        return args.db
+    env = os.environ.get("TUI_CRM_DB")
+    if env:
+        return env
+    from tui_crm import paths
+
+    path = paths.default_database_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from tui_crm.errors import DatabaseProblem
+
+        raise DatabaseProblem(_("Cannot create the folder {folder}: {reason}").format(
+            folder=path.parent, reason=exc.strerror or exc)) from None
+    return str(path)
+
+
+def _ensure_demo(session: _Session) -> str:
+    """The demo database, generated once (into a temporary file, renamed when complete)."""
+    from tui_crm import paths
+
+    path = paths.demo_database_path()
+    if path.exists():
+        return str(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    from tui_crm.services import demo
+
+    print(_("Generating the demo database {path} …").format(path=path), file=sys.stderr)
+    session.open(str(partial))
+    demo.generate(orgs=DEMO_ORGS, contacts=2 * DEMO_ORGS, events=_default_events(DEMO_ORGS))
+    session.close()
+    os.replace(partial, path)
+    return str(path)
+
+
+def _open_ui(args: argparse.Namespace, session: _Session) -> int:
+    target = _ensure_demo(session) if args.demo else _database_target(args)
+    try:
+        from tui_crm.ui.app import run_app
+    except ImportError as exc:
+        _fail(_("The terminal UI is not available: {reason}").format(reason=exc))
+        return 1
+    return int(run_app(target, user=args.user, language=args.lang) or 0)
+
+
+# --- output helpers ---------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _fail(message: str) -> None:
+    print(f"{PROG}: {_one_line(message)}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: " + _("warning: {message}").format(message=_one_line(message)),
+          file=sys.stderr)
+
+
+def _emit_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal (wide East Asian characters and emoji take two)."""
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fit(text: str, limit: int) -> str:
+    text = _one_line(text)
+    if _width(text) <= limit:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = _width(ch)
+        if used + w > limit - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(0, width - _width(text))
+    return gap + text if right else text + gap
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
+           right: Sequence[int] = ()) -> str:
+    """Aligned plain-text columns with a dashed rule under the headers."""
+    cells = [[_fit("" if v is None else str(v), MAX_CELL) for v in row] for row in rows]
+    widths = [_width(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], _width(value))
+    lines = ["  ".join(_pad(h, widths[i]) for i, h in enumerate(headers)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    for row in cells:
+        lines.append("  ".join(_pad(v, widths[i], i in right)
+                               for i, v in enumerate(row)).rstrip())
+    return "\n".join(lines)
+
+
+def _card(pairs: Iterable[tuple[str, str]]) -> str:
+    """`Label:  value` lines with the values aligned; multi-line values are indented."""
+    pairs = [(label, value) for label, value in pairs if value not in (None, "")]
+    width = max((_width(label) for label, _v in pairs), default=0) + 1
+    lines = []
+    for label, value in pairs:
+        first, *rest = str(value).splitlines() or [""]
+        lines.append(f"{_pad(label + ':', width)}  {first}")
+        lines.extend(" " * (width + 2) + line for line in rest)
+    return "\n".join(lines)
+
+
+# --- sections and FIELD=VALUE -----------------------------------------------------------------
+
+
+def resolve_section(name: str) -> str:
+    """A section key from what the user typed: `organizations`, `orgs`, `клиенты`, or the
+    name an admin gave the section."""
+    from tui_crm.services.kinds import ALIASES, KINDS
+
+    key = name.strip().casefold()
+    if key in KINDS:
+        return key
+    if key in ALIASES:
+        return ALIASES[key]
+    if key in RU_SECTION_ALIASES:
+        return RU_SECTION_ALIASES[key]
+    from tui_crm.services import settings
+
+    for info in settings.sections(include_hidden=True):
+        if info.key in KINDS and info.name.casefold() == key:
+            return info.key
+    for kind, spec in KINDS.items():
+        if key in {spec.label.casefold(), _(spec.label).casefold(),
+                   spec.singular.casefold(), _(spec.singular).casefold()}:
+            return kind
+    raise NotFound(_("Unknown section {name!r}; known: {known}").format(
+        name=name, known=", ".join(KINDS)))
+
+
+def parse_assignments(items: Sequence[str], *, lists_for_points: bool = True) -> dict[str, Any]:
+    """FIELD=VALUE arguments as the services take them.
+
+    `phone=`, `email=`, `messenger=` (repeatable) fill the list fields phones / emails /
+    messengers; `phone:mobile=…` gives the type; `tag=` (repeatable, or comma-separated)
+    fills tags. An empty `phone=` clears the list.
+    """
+    data: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().casefold()
+        if not sep or not key:
+            raise UsageError(_("Expected FIELD=VALUE, got {text!r}").format(text=item))
+        base, _colon, point_type = key.partition(":")
+        if base in POINT_KEYS:
+            values = data.setdefault(POINT_KEYS[base], [])
+            if value.strip():
+                values.append((point_type.strip(), value) if point_type.strip() else value)
+            continue
+        if point_type:
+            raise ValidationError({key: _("Only phone, email and messenger take a :type")})
+        if base in TAG_KEYS:
+            data.setdefault("tags", []).extend(t.strip() for t in value.split(",") if t.strip())
+            continue
+        if base in data:
+            raise ValidationError({base: _("Given more than once")})
+        data[base] = value
+    return data
+
+
+def _check_fields(kind: str, data: dict[str, Any]) -> None:
+    """Unknown field names, all at once (for commands that do not validate values)."""
+    from tui_crm.services import records
+
+    known = {f.name for f in records.field_specs(kind)}
+    unknown = {name: _("Unknown field; see `tui-crm fields {section}`").format(section=kind)
+               for name in data if name not in known}
+    if unknown:
+        raise ValidationError(unknown)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_usage(args: argparse.Namespace, actor: Any) -> int:
+    raise UsageError(_("user needs an action: add, list, set or disable (see `{prog} user "
+                       "--help`)").format(prog=PROG))
+
+
+def cmd_init(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.db.database import current, describe
+    from tui_crm.db.migrations import stored_version
+
+    db = current()
+    version = stored_version(db)
+    where = describe(str(db.database))
+    if args.json:
+        _emit_json({"database": where, "schema_version": version, "user": actor.login,
+                    "role": actor.role})
+    else:
+        print(_("The database {path} is ready (schema version {version}); you are {login} "
+                "({role}).").format(path=where, version=version, login=actor.login,
+                                    role=actor.role))
+    return 0
+
+
+def _default_events(orgs: int) -> int:
+    """Ten events per organization for a small base; a big base gets about what a sales
+    team logs in a year (100k organizations: 150k events), which also keeps the
+    generation well under a minute."""
+    return min(10 * orgs, 100_000 + orgs // 2)
+
+
+def cmd_demo(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.db import models as m
+    from tui_crm.services import demo, users
+
+    if m.User.select().exists():
+        # Someone's database: only its admin may pour generated data into it.
+        actor = users.resolve_actor(args.user)
+        if not actor.is_admin:
+            raise PermissionDenied(_("Only an admin can add demo data to this database."))
+    orgs = args.orgs
+    contacts = 2 * orgs if args.contacts is None else args.contacts
+    events = _default_events(orgs) if args.events is None else args.events
+    started = time.perf_counter()
+    counts = demo.generate(orgs=orgs, contacts=contacts, events=events, seed=args.seed,
+                           payments=args.payments, months=max(1, args.months))
+    seconds = round(time.perf_counter() - started, 2)
+    if args.json:
+        _emit_json({"counts": counts, "seconds": seconds})
+        return 0
+    rows = [(_(COUNT_LABELS.get(key, key)), f"{value:,}".replace(",", " "))
+            for key, value in counts.items()]
+    print(_table([_("Added"), _("Rows")], rows, right=(1,)))
+    print(_("Generated in {seconds} s.").format(seconds=seconds))
+    return 0
+
+
+def _warn_about_points(view: Any) -> None:
+    for point in view.points:
+        if point.kind == "phone" and not point.valid:
+            _warn(_("{value} is not a valid phone number; it was kept as typed").format(
+                value=point.value))
+
+
+def cmd_add(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import duplicates, records
+
+    kind = resolve_section(args.section)
+    data = parse_assignments(args.values)
+    view = records.create(actor, kind, data)
+    _warn_about_points(view)
+    for dup in duplicates.find(actor, kind, data, exclude_id=view.id, limit=3):
+        _warn(_("possible duplicate: {description}").format(description=dup.describe()))
+    if args.json:
+        _emit_json(view.to_dict())
+    else:
+        print(view.id)
+    return 0
+
+
+def _point_lines(view: Any, point_kind: str) -> str:
+    from tui_crm.services.kinds import POINT_TYPE_CHOICES
+
+    lines = []
+    for p in view.points_of(point_kind):
+        label = POINT_TYPE_CHOICES[point_kind].get(p.type, p.type)
+        text = f"{p.value} ({_(label)})" if p.type else p.value
+        if not p.valid:
+            text += " — " + _("not a valid number")
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def _record_card(view: Any) -> str:
+    from tui_crm import dates
+    from tui_crm.services import records, settings
+    from tui_crm.services.kinds import POINT_TYPES
+
+    pairs: list[tuple[str, str]] = [(_("ID"), f"{view.id} ({_('version')} {view.version})")]
+    for f in records.field_specs(view.kind):
+        if f.name in ("primary_phone", "primary_email"):
+            continue  # the first of the phones / e-mails listed below
+        label = settings.field_label(view.kind, f.name)
+        if f.type in POINT_TYPES:
+            pairs.append((label, _point_lines(view, POINT_TYPES[f.type])))
+        elif f.type == "tags":
+            pairs.append((label, ", ".join(view.tags)))
+        else:
+            text = view.display.get(f.name, "")
+            ref_id = view.values.get(f.name)
+            if f.type in ("organization", "contact", "deal") and ref_id:
+                text = f"{text} (#{ref_id})"
+            if f.name == "birthday" and view.values.get("birthday"):
+                text = _("{date} (age {age})").format(
+                    date=text, age=dates.age(view.values["birthday"]))
+            pairs.append((label, text))
+    who = view.created_by or "—"
+    if view.created_at:
+        pairs.append((_("Created"), f"{dates.format_datetime(view.created_at)} {who}"))
+    if view.updated_at and view.updated_at != view.created_at:
+        pairs.append((_("Updated"),
+                      f"{dates.format_datetime(view.updated_at)} {view.updated_by or '—'}"))
+    if view.deleted_at:
+        pairs.append((_("In the trash"), _("since {when}").format(
+            when=dates.format_datetime(view.deleted_at))))
+    return _card(pairs)
+
+
+def cmd_show(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import records
+
+    kind = resolve_section(args.section)
+    view = records.get(actor, kind, args.id)
+    if args.json:
+        _emit_json(view.to_dict())
+    else:
+        print(_record_card(view))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import records, settings
+    from tui_crm.services.records import MAX_PAGE, ListQuery
+
+    kind = resolve_section(args.section)
+    filters: dict[str, Any] = {}
+    for item in args.filter:
+        name, sep, value = item.partition("=")
+        name = name.strip().casefold()
+        if not sep or not name:
+            raise UsageError(_("Expected FIELD=VALUE, got {text!r}").format(text=item))
+        name = "tags" if name == "tag" else name
+        if name in filters:  # the same field twice: any of the values
+            previous = filters[name]
+            filters[name] = [*(previous if isinstance(previous, list) else [previous]), value]
+        else:
+            filters[name] = value
+    specs = {f.name: f for f in records.field_specs(kind)}
+    unknown = {name: _("Unknown field; see `tui-crm fields {section}`").format(section=kind)
+               for name in filters if name not in specs}
+    if args.sort and args.sort not in specs and args.sort != "id":
+        unknown["sort"] = _("Unknown field {name!r}; see `tui-crm fields {section}`").format(
+            name=args.sort, section=kind)
+    if unknown:
+        raise ValidationError(unknown)
+    limit = max(1, min(args.limit, MAX_PAGE))
+    page = records.list_records(actor, kind, ListQuery(
+        text=args.query, filters=filters, sort=args.sort, descending=args.desc,
+        offset=args.offset, limit=limit, trash=args.trash))
+    if args.json:
+        _emit_json({"section": kind, "total": page.total, "offset": page.offset,
+                    "limit": limit, "rows": [row.to_dict() for row in page.rows]})
+        return 0
+    columns = [f for f in records.field_specs(kind) if f.column]
+    headers = [_("ID")] + [settings.field_label(kind, f.name) for f in columns]
+    right = [0] + [i + 1 for i, f in enumerate(columns) if f.type in ("decimal", "int")]
+    rows = [[row.id] + [row.display.get(f.name, "") for f in columns] for row in page.rows]
+    if rows:
+        print(_table(headers, rows, right=right))
+    if page.total > len(rows) or not rows:
+        first = page.offset + 1 if rows else 0
+        print(_("{first}–{last} of {total}").format(
+            first=first, last=page.offset + len(rows), total=page.total), file=sys.stderr)
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import records
+
+    kind = resolve_section(args.section)
+    data = parse_assignments(args.values)
+    before = records.get(actor, kind, args.id)
+    view = records.update(actor, kind, args.id, data, expected_version=args.expected_version)
+    _warn_about_points(view)
+    if args.json:
+        _emit_json(view.to_dict())
+    elif view.version == before.version:
+        print(_("Nothing to change in {what} #{id}.").format(what=_singular(kind), id=view.id))
+    else:
+        print(_("Saved {what} #{id} (version {version}).").format(
+            what=_singular(kind), id=view.id, version=view.version))
+    return 0
+
+
+def _singular(kind: str) -> str:
+    from tui_crm.services.kinds import KINDS
+
+    return _(KINDS[kind].singular).lower()
+
+
+def cmd_delete(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import records
+
+    kind = resolve_section(args.section)
+    records.delete(actor, kind, args.id)
+    if args.json:
+        _emit_json({"section": kind, "id": args.id, "deleted": True})
+    else:
+        print(_("Moved {what} #{id} to the trash; `tui-crm restore {section} {id}` brings it "
+                "back.").format(what=_singular(kind), id=args.id, section=kind))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, actor: Any) -> int:
+    if args.id is None:
+        # `restore FILE`: restoring a backup lives with the backup commands.
+        try:
+            from tui_crm import cli_planning
+        except ImportError:
+            raise UsageError(_("restore needs SECTION and ID")) from None
+        args.source = args.section
+        return cli_planning.handle_restore(args, actor)
+    from tui_crm.services import records
+
+    kind = resolve_section(args.section)
+    view = records.restore(actor, kind, args.id)
+    if args.json:
+        _emit_json(view.to_dict())
+    else:
+        print(_("Restored {what} #{id}: {title}").format(what=_singular(kind), id=view.id,
+                                                         title=view.title))
+    return 0
+
+
+def cmd_find(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import search, settings
+
+    sections = [resolve_section(s) for s in args.section] or None
+    hits = search.quick_search(actor, args.text, sections=sections, limit=max(1, args.limit))
+    if args.json:
+        _emit_json([hit.to_dict() for hit in hits])
+        return 0
+    if not hits:
+        print(_("Nothing found."), file=sys.stderr)
+        return 0
+    names = {}
+    rows = []
+    for hit in hits:
+        if hit.section not in names:
+            names[hit.section] = settings.section_name(hit.section)
+        rows.append((names[hit.section], hit.id, hit.title))
+    print(_table([_("Section"), _("ID"), _("Title")], rows, right=(1,)))
+    return 0
+
+
+def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import duplicates
+
+    kind = resolve_section(args.section)
+    if kind not in ("organizations", "contacts"):
+        raise ValidationError({"section": _("Duplicates are looked for among organizations and "
+                                            "contacts")})
+    data = parse_assignments(args.values)
+    _check_fields(kind, data)
+    found = duplicates.find(actor, kind, data)
+    if args.json:
+        _emit_json([d.to_dict() for d in found])
+        return 0
+    if not found:
+        print(_("No duplicates found."), file=sys.stderr)
+        return 0
+    print(_table([_("ID"), _("Title"), _("Owner"), _("Same"), _("Score")],
+                 [(d.id, d.title, d.owner, ", ".join(d.reasons), f"{d.score:.0f}")
+                  for d in found], right=(0, 4)))
+    return 0
+
+
+def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import records, settings
+
+    kind = resolve_section(args.section)
+    specs = records.field_specs(kind)
+    if args.json:
+        _emit_json([{"name": f.name, "type": f.type, "label": settings.field_label(kind, f.name),
+                     "required": f.required, "editable": f.editable, "custom": f.custom,
+                     "choices": list(f.choices)} for f in specs])
+        return 0
+    rows = []
+    for f in specs:
+        notes = []
+        if f.required:
+            notes.append(_("required"))
+        if not f.editable:
+            notes.append(_("automatic"))
+        if f.custom:
+            notes.append(_("custom"))
+        if f.choices:
+            notes.append(_("one of: {choices}").format(choices=", ".join(f.choices)))
+        if f.is_repeatable and f.type != "tags":
+            notes.append(_("repeatable as {key}=").format(key=f.type[:-1]))
+        elif f.type == "tags":
+            notes.append(_("repeatable as tag="))
+        rows.append((f.name, f.type, settings.field_label(kind, f.name), "; ".join(notes)))
+    print(_table([_("Field"), _("Type"), _("Label"), _("Notes")], rows))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm import dates
+    from tui_crm.services import audit, records
+
+    kind = resolve_section(args.section)
+    records.get(actor, kind, args.id)  # exists, and the actor may see it
+    entries = audit.history(kind, args.id, limit=max(1, args.limit))
+    if args.json:
+        _emit_json([{"at": e.at.isoformat() if e.at else None, "login": e.login,
+                     "action": e.action, "field": e.field, "old": e.old, "new": e.new,
+                     "details": e.details} for e in entries])
+        return 0
+    rows = []
+    for e in entries:
+        change = f"{e.old} → {e.new}" if e.field else e.details
+        rows.append((dates.format_datetime(e.at) if e.at else "", e.login or "—",
+                     _(AUDIT_ACTIONS.get(e.action, e.action)), e.field, change))
+    print(_table([_("When"), _("Who"), _("Action"), _("Field"), _("Change")], rows))
+    return 0
+
+
+def _user_rows(views: Iterable[Any]) -> list[tuple]:
+    from tui_crm.services.rights import ROLES, VISIBILITIES
+
+    return [(u.login, u.full_name, _(ROLES.get(u.role, u.role)),
+             _(VISIBILITIES.get(u.visibility, u.visibility)),
+             _("yes") if u.active else _("no"), u.email) for u in views]
+
+
+_USER_HEADERS = (N_("Login"), N_("Name"), N_("Role"), N_("Sees"), N_("Active"), N_("E-mail"))
+
+
+def _print_users(args: argparse.Namespace, views: list[Any], *, many: bool = False) -> int:
+    if args.json:
+        _emit_json([u.to_dict() for u in views] if many else views[0].to_dict())
+    else:
+        print(_table([_(h) for h in _USER_HEADERS], _user_rows(views)))
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import users
+
+    view = users.add_user(actor, args.login, role=args.role, full_name=args.name,
+                          email=args.email)
+    return _print_users(args, [view])
+
+
+def cmd_user_list(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import users
+
+    return _print_users(args, users.list_users(actor), many=True)
+
+
+def cmd_user_set(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import users
+
+    settings: dict[str, str] = {}
+    for item in args.values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(_("Expected KEY=VALUE, got {text!r}").format(text=item))
+        settings[key.strip()] = value.strip()
+    return _print_users(args, [users.set_user(actor, args.login, settings)])
+
+
+def cmd_user_disable(args: argparse.Namespace, actor: Any) -> int:
+    from tui_crm.services import users
+
+    if args.login == actor.login:
+        raise ValidationError({"login": _("You cannot disable yourself")})
+    return _print_users(args, [users.set_user(actor, args.login, {"active": "no"})])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
