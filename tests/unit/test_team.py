@@ -1,0 +1,146 @@
+"""Team work on one server: backups while others write, restore, rotation, handing clients
+over, and the shared-folder checks."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tui_crm.db import open_database
+from tui_crm.errors import PermissionDenied, ValidationError
+from tui_crm.services import audit, backup, reassign, records, shared_files, users
+
+
+@pytest.fixture
+def team(tmp_path):
+    path = tmp_path / "team.sqlite3"
+    open_database(path)
+    admin = users.resolve_actor()
+    users.add_user(admin, "anna", role="manager")
+    users.add_user(admin, "boris", role="manager")
+    users.add_user(admin, "head", role="head")
+    return path, admin
+
+
+def _writer(path: str, seconds: float, ready) -> None:  # noqa: ANN001 - an mp.Event
+    from tui_crm.db import open_database
+    from tui_crm.services import records, users
+
+    open_database(path)
+    actor = users.actor_for("anna")
+    ready.set()
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        records.create(actor, "notes", {"title": f"note {n}", "body": "x" * 200})
+        n += 1
+
+
+def test_backup_while_another_process_writes_is_intact_and_restores(team, tmp_path):
+    path, admin = team
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    writer = ctx.Process(target=_writer, args=(str(path), 3.0, ready))
+    writer.start()
+    assert ready.wait(30)
+    time.sleep(0.5)
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    result = backup.backup(admin, folder)
+    writer.join(60)
+    assert writer.exitcode == 0
+    assert backup.integrity_ok(result.path)
+    copied = sqlite3.connect(result.path).execute("SELECT COUNT(*) FROM note").fetchone()[0]
+    assert copied > 0
+    live = records.count(admin, "notes")
+    assert live >= copied
+    # Restoring brings the database back to the copy's content.
+    backup.restore(admin, result.path)
+    assert records.count(admin, "notes") == copied
+    assert audit.history(action="restore")
+
+
+def test_backup_rotation_keeps_newest(team, tmp_path):
+    _path, admin = team
+    import datetime as dt
+
+    folder = tmp_path / "rot"
+    folder.mkdir()
+    for minute in range(4):
+        backup.backup(admin, folder, keep=2, now=dt.datetime(2026, 11, 27, 3, minute))
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["tui-crm-20261127-030200.sqlite3", "tui-crm-20261127-030300.sqlite3"]
+
+
+def test_backup_refuses_bad_targets_and_managers(team, tmp_path):
+    path, admin = team
+    with pytest.raises(ValidationError):
+        backup.backup(admin, tmp_path / "missing" / "x.sqlite3")
+    existing = tmp_path / "exists.sqlite3"
+    existing.write_bytes(b"")
+    with pytest.raises(ValidationError):
+        backup.backup(admin, existing)
+    with pytest.raises(PermissionDenied):
+        backup.backup(users.actor_for("anna"), tmp_path)
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ValidationError):
+        backup.restore(admin, junk)
+    assert path.exists()
+
+
+def test_reassign_moves_clients_tasks_and_planned_events(team):
+    _path, admin = team
+    anna = users.actor_for("anna")
+    org = records.create(anna, "organizations", {"name": "Ромашка", "source": "Website"})
+    contact = records.create(anna, "contacts", {"last_name": "Иванов", "organization": org.id})
+    task = records.create(anna, "tasks", {"title": "Позвонить", "organization": org.id})
+    done_task = records.create(anna, "tasks", {"title": "Старое", "status": "done"})
+    planned = records.create(anna, "events", {"event_type": "call", "organization": org.id,
+                                              "starts_at": "2030-01-10 10:00"})
+    past = records.create(anna, "events", {"event_type": "call", "organization": org.id,
+                                           "starts_at": "2020-01-10 10:00", "status": "done"})
+    with pytest.raises(PermissionDenied):
+        reassign.reassign(anna, "anna", "boris")
+    with pytest.raises(ValidationError):
+        reassign.reassign(admin, "anna", "anna")
+    moved = reassign.reassign(users.actor_for("head"), "anna", "boris")
+    assert moved.to_dict() == {"organizations": 1, "contacts": 1, "deals": 0, "tasks": 1,
+                               "events": 1}
+    boris = users.actor_for("boris")
+    assert records.get(boris, "organizations", org.id).display["owner"] == "boris"
+    assert records.get(boris, "contacts", contact.id).values["owner"] == boris.user_id
+    assert records.get(boris, "tasks", task.id).values["assignee"] == boris.user_id
+    assert records.get(admin, "tasks", done_task.id).values["assignee"] == anna.user_id
+    assert records.get(boris, "events", planned.id).values["assignee"] == boris.user_id
+    assert records.get(admin, "events", past.id).values["assignee"] == anna.user_id
+    entries = audit.history("organizations", org.id, action="reassign")
+    assert entries[0].old == "anna" and entries[0].new == "boris"
+    with pytest.raises(PermissionDenied):  # anna ("own" visibility) no longer sees it
+        records.get(anna, "organizations", org.id)
+
+
+def test_shared_folder_problems_are_reported_with_fix(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o2770)
+    db = folder / "crm.sqlite3"
+    db.write_bytes(b"")
+    os.chmod(db, 0o644)
+    Path(f"{db}-wal").write_bytes(b"")
+    os.chmod(f"{db}-wal", 0o600)
+    found = shared_files.problems(db)
+    assert len(found) == 2 and all("chmod 660" in line for line in found)
+    os.chmod(db, 0o660)
+    os.chmod(f"{db}-wal", 0o660)
+    assert shared_files.problems(db) == []
+    os.chmod(folder, 0o770)
+    assert any("chmod 2770" in line for line in shared_files.problems(db))
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    assert shared_files.problems(private / "x.sqlite3") == []
