@@ -1,0 +1,112 @@
+"""Tables of e-mail mailings (schema step 5): accounts, templates, mailings, recipients.
+
+No password column anywhere: an account names where its password lives (the keyring, or an
+environment variable); see tui_crm.services.secrets.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from tui_crm.db.models import BaseModel, User, now
+
+
+class MailAccount(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    host = CharField()
+    port = IntegerField()
+    security = CharField(default="starttls")  # ssl / starttls / none
+    login = CharField(default="")
+    from_address = CharField()
+    from_name = CharField(default="")
+    password_source = CharField(default="none")  # keyring / env / none
+    password_env = CharField(default="")  # the variable's NAME, never its value
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=now)
+
+
+class MailTemplate(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    subject = TextField(default="")
+    body = TextField(default="")
+    html = BooleanField(default=False)
+    attachments = TextField(default="[]")  # JSON list of file paths
+    version = IntegerField(default=1)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=now)
+    updated_at = DateTimeField(default=now)
+
+
+class Mailing(BaseModel):
+    """One send of a template to a fixed list of recipients.
+
+    The subject, body and attachments are copied from the template when the mailing is
+    created, so a resumed mailing sends the same text to the rest.
+    """
+
+    id = AutoField()
+    name = CharField(default="")
+    template = ForeignKeyField(MailTemplate, null=True, on_delete="SET NULL", backref="+")
+    account = ForeignKeyField(MailAccount, null=True, on_delete="SET NULL", backref="+")
+    subject = TextField(default="")
+    body = TextField(default="")
+    html = BooleanField(default=False)
+    attachments = TextField(default="[]")
+    kind = CharField(default="contacts")  # the recipients' section
+    source = TextField(default="")  # how the recipients were chosen (for people)
+    rate_per_minute = FloatField(null=True)
+    status = CharField(default="draft")  # draft / sending / stopped / waiting / done
+    runner = CharField(default="")  # "host:pid:token" of the process sending it now
+    heartbeat_at = DateTimeField(null=True)
+    test_sent_at = DateTimeField(null=True)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=now)
+
+
+class MailRecipient(BaseModel):
+    """One addressee of a mailing and what happened to the message.
+
+    status: pending → sending (committed with `message_id` BEFORE the SMTP transaction) →
+    sent (after it); failed (the server's reply in `reply`); unknown (left in `sending` by a
+    crash: a person decides); skipped (opted out meanwhile).
+    """
+
+    id = AutoField()
+    mailing = ForeignKeyField(Mailing, on_delete="CASCADE", backref="recipients")
+    kind = CharField()  # contacts / organizations
+    record_id = IntegerField()
+    organization_id = IntegerField(null=True)
+    contact_id = IntegerField(null=True)
+    name = CharField(default="")
+    address = CharField()  # as it will be written in To:
+    address_key = CharField()  # casefolded, for duplicates
+    status = CharField(default="pending")
+    message_id = CharField()
+    attempts = IntegerField(default=0)
+    reply = TextField(default="")
+    next_attempt_at = DateTimeField(null=True)
+    event_id = IntegerField(null=True)
+    updated_at = DateTimeField(default=now)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("mailing", "address_key"), True),
+            (("mailing", "status"), False),
+        )
+
+
+MAIL_MODELS = [MailAccount, MailTemplate, Mailing, MailRecipient]

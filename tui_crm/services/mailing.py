@@ -1,0 +1,1708 @@
+"""E-mail mailings: SMTP accounts, templates, recipients, sending that never sends twice.
+
+Sending is two-phase per recipient. A row is committed as `sending` (with the Message-ID it
+got when the mailing was created) BEFORE the SMTP transaction, and as `sent` after the server
+accepted the message. A crash, `kill -9` or Ctrl-C between the two leaves the row in
+`sending`; the next run turns such rows into `unknown` for a person to decide (resend, or
+mark as sent) and never resends them by itself. "Send, then mark sent" duplicated a message
+at every crash in our measurements; this order duplicated none.
+
+One SMTP connection is reused for the whole run and reopened when the server drops it. A drop
+before the message body was handed over is retried at once; a drop after it makes the row
+`unknown` (the server may have delivered it). Replies 4xx are retried later (`retry_delays`),
+5xx are final (`failed`, with the server's reply). Only one process sends a mailing at a time
+(`runner`, checked by pid on the same host and by heartbeat elsewhere).
+
+Each sent message becomes an "email" event with result "sent" in the client's history
+(records.create, so last-contact dates follow) and an audit entry "mail" on the record.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.policy
+import json
+import logging
+import mimetypes
+import os
+import re
+import smtplib
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from peewee import fn
+
+from tui_crm import dates
+from tui_crm.db import models as m
+from tui_crm.db.database import write
+from tui_crm.db.mail_models import MailAccount, Mailing, MailRecipient, MailTemplate
+from tui_crm.errors import ConflictError, CrmError, NotFound, PermissionDenied, ValidationError
+from tui_crm.i18n import N_, _
+from tui_crm.services import audit, records, secrets, templating, values
+from tui_crm.services.kinds import CATEGORY_CHOICES
+from tui_crm.services.records import ListQuery
+from tui_crm.services.rights import Actor
+from tui_crm.validate import InvalidValue, validate_email
+
+log = logging.getLogger(__name__)
+
+SECURITY = {"ssl": N_("SSL/TLS"), "starttls": N_("STARTTLS"), "none": N_("none (unencrypted)")}
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+KINDS = ("contacts", "organizations")
+STATUSES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
+STATUS_LABELS = {"pending": N_("pending"), "sending": N_("sending"), "sent": N_("sent"),
+                 "failed": N_("failed"), "unknown": N_("unknown"), "skipped": N_("skipped")}
+MAILING_STATUS_LABELS = {"draft": N_("draft"), "sending": N_("sending"),
+                         "stopped": N_("stopped"), "waiting": N_("waiting for retries"),
+                         "attention": N_("needs a decision"), "done": N_("done"),
+                         "interrupted": N_("interrupted")}
+STALE_RUNNER = dt.timedelta(minutes=2)  # a runner on another host is dead after this
+HEARTBEAT_SECONDS = 20.0
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+# Runs of this process that are alive (a runner with our pid but another token is dead).
+_active_tokens: set[str] = set()
+_active_lock = threading.Lock()
+
+
+# --- rights ------------------------------------------------------------------------------------
+
+
+def _require_mail(actor: Actor, kind: str | None = None) -> None:
+    """The "mail" right: on the recipients' section, or on either for accounts/templates."""
+    if kind is not None:
+        actor.require(kind, "mail")
+        return
+    if not any(actor.can(k, "mail") for k in KINDS):
+        actor.require("contacts", "mail")
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    name: str
+    host: str
+    port: int
+    security: str
+    login: str
+    from_address: str
+    from_name: str
+    password_source: str  # keyring / env / none
+    password_env: str
+
+    def describe_password(self) -> str:
+        if self.password_source == "keyring":
+            return _("in the keyring")
+        if self.password_source == "env":
+            return _("in ${name}").format(name=self.password_env)
+        return _("none")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "host": self.host, "port": self.port,
+                "security": self.security, "login": self.login,
+                "from_address": self.from_address, "from_name": self.from_name,
+                "password_source": self.password_source, "password_env": self.password_env}
+
+
+def _account_view(a: MailAccount) -> AccountView:
+    return AccountView(a.id, a.name, a.host, a.port, a.security, a.login, a.from_address,
+                       a.from_name, a.password_source, a.password_env)
+
+
+def secret_key(host: str, port: int, login: str) -> str:
+    """The keyring key of an account's password: the login at the server."""
+    return f"smtp:{login}@{host}:{port}"
+
+
+def _clean_account(name: str, host: str, port: int | str | None, security: str,
+                   from_address: str, login: str) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {"name": name.strip(), "host": host.strip(), "login": login.strip(),
+                           "security": security.strip().lower()}
+    if not out["name"]:
+        errors["name"] = _("Required")
+    if not out["host"] or any(c.isspace() for c in out["host"]):
+        errors["host"] = _("A server name such as smtp.example.com")
+    if out["security"] not in SECURITY:
+        errors["security"] = _("Choose one of: {known}").format(known=", ".join(SECURITY))
+    try:
+        out["port"] = int(port) if port not in (None, "") else \
+            DEFAULT_PORTS.get(out["security"], 587)
+        if not 0 < out["port"] < 65536:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["port"] = _("A port number from 1 to 65535")
+    try:
+        out["from_address"] = validate_email(from_address)
+        _check_deliverable(out["from_address"])
+    except InvalidValue as exc:
+        errors["from_address"] = str(exc)
+    except CrmError as exc:
+        errors["from_address"] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def add_account(actor: Actor, name: str, *, host: str, port: int | str | None = None,
+                security: str = "starttls", from_address: str, login: str = "",
+                from_name: str = "", password: str | None = None,
+                password_env: str | None = None) -> AccountView:
+    """Add an SMTP account. The password goes to the secure keyring (read back and compared)
+    or stays in the environment variable `password_env`; the database keeps neither."""
+    _require_mail(actor)
+    cleaned = _clean_account(name, host, port, security, from_address, login)
+    if password and password_env:
+        raise ValidationError({"password": _("Give a password or an environment variable, "
+                                             "not both")})
+    if (password or password_env) and not cleaned["login"]:
+        raise ValidationError({"login": _("A password needs a login")})
+    if MailAccount.select().where(MailAccount.name == cleaned["name"]).exists():
+        raise ValidationError({"name": _("An account {name!r} already exists").format(
+            name=cleaned["name"])})
+    source, env_name = "none", ""
+    if password_env:
+        env_name = secrets.check_env_name(password_env)
+        source = "env"
+    elif password:
+        # Stored before the row is written: a refused keyring leaves nothing behind.
+        secrets.store(secret_key(cleaned["host"], cleaned["port"], cleaned["login"]), password)
+        source = "keyring"
+    return _insert_account(actor, cleaned, from_name.strip(), source, env_name)
+
+
+@write
+def _insert_account(actor: Actor, cleaned: dict[str, Any], from_name: str, source: str,
+                    env_name: str) -> AccountView:
+    account = MailAccount.create(**cleaned, from_name=from_name, password_source=source,
+                                 password_env=env_name, created_by=actor.user_id)
+    audit.log(actor, "create", "mail_accounts", account.id, details=account.name)
+    return _account_view(account)
+
+
+def list_accounts(actor: Actor) -> list[AccountView]:
+    return [_account_view(a) for a in MailAccount.select().order_by(MailAccount.name)]
+
+
+def _find_account(ref: str | int) -> MailAccount:
+    text = str(ref).strip()
+    row = MailAccount.get_or_none(MailAccount.name == text)
+    if row is None and text.lstrip("#").isdigit():
+        row = MailAccount.get_or_none(MailAccount.id == int(text.lstrip("#")))
+    if row is None:
+        raise NotFound(_("No mail account {name!r}; see `tui-crm mail account list`.").format(
+            name=text))
+    return row
+
+
+def get_account(actor: Actor, ref: str | int) -> AccountView:
+    return _account_view(_find_account(ref))
+
+
+@write
+def remove_account(actor: Actor, ref: str | int) -> None:
+    _require_mail(actor)
+    account = _find_account(ref)
+    if account.password_source == "keyring":
+        secrets.delete(secret_key(account.host, account.port, account.login))
+    audit.log(actor, "delete", "mail_accounts", account.id, details=account.name)
+    account.delete_instance()
+
+
+def account_password(account: AccountView | MailAccount) -> str | None:
+    """The account's password from where it lives (None when the server needs no login)."""
+    if account.password_source == "env":
+        return secrets.from_env(account.password_env)
+    if account.password_source == "keyring":
+        return secrets.fetch(secret_key(account.host, account.port, account.login))
+    return None
+
+
+def test_account(actor: Actor, ref: str | int, *, to: str | None = None,
+                 timeout: float = 30) -> str:
+    """Connect, log in and send a short message to the sender (or `to`); the server's reply."""
+    _require_mail(actor)
+    account = _account_view(_find_account(ref))
+    target = validate_email(to) if to else account.from_address
+    session = SmtpSession(account, account_password(account), timeout=timeout)
+    try:
+        session.open()
+        message = build_message(account, "", target, _("tui-crm test message"),
+                                _("The account {name} can send mail.").format(name=account.name),
+                                html=False, attachments=[], message_id=new_message_id(account))
+        try:
+            return session.send(account.from_address, target, message)
+        except SmtpRejected as exc:
+            raise CrmError(_("The server refused the test message: {reply}").format(
+                reply=exc.reply)) from None
+        except SmtpDropped:
+            raise CrmError(_("The server closed the connection during the test message."
+                             )) from None
+    finally:
+        session.close()
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    name: str
+    subject: str
+    body: str
+    html: bool
+    attachments: list[str]
+    version: int
+    updated_at: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "subject": self.subject, "body": self.body,
+                "html": self.html, "attachments": list(self.attachments),
+                "version": self.version,
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+def _template_view(t: MailTemplate) -> TemplateView:
+    return TemplateView(t.id, t.name, t.subject, t.body, bool(t.html),
+                        json.loads(t.attachments or "[]"), t.version, t.updated_at)
+
+
+def _check_template(subject: str, body: str, html: bool, attachments: Iterable[str]
+                    ) -> list[str]:
+    errors: dict[str, str] = {}
+    if not subject.strip():
+        errors["subject"] = _("Required")
+    for name, text, is_html in (("subject", subject, False), ("body", body, html)):
+        if name in errors:
+            continue
+        try:
+            templating.compile_template(text, html=is_html)
+        except templating.TemplateProblem as exc:
+            errors[name] = str(exc)
+    files = []
+    for raw in attachments:
+        path = Path(str(raw)).expanduser()
+        if not path.is_file():
+            errors["attachments"] = _("No such file: {path}").format(path=path)
+            break
+        if path.stat().st_size > MAX_ATTACHMENT_BYTES:
+            errors["attachments"] = _("{path} is larger than 20 MB").format(path=path)
+            break
+        files.append(str(path.resolve()))
+    if errors:
+        raise ValidationError(errors)
+    return files
+
+
+@write
+def add_template(actor: Actor, name: str, *, subject: str, body: str, html: bool = False,
+                 attachments: Iterable[str] = ()) -> TemplateView:
+    """A new template; its subject and body are checked for template mistakes now."""
+    _require_mail(actor)
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Required")})
+    if MailTemplate.select().where(MailTemplate.name == name).exists():
+        raise ValidationError({"name": _("A template {name!r} already exists").format(name=name)})
+    files = _check_template(subject, body, html, attachments)
+    row = MailTemplate.create(name=name, subject=subject, body=body, html=html,
+                              attachments=json.dumps(files), created_by=actor.user_id)
+    audit.log(actor, "create", "mail_templates", row.id, details=name)
+    return _template_view(row)
+
+
+@write
+def update_template(actor: Actor, ref: str | int, *, name: str | None = None,
+                    subject: str | None = None, body: str | None = None,
+                    html: bool | None = None, attachments: Iterable[str] | None = None,
+                    expected_version: int | None = None) -> TemplateView:
+    _require_mail(actor)
+    row = _find_template(ref)
+    if expected_version is not None and row.version != expected_version:
+        raise ConflictError(_("The template {name!r} was changed by someone else after you "
+                              "opened it; nothing was saved.").format(name=row.name))
+    new_name = row.name if name is None else name.strip()
+    if not new_name:
+        raise ValidationError({"name": _("Required")})
+    if new_name != row.name and MailTemplate.select().where(
+            MailTemplate.name == new_name).exists():
+        raise ValidationError({"name": _("A template {name!r} already exists").format(
+            name=new_name)})
+    new_subject = row.subject if subject is None else subject
+    new_body = row.body if body is None else body
+    new_html = bool(row.html) if html is None else html
+    files = _check_template(new_subject, new_body, new_html,
+                            json.loads(row.attachments) if attachments is None else attachments)
+    updated = (MailTemplate.update(name=new_name, subject=new_subject, body=new_body,
+                                   html=new_html, attachments=json.dumps(files),
+                                   updated_at=m.now(), version=MailTemplate.version + 1)
+               .where((MailTemplate.id == row.id) & (MailTemplate.version == row.version))
+               .execute())
+    if updated != 1:
+        raise ConflictError(_("The template {name!r} was changed by someone else after you "
+                              "opened it; nothing was saved.").format(name=row.name))
+    audit.log(actor, "update", "mail_templates", row.id, details=new_name)
+    return _template_view(MailTemplate.get_by_id(row.id))
+
+
+def list_templates(actor: Actor) -> list[TemplateView]:
+    return [_template_view(t) for t in MailTemplate.select().order_by(MailTemplate.name)]
+
+
+def _find_template(ref: str | int) -> MailTemplate:
+    text = str(ref).strip()
+    row = MailTemplate.get_or_none(MailTemplate.name == text)
+    if row is None and text.lstrip("#").isdigit():
+        row = MailTemplate.get_or_none(MailTemplate.id == int(text.lstrip("#")))
+    if row is None:
+        raise NotFound(_("No template {name!r}; see `tui-crm mail template list`.").format(
+            name=text))
+    return row
+
+
+def get_template(actor: Actor, ref: str | int) -> TemplateView:
+    return _template_view(_find_template(ref))
+
+
+@write
+def delete_template(actor: Actor, ref: str | int) -> None:
+    _require_mail(actor)
+    row = _find_template(ref)
+    audit.log(actor, "delete", "mail_templates", row.id, details=row.name)
+    row.delete_instance()
+
+
+# --- recipients --------------------------------------------------------------------------------
+
+
+@dataclass
+class RecipientSource:
+    """Which records a mailing goes to: a search/filter of a section, a group, a category, or
+    records picked by id (a selection in a table)."""
+
+    kind: str = "contacts"
+    text: str = ""
+    filters: dict[str, Any] = field(default_factory=dict)
+    group: str | None = None
+    category: str | None = None
+    ids: list[int] | None = None
+
+    def describe(self) -> str:
+        parts = [_(records.kind_spec(self.kind).label) if self.kind in records.KINDS
+                 else self.kind]
+        if self.text:
+            parts.append(_("search {text!r}").format(text=self.text))
+        for key, value in self.filters.items():
+            parts.append(f"{key}={value}")
+        if self.group:
+            parts.append(_("group {name!r}").format(name=self.group))
+        if self.category:
+            parts.append(_("category {name!r}").format(name=self.category))
+        if self.ids is not None:
+            parts.append(_("{count} chosen").format(count=len(self.ids)))
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str
+    record_id: int
+    name: str
+    address: str
+    organization_id: int | None
+    contact_id: int | None
+
+
+@dataclass
+class Selection:
+    recipients: list[Candidate]
+    opted_out: int = 0
+    without_email: int = 0
+    duplicates: int = 0
+
+    def summary(self) -> str:
+        return _("{count} recipients; left out: {opted} opted out, {missing} without an "
+                 "e-mail, {dupes} duplicate addresses").format(
+            count=len(self.recipients), opted=self.opted_out, missing=self.without_email,
+            dupes=self.duplicates)
+
+
+def _matching_ids(actor: Actor, source: RecipientSource) -> list[int]:
+    kind = source.kind
+    filters = dict(source.filters)
+    if source.group:
+        filters["group"] = source.group
+    category = None
+    if source.category:
+        try:
+            category = values.parse_field("choice", source.category, choices=CATEGORY_CHOICES)
+        except InvalidValue as exc:
+            raise ValidationError({"category": str(exc)}) from None
+        if kind == "organizations":
+            filters["category"] = category
+    if source.ids is not None and not source.text and not filters and category is None:
+        wanted = list(dict.fromkeys(int(i) for i in source.ids))
+        model = records.kind_spec(kind).model
+        live = {r.id for r in model.select(model.id).where(
+            model.id.in_(wanted) & model.deleted_at.is_null())}
+        if not actor.sees_all:
+            live &= set(records.row_ids(actor, kind, ListQuery()))
+        return [i for i in wanted if i in live]
+    ids = records.row_ids(actor, kind, ListQuery(text=source.text, filters=filters))
+    if category is not None and kind == "contacts":
+        in_category = {c.id for c in m.Contact.select(m.Contact.id).join(
+            m.Organization, on=(m.Contact.organization == m.Organization.id)).where(
+            m.Organization.category == category)}
+        ids = [i for i in ids if i in in_category]
+    if source.ids is not None:
+        chosen = {int(i) for i in source.ids}
+        ids = [i for i in ids if i in chosen]
+    return ids
+
+
+def _chunks(items: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _first_emails(kind: str, ids: list[int]) -> dict[int, str]:
+    column = m.ContactPoint.organization if kind == "organizations" else m.ContactPoint.contact
+    found: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        for p in (m.ContactPoint.select().where((m.ContactPoint.kind == "email")
+                                                & column.in_(chunk))
+                  .order_by(m.ContactPoint.position, m.ContactPoint.id)):
+            owner = p.organization_id if kind == "organizations" else p.contact_id
+            if owner in found:
+                continue
+            try:
+                found[owner] = validate_email(p.value)
+            except InvalidValue:
+                continue
+    return found
+
+
+def select_recipients(actor: Actor, source: RecipientSource) -> Selection:
+    """The records a mailing would reach, with who is left out and why.
+
+    Visibility rules apply (a manager reaches own clients only); a record that opted out —
+    or a contact whose organization opted out — is always left out; an address used twice
+    is mailed once.
+    """
+    if source.kind not in KINDS:
+        raise ValidationError({"kind": _("Mailings go to contacts or organizations")})
+    actor.require(source.kind, "mail")
+    ids = _matching_ids(actor, source)
+    selection = Selection([])
+    emails = _first_emails(source.kind, ids)
+    seen: set[str] = set()
+    rows: dict[int, Any] = {}
+    org_opt_out: set[int] = set()
+    if source.kind == "contacts":
+        for chunk in _chunks(ids):
+            for c in m.Contact.select().where(m.Contact.id.in_(chunk)):
+                rows[c.id] = c
+        org_ids = {c.organization_id for c in rows.values() if c.organization_id}
+        for chunk in _chunks(list(org_ids)):
+            org_opt_out |= {o.id for o in m.Organization.select(m.Organization.id).where(
+                m.Organization.id.in_(chunk) & (m.Organization.opt_out == True))}  # noqa: E712
+    else:
+        for chunk in _chunks(ids):
+            for o in m.Organization.select().where(m.Organization.id.in_(chunk)):
+                rows[o.id] = o
+    for record_id in ids:
+        row = rows.get(record_id)
+        if row is None:
+            continue
+        if row.opt_out or (source.kind == "contacts" and row.organization_id in org_opt_out):
+            selection.opted_out += 1
+            continue
+        address = emails.get(record_id)
+        if not address:
+            selection.without_email += 1
+            continue
+        key = address.casefold()
+        if key in seen:
+            selection.duplicates += 1
+            continue
+        seen.add(key)
+        if source.kind == "contacts":
+            name = " ".join(p for p in (row.first_name, row.last_name) if p)
+            cand = Candidate("contacts", row.id, name, address, row.organization_id, row.id)
+        else:
+            cand = Candidate("organizations", row.id, row.name, address, row.id, None)
+        selection.recipients.append(cand)
+    return selection
+
+
+# --- mailings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailingView:
+    id: int
+    name: str
+    template: str
+    account: str
+    subject: str
+    kind: str
+    source: str
+    status: str
+    rate_per_minute: float | None
+    counts: dict[str, int]
+    created_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    test_sent_at: dt.datetime | None
+    created_by: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        """Recipients the sender has handled (all but pending and sending)."""
+        return self.total - self.counts.get("pending", 0) - self.counts.get("sending", 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(v: dt.datetime | None) -> str | None:
+            return v.isoformat() if v else None
+
+        return {"id": self.id, "name": self.name, "template": self.template,
+                "account": self.account, "subject": self.subject, "section": self.kind,
+                "source": self.source, "status": self.status,
+                "rate_per_minute": self.rate_per_minute, "counts": dict(self.counts),
+                "total": self.total, "created_at": iso(self.created_at),
+                "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
+                "test_sent_at": iso(self.test_sent_at), "created_by": self.created_by}
+
+
+def status_counts(mailing_id: int) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in (MailRecipient.select(MailRecipient.status, fn.COUNT(MailRecipient.id))
+                      .where(MailRecipient.mailing == mailing_id)
+                      .group_by(MailRecipient.status).tuples()):
+        counts[status] = n
+    return counts
+
+
+def _mailing_view(row: Mailing, counts: dict[str, int] | None = None) -> MailingView:
+    status = row.status
+    if status == "sending" and not (row.runner and _runner_alive(row.runner, row.heartbeat_at)):
+        status = "interrupted"  # the sending process died: resume it
+    template = MailTemplate.get_or_none(MailTemplate.id == row.template_id)
+    account = MailAccount.get_or_none(MailAccount.id == row.account_id)
+    creator = m.User.get_or_none(m.User.id == row.created_by_id)
+    return MailingView(row.id, row.name, template.name if template else "",
+                       account.name if account else "", row.subject, row.kind, row.source,
+                       status, row.rate_per_minute,
+                       counts if counts is not None else status_counts(row.id), row.created_at,
+                       row.started_at, row.finished_at, row.test_sent_at,
+                       creator.login if creator else "")
+
+
+def _load_mailing(actor: Actor, mailing_id: int) -> Mailing:
+    row = Mailing.get_or_none(Mailing.id == int(mailing_id))
+    if row is None:
+        raise NotFound(_("Mailing #{id} does not exist.").format(id=mailing_id))
+    if not actor.sees_all and row.created_by_id != actor.user_id and not actor.is_admin:
+        raise PermissionDenied(_("This mailing belongs to another manager."))
+    return row
+
+
+def get_mailing(actor: Actor, mailing_id: int) -> MailingView:
+    return _mailing_view(_load_mailing(actor, mailing_id))
+
+
+def list_mailings(actor: Actor, *, limit: int = 200) -> list[MailingView]:
+    """Mailings, newest first, with their counts per status (one query for all counts)."""
+    query = Mailing.select().order_by(Mailing.id.desc()).limit(limit)
+    if not actor.sees_all and not actor.is_admin:
+        query = query.where(Mailing.created_by == actor.user_id)
+    rows = list(query)
+    counts: dict[int, dict[str, int]] = {r.id: dict.fromkeys(STATUSES, 0) for r in rows}
+    if rows:
+        for mailing_id, status, n in (
+                MailRecipient.select(MailRecipient.mailing, MailRecipient.status,
+                                     fn.COUNT(MailRecipient.id))
+                .where(MailRecipient.mailing.in_([r.id for r in rows]))
+                .group_by(MailRecipient.mailing, MailRecipient.status).tuples()):
+            counts[mailing_id][status] = n
+    return [_mailing_view(r, counts[r.id]) for r in rows]
+
+
+def new_message_id(account: AccountView | MailAccount) -> str:
+    domain = account.from_address.rsplit("@", 1)[-1]
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        domain = "tui-crm.invalid"
+    return f"<{uuid.uuid4().hex}.tui-crm@{domain}>"
+
+
+def create_mailing(actor: Actor, *, template: str | int, account: str | int,
+                   source: RecipientSource, name: str = "",
+                   rate_per_minute: float | None = None) -> MailingView:
+    """A mailing to the recipients `source` selects now (the list is fixed from here on).
+
+    The template's subject, body and attachments are copied, so later edits of the template
+    do not change a mailing that is half sent.
+    """
+    selection = select_recipients(actor, source)
+    if not selection.recipients:
+        raise ValidationError({"recipients": _("Nobody to send to: {summary}").format(
+            summary=selection.summary())})
+    if rate_per_minute is not None and rate_per_minute <= 0:
+        raise ValidationError({"rate": _("The rate is a positive number of messages a minute")})
+    return _insert_mailing(actor, _find_template(template), _find_account(account), source,
+                           selection, name, rate_per_minute)
+
+
+@write
+def _insert_mailing(actor: Actor, tpl: MailTemplate, acc: MailAccount, source: RecipientSource,
+                    selection: Selection, name: str, rate: float | None) -> MailingView:
+    row = Mailing.create(name=name.strip() or tpl.name, template=tpl.id, account=acc.id,
+                         subject=tpl.subject, body=tpl.body, html=tpl.html,
+                         attachments=tpl.attachments, kind=source.kind,
+                         source=source.describe(), rate_per_minute=rate,
+                         created_by=actor.user_id)
+    now = m.now()
+    batch = [{"mailing": row.id, "kind": c.kind, "record_id": c.record_id,
+              "organization_id": c.organization_id, "contact_id": c.contact_id,
+              "name": c.name, "address": c.address, "address_key": c.address.casefold(),
+              "status": "pending", "message_id": new_message_id(acc), "updated_at": now}
+             for c in selection.recipients]
+    for start in range(0, len(batch), 200):
+        MailRecipient.insert_many(batch[start:start + 200]).execute()
+    audit.log(actor, "create", "mailings", row.id,
+              details=f"{row.name}: {source.describe()} ({len(batch)})")
+    return _mailing_view(row)
+
+
+@write
+def delete_mailing(actor: Actor, mailing_id: int) -> None:
+    """Remove a mailing that has not started sending (a started one is history)."""
+    row = _load_mailing(actor, mailing_id)
+    counts = status_counts(row.id)
+    if counts["sent"] or counts["sending"] or counts["unknown"]:
+        raise ValidationError({"mailing": _("A mailing that has sent messages is kept as "
+                                            "history")})
+    audit.log(actor, "delete", "mailings", row.id, details=row.name)
+    row.delete_instance()
+
+
+@dataclass(frozen=True)
+class RecipientView:
+    id: int
+    kind: str
+    record_id: int
+    name: str
+    address: str
+    status: str
+    attempts: int
+    reply: str
+    message_id: str
+    sent_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "section": self.kind, "record_id": self.record_id,
+                "name": self.name, "address": self.address, "status": self.status,
+                "attempts": self.attempts, "reply": self.reply, "message_id": self.message_id,
+                "sent_at": self.sent_at.isoformat() if self.sent_at else None}
+
+
+def _recipient_view(r: MailRecipient) -> RecipientView:
+    return RecipientView(r.id, r.kind, r.record_id, r.name, r.address, r.status, r.attempts,
+                         r.reply, r.message_id, r.sent_at, r.updated_at)
+
+
+def list_recipients(actor: Actor, mailing_id: int, *, status: str | None = None,
+                    offset: int = 0, limit: int = 500) -> list[RecipientView]:
+    row = _load_mailing(actor, mailing_id)
+    query = MailRecipient.select().where(MailRecipient.mailing == row.id)
+    if status:
+        query = query.where(MailRecipient.status == status)
+    return [_recipient_view(r) for r in
+            query.order_by(MailRecipient.id).offset(max(0, offset)).limit(limit)]
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _plain_record(view: records.RecordView) -> dict[str, Any]:
+    """A record as template fields: plain values, dates as the user writes them."""
+    data = view.to_dict()
+    for key, value in view.values.items():
+        if isinstance(value, dt.datetime):
+            data[key] = dates.format_datetime(value)
+        elif isinstance(value, dt.date):
+            data[key] = dates.format_date(value)
+        elif value is not None and not isinstance(value, bool | int | float | str):
+            data[key] = str(value)
+    for key, value in view.custom.items():
+        if isinstance(value, dt.date):
+            data[key] = dates.format_date(value)
+        elif value is not None and not isinstance(value, bool | int | float | str):
+            data[key] = str(value)
+    for key in ("created_at", "updated_at", "created_by", "updated_by", "deleted", "version"):
+        data.pop(key, None)
+    return data
+
+
+class _Contexts:
+    """Builds template contexts, caching organizations and users shared by recipients."""
+
+    def __init__(self, actor: Actor, account: AccountView | None) -> None:
+        self.actor = actor
+        self.account = account
+        self.orgs: dict[int, dict[str, Any]] = {}
+        self.users: dict[int, dict[str, Any]] = {}
+
+    def _user(self, user_id: int | None) -> dict[str, Any]:
+        if not user_id:
+            return {}
+        if user_id not in self.users:
+            u = m.User.get_or_none(m.User.id == user_id)
+            self.users[user_id] = ({"login": u.login, "full_name": u.full_name or u.login,
+                                    "name": u.full_name or u.login, "email": u.email}
+                                   if u else {})
+        return self.users[user_id]
+
+    def _org(self, org_id: int | None, fallback_name: str = "") -> dict[str, Any]:
+        if not org_id:
+            return {}
+        if org_id not in self.orgs:
+            try:
+                self.orgs[org_id] = _plain_record(records.get(self.actor, "organizations",
+                                                              org_id))
+            except (PermissionDenied, NotFound):
+                self.orgs[org_id] = {"id": org_id, "name": fallback_name}
+        return self.orgs[org_id]
+
+    def sender(self) -> dict[str, Any]:
+        me = self._user(self.actor.user_id)
+        acc = self.account
+        name = (acc.from_name if acc and acc.from_name else "") or me.get("full_name", "")
+        return {"name": name, "email": acc.from_address if acc else me.get("email", ""),
+                "login": self.actor.login, "full_name": me.get("full_name", self.actor.login)}
+
+    def for_record(self, kind: str, record_id: int, address: str | None = None
+                   ) -> dict[str, Any]:
+        view = records.get(self.actor, kind, record_id)
+        record = _plain_record(view)
+        if kind == "contacts":
+            contact = record
+            contact["full_name"] = view.title
+            org = self._org(view.values.get("organization"), view.display.get("organization", ""))
+        else:
+            contact = {}
+            org = record
+        email = address or (record.get("primary_email") or "")
+        name = contact.get("full_name") if contact else org.get("name", "")
+        if contact:
+            contact.setdefault("email", email)
+        else:
+            org.setdefault("email", email)
+        return {"contact": contact, "org": org, "organization": org,
+                "owner": self._user(view.values.get("owner")), "sender": self.sender(),
+                "recipient": {"name": name or "", "email": email},
+                "today": dates.format_date(dt.date.today())}
+
+
+@dataclass(frozen=True)
+class Preview:
+    to_name: str
+    to_address: str
+    subject: str
+    body: str
+    html: bool
+    attachments: list[str]
+
+
+def _subject_line(text: str) -> str:
+    # A header is one line: a template's line breaks must not inject headers.
+    return " ".join(text.split())
+
+
+def _render_pair(subject_tpl: templating.Compiled, body_tpl: templating.Compiled,
+                 context: dict[str, Any]) -> tuple[str, str]:
+    return (_subject_line(templating.render(subject_tpl, context)),
+            templating.render(body_tpl, context))
+
+
+def recipient_context(actor: Actor, kind: str, record_id: int,
+                      account: str | int | None = None) -> dict[str, Any]:
+    """The template fields of one record (plain data): contact, org, owner, sender,
+    recipient, today. An editor may keep it while the user types."""
+    actor.require(kind, "mail")
+    acc = _account_view(_find_account(account)) if account not in (None, "") else None
+    return _Contexts(actor, acc).for_record(kind, record_id)
+
+
+def render_preview(context: dict[str, Any], *, subject: str, body: str, html: bool = False
+                   ) -> Preview:
+    """A template filled in with a context from `recipient_context`."""
+    subj, text = _render_pair(templating.compile_template(subject),
+                              templating.compile_template(body, html=html), context)
+    return Preview(context["recipient"]["name"], context["recipient"]["email"], subj, text,
+                   html, [])
+
+
+def preview(actor: Actor, *, subject: str, body: str, html: bool = False, kind: str,
+            record_id: int, account: str | int | None = None) -> Preview:
+    """The message a record would get from an (unsaved) template; TemplateProblem if it
+    cannot be filled in for this record (the message names the missing field)."""
+    context = recipient_context(actor, kind, record_id, account)
+    return render_preview(context, subject=subject, body=body, html=html)
+
+
+def preview_template(actor: Actor, template: str | int, *, kind: str, record_id: int,
+                     account: str | int | None = None) -> Preview:
+    tpl = _find_template(template)
+    result = preview(actor, subject=tpl.subject, body=tpl.body, html=bool(tpl.html), kind=kind,
+                     record_id=record_id, account=account)
+    return Preview(result.to_name, result.to_address, result.subject, result.body, result.html,
+                   json.loads(tpl.attachments or "[]"))
+
+
+def preview_recipient(actor: Actor, mailing_id: int, recipient_id: int | None = None) -> Preview:
+    """What one recipient of a mailing gets (the first one by default)."""
+    row = _load_mailing(actor, mailing_id)
+    query = MailRecipient.select().where(MailRecipient.mailing == row.id)
+    if recipient_id is not None:
+        query = query.where(MailRecipient.id == recipient_id)
+    rec = query.order_by(MailRecipient.id).first()
+    if rec is None:
+        raise NotFound(_("No such recipient in mailing #{id}.").format(id=row.id))
+    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
+    context = _Contexts(actor, _account_view(acc) if acc else None).for_record(
+        rec.kind, rec.record_id, rec.address)
+    subj, text = _render_pair(templating.compile_template(row.subject),
+                              templating.compile_template(row.body, html=row.html), context)
+    return Preview(rec.name, rec.address, subj, text, bool(row.html),
+                   json.loads(row.attachments or "[]"))
+
+
+@dataclass(frozen=True)
+class RecipientProblem:
+    recipient_id: int
+    name: str
+    address: str
+    message: str
+
+
+def problems(actor: Actor, mailing_id: int, *, limits: templating.Limits | None = None
+             ) -> list[RecipientProblem]:
+    """Recipients still to be sent whose message cannot be filled in (e.g. a missing field),
+    found before anything is sent."""
+    row = _load_mailing(actor, mailing_id)
+    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
+    contexts = _Contexts(actor, _account_view(acc) if acc else None)
+    subject_tpl = templating.compile_template(row.subject)
+    body_tpl = templating.compile_template(row.body, html=row.html)
+    found = []
+    for rec in MailRecipient.select().where((MailRecipient.mailing == row.id)
+                                            & (MailRecipient.status == "pending")):
+        try:
+            context = contexts.for_record(rec.kind, rec.record_id, rec.address)
+            templating.render(subject_tpl, context, limits=limits or templating.DEFAULT_LIMITS)
+            templating.render(body_tpl, context, limits=limits or templating.DEFAULT_LIMITS)
+        except CrmError as exc:
+            found.append(RecipientProblem(rec.id, rec.name, rec.address, str(exc)))
+    for path in json.loads(row.attachments or "[]"):
+        if not Path(path).is_file():
+            found.append(RecipientProblem(0, "", "", _("The attachment {path} is missing.")
+                                          .format(path=path)))
+    return found
+
+
+# --- the message and the SMTP session ---------------------------------------------------------
+
+
+class _TextOfHtml(HTMLParser):
+    """A readable plain-text part for an HTML message."""
+
+    BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("style", "script"):
+            self.skip += 1
+        elif tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script") and self.skip:
+            self.skip -= 1
+        elif tag in ("p", "div", "tr"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = [" ".join(line.split()) for line in "".join(self.parts).splitlines()]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextOfHtml()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+POLICY = email.policy.SMTP.clone(cte_type="7bit")  # 7-bit bodies go through any server
+
+
+def _header_address(address: str) -> str:
+    local, _sep, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
+
+
+def build_message(account: AccountView | MailAccount, to_name: str, to_address: str,
+                  subject: str, body: str, *, html: bool, attachments: Iterable[str],
+                  message_id: str) -> bytes:
+    """The message as bytes ready for SMTP DATA (CRLF line ends)."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = formataddr((account.from_name, _header_address(account.from_address)))
+    msg["To"] = formataddr((to_name, _header_address(to_address)))
+    msg["Subject"] = _subject_line(subject)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = message_id
+    msg["X-Mailer"] = "tui-crm"
+    if html:
+        msg.set_content(html_to_text(body))
+        msg.add_alternative(body, subtype="html")
+    else:
+        msg.set_content(body)
+    for raw in attachments:
+        path = Path(raw)
+        ctype, encoding = mimetypes.guess_type(path.name)
+        if ctype is None or encoding is not None:
+            ctype = "application/octet-stream"
+        maintype, subtype = ctype.split("/", 1)
+        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
+                           filename=path.name)
+    return msg.as_bytes(policy=POLICY)
+
+
+class SmtpRejected(Exception):
+    """The server answered the transaction with an error code (nothing was delivered)."""
+
+    def __init__(self, code: int, reply: str) -> None:
+        super().__init__(reply)
+        self.code = code
+        self.reply = reply
+
+    @property
+    def temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+
+class SmtpDropped(Exception):
+    """The connection broke; `after_body` when the message had been handed over already."""
+
+    def __init__(self, reason: str, *, after_body: bool) -> None:
+        super().__init__(reason)
+        self.after_body = after_body
+
+
+def _reply_text(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {' '.join(text.split())}"
+
+
+def _envelope_address(address: str) -> str:
+    """The address for MAIL FROM / RCPT TO: an internationalized domain in punycode."""
+    return _header_address(address)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _authenticate(smtp: smtplib.SMTP, login: str, password: str) -> None:
+    """AUTH PLAIN (or LOGIN) with UTF-8 credentials, one mechanism only.
+
+    smtplib's own login() encodes the credentials as ASCII (a Cyrillic password fails) and
+    tries the next mechanism after a refusal, which some servers answer by hanging.
+    """
+    if not smtp.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("AUTH")
+    methods = smtp.esmtp_features.get("auth", "").upper().split()
+    user, secret = login.encode("utf-8"), password.encode("utf-8")
+    if "PLAIN" in methods:
+        token = _b64(b"\0" + user + b"\0" + secret)
+        code, reply = smtp.docmd("AUTH", "PLAIN " + token)
+        if code == 334:  # the server wants the credentials after an empty challenge
+            code, reply = smtp.docmd(token)
+    elif "LOGIN" in methods:
+        code, reply = smtp.docmd("AUTH", "LOGIN")
+        if code == 334:
+            code, reply = smtp.docmd(_b64(user))
+        if code == 334:
+            code, reply = smtp.docmd(_b64(secret))
+    else:
+        smtp.login(login, password)  # CRAM-MD5 and the like (ASCII credentials)
+        return
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+class SmtpSession:
+    """One SMTP connection, opened on demand and reused for many messages."""
+
+    def __init__(self, account: AccountView, password: str | None, *, timeout: float = 30
+                 ) -> None:
+        self.account = account
+        self._password = password
+        self.timeout = timeout
+        self.smtp: smtplib.SMTP | None = None
+        self.connections = 0  # how many times a connection was opened (reuse check)
+
+    def open(self) -> None:
+        if self.smtp is not None:
+            return
+        try:
+            smtp = self._connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise CrmError(_("The server {host} refused the login {login}: {reply}").format(
+                host=self.account.host, login=self.account.login,
+                reply=_reply_text(exc.smtp_code, exc.smtp_error))) from None
+        except smtplib.SMTPNotSupportedError:
+            raise CrmError(_("The server {host} does not accept a login on this connection; "
+                             "check the security setting.").format(host=self.account.host)
+                           ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ConnectionError(str(exc) or type(exc).__name__) from None
+        self.smtp = smtp
+        self.connections += 1
+
+    def _connect(self) -> smtplib.SMTP:
+        acc = self.account
+        smtp: smtplib.SMTP | None = None
+        try:
+            if acc.security == "ssl":
+                smtp = smtplib.SMTP_SSL(acc.host, acc.port, timeout=self.timeout,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(acc.host, acc.port, timeout=self.timeout)
+                if acc.security == "starttls":
+                    smtp.ehlo()
+                    if not smtp.has_extn("starttls"):
+                        raise CrmError(_("The server {host} does not offer STARTTLS; choose "
+                                         "ssl or check the port.").format(host=acc.host))
+                    smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+            if acc.login:
+                _authenticate(smtp, acc.login, self._password or "")
+            return smtp
+        except BaseException:
+            if smtp is not None:  # no half-open connection is left behind
+                try:
+                    smtp.close()
+                except OSError:
+                    pass
+            raise
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            try:
+                smtp.close()
+            except OSError:
+                pass
+
+    def drop(self) -> None:
+        """Forget a broken connection without talking to the server."""
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.close()
+            except OSError:
+                pass
+
+    def send(self, from_address: str, to_address: str, data: bytes) -> str:
+        """One SMTP transaction; the server's final reply. Raises SmtpRejected or SmtpDropped.
+
+        DATA is driven step by step so a broken connection is known to have happened before
+        or after the message body was handed over.
+        """
+        self.open()
+        smtp = self.smtp
+        assert smtp is not None
+        after_body = False
+        try:
+            code, reply = smtp.mail(_envelope_address(from_address))
+            if code != 250:
+                self._reset()
+                raise SmtpRejected(code, _reply_text(code, reply))
+            code, reply = smtp.rcpt(_envelope_address(to_address))
+            if code not in (250, 251):
+                self._reset()
+                raise SmtpRejected(code, _reply_text(code, reply))
+            code, reply = smtp.docmd("data")
+            if code != 354:
+                self._reset()
+                raise SmtpRejected(code, _reply_text(code, reply))
+            payload = data if data.endswith(b"\r\n") else data + b"\r\n"
+            payload = re.sub(rb"(?m)^\.", b"..", payload) + b".\r\n"
+            after_body = True
+            smtp.send(payload)
+            code, reply = smtp.getreply()
+            if code != 250:
+                raise SmtpRejected(code, _reply_text(code, reply))
+            return _reply_text(code, reply)
+        except SmtpRejected as exc:
+            if exc.code == 421:  # the server is closing the connection
+                self.drop()
+            raise
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.drop()
+            raise SmtpDropped(str(exc) or type(exc).__name__, after_body=after_body) from None
+        except smtplib.SMTPResponseException as exc:
+            self.drop()
+            raise SmtpRejected(exc.smtp_code, _reply_text(exc.smtp_code, exc.smtp_error)
+                               ) from None
+
+    def _reset(self) -> None:
+        try:
+            assert self.smtp is not None
+            self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.drop()
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SendOptions:
+    rate_per_minute: float | None = None  # None: the mailing's own rate (or no limit)
+    retry_delays: tuple[float, ...] = (60.0, 300.0, 900.0)  # after each 4xx reply
+    wait_for_retries: bool = True  # wait for 4xx retries in this run, or leave them pending
+    reconnects: int = 5  # broken connections in a row before the run gives up
+    reconnect_pause: float = 1.0
+    timeout: float = 30.0
+    test_first: bool = True  # a test message to the sender before the first recipient
+    limits: templating.Limits = field(default_factory=templating.Limits)
+
+
+@dataclass(frozen=True)
+class Progress:
+    mailing_id: int
+    counts: dict[str, int]
+    last: str = ""  # the address just handled
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        return self.total - self.counts.get("pending", 0) - self.counts.get("sending", 0)
+
+
+@dataclass
+class SendReport:
+    mailing_id: int
+    counts: dict[str, int]
+    sent_now: int = 0
+    failed_now: int = 0
+    retried: int = 0
+    became_unknown: int = 0  # left in `sending` by an earlier run
+    test_sent: bool = False
+    stopped: bool = False
+    connections: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mailing": self.mailing_id, "counts": dict(self.counts),
+                "sent_now": self.sent_now, "failed_now": self.failed_now,
+                "retried": self.retried, "became_unknown": self.became_unknown,
+                "test_sent": self.test_sent, "stopped": self.stopped,
+                "connections": self.connections}
+
+
+class MailingBusy(CrmError):
+    exit_code = 4
+
+
+def _runner_alive(runner: str, heartbeat: dt.datetime | None) -> bool:
+    host, _sep, rest = runner.partition(":")
+    pid_text, _sep, token = rest.partition(":")
+    if host == socket.gethostname() and pid_text.isdigit():
+        pid = int(pid_text)
+        if pid == os.getpid():
+            with _active_lock:
+                return token in _active_tokens
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return heartbeat is not None and m.now() - heartbeat < STALE_RUNNER
+
+
+@write
+def _claim(mailing_id: int, runner: str) -> int:
+    """Become the one sender of the mailing; turn rows a dead run left in `sending` into
+    `unknown`. Returns how many became unknown."""
+    row = Mailing.get_by_id(mailing_id)
+    if row.runner and row.runner != runner and _runner_alive(row.runner, row.heartbeat_at):
+        raise MailingBusy(_("Mailing #{id} is being sent by another session ({runner}); wait "
+                            "for it to finish.").format(id=mailing_id,
+                                                        runner=row.runner.rsplit(":", 1)[0]))
+    now = m.now()
+    Mailing.update(runner=runner, heartbeat_at=now, status="sending",
+                   started_at=fn.COALESCE(Mailing.started_at, now)).where(
+        Mailing.id == mailing_id).execute()
+    return (MailRecipient.update(
+        status="unknown", updated_at=now,
+        reply=_("Interrupted while sending: it may or may not have been delivered. Resend or "
+                "mark as sent."))
+        .where((MailRecipient.mailing == mailing_id) & (MailRecipient.status == "sending"))
+        .execute())
+
+
+@write
+def _release(mailing_id: int, runner: str, status: str) -> None:
+    Mailing.update(runner="", status=status, heartbeat_at=m.now(),
+                   finished_at=m.now() if status == "done" else None).where(
+        (Mailing.id == mailing_id) & (Mailing.runner == runner)).execute()
+
+
+@write
+def _begin(recipient_id: int) -> bool:
+    """Phase 1: commit `sending` before talking to the server."""
+    changed = (MailRecipient.update(status="sending", attempts=MailRecipient.attempts + 1,
+                                    updated_at=m.now())
+               .where((MailRecipient.id == recipient_id) & (MailRecipient.status == "pending"))
+               .execute())
+    return changed == 1
+
+
+@write
+def _finish(recipient_id: int, **columns: Any) -> None:
+    columns["updated_at"] = m.now()
+    MailRecipient.update(**columns).where(MailRecipient.id == recipient_id).execute()
+
+
+def _history(actor: Actor, rec: MailRecipient, mailing: Mailing, subject: str) -> int | None:
+    """The "email / sent" event in the client's history, and the audit entry "mail"."""
+    event = records.create(actor, "events", {
+        "event_type": "email", "result": "sent", "status": "done",
+        "starts_at": m.now(), "title": subject[:200],
+        "organization": rec.organization_id, "contact": rec.contact_id,
+        "result_note": _("Mailing #{id} “{name}”, Message-ID {message_id}").format(
+            id=mailing.id, name=mailing.name, message_id=rec.message_id),
+    })
+    audit.log(actor, "mail", rec.kind, rec.record_id,
+              details=f"#{mailing.id} {subject[:200]} {rec.message_id}")
+    return event.id
+
+
+def _mark_sent(actor: Actor, rec: MailRecipient, mailing: Mailing, subject: str,
+               reply: str) -> None:
+    """Phase 2: `sent`, with the history event in the same transaction when possible."""
+
+    @write
+    def with_history() -> None:
+        event_id = _history(actor, rec, mailing, subject)
+        _finish(rec.id, status="sent", reply=reply, sent_at=m.now(), event_id=event_id,
+                next_attempt_at=None)
+
+    try:
+        with_history()
+    except CrmError as exc:  # the message went out: being `sent` matters more than history
+        log.warning("mailing %s recipient %s: history not written: %s", mailing.id, rec.id, exc)
+        _finish(rec.id, status="sent", reply=f"{reply} ({exc})", sent_at=m.now(),
+                next_attempt_at=None)
+
+
+def _opted_out(rec: MailRecipient) -> bool:
+    """Checked again right before sending: a client may opt out after the list was made."""
+    if rec.contact_id:
+        row = (m.Contact.select(m.Contact.opt_out, m.Contact.deleted_at)
+               .where(m.Contact.id == rec.contact_id).tuples().first())
+        if row is None or row[0] or row[1] is not None:
+            return True
+    if rec.organization_id:
+        row = (m.Organization.select(m.Organization.opt_out, m.Organization.deleted_at)
+               .where(m.Organization.id == rec.organization_id).tuples().first())
+        if row is not None and row[0]:
+            return True
+        if rec.kind == "organizations" and (row is None or row[1] is not None):
+            return True
+    return False
+
+
+def send_test(actor: Actor, mailing_id: int, *, to: str | None = None,
+              session: SmtpSession | None = None, timeout: float = 30) -> str:
+    """Send the first recipient's message to the sender (or `to`) with "[TEST]" in front."""
+    row = _load_mailing(actor, mailing_id)
+    actor.require(row.kind, "mail")
+    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
+    if acc is None:
+        raise ValidationError({"account": _("The mailing's account was removed")})
+    account = _account_view(acc)
+    shown = _first_renderable(actor, row)
+    if shown is None:
+        raise CrmError(_("No recipient's message can be filled in; see the problems."))
+    own = session is None
+    session = session or SmtpSession(account, account_password(account), timeout=timeout)
+    target = validate_email(to) if to else account.from_address
+    data = build_message(account, account.from_name, target, _("[TEST] {subject}").format(
+        subject=shown.subject), shown.body, html=shown.html, attachments=shown.attachments,
+        message_id=new_message_id(account))
+    try:
+        try:
+            reply = session.send(account.from_address, target, data)
+        except SmtpDropped:  # the connection may have been idle too long: one more try
+            reply = session.send(account.from_address, target, data)
+    except SmtpRejected as exc:
+        raise CrmError(_("The server refused the test message: {reply}").format(
+            reply=exc.reply)) from None
+    except SmtpDropped as exc:
+        raise CrmError(_("The connection to {host} broke during the test message: {reason}")
+                       .format(host=account.host, reason=exc)) from None
+    except ConnectionError as exc:
+        raise CrmError(_("Cannot connect to {host}:{port}: {reason}").format(
+            host=account.host, port=account.port, reason=exc)) from None
+    finally:
+        if own:
+            session.close()
+    _set_test_sent(row.id)
+    return reply
+
+
+def _first_renderable(actor: Actor, row: Mailing) -> Preview | None:
+    """The message of the first recipient (pending first) whose message can be filled in."""
+    ordered = (MailRecipient.select(MailRecipient.id)
+               .where(MailRecipient.mailing == row.id)
+               .order_by((MailRecipient.status != "pending"), MailRecipient.id))
+    for rec in ordered:
+        try:
+            return preview_recipient(actor, row.id, rec.id)
+        except CrmError:
+            continue
+    return None
+
+
+@write
+def _set_test_sent(mailing_id: int) -> None:
+    Mailing.update(test_sent_at=m.now()).where(Mailing.id == mailing_id).execute()
+
+
+class _Sleeper:
+    """Waits that a stop request interrupts at once."""
+
+    def __init__(self, stop: threading.Event | None) -> None:
+        self.stop = stop or threading.Event()
+
+    def wait(self, seconds: float) -> bool:
+        """True when stopped."""
+        if seconds <= 0:
+            return self.stop.is_set()
+        return self.stop.wait(seconds)
+
+
+def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
+         progress: Callable[[Progress], None] | None = None,
+         stop: threading.Event | None = None) -> SendReport:
+    """Send (or continue) a mailing; see the module docstring for the guarantees.
+
+    `progress` is called after every recipient (from this thread); setting `stop` ends the
+    run after the message in hand, leaving the rest pending for a later `resume`.
+    """
+    options = options or SendOptions()
+    row = _load_mailing(actor, mailing_id)
+    actor.require(row.kind, "mail")
+    actor.require("events", "edit")  # each message is written to the client's history
+    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
+    if acc is None:
+        raise ValidationError({"account": _("The mailing's account was removed")})
+    account = _account_view(acc)
+    password = account_password(account)  # a missing password stops us before anything
+    subject_tpl = templating.compile_template(row.subject)
+    body_tpl = templating.compile_template(row.body, html=row.html)
+    attachments = json.loads(row.attachments or "[]")
+    for path in attachments:
+        if not Path(path).is_file():
+            raise ValidationError({"attachments": _("The attachment {path} is missing.")
+                                   .format(path=path)})
+    rate = options.rate_per_minute if options.rate_per_minute is not None \
+        else row.rate_per_minute
+    interval = 60.0 / rate if rate and rate > 0 else 0.0
+
+    token = uuid.uuid4().hex[:12]
+    runner = f"{socket.gethostname()}:{os.getpid()}:{token}"
+    with _active_lock:
+        _active_tokens.add(token)
+    report = SendReport(row.id, {})
+    session = SmtpSession(account, password, timeout=options.timeout)
+    sleeper = _Sleeper(stop)
+    final_status = "stopped"
+    claimed = False
+    try:
+        report.became_unknown = _claim(row.id, runner)
+        claimed = True
+        if report.became_unknown:
+            log.warning("mailing %s: %s recipients were interrupted while sending; marked "
+                        "unknown", row.id, report.became_unknown)
+        if options.test_first and row.test_sent_at is None and _has_pending(row.id) \
+                and _first_renderable(actor, row) is not None:
+            send_test(actor, row.id, session=session)
+            report.test_sent = True
+        contexts = _Contexts(actor, account)
+        drops = 0
+        next_slot = 0.0
+        last_beat = time.monotonic()
+        while True:
+            if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+                _heartbeat(row.id)  # other hosts see a live runner
+                last_beat = time.monotonic()
+            if sleeper.stop.is_set():
+                report.stopped = True
+                break
+            rec = _next_ready(row.id)
+            if rec is None:
+                wake = _next_retry(row.id)
+                if wake is None:
+                    final_status = _settled_status(row.id)
+                    break
+                if not options.wait_for_retries:
+                    final_status = "waiting"
+                    break
+                pause = (wake - dt.datetime.now()).total_seconds()
+                if sleeper.wait(min(max(pause, 0.05), 5.0)):
+                    report.stopped = True
+                    break
+                continue
+            pause = next_slot - time.monotonic()
+            if pause > HEARTBEAT_SECONDS:  # a slow rate: wait in steps, beating in between
+                if sleeper.wait(HEARTBEAT_SECONDS):
+                    report.stopped = True
+                    break
+                continue
+            if sleeper.wait(pause):
+                report.stopped = True
+                break
+            if _opted_out(rec):
+                _finish(rec.id, status="skipped", reply=_("Opted out of mailings"))
+                _notify(progress, row.id, rec.address)
+                continue
+            try:
+                _check_deliverable(rec.address)
+                context = contexts.for_record(rec.kind, rec.record_id, rec.address)
+                subject = _subject_line(templating.render(subject_tpl, context,
+                                                          limits=options.limits))
+                body = templating.render(body_tpl, context, limits=options.limits)
+                data = build_message(account, rec.name, rec.address, subject, body,
+                                     html=row.html, attachments=attachments,
+                                     message_id=rec.message_id)
+            except (CrmError, OSError, ValueError) as exc:
+                _finish(rec.id, status="failed", reply=str(exc))
+                report.failed_now += 1
+                _notify(progress, row.id, rec.address)
+                continue
+            try:
+                session.open()  # connect before phase 1: a dead server leaves rows pending
+            except ConnectionError as exc:
+                drops += 1
+                if drops > options.reconnects:
+                    raise CrmError(_("Cannot connect to {host}:{port}: {reason}. The rest "
+                                     "stays pending; run resume later.").format(
+                        host=account.host, port=account.port, reason=exc)) from None
+                if sleeper.wait(options.reconnect_pause):
+                    report.stopped = True
+                    break
+                continue
+            next_slot = time.monotonic() + interval
+            if not _begin(rec.id):
+                continue
+            try:
+                reply = session.send(account.from_address, rec.address, data)
+            except SmtpDropped as exc:
+                if exc.after_body:
+                    _finish(rec.id, status="unknown", reply=_(
+                        "The connection broke after the message was handed over ({reason}); "
+                        "it may have been delivered. Resend or mark as sent.").format(
+                        reason=exc))
+                    drops = 0
+                else:
+                    # Nothing was delivered: back in the queue at once, on a new connection.
+                    drops += 1
+                    _finish(rec.id, status="pending", reply=str(exc),
+                            attempts=MailRecipient.attempts - 1)
+                    if drops > options.reconnects:
+                        raise CrmError(_("The server {host} keeps closing the connection: "
+                                         "{reason}. The rest stays pending; run resume later.")
+                                       .format(host=account.host, reason=exc)) from None
+                _notify(progress, row.id, rec.address)
+                continue
+            except SmtpRejected as exc:
+                drops = 0
+                attempts = rec.attempts + 1
+                if exc.temporary and attempts <= len(options.retry_delays):
+                    delay = options.retry_delays[attempts - 1]
+                    _finish(rec.id, status="pending", reply=exc.reply,
+                            next_attempt_at=dt.datetime.now() + dt.timedelta(seconds=delay))
+                    report.retried += 1
+                else:
+                    _finish(rec.id, status="failed", reply=exc.reply)
+                    report.failed_now += 1
+                _notify(progress, row.id, rec.address)
+                continue
+            drops = 0
+            _mark_sent(actor, rec, row, subject, reply)
+            report.sent_now += 1
+            _notify(progress, row.id, rec.address)
+    finally:
+        session.close()
+        report.connections = session.connections
+        with _active_lock:
+            _active_tokens.discard(token)
+        try:
+            if claimed:
+                _release(row.id, runner, final_status)
+                _log_run(actor, row, report)
+        except CrmError as exc:  # keep the first error (the reason the run ended)
+            log.warning("mailing %s: could not record the end of the run: %s", row.id, exc)
+    report.counts = status_counts(row.id)
+    return report
+
+
+def resume(actor: Actor, mailing_id: int, **kwargs: Any) -> SendReport:
+    """Continue a mailing after a crash, kill or stop: rows left in `sending` become `unknown`
+    (never resent automatically), pending ones and due retries are sent."""
+    return send(actor, mailing_id, **kwargs)
+
+
+def _notify(progress: Callable[[Progress], None] | None, mailing_id: int, last: str) -> None:
+    if progress is not None:
+        progress(Progress(mailing_id, status_counts(mailing_id), last))
+
+
+@write
+def _log_run(actor: Actor, row: Mailing, report: SendReport) -> None:
+    audit.log(actor, "mail", "mailings", row.id,
+              details=f"{row.name}: sent {report.sent_now}, failed {report.failed_now}, "
+                      f"retry {report.retried}, unknown {report.became_unknown}"
+                      + (", stopped" if report.stopped else ""))
+
+
+def _next_ready(mailing_id: int) -> MailRecipient | None:
+    now = dt.datetime.now()
+    return (MailRecipient.select()
+            .where((MailRecipient.mailing == mailing_id) & (MailRecipient.status == "pending")
+                   & (MailRecipient.next_attempt_at.is_null()
+                      | (MailRecipient.next_attempt_at <= now)))
+            .order_by(MailRecipient.id).first())
+
+
+def _next_retry(mailing_id: int) -> dt.datetime | None:
+    return (MailRecipient.select(fn.MIN(MailRecipient.next_attempt_at))
+            .where((MailRecipient.mailing == mailing_id) & (MailRecipient.status == "pending"))
+            .scalar())
+
+
+def _settled_status(mailing_id: int) -> str:
+    counts = status_counts(mailing_id)
+    if counts["pending"] or counts["sending"]:
+        return "stopped"
+    return "attention" if counts["unknown"] else "done"
+
+
+@write
+def _heartbeat(mailing_id: int) -> None:
+    Mailing.update(heartbeat_at=m.now()).where(Mailing.id == mailing_id).execute()
+
+
+def _check_deliverable(address: str) -> None:
+    """An address plain SMTP can carry (a non-ASCII local part needs SMTPUTF8)."""
+    try:
+        _envelope_address(address).encode("ascii")
+    except UnicodeError:
+        raise CrmError(_("The address {address} has non-Latin letters before the @; this "
+                         "server connection cannot send to it.").format(address=address)
+                       ) from None
+
+
+def _has_pending(mailing_id: int) -> bool:
+    return MailRecipient.select().where((MailRecipient.mailing == mailing_id)
+                                        & (MailRecipient.status == "pending")).exists()
+
+
+def _has_unfinished(mailing_id: int) -> bool:
+    return MailRecipient.select().where(
+        (MailRecipient.mailing == mailing_id)
+        & MailRecipient.status.in_(("pending", "sending", "unknown"))).exists()
+
+
+@write
+def resolve_unknown(actor: Actor, mailing_id: int, recipient_ids: Iterable[int] | None = None,
+                    *, resend: bool) -> int:
+    """A person's decision on `unknown` rows: send again (back to pending) or count as sent
+    (recorded in the client's history). Returns how many rows changed."""
+    row = _load_mailing(actor, mailing_id)
+    actor.require(row.kind, "mail")
+    query = MailRecipient.select().where((MailRecipient.mailing == row.id)
+                                         & (MailRecipient.status == "unknown"))
+    if recipient_ids is not None:
+        query = query.where(MailRecipient.id.in_(list(recipient_ids)))
+    changed = 0
+    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
+    contexts = _Contexts(actor, _account_view(acc) if acc else None)
+    subject_tpl = templating.compile_template(row.subject)
+    for rec in list(query):
+        if resend:
+            _finish(rec.id, status="pending", next_attempt_at=None,
+                    reply=_("Resend requested by {login}").format(login=actor.login))
+        else:
+            try:
+                subject = _subject_line(templating.render(
+                    subject_tpl, contexts.for_record(rec.kind, rec.record_id, rec.address)))
+            except CrmError:
+                subject = _subject_line(row.subject)
+            reply = _("Marked as sent by {login}").format(login=actor.login)
+            _mark_sent(actor, rec, row, subject, reply)
+        changed += 1
+    if changed:
+        audit.log(actor, "mail", "mailings", row.id,
+                  details=f"unknown → {'pending' if resend else 'sent'}: {changed}")
+        status = _settled_status(row.id)
+        Mailing.update(status=status, finished_at=m.now() if status == "done" else None).where(
+            (Mailing.id == row.id) & (Mailing.runner == "")).execute()
+    return changed
