@@ -136,7 +136,7 @@ def test_reschedule_keeps_reason_in_history(env):
 
 def test_followup_queue_order_flags_and_vip_rule(env):
     _admin, anna, _boris = env
-    no_step = org(anna, "Без шага", status="warm")
+    org(anna, "Без шага", status="warm")
     overdue = org(anna, "Просрочен", status="warm")
     event(anna, "2026-11-25 10:00", overdue.id)
     today = org(anna, "Сегодня", status="warm")
@@ -145,7 +145,7 @@ def test_followup_queue_order_flags_and_vip_rule(env):
     records.create(anna, "deals", {"title": "КП", "organization": later.id,
                                    "stage": "proposal", "amount": "1000"})
     event(anna, "2026-12-03 10:00", later.id)
-    silent_vip = org(anna, "VIP молчит", category="vip", status="client")
+    org(anna, "VIP молчит", category="vip", status="client")
     busy_vip = org(anna, "VIP в работе", category="vip", status="client")
     done = event(anna, "2026-11-20 10:00", busy_vip.id)
     events.log_result(anna, done.id, "reached_dm", now=dt.datetime(2026, 11, 20, 10, 5))

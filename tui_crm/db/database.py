@@ -137,6 +137,18 @@ def _is_lock_error(exc: Exception) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+def _is_retryable(exc: Exception) -> bool:
+    """A failure that a second try of the whole transaction can cure: SQLite's lock held
+    past the busy timeout, a PostgreSQL deadlock or serialization failure."""
+    text = str(exc).lower()
+    return _is_lock_error(exc) or "deadlock detected" in text or "could not serialize" in text
+
+
+_FILE_PROBLEMS = ("readonly", "read-only", "disk i/o", "database or disk is full",
+                  "unable to open", "server closed the connection", "could not connect",
+                  "connection already closed", "terminating connection")
+
+
 def translate_error(exc: Exception, target: str | None = None) -> DatabaseProblem:
     """Turn a driver error about the file or server into a one-line message."""
     text = str(exc).lower()
@@ -172,10 +184,11 @@ def write(fn: Callable[P, T]) -> Callable[P, T]:
                 with db.atomic():
                     return fn(*args, **kwargs)
             except (OperationalError, sqlite3.OperationalError) as exc:
-                if _is_lock_error(exc) and attempt < LOCK_RETRIES - 1:
+                if _is_retryable(exc) and attempt < LOCK_RETRIES - 1:
                     time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
                     continue
-                if _is_lock_error(exc) or "readonly" in str(exc).lower():
+                text = str(exc).lower()
+                if _is_retryable(exc) or any(word in text for word in _FILE_PROBLEMS):
                     raise translate_error(exc, db.database) from None
                 raise
             except InterfaceError as exc:

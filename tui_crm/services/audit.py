@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+from peewee import JOIN
 
 from tui_crm.db.models import AuditLog, User
 from tui_crm.services.rights import Actor
@@ -16,6 +19,10 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, Decimal):
+        # One text per number whatever the backend returned ("3", not "3.000" or "3.0").
+        text = format(value.normalize(), "f")
+        return "0" if text == "-0" else text
     return str(value)
 
 
@@ -53,7 +60,7 @@ def history(kind: str | None = None, record_id: int | None = None, *, action: st
             login: str | None = None, limit: int = 200) -> list[AuditEntry]:
     """Audit entries, newest first, filtered by record, action or user."""
     query = AuditLog.select(AuditLog, User.login).join(User, on=(AuditLog.user == User.id),
-                                                       join_type="LEFT OUTER")
+                                                       join_type=JOIN.LEFT_OUTER)
     if kind:
         query = query.where(AuditLog.kind == kind)
     if record_id is not None:

@@ -17,7 +17,7 @@ from tui_crm.i18n import _
 from tui_crm.services import lookups, search
 from tui_crm.services.kinds import POINT_TYPES
 from tui_crm.services.rights import Actor
-from tui_crm.services.values import split_point
+from tui_crm.services.values import phone_region, split_point
 from tui_crm.validate import normalize_name, normalize_phone
 
 NAME_THRESHOLD = 88
@@ -78,8 +78,9 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
             found[record_id] = Duplicate(kind, record_id, "", "", [], score)
 
     phones = []
+    region = phone_region()
     for text in _texts(values.get("phones") or values.get("phone")):
-        e164 = normalize_phone(split_point(text, "phone")[1])
+        e164 = normalize_phone(split_point(text, "phone")[1], region)
         if e164:
             phones.append(e164)
     emails = [split_point(t, "email")[1].strip().casefold()

@@ -32,7 +32,7 @@ def event_result_name(er: m.EventResult) -> str:
 
 def _by_id_or_none(model: type[m.BaseModel], text: str) -> int | None:
     raw = text.strip().lstrip("#")
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:  # longer is a name, not an id
         if model.select().where(model._meta.primary_key == int(raw)).exists():
             return int(raw)
         raise InvalidValue(_("No record with id {id}").format(id=raw))
@@ -41,8 +41,9 @@ def _by_id_or_none(model: type[m.BaseModel], text: str) -> int | None:
 
 def _resolve_user(text: str, context: dict[str, Any]) -> int:
     raw = text.strip()
-    if raw.isdigit():
-        return _by_id_or_none(m.User, raw)  # type: ignore[return-value]
+    found = _by_id_or_none(m.User, raw)
+    if found is not None:
+        return found
     want = normalize_text(raw)
     for user in m.User.select():
         if want in (user.login.casefold(), normalize_text(user.full_name)):
@@ -72,21 +73,47 @@ def _resolve_organization(text: str, context: dict[str, Any]) -> int:
     found = _by_id_or_none(m.Organization, text)
     if found is not None:
         return found
-    want = text.strip()
+    want = " ".join(text.split())
     rows = list(m.Organization.select(m.Organization.id).where(
-        (m.Organization.name == want) & m.Organization.deleted_at.is_null()).limit(2))
+        m.Organization.name.in_(_spellings(want)) & m.Organization.deleted_at.is_null())
+        .limit(2))
     if len(rows) == 1:
         return rows[0].id
     if len(rows) > 1:
         raise InvalidValue(_("Several organizations are called {name!r}; give the id").format(
             name=text))
-    # Case-insensitive fallback through the search index's normalization.
+    # Case- and ё-insensitive fallback: candidates from the search index (SQL LIKE does
+    # not fold Cyrillic case on SQLite), then an exact comparison of normalized names.
     norm = normalize_text(want)
-    for org in m.Organization.select(m.Organization.id, m.Organization.name).where(
-            m.Organization.deleted_at.is_null() & m.Organization.name.contains(want[:3])):
-        if normalize_text(org.name) == norm:
-            return org.id
+    exact = [org.id for org in _indexed("organizations", m.Organization, text)
+             if normalize_text(org.name) == norm]
+    if len(exact) == 1:
+        return exact[0]
+    if len(exact) > 1:
+        raise InvalidValue(_("Several organizations are called {name!r}; give the id").format(
+            name=text))
     raise InvalidValue(_("No organization called {name!r}").format(name=text))
+
+
+def _spellings(text: str) -> list[str]:
+    """The usual ways of writing a name (as typed, Capitalized, Title Case, lower, UPPER):
+    an indexed IN finds them even where SQL cannot fold Cyrillic case (SQLite)."""
+    return list(dict.fromkeys([text, text.capitalize(), text.title(), text.lower(),
+                               text.upper()]))
+
+
+def _indexed(kind: str, model: type[m.Record], text: str) -> list:
+    """Live records of `kind` whose search document contains every word of `text`."""
+    from peewee import SQL
+
+    from tui_crm.services import search
+
+    found = search.match_ids_sql(kind, text)
+    if found is None:
+        return []
+    sql, params = found
+    return list(model.select().where(model.deleted_at.is_null()
+                                     & model.id.in_(SQL(f"({sql})", params))).limit(200))
 
 
 def _resolve_contact(text: str, context: dict[str, Any]) -> int:
@@ -97,8 +124,13 @@ def _resolve_contact(text: str, context: dict[str, Any]) -> int:
     parts = norm.split()
     if not parts:
         raise InvalidValue(_("No contact called {name!r}").format(name=text))
-    candidates = m.Contact.select().where(m.Contact.deleted_at.is_null() & (
-        m.Contact.last_name.contains(text.split()[0][:3])))
+    # Same-named people are common: first those whose last name is spelled as typed (an
+    # indexed lookup, however many there are), then the search index for ё and odd case.
+    last = " ".join(text.split()).split(" ")[0]
+    candidates = list(m.Contact.select().where(
+        m.Contact.last_name.in_(_spellings(last)) & m.Contact.deleted_at.is_null()))
+    if not candidates:
+        candidates = _indexed("contacts", m.Contact, text)
     exact = [c for c in candidates
              if normalize_text(contact_name(c.last_name, c.first_name, c.middle_name)) == norm
              or normalize_text(contact_name(c.last_name, c.first_name)) == norm]
@@ -140,7 +172,10 @@ def _resolve_event_result(text: str, context: dict[str, Any]) -> int:
 
 
 def _resolve_group(text: str, context: dict[str, Any]) -> int:
-    return _resolve_named(m.Group, "name", text, _("groups"))
+    # Group trees are per section: "Moscow" may exist under organizations and contacts.
+    section = context.get("section")
+    return _resolve_named(m.Group, "name", text, _("groups"),
+                          extra=(m.Group.section == section) if section else None)
 
 
 def _resolve_source(text: str, context: dict[str, Any]) -> int:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from peewee import SQL, fn
 
+from tui_crm.dates import DateParseError
 from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
@@ -20,7 +22,7 @@ from tui_crm.i18n import _
 from tui_crm.services import audit, lookups, search, values
 from tui_crm.services.kinds import KINDS, POINT_TYPES, FieldSpec, KindSpec
 from tui_crm.services.rights import Actor
-from tui_crm.validate import format_phone, normalize_phone
+from tui_crm.validate import InvalidValue, format_phone, normalize_phone
 
 MAX_PAGE = 1000
 
@@ -154,7 +156,9 @@ def _check_visible(actor: Actor, spec: KindSpec, row: m.Record) -> None:
 
 
 def _load(spec: KindSpec, record_id: int) -> m.Record:
-    row = spec.model.get_or_none(spec.model.id == record_id)
+    # An id no column can hold (typed by a user) would be a driver error, not "not found".
+    valid = isinstance(record_id, int) and 0 < record_id < 2**63
+    row = spec.model.get_or_none(spec.model.id == record_id) if valid else None
     if row is None:
         raise NotFound(_("{kind} #{id} does not exist.").format(kind=_(spec.singular),
                                                                  id=record_id))
@@ -210,6 +214,8 @@ def _views(spec: KindSpec, rows: list[m.Record], *, full: bool) -> list[RecordVi
                 disp[f.name] = ref_names[f.name].get(ref_id, "") if ref_id else ""
             else:
                 value = getattr(row, f.name)
+                if f.type == "decimal" and value is not None:
+                    value = _to_places(spec, f.name, value)
                 vals[f.name] = value
                 disp[f.name] = values.display(f.type, value, choices=f.choices)
         row_tags = tags.get(row.id, [])
@@ -232,6 +238,16 @@ def _views(spec: KindSpec, rows: list[m.Record], *, full: bool) -> list[RecordVi
             updated_by=users.get(row.updated_by_id, ""), deleted_at=row.deleted_at,
         ))
     return views
+
+
+def _to_places(spec: KindSpec, name: str, value: Any) -> Any:
+    """A stored decimal with its column's places: SQLite gives back 1234.5 where PostgreSQL
+    gives 1234.50; both mean the same and should print the same."""
+    column = spec.model._meta.fields.get(name)
+    places = getattr(column, "decimal_places", None)
+    if places is None:
+        return value
+    return Decimal(value).quantize(Decimal(1).scaleb(-places))
 
 
 def get(actor: Actor, kind: str, record_id: int, *, include_deleted: bool = True) -> RecordView:
@@ -261,34 +277,42 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery):  # noqa: ANN202
         sql, params = ids_sql
         select = select.where(model.id.in_(SQL(f"({sql})", params)))
     customs = {cf.name: cf for cf in values.custom_fields(spec.name)}
+    context = {"section": spec.name}
+    errors: dict[str, str] = {}
     for name, wanted in query.filters.items():
         if wanted is None or wanted == "":
             continue
-        if name == "tags" or name == "tag":
-            tagged = (m.TagLink.select(m.TagLink.record_id).join(m.Tag)
-                      .where((m.TagLink.kind == spec.name) & (m.Tag.name == str(wanted))))
-            select = select.where(model.id.in_(tagged))
-            continue
-        if name in customs:
-            text = values.custom_to_text(values.parse_custom(customs[name], wanted))
-            having = m.CustomValue.select(m.CustomValue.record_id).where(
-                (m.CustomValue.field == customs[name].id) & (m.CustomValue.value == text))
-            select = select.where(model.id.in_(having))
-            continue
-        f = spec.field(name)
-        if f is None or f.is_repeatable:
-            raise ValidationError({name: _("Cannot filter by this field")})
-        column = getattr(model, name)
-        if name == "group" and wanted:
-            group_ids = _group_subtree(int(wanted))
-            select = select.where(column.in_(group_ids))
-            continue
-        if isinstance(wanted, list | tuple | set):
-            parsed = [values.parse_field(f.type, w, choices=f.choices) for w in wanted]
-            select = select.where(column.in_(parsed))
-        else:
-            parsed = values.parse_field(f.type, wanted, choices=f.choices)
-            select = select.where(column.is_null() if parsed is None else column == parsed)
+        try:
+            if name == "tags" or name == "tag":
+                tagged = (m.TagLink.select(m.TagLink.record_id).join(m.Tag)
+                          .where((m.TagLink.kind == spec.name) & (m.Tag.name == str(wanted))))
+                select = select.where(model.id.in_(tagged))
+                continue
+            if name in customs:
+                text = values.custom_to_text(values.parse_custom(customs[name], wanted))
+                having = m.CustomValue.select(m.CustomValue.record_id).where(
+                    (m.CustomValue.field == customs[name].id) & (m.CustomValue.value == text))
+                select = select.where(model.id.in_(having))
+                continue
+            f = spec.field(name)
+            if f is None or f.is_repeatable:
+                raise InvalidValue(_("Cannot filter by this field"))
+            column = getattr(model, name)
+            if name == "group":
+                group_id = values.parse_field("group", wanted, context=context)
+                select = select.where(column.in_(_group_subtree(group_id)))
+                continue
+            if isinstance(wanted, list | tuple | set):
+                parsed = [values.parse_field(f.type, w, choices=f.choices, context=context)
+                          for w in wanted]
+                select = select.where(column.in_(parsed))
+            else:
+                parsed = values.parse_field(f.type, wanted, choices=f.choices, context=context)
+                select = select.where(column.is_null() if parsed is None else column == parsed)
+        except (InvalidValue, DateParseError, ValueError) as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise ValidationError(errors)
     return select
 
 
@@ -359,8 +383,7 @@ def position_of(actor: Actor, kind: str, query: ListQuery, record_id: int) -> in
 
 
 def _phone_region() -> str:
-    setting = m.Setting.get_or_none(m.Setting.key == "phone_region")
-    return (setting.value.strip('"') if setting else "RU") or "RU"
+    return values.phone_region()
 
 
 def _save_points(spec: KindSpec, record_id: int, cleaned: dict[str, Any]) -> dict[str, str]:
@@ -369,6 +392,8 @@ def _save_points(spec: KindSpec, record_id: int, cleaned: dict[str, Any]) -> dic
     owner_field = "organization" if spec.name == "organizations" else "contact"
     owner_col = getattr(m.ContactPoint, owner_field)
     primary: dict[str, str] = {}
+    if not any(name in cleaned for name in POINT_TYPES):
+        return primary
     region = _phone_region()
     for field_name, point_kind in POINT_TYPES.items():
         if field_name not in cleaned:
@@ -465,6 +490,15 @@ def _require_source() -> bool:
 
 def _reindex(spec: KindSpec, record_id: int) -> None:
     search.reindex(spec.name, record_id)
+    _after_write(spec.name, record_id)
+
+
+def _after_write(kind: str, record_id: int) -> None:
+    """Keep what depends on a record in step (an event moves its client's last/next contact)."""
+    if kind == "events":
+        from tui_crm.services import events  # imported here: events builds on this module
+
+        events.on_event_changed(record_id)
 
 
 @write
@@ -525,7 +559,9 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     _check_visible(actor, spec, row)
     if row.deleted_at is not None:
         raise ValidationError({"id": _("The record is in the trash; restore it first")})
-    cleaned = values.clean(spec, data, partial=True)
+    # An edited event's result is looked up within the event's type.
+    context = {"event_type": row.event_type_id} if spec.name == "events" else {}
+    cleaned = values.clean(spec, data, partial=True, context=context)
     before = _views(spec, [row], full=True)[0]
     if expected_version is not None and row.version != expected_version:
         raise _conflict(spec, before, cleaned)
@@ -585,6 +621,7 @@ def delete(actor: Actor, kind: str, record_id: int) -> None:
     spec.model.update(deleted_at=m.now(), updated_by_id=actor.user_id, updated_at=m.now(),
                       version=spec.model.version + 1).where(spec.model.id == record_id).execute()
     search.unindex(kind, record_id)
+    _after_write(kind, record_id)
     audit.log(actor, "delete", kind, record_id)
 
 

@@ -16,13 +16,14 @@ from typing import Any
 from tui_crm.db import models as m
 from tui_crm.db import search_index
 from tui_crm.db.database import current, is_postgres
-from tui_crm.services import lookups
+from tui_crm.services import lookups, values
 from tui_crm.services.rights import Actor
 from tui_crm.validate import normalize_text, phone_digit_forms
 
 SEARCH_KINDS = tuple(search_index.KIND_CODES)
 _PHONE_QUERY = re.compile(r"[\d\s()+\-.]+")
 _MIN_TRIGRAM = 3
+_EDGE_PUNCTUATION = "\"'«»“”„‘’`()[]{}<>"
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ def title_of(kind: str, row: Any, ref_names: dict[str, dict[int, str]] | None = 
     if kind == "links":
         return row.title or row.url
     if kind in ("payments", "services"):
-        return f"{row.date} {row.amount} {ref('organization', 'organization')}".strip()
+        when = values.display("date", row.date)
+        amount = values.display("decimal", row.amount)
+        return " ".join(p for p in (when, amount, ref("organization", "organization")) if p)
     return getattr(row, "title", "") or f"#{row.id}"
 
 
@@ -195,7 +198,7 @@ def rebuild(kinds: Iterable[str] | None = None, batch: int = 5000) -> int:
 
 def query_terms(text: str) -> list[str]:
     """The normalized terms of what the user typed; a phone-like text becomes one digit run."""
-    raw = (text or "").strip()
+    raw = (text or "").replace("\x00", "").strip()
     if not raw:
         return []
     if _PHONE_QUERY.fullmatch(raw):
@@ -204,7 +207,10 @@ def query_terms(text: str) -> list[str]:
             if len(digits) == 11 and digits[0] in "78":
                 digits = digits[1:]  # +7 / 8 trunk prefix: match the national number
             return [digits]
-    return [t for t in normalize_text(raw).split(" ") if t]
+    # Quotes and brackets around a word are how people write names («Ромашка», "Acme"),
+    # not part of them; inner ones (C++, call-back, 50%) stay and are matched literally.
+    terms = (t.strip(_EDGE_PUNCTUATION) for t in normalize_text(raw).split(" "))
+    return list(dict.fromkeys(t for t in terms if t))
 
 
 def _fts_phrase(term: str) -> str:
@@ -236,9 +242,9 @@ def _where(terms: list[str], kinds: list[str]) -> tuple[str, list[Any]]:
                 clauses.append(f"body LIKE {p} ESCAPE '\\'")
                 params.append(_like_pattern(term))
     if kinds and len(kinds) < len(search_index.KIND_CODES):
-        key = "id" if pg else "rowid"
-        codes = ", ".join(str(search_index.KIND_CODES[k]) for k in kinds)
-        clauses.append(f"({key} % 16) IN ({codes})")
+        # The stored kind, not `key % 16`: a literal % would clash with psycopg2's %s.
+        clauses.append(f"kind IN ({', '.join(p for _k in kinds)})")
+        params.extend(kinds)
     return " AND ".join(clauses), params
 
 

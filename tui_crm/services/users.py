@@ -64,8 +64,12 @@ def resolve_actor(requested: str | None = None) -> Actor:
     me = m.User.get_or_none(m.User.login == login)
     if me is None:
         if m.User.select().count() == 0:
-            me = m.User.create(login=login, full_name=login, role="admin")
-            audit.log(actor_from_user(me), "create", "users", me.id, details=login)
+            # get_or_create: two first sessions at once (PostgreSQL does not serialize
+            # them as SQLite's write lock does) end up as the same admin, not a crash.
+            me, created = m.User.get_or_create(
+                login=login, defaults={"full_name": login, "role": "admin"})
+            if created:
+                audit.log(actor_from_user(me), "create", "users", me.id, details=login)
         elif not requested:
             raise PermissionDenied(
                 _("No tui-crm user for the OS account {login}; ask an admin to run"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from peewee import CharField, DecimalField
 
 from tui_crm import dates
 from tui_crm.db import models as m
@@ -30,6 +32,18 @@ def custom_fields(section: str) -> list[m.CustomField]:
         .where((m.CustomField.section == section) & (m.CustomField.active == True))  # noqa: E712
         .order_by(m.CustomField.position, m.CustomField.id)
     )
+
+
+def phone_region() -> str:
+    """The region phones without a country code belong to (setting `phone_region`, RU)."""
+    setting = m.Setting.get_or_none(m.Setting.key == "phone_region")
+    if setting is None:
+        return "RU"
+    try:
+        value = json.loads(setting.value)
+    except ValueError:
+        value = setting.value
+    return str(value or "RU").strip().upper() or "RU"
 
 
 def parse_bool(text: str) -> bool:
@@ -53,11 +67,21 @@ def parse_decimal(text: str) -> Decimal:
     return value
 
 
+INT_LIMIT = 2**31  # INTEGER columns are 32-bit on PostgreSQL
+
+
 def parse_int(text: str) -> int:
     try:
-        return int(text.strip())
+        value = int(text.strip())
     except ValueError:
         raise InvalidValue(_("Not a whole number: {text!r}").format(text=text)) from None
+    return check_int(value)
+
+
+def check_int(value: int) -> int:
+    if not -INT_LIMIT <= value < INT_LIMIT:
+        raise InvalidValue(_("The number is too large"))
+    return value
 
 
 def parse_choice(text: str, choices: dict[str, str]) -> str:
@@ -107,6 +131,7 @@ def parse_field(spec_type: str, value: Any, *, choices: dict[str, str] | None = 
                 context: dict[str, Any] | None = None) -> Any:
     """Convert one value (text or already typed) to the field's type."""
     if isinstance(value, str):
+        value = value.replace("\x00", "")  # PostgreSQL cannot store NUL; it is never meant
         text = value.strip()
         if spec_type in ("text", "multiline"):
             return value.strip() if spec_type == "text" else value
@@ -149,15 +174,17 @@ def parse_field(spec_type: str, value: Any, *, choices: dict[str, str] | None = 
     return value
 
 
-def clean(spec: KindSpec, values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+def clean(spec: KindSpec, values: dict[str, Any], *, partial: bool,
+          context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate and convert a dict of field values; all problems in one ValidationError.
 
     `partial` (an edit) checks only the given fields; otherwise required fields must be there.
+    `context` gives what references are resolved within (an edited event's type).
     """
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     customs = {cf.name: cf for cf in custom_fields(spec.name)}
-    context: dict[str, Any] = {}
+    context = {"section": spec.name, **(context or {})}
     # Resolve the event type first: an event's result is looked up within its type.
     order = sorted(values, key=lambda k: 0 if k in ("event_type", "organization") else 1)
     for name in order:
@@ -175,6 +202,7 @@ def clean(spec: KindSpec, values: dict[str, Any], *, partial: bool) -> dict[str,
                     parsed = normalize_url(parsed)
                 if field_spec.required and parsed in (None, "", []):
                     raise InvalidValue(_("Required"))
+                parsed = _fit_column(spec, name, field_spec.type, parsed)
                 cleaned[name] = parsed
                 if name in ("event_type", "organization"):
                     context[name] = parsed
@@ -195,13 +223,57 @@ def clean(spec: KindSpec, values: dict[str, Any], *, partial: bool) -> dict[str,
     return cleaned
 
 
+CUSTOM_NUMBER_LIMIT = Decimal(10) ** 15
+MAX_CHARS = 255  # VARCHAR columns: PostgreSQL refuses longer text, SQLite would keep it
+
+
+def _too_long() -> InvalidValue:
+    return InvalidValue(_("Too long: at most {n} characters").format(n=MAX_CHARS))
+
+
+def _fit_column(spec: KindSpec, name: str, field_type: str, value: Any) -> Any:
+    """Refuse what the column cannot hold on every backend (long text, huge numbers) and
+    round decimals to the column's places, so SQLite and PostgreSQL store the same."""
+    if value is None:
+        return value
+    if field_type in POINT_TYPES:
+        if any(len(text) > MAX_CHARS for _kind, text in value):
+            raise _too_long()
+        return value
+    if field_type == "tags":
+        if any(len(tag) > MAX_CHARS for tag in value):
+            raise _too_long()
+        return value
+    column = spec.model._meta.fields.get(name)
+    if isinstance(value, str) and isinstance(column, CharField) and len(value) > MAX_CHARS:
+        raise _too_long()
+    if field_type == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return check_int(value)
+    if field_type == "decimal" and isinstance(column, DecimalField):
+        limit = Decimal(10) ** (column.max_digits - column.decimal_places)
+        value = Decimal(value)
+        if abs(value) >= limit:  # checked before rounding, which fails on huge numbers
+            raise InvalidValue(_("The number is too large"))
+        value = value.quantize(Decimal(1).scaleb(-column.decimal_places),
+                               rounding=ROUND_HALF_UP)
+        if abs(value) >= limit:
+            raise InvalidValue(_("The number is too large"))
+    return value
+
+
 def parse_custom(cf: m.CustomField, value: Any) -> Any:
     """A custom field value, typed; stored as text."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value) if not isinstance(value, str) else value
     if cf.kind == "number":
-        return parse_decimal(text)
+        typed = isinstance(value, Decimal | int | float) and not isinstance(value, bool)
+        number = parse_decimal(str(value) if typed else text)
+        if abs(number) >= CUSTOM_NUMBER_LIMIT:
+            raise InvalidValue(_("The number is too large"))
+        # Six places are plenty for a custom number and keep its stored text short.
+        return number.quantize(Decimal("1e-6"), rounding=ROUND_HALF_UP).normalize() \
+            if number.as_tuple().exponent < -6 else number
     if cf.kind == "date":
         return value if isinstance(value, dt.date) else dates.parse_date(text)
     if cf.kind == "bool":
@@ -217,6 +289,10 @@ def custom_to_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, Decimal):
+        # One stored form per number ("5", "5.0" and "5,00" are equal), so filters match.
+        text = format(value.normalize(), "f")
+        return "0" if text in ("-0", "") else text
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
