@@ -9,7 +9,6 @@ import threading
 import pytest
 from openpyxl import load_workbook
 
-from tui_crm.db import open_database
 from tui_crm.errors import ValidationError
 from tui_crm.services import events, followups, planning, records, reminders, users
 
@@ -18,8 +17,7 @@ TODAY = NOW.date()
 
 
 @pytest.fixture
-def env(tmp_path):
-    open_database(tmp_path / "plan.sqlite3")
+def env(db):
     admin = users.resolve_actor()
     users.add_user(admin, "anna", role="manager", full_name="Анна Петрова")
     users.add_user(admin, "boris", role="manager", full_name="Борис Сидоров")

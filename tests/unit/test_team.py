@@ -27,6 +27,15 @@ def team(tmp_path):
     return path, admin
 
 
+@pytest.fixture
+def team_any(db):
+    """The same users on either backend (SQLite file or PostgreSQL)."""
+    admin = users.resolve_actor()
+    for login, role in (("anna", "manager"), ("boris", "manager"), ("head", "head")):
+        users.add_user(admin, login, role=role)
+    return admin
+
+
 def _writer(path: str, seconds: float, ready) -> None:  # noqa: ANN001 - an mp.Event
     from tui_crm.db import open_database
     from tui_crm.services import records, users
@@ -94,8 +103,8 @@ def test_backup_refuses_bad_targets_and_managers(team, tmp_path):
     assert path.exists()
 
 
-def test_reassign_moves_clients_tasks_and_planned_events(team):
-    _path, admin = team
+def test_reassign_moves_clients_tasks_and_planned_events(team_any):
+    admin = team_any
     anna = users.actor_for("anna")
     org = records.create(anna, "organizations", {"name": "Ромашка", "source": "Website"})
     contact = records.create(anna, "contacts", {"last_name": "Иванов", "organization": org.id})
