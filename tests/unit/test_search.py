@@ -120,8 +120,8 @@ def test_sections_and_limit(data: dict[str, int], actor: Actor) -> None:
 
 
 def test_short_queries(data: dict[str, int], actor: Actor) -> None:
-    # Both titles start with "ел"; equal scores fall back to the title's order.
-    assert found(actor, "ёл") == [("contacts", data["elkin"]), ("organizations", data["elka"])]
+    # Both titles start with "ел"; on an equal match a client comes before a person.
+    assert found(actor, "ёл") == [("organizations", data["elka"]), ("contacts", data["elkin"])]
     assert found(actor, "Ц") == [("organizations", data["flowers"])]
     assert found(actor, "щ") == []
     assert found(actor, "ро кп") == [("tasks", data["task"])]

@@ -49,8 +49,28 @@ def create(db: Database) -> None:
     else:
         db.execute_sql(
             "CREATE VIRTUAL TABLE IF NOT EXISTS search_doc USING fts5("
-            "kind UNINDEXED, title UNINDEXED, body, tokenize = 'trigram case_sensitive 0')"
+            "kind UNINDEXED, title, body, tokenize = 'trigram case_sensitive 0')"
         )
+
+
+def index_title(db: Database) -> None:
+    """Index the title column too (schema step 6), so that ranking can weigh a match in a
+    record's name above one in its notes. Copies the documents; nothing is re-normalized."""
+    if is_postgres(db):
+        return
+    row = db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'search_doc'").fetchone()
+    if row is None or "title UNINDEXED" not in row[0]:
+        return
+    db.execute_sql("DROP TABLE IF EXISTS search_doc_new")
+    db.execute_sql(
+        "CREATE VIRTUAL TABLE search_doc_new USING fts5("
+        "kind UNINDEXED, title, body, tokenize = 'trigram case_sensitive 0')"
+    )
+    db.execute_sql("INSERT INTO search_doc_new (rowid, kind, title, body)"
+                   " SELECT rowid, kind, title, body FROM search_doc")
+    db.execute_sql("DROP TABLE search_doc")
+    db.execute_sql("ALTER TABLE search_doc_new RENAME TO search_doc")
 
 
 def put(kind: str, record_id: int, title: str, body: str) -> None:

@@ -22,6 +22,7 @@ from tui_crm.db import models as m
 from tui_crm.db import search_index
 from tui_crm.db.database import SQLITE_PRAGMAS, current, is_postgres
 from tui_crm.services import lookups
+from tui_crm.services.search import point_terms
 from tui_crm.services.translit import slug
 from tui_crm.services.users import os_login
 from tui_crm.validate import make_inn10, make_inn12, normalize_text
@@ -344,13 +345,6 @@ def _event_title(event_id: int, head: str, who: str) -> str:
     return f"{head}: {who}" if who and head else (head or who or f"#{event_id}")
 
 
-def _phone_terms(shown: str, e164: str) -> tuple[str, ...]:
-    """A Russian phone as `search.document` indexes it: as shown, then its digit forms
-    (international, national with the trunk 8, national significant number)."""
-    digits = e164[1:]
-    return shown, digits, "8" + digits[1:], digits[1:]
-
-
 class _Random(random.Random):
     """`choice` and `randrange` without the rejection sampling of the standard ones: about
     three times faster, deterministic all the same, and uniform enough for demo data."""
@@ -666,17 +660,17 @@ class _Demo:
             points.append((point_id, oid, None, "phone", "work", shown, e164, True, 0))
             point_id += 1
             primary_phone = shown
-            terms = list(_phone_terms(shown, e164))
+            terms = point_terms("phone", shown, e164)
             if rng.random() < 0.35:
                 e164, shown = _mobile(rng)
                 points.append((point_id, oid, None, "phone", "mobile", shown, e164, True, 1))
                 point_id += 1
-                terms.extend(_phone_terms(shown, e164))
+                terms.extend(point_terms("phone", shown, e164))
             if rng.random() < 0.05:
                 e164, shown = _phone(code, rng.randrange(1_000_000, 10_000_000))
                 points.append((point_id, oid, None, "phone", "fax", shown, e164, True, 2))
                 point_id += 1
-                terms.extend(_phone_terms(shown, e164))
+                terms.extend(point_terms("phone", shown, e164))
             email = ""
             if domain and rng.random() < 0.85:
                 email = f"{rng.choice(('info', 'office', 'sales', 'zakaz', 'mail'))}@{domain}"
@@ -686,7 +680,7 @@ class _Demo:
                 points.append((point_id, oid, None, "email", "work", email, email, True, 0))
                 point_id += 1
                 primary_email = email
-                terms.extend((email, email))
+                terms.extend(point_terms("email", email, email))
             if rng.random() < 0.1:
                 for tag in rng.sample(self.tags, rng.randrange(1, 3)):
                     tag_links.append(("organizations", oid, tag))
@@ -791,13 +785,13 @@ class _Demo:
             points.append((point_id, None, cid, "phone", "mobile", shown, e164, True, 0))
             point_id += 1
             primary_phone, primary_email = shown, ""
-            terms = list(_phone_terms(shown, e164))
+            terms = point_terms("phone", shown, e164)
             if oid is not None and rng.random() < 0.3:
                 code = rng.choice(self.cities)[3][0]
                 e164, shown = _phone(code, rng.randrange(1_000_000, 10_000_000))
                 points.append((point_id, None, cid, "phone", "work", shown, e164, True, 1))
                 point_id += 1
-                terms.extend(_phone_terms(shown, e164))
+                terms.extend(point_terms("phone", shown, e164))
             if rng.random() < 0.8:
                 local = f"{_latin(first)[:1]}.{_latin(last)}"
                 domain = self.org_domain[org_index] if org_index is not None else ""
@@ -810,18 +804,18 @@ class _Demo:
                                True, 0))
                 point_id += 1
                 primary_email = email
-                terms.extend((email, email.casefold()))
+                terms.extend(point_terms("email", email, email.casefold()))
             if rng.random() < 0.25:
                 handle = f"@{_latin(last).replace('-', '_')}_{rng.randrange(10, 99)}"
                 points.append((point_id, None, cid, "messenger", "telegram", handle,
                                handle.lstrip("@").casefold(), True, 0))
                 point_id += 1
-                terms.extend((handle, handle.lstrip("@").casefold()))
+                terms.extend(point_terms("messenger", handle, handle.lstrip("@").casefold()))
             if rng.random() < 0.08:
                 points.append((point_id, None, cid, "messenger", "whatsapp", e164, e164,
                                True, 1))
                 point_id += 1
-                terms.extend((e164, e164))
+                terms.extend(point_terms("messenger", e164, e164))
             if rng.random() < 0.04:
                 tag = rng.choice(self.tags)
                 tag_links.append(("contacts", cid, tag))
