@@ -1,0 +1,300 @@
+"""The Textual application: one factory (`build_app`) for the CLI and the tests.
+
+Start-up stays light: heavy modules (openpyxl, the forms, the settings screen, themes) are
+imported when first used, and the first table page loads in a worker while the screen
+paints. Changes by other sessions are noticed by polling a cheap marker once a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from tui_crm import paths
+from tui_crm.errors import CrmError
+from tui_crm.i18n import N_, _, detect_language, get_language, set_language
+from tui_crm.services.rights import Actor
+from tui_crm.ui.messages import SettingsChanged
+from tui_crm.ui.widgets import translate_bindings
+
+DEFAULT_THEME = "textual-dark"
+LIGHT_THEME = "textual-light"
+POLL_SECONDS = 1.0
+# Set by benchmarks: quit as soon as the first table page is on screen, and write the
+# moment (time.monotonic(), one clock for every process) to the file READY_FILE_ENV names.
+EXIT_WHEN_READY_ENV = "TUI_CRM_EXIT_WHEN_READY"
+READY_FILE_ENV = "TUI_CRM_READY_FILE"
+
+
+def _crm_commands() -> type:
+    """The palette's provider, imported when the palette first opens (not at start-up)."""
+    from tui_crm.ui.commands import CrmCommands
+
+    return CrmCommands
+
+
+def load_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
+    """`[keymap]` binding-id = "key[,key]" from a TOML file; (keymap, one-line errors)."""
+    if not path.exists():
+        return {}, []
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {}, [_("Key map {path} not used: {reason}").format(path=path, reason=reason)]
+    table = data.get("keymap", {})
+    if not isinstance(table, dict):
+        return {}, [_("Key map {path} not used: [keymap] must be a table").format(path=path)]
+    keymap: dict[str, str] = {}
+    errors: list[str] = []
+    for binding_id, keys in table.items():
+        if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+            keys = ",".join(keys)
+        if not isinstance(keys, str) or not keys.strip():
+            errors.append(_("Key map {path}: {id} needs a key like \"ctrl+k\"").format(
+                path=path, id=binding_id))
+            continue
+        keymap[str(binding_id)] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    return keymap, errors
+
+
+class CrmApp(App[int]):
+    """tui-crm."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tui-crm"
+    COMMANDS: ClassVar = App.COMMANDS | {lambda: _crm_commands()}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+f", "quick_search", N_("Search"), id="app.search"),
+        Binding("question_mark", "help", N_("Keys"), id="app.help"),
+        Binding("ctrl+t", "toggle_theme", N_("Theme"), show=False, id="app.theme"),
+        Binding("ctrl+l", "switch_language", N_("Language"), show=False, id="app.language"),
+        Binding("ctrl+q", "quit", N_("Quit"), priority=True, id="app.quit"),
+    ]
+
+    def __init__(self, actor: Actor, *, database_name: str = "", theme: str = "",
+                 section: str | None = None, poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.actor = actor
+        self.database_name = database_name
+        self.wanted_theme = theme or DEFAULT_THEME
+        self.start_section = section
+        self.poll_seconds = poll_seconds
+        self.main_screen = None  # the MainScreen, once mounted
+        self.exit_when_ready = bool(os.environ.get(EXIT_WHEN_READY_ENV))
+        self._marker: tuple | None = None
+        self._language_pref = ""
+        self.language_on_screen = get_language()
+
+    # --- start ---------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._load_themes()
+        self._load_keymap()
+        from tui_crm.services import settings
+        from tui_crm.ui.screens.main import MainScreen
+
+        self._language_pref = settings.user_preference(self.actor, "language")
+        self.main_screen = MainScreen(self.actor, self.start_section)
+        self.push_screen(self.main_screen)
+        self._marker = self._change_marker()
+        if self.poll_seconds > 0:
+            self.set_interval(self.poll_seconds, self._poll_changes)
+
+    def on_unmount(self) -> None:
+        from tui_crm.ui.widgets import release_query_connection
+
+        release_query_connection()
+
+    def _load_themes(self) -> None:
+        errors: list[str] = []
+        try:
+            from tui_crm.ui.themes import register_themes
+        except ImportError:
+            register_themes = None
+        if register_themes is not None:
+            errors = register_themes(self)
+        for error in errors:
+            self.notify(error, title=_("Theme"), severity="error", markup=False, timeout=10)
+        self.apply_theme(self.wanted_theme)
+
+    def apply_theme(self, name: str) -> bool:
+        """Use a theme by name (falls back to the default quietly when it is gone)."""
+        if name and name in self.available_themes:
+            self.theme = name
+            return True
+        self.theme = DEFAULT_THEME
+        return False
+
+    def _load_keymap(self) -> None:
+        keymap, errors = load_keymap(paths.config_dir() / "keymap.toml")
+        for error in errors:
+            self.notify(error, title=_("Keys"), severity="error", markup=False, timeout=10)
+        if keymap:
+            self.set_keymap(keymap)
+
+    def first_page_shown(self) -> None:
+        """The first table page is on screen (benchmarks hook in here)."""
+        ready_file = os.environ.get(READY_FILE_ENV)
+        if ready_file:
+            import time
+
+            Path(ready_file).write_text(repr(time.monotonic()), encoding="utf-8")
+        if self.exit_when_ready:
+            self.exit()
+
+    def clock(self) -> dt.datetime:
+        """Now (the planning panes ask the app, so tests can fix the time)."""
+        return dt.datetime.now()
+
+    # --- other sessions ------------------------------------------------------------------------
+
+    @staticmethod
+    def _change_marker() -> tuple | None:
+        from tui_crm.services.changes import change_marker
+
+        try:
+            return change_marker()
+        except Exception:  # noqa: BLE001 - a lost connection must not kill the UI
+            return None
+
+    def _poll_changes(self) -> None:
+        marker = self._change_marker()
+        if marker is None or marker == self._marker:
+            return
+        self._marker = marker
+        if self.main_screen is not None:
+            self.main_screen.external_change()
+
+    # --- sections and records ------------------------------------------------------------------
+
+    def section_names(self) -> list[tuple[str, str]]:
+        from tui_crm.ui.widgets.sidebar import visible_sections
+
+        return [(s.key, s.name) for s in visible_sections()]
+
+    def go_to_section(self, key: str) -> None:
+        if self.main_screen is None:
+            return
+        while self.screen is not self.main_screen and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.main_screen.show_section(key)
+
+    def open_record(self, kind: str, record_id: int) -> None:
+        """Switch to the record's section and put the cursor and the card on it."""
+        if self.main_screen is None:
+            return
+        while self.screen is not self.main_screen and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.main_screen.open_record(kind, record_id)
+
+    def on_settings_changed(self, event: SettingsChanged) -> None:
+        """Sections, labels, theme or language changed (the Settings section says so)."""
+        from tui_crm.services import settings
+
+        theme = settings.user_preference(self.actor, "theme")
+        if theme and theme != self.theme:
+            self.apply_theme(theme)
+        if self.main_screen is not None:
+            self.main_screen.apply_settings()
+        language = settings.user_preference(self.actor, "language")
+        if language and language != self._language_pref:
+            self._language_pref = language
+            if language != get_language():
+                set_language(language)
+        if get_language() != self.language_on_screen:
+            self._after_language_change(settings_too=False)  # the pane redrew itself
+
+    def _after_language_change(self, *, settings_too: bool = True) -> None:
+        self.language_on_screen = get_language()
+        translate_bindings(self)
+        if self.main_screen is not None:
+            self.main_screen.apply_language(settings_too=settings_too)
+        self.refresh_bindings()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_quick_search(self) -> None:
+        from tui_crm.ui.screens.quick_search import QuickSearch
+
+        def chosen(hit) -> None:  # noqa: ANN001 - a search.Hit or None
+            if hit is not None:
+                self.open_record(hit.section, hit.id)
+
+        self.push_screen(QuickSearch(self.actor), chosen)
+
+    def action_help(self) -> None:
+        from tui_crm.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen.active_bindings))
+
+    def action_toggle_theme(self) -> None:
+        from tui_crm.services import settings
+
+        dark = self.current_theme.dark
+        name = LIGHT_THEME if dark else DEFAULT_THEME
+        self.apply_theme(name)
+        try:
+            settings.set_user_preference(self.actor, "theme", self.theme)
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+
+    def action_switch_language(self) -> None:
+        from tui_crm.services import settings
+
+        language = "en" if get_language() == "ru" else "ru"
+        set_language(language)
+        try:
+            settings.set_user_preference(self.actor, "language", language)
+            self._language_pref = language
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+        self._after_language_change()
+        self.notify(_("Language: English") if language == "en" else _("Language: Russian"))
+
+
+def build_app(db_target: str, *, user: str | None = None, language: str | None = None,
+              demo: bool = False) -> CrmApp:
+    """Open the database, find who is acting, choose the language and theme: the app.
+
+    Raises CrmError (a one-line message) when the database or the user is not usable.
+    """
+    from tui_crm.db import open_database
+    from tui_crm.services import settings, users
+
+    database = open_database(db_target)
+    if demo:
+        from tui_crm.services import records
+
+        if records.total("organizations") == 0:
+            from tui_crm.services import demo as demo_data
+
+            demo_data.generate()
+    actor = users.resolve_actor(user)
+    chosen = language or settings.user_preference(actor, "language") or detect_language()
+    set_language(chosen)
+    theme = settings.user_preference(actor, "theme") or DEFAULT_THEME
+    name = getattr(database, "database", "") or str(db_target)
+    return CrmApp(actor, database_name=str(name), theme=theme)
+
+
+def run_app(db_target: str, *, user: str | None = None, language: str | None = None) -> int:
+    """Run the UI until the user quits; expected errors print one line and return non-zero."""
+    try:
+        app = build_app(db_target, user=user, language=language)
+    except CrmError as exc:
+        print(f"tui-crm: {exc}", file=sys.stderr)
+        return exc.exit_code or 1
+    app.run()
+    return app.return_code or 0

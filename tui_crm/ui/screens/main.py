@@ -1,0 +1,641 @@
+"""The main screen: sidebar of sections, the filterable table, the detail pane, the footer.
+
+One table, filter bar and detail pane serve every record section; each section keeps its
+own filter, chips, sort, trash flag and selected record while the user visits others.
+Below 110 columns the detail pane moves under the table and opens with Enter or `v`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import ContentSwitcher, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from tui_crm.errors import CrmError
+from tui_crm.i18n import N_, _
+from tui_crm.services import records, settings
+from tui_crm.services.kinds import KINDS
+from tui_crm.services.records import ListQuery, RecordView
+from tui_crm.services.rights import Actor
+from tui_crm.ui.messages import OpenRecord, RecordChanged
+from tui_crm.ui.widgets import TextLine, translate_bindings
+from tui_crm.ui.widgets.detail_pane import DetailPane, primary_contact_value
+from tui_crm.ui.widgets.filter_bar import (
+    FilterBar,
+    FilterDialog,
+    FilterField,
+    describe_filters,
+    filter_fields,
+)
+from tui_crm.ui.widgets.record_table import Column, RecordTable, format_count
+from tui_crm.ui.widgets.sidebar import Sidebar
+
+NARROW_WIDTH = 110
+SHORT_FILTER = 3  # characters: shorter filter text waits SHORT_FILTER_DELAY for more keys
+SHORT_FILTER_DELAY = 0.3
+CUSTOM_TYPES = {"number": "decimal", "date": "date", "bool": "bool", "choice": "choice"}
+
+
+@dataclass
+class SectionState:
+    """What a section remembers while the user is elsewhere."""
+
+    text: str = ""
+    filters: dict[str, Any] = field(default_factory=dict)
+    sort: str = ""
+    descending: bool = False
+    trash: bool = False
+    cursor_id: int | None = None
+    cursor_row: int = 0
+
+
+def columns_for(kind: str, *, trash: bool = False) -> list[Column]:
+    """The table columns of a section: its default columns plus custom fields."""
+    out = []
+    for spec in records.field_specs(kind):
+        if spec.custom:
+            out.append(Column(spec.name, spec.label, 12, CUSTOM_TYPES.get(spec.type, "text"),
+                              sortable=False))
+        elif spec.column:
+            out.append(Column(spec.name, settings.field_label(kind, spec.name), spec.width,
+                              spec.type, sortable=not spec.is_repeatable))
+    if trash:
+        out.append(Column("deleted_at", _("Deleted"), 16, "datetime", sortable=False))
+    return out
+
+
+class MainScreen(Screen):
+    """Sections, table, card."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", N_("Filter"), id="main.filter"),
+        Binding("f", "filters", N_("Chips"), id="main.chips"),
+        Binding("a", "add", N_("Add"), id="main.add"),
+        Binding("e", "edit", N_("Edit"), id="main.edit"),
+        Binding("d", "delete", N_("Delete"), id="main.delete"),
+        Binding("u", "undo", N_("Undo"), id="main.undo"),
+        Binding("t", "trash", N_("Trash"), id="main.trash"),
+        Binding("r", "restore", N_("Restore"), id="main.restore"),
+        Binding("c", "copy", N_("Copy phone"), show=False, id="main.copy"),
+        Binding("n,ctrl+down", "next_record", N_("Next"), show=False, id="main.next"),
+        Binding("p,ctrl+up", "previous_record", N_("Previous"), show=False, id="main.previous"),
+        Binding("v", "toggle_detail", N_("Card"), id="main.detail"),
+        Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), show=False, id="main.sidebar"),
+        Binding("escape", "back", N_("Back"), show=False, id="main.back"),
+    ]
+
+    RECORD_ACTIONS = {"filters", "add", "edit", "delete", "undo", "trash", "restore", "copy",
+                      "next_record", "previous_record", "toggle_detail", "focus_filter"}
+
+    def __init__(self, actor: Actor, section: str | None = None) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.actor = actor
+        self.section = section or ""
+        self.states: dict[str, SectionState] = {}
+        self.undo_stack: list[tuple[str, int, str]] = []
+        self._fields: dict[str, list[FilterField]] = {}
+        self._counts: dict[str, int] = {}
+        self.detail_open = False  # narrow layout: the card is shown under the table
+        self._first_page_shown = False
+        self._card_wanted: tuple[str, int | None] | None = None
+        self._card_scheduled = False
+        self._filter_timer: Timer | None = None
+
+    # --- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TextLine(id="title-bar")
+        with Horizontal(id="main-area"):
+            yield Sidebar(id="sidebar")
+            with ContentSwitcher(id="switcher", initial="records"):
+                with Vertical(id="records"):
+                    yield FilterBar(id="filter-bar")
+                    with Container(id="body"):
+                        yield RecordTable(self.actor, id="table")
+                        yield DetailPane(self.actor, id="detail")
+                    yield TextLine(id="status")
+                yield Vertical(id="settings-host")
+        # The footer (about a third of the first paint) is mounted once the first table
+        # page is on screen: see `_window_changed`.
+
+    def on_mount(self) -> None:
+        sidebar = self.query_one(Sidebar)
+        sidebar.rebuild(self.section)
+        keys = [s.key for s in sidebar.sections]
+        if self.section not in keys:
+            self.section = next((k for k in keys if k != "settings"), "settings")
+        self._apply_width(self.app.size.width)
+        self.show_section(self.section)
+        # Counting a million events must not compete with the first paint.
+        self.call_after_refresh(self.refresh_counts)
+        self.set_timer(0.5, self._mount_footer)  # a fallback; normally mounted sooner
+
+    async def _mount_footer(self) -> None:
+        if not self.query(Footer):
+            await self.mount(Footer())
+            self.refresh_bindings()  # a late footer learns the keys from this signal
+
+    def on_resize(self, event) -> None:  # noqa: ANN001 - textual Resize
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        narrow = width < NARROW_WIDTH
+        self.set_class(narrow, "-narrow")
+        self.set_class(self.detail_open, "-detail-open")
+
+    @property
+    def narrow(self) -> bool:
+        return self.has_class("-narrow")
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one(RecordTable)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    @property
+    def sidebar(self) -> Sidebar:
+        return self.query_one(Sidebar)
+
+    @property
+    def is_record_section(self) -> bool:
+        return self.section in KINDS
+
+    # --- sections ------------------------------------------------------------------------
+
+    def state(self, kind: str | None = None) -> SectionState:
+        return self.states.setdefault(kind or self.section, SectionState())
+
+    def _save_state(self) -> None:
+        if not self.is_record_section:
+            return
+        table = self.table
+        state = self.state()
+        state.text = self.filter_bar.text
+        state.sort = table.list_query.sort
+        state.descending = table.list_query.descending
+        state.cursor_id = table.anchor_id
+        state.cursor_row = max(0, table.cursor_row)
+
+    def show_section(self, key: str, *, focus: bool = True) -> None:
+        """Switch the main area to a section (keeping the one we leave as it was)."""
+        if self.section != key:
+            self._save_state()
+        self.section = key
+        self.sidebar.select_key(key)
+        switcher = self.query_one(ContentSwitcher)
+        if key == "settings":
+            self._show_settings()
+            switcher.current = "settings-host"
+        elif key in KINDS:
+            switcher.current = "records"
+            state = self.state()
+            self._configure_table(keep_id=state.cursor_id, row=state.cursor_row)
+            if focus:
+                self.table.focus()
+        self.update_title()
+        self.refresh_bindings()
+
+    def _configure_table(self, *, keep_id: int | None = None, row: int = 0,
+                         locate: bool = False) -> None:
+        kind = self.section
+        state = self.state()
+        self.filter_bar.set_text(state.text)
+        self.filter_bar.set_chips(describe_filters(self.fields_of(kind), state.filters)
+                                  if state.filters else "")
+        self.detail.set_kind(kind)
+        query = ListQuery(text=state.text, filters=dict(state.filters), sort=state.sort,
+                          descending=state.descending, trash=state.trash)
+        self.table.configure(kind, columns_for(kind, trash=state.trash), query, keep_id=keep_id,
+                             row=row, locate=locate)
+
+    def fields_of(self, kind: str) -> list[FilterField]:
+        """The chips a section offers (read when first needed: a few queries)."""
+        if kind not in self._fields:
+            try:
+                self._fields[kind] = filter_fields(self.actor, kind)
+            except CrmError:
+                self._fields[kind] = []
+        return self._fields[kind]
+
+    def _show_settings(self) -> None:
+        host = self.query_one("#settings-host", Vertical)
+        if host.children:
+            return
+        try:
+            from tui_crm.ui.screens.settings import SettingsPane
+        except ImportError:
+            host.mount(Static(_("Settings are not available in this build."), markup=False))
+            return
+        host.mount(SettingsPane(self.actor))
+
+    def section_name(self, key: str | None = None) -> str:
+        return self.sidebar.name_of(key or self.section)
+
+    def update_title(self) -> None:
+        name = self.section_name()
+        if self.is_record_section and self.state().trash:
+            name = f"{name} — {_('Trash')}"
+        who = self.actor.full_name or self.actor.login
+        self.query_one("#title-bar", TextLine).update(f" tui-crm · {name}    {who}")
+        self.app.sub_title = name
+
+    def update_status(self) -> None:
+        if not self.is_record_section:
+            return
+        table = self.table
+        first, last, total = table.window()
+        if total == 0:
+            text = _("No records") if table.loaded else _("Loading…")
+        else:
+            text = _("{first}–{last} of {total}").format(
+                first=format_count(first), last=format_count(last), total=format_count(total))
+        state = self.state()
+        if state.text or state.filters:
+            text += "  · " + _("filtered")
+        if state.trash:
+            text += "  · " + _("trash: r restores, t goes back")
+        column = next((c for c in table.columns if c.name == table.sort_name), None)
+        if column is not None:
+            arrow = "▼" if table.list_query.descending else "▲"
+            text += "  · " + _("sorted by {column}").format(column=column.label) + f" {arrow}"
+        self.query_one("#status", TextLine).update(" " + text)
+
+    # --- counts --------------------------------------------------------------------------
+
+    def refresh_counts(self) -> None:
+        """Count each section's records in the background (a million events take a while)."""
+        kinds = [s.key for s in self.sidebar.sections if s.key in KINDS]
+        self.run_worker(lambda: self._count(kinds), thread=True, group="counts",
+                        exclusive=True, exit_on_error=False)
+
+    @staticmethod
+    def _count(kinds: list[str]) -> dict[str, int]:
+        from tui_crm.db.database import current
+
+        with current().connection_context():
+            return {kind: records.total(kind) for kind in kinds}
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "counts" and event.state == WorkerState.SUCCESS:
+            self._counts = event.worker.result or {}
+            self.sidebar.set_counts(self._counts)
+
+    # --- messages from the widgets ------------------------------------------------------
+
+    @on(Sidebar.SectionChosen)
+    def _section_chosen(self, event: Sidebar.SectionChosen) -> None:
+        self.show_section(event.key)
+
+    @on(FilterBar.TextChanged)
+    def _filter_changed(self, event: FilterBar.TextChanged) -> None:
+        if not self.is_record_section:
+            return
+        self.state().text = event.text
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        if 0 < len(event.text.strip()) < SHORT_FILTER:
+            # One or two letters match most of a big table and cost a full scan: wait for
+            # the next key a moment (typing on cancels it); longer text is queried at once.
+            self._filter_timer = self.set_timer(SHORT_FILTER_DELAY, self._apply_filter)
+        else:
+            self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        self._filter_timer = None
+        table = self.table
+        table.list_query.text = self.state().text
+        table.reload(reset=True)
+        self.update_status()
+
+    @on(FilterBar.Done)
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    @on(FilterBar.ChipsClicked)
+    def _chips_clicked(self) -> None:
+        self.action_filters()
+
+    @on(RecordTable.CursorMoved)
+    def _cursor_moved(self, event: RecordTable.CursorMoved) -> None:
+        self.state().cursor_id = event.record_id
+        # The card follows after the table has repainted; moves within one frame (a held
+        # key) load one card, not one each.
+        self._card_wanted = (self.section, event.record_id)
+        if not self._card_scheduled:
+            self._card_scheduled = True
+            self.call_after_refresh(self._show_wanted_card)
+
+    def _show_wanted_card(self) -> None:
+        self._card_scheduled = False
+        if self._card_wanted is not None:
+            kind, record_id = self._card_wanted
+            if kind == self.section:
+                self.detail.show_record(kind, record_id)
+
+    @on(RecordTable.WindowChanged)
+    def _window_changed(self) -> None:
+        self.update_status()
+        if not self._first_page_shown and self.table.loaded:
+            self._first_page_shown = True
+            hook = getattr(self.app, "first_page_shown", None)
+            if hook is not None:
+                self.app.call_after_refresh(hook)
+            self.call_after_refresh(self.detail.build_tabs)
+            self.call_after_refresh(self._mount_footer)
+
+    @on(RecordTable.Selected)
+    def _row_selected(self, event: RecordTable.Selected) -> None:
+        self.open_card()
+
+    @on(DetailPane.EditRequested)
+    def _edit_requested(self, event: DetailPane.EditRequested) -> None:
+        self.edit_record(event.kind, event.record_id)
+
+    @on(DetailPane.OpenRequested)
+    def _open_requested(self, event: DetailPane.OpenRequested) -> None:
+        self.open_record(event.kind, event.record_id, card=True)
+
+    def on_record_changed(self, event: RecordChanged) -> None:
+        """Another part of this session (Today, a dialog) changed a record."""
+        self.refresh_data()
+        self.refresh_counts()
+
+    # --- opening, card ------------------------------------------------------------------
+
+    def open_card(self) -> None:
+        """Enter on a row: show the card (under the table when narrow) and focus it."""
+        if self.narrow and not self.detail_open:
+            self.detail_open = True
+            self._apply_width(self.app.size.width)
+        self.detail.focus_card()
+
+    def open_record(self, kind: str, record_id: int, *, card: bool = False) -> None:
+        """Show a record in its section, clearing filters that would hide it; `card` keeps
+        the keys in the card (a linked record opened from it)."""
+        if kind not in KINDS:
+            return
+        if kind != self.section:
+            self._save_state()
+        state = self.state(kind)
+        try:
+            view = records.get(self.actor, kind, record_id)
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        state.text, state.filters = "", {}
+        state.trash = view.deleted_at is not None
+        state.cursor_id = record_id
+        self.section = kind
+        self.sidebar.select_key(kind)
+        self.query_one(ContentSwitcher).current = "records"
+        self._configure_table(keep_id=record_id, locate=True)
+        self.detail.show_record(kind, record_id, force=True)
+        if card:
+            self.detail.focus_card()
+        else:
+            self.table.focus()
+        self.update_title()
+        self.refresh_bindings()
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.RECORD_ACTIONS and not self.is_record_section:
+            return False
+        if action == "restore":
+            return self.is_record_section and self.state().trash
+        if action in ("delete", "undo") and self.is_record_section and self.state().trash:
+            return False
+        if action == "undo" and not self.undo_stack:
+            return None  # shown greyed out
+        if action in ("add", "edit") and self.is_record_section \
+                and not self.actor.can(self.section, "edit"):
+            return None
+        if action == "toggle_detail":
+            return self.narrow
+        return True
+
+    def action_focus_filter(self) -> None:
+        self.filter_bar.input.focus()
+
+    def action_filters(self) -> None:
+        kind = self.section
+        fields = self.fields_of(kind)
+        if not fields:
+            self.notify(_("This section has no filters"), severity="warning")
+            return
+        title = _("Filters: {section}").format(section=self.section_name())
+
+        def chosen(result: dict | None) -> None:
+            if result is None:
+                return
+            state = self.state(kind)
+            state.filters = result
+            self.filter_bar.set_chips(describe_filters(fields, result))
+            self.table.list_query.filters = dict(result)
+            self.table.reload(reset=True)
+            self.update_status()
+
+        self.app.push_screen(FilterDialog(title, fields, self.state().filters), chosen)
+
+    def _form(self):  # noqa: ANN202 - the RecordForm class or None
+        try:
+            from tui_crm.ui.screens.record_form import RecordForm
+        except ImportError:
+            self.notify(_("Forms are not available in this build."), severity="error")
+            return None
+        return RecordForm
+
+    def action_add(self) -> None:
+        form = self._form()
+        if form is None:
+            return
+        kind = self.section
+        self.app.push_screen(form(kind, self.actor), lambda result: self._form_done(kind, result))
+
+    def action_edit(self) -> None:
+        record_id = self.table.current_id
+        if record_id is None:
+            self.notify(_("No record selected"), severity="warning")
+            return
+        self.edit_record(self.section, record_id)
+
+    def edit_record(self, kind: str, record_id: int) -> None:
+        if self.state(kind).trash:
+            self.notify(_("Restore the record first (r)"), severity="warning")
+            return
+        form = self._form()
+        if form is None:
+            return
+        self.app.push_screen(form(kind, self.actor, record_id),
+                             lambda result: self._form_done(kind, result))
+
+    def _form_done(self, kind: str, result: object) -> None:
+        if isinstance(result, RecordView):
+            self.open_record(result.kind, result.id)
+            self.refresh_counts()
+        elif isinstance(result, OpenRecord):
+            self.open_record(result.kind, result.id)
+
+    def action_delete(self) -> None:
+        view = self.table.current_view
+        if view is None:
+            return
+        try:
+            records.delete(self.actor, self.section, view.id)
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.undo_stack.append((self.section, view.id, view.title))
+        self.notify(_("Moved to the trash: {title}. Press u to undo.").format(title=view.title),
+                    markup=False)
+        self.refresh_data(keep_row=True)
+        self.refresh_counts()
+        self.refresh_bindings()
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify(_("Nothing to undo"), severity="warning")
+            return
+        kind, record_id, title = self.undo_stack.pop()
+        try:
+            records.restore(self.actor, kind, record_id)
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.notify(_("Restored: {title}").format(title=title), markup=False)
+        self.refresh_counts()
+        self.refresh_bindings()
+        if kind == self.section and not self.state().trash:
+            self.table.reload(keep_id=record_id)
+            self.table.locate(record_id)
+        else:
+            self.open_record(kind, record_id)
+
+    def action_trash(self) -> None:
+        state = self.state()
+        state.trash = not state.trash
+        state.cursor_id = None
+        self._configure_table()
+        self.update_title()
+        self.refresh_bindings()
+        self.notify(_("Trash: deleted records. r restores, t goes back.") if state.trash
+                    else _("Back to the list"))
+
+    def action_restore(self) -> None:
+        view = self.table.current_view
+        if view is None:
+            return
+        try:
+            records.restore(self.actor, self.section, view.id)
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.notify(_("Restored: {title}").format(title=view.title), markup=False)
+        self.refresh_data(keep_row=True)
+        self.refresh_counts()
+
+    def action_copy(self) -> None:
+        view = self.detail.view or self.table.current_view
+        if view is None:
+            return
+        if not view.points:
+            try:
+                view = records.get(self.actor, self.section, view.id)
+            except CrmError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+        value = primary_contact_value(view)
+        if not value:
+            self.notify(_("Nothing to copy"), severity="warning")
+            return
+        self.app.copy_to_clipboard(value)
+        self.notify(_("Copied: {value}").format(value=value), markup=False)
+
+    def action_next_record(self) -> None:
+        self.table.move_cursor(self.table.cursor_row + 1)
+
+    def action_previous_record(self) -> None:
+        self.table.move_cursor(self.table.cursor_row - 1)
+
+    def action_toggle_detail(self) -> None:
+        self.detail_open = not self.detail_open
+        self._apply_width(self.app.size.width)
+        if not self.detail_open and self.detail.has_focus_within:
+            self.table.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar.display = not self.sidebar.display
+
+    def action_back(self) -> None:
+        if self.detail.has_focus_within:
+            if self.narrow and self.detail_open:
+                self.detail_open = False
+                self._apply_width(self.app.size.width)
+            self.table.focus()
+        elif self.focused is self.table:
+            self.sidebar.focus()
+
+    # --- refreshing ---------------------------------------------------------------------------
+
+    def refresh_data(self, *, keep_row: bool = False) -> None:
+        """Reload the table and the card (another session changed something, or we did)."""
+        if not self.is_record_section:
+            return
+        table = self.table
+        table.reload(keep_id=None if keep_row else table.anchor_id)
+        self.detail.show_record(self.section, self.detail.record_id, force=True)
+
+    def external_change(self) -> None:
+        """Another session committed: refresh what is shown, keeping the user's place."""
+        self.refresh_data()
+        self.refresh_counts()
+
+    def apply_settings(self) -> None:
+        """Section names/visibility, labels or custom fields changed."""
+        sidebar = self.sidebar
+        sidebar.rebuild(self.section)
+        sidebar.set_counts(self._counts)
+        self._fields.clear()  # labels, custom fields and choices may have changed
+        if self.is_record_section:
+            self.table.set_columns(columns_for(self.section, trash=self.state().trash))
+        self.update_title()
+        self.refresh_counts()
+
+    def apply_language(self, *, settings_too: bool = True) -> None:
+        """Show every text on this screen in the current language."""
+        translate_bindings(self)
+        for node in self.walk_children():
+            translate_bindings(node)
+        self.sidebar.rebuild(self.section)
+        self.sidebar.set_counts(self._counts)
+        self.filter_bar.refresh_language()
+        self.detail.refresh_language()
+        if settings_too:
+            for pane in self.query_one("#settings-host").children:
+                rebuild = getattr(pane, "rebuild", None)
+                if rebuild is not None:
+                    rebuild()
+        if self.is_record_section:
+            self._configure_table(keep_id=self.table.current_id,
+                                  row=max(0, self.table.cursor_row))
+        self.update_title()
+        self.update_status()
+        self.refresh_bindings()

@@ -1,0 +1,96 @@
+"""Widgets of the main screen, and a helper they share.
+
+Binding descriptions are declared in English (`N_`) at class level, but the footer and
+the help screen show them in the user's language, which can change while the app runs:
+`translate_bindings` rewrites a node's own copy of its bindings in the current language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
+from typing import Any, TypeVar
+
+from rich.text import Text
+from textual.dom import DOMNode
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui_crm.i18n import _
+
+T = TypeVar("T")
+_executor: ThreadPoolExecutor | None = None
+
+
+def _query_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(1, thread_name_prefix="tui-crm-query")
+    return _executor
+
+
+async def in_query_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run a service call on the one query thread and await its result.
+
+    One long-lived thread keeps one SQLite connection open (peewee connections are per
+    thread), so its page cache stays warm: a new thread per keystroke would start every
+    query on a cold cache. Queries run one at a time, in order.
+    """
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_query_executor(), partial(fn, *args))
+
+
+def release_query_connection() -> None:
+    """Close the query thread's connection (the app is closing or the database changes)."""
+    if _executor is None:
+        return
+
+    def close() -> None:
+        from tui_crm.db.models import database_proxy
+
+        db = database_proxy.obj
+        if db is not None and not db.is_closed():
+            db.close()
+
+    _executor.submit(close).result()
+
+
+class TextLine(Widget):
+    """One line of text that changes often (status, titles). Unlike `Static.update`, a new
+    text only repaints this line: no layout pass of the whole screen per keystroke."""
+
+    DEFAULT_CSS = """
+    TextLine { height: 1; width: 1fr; }
+    """
+
+    text: reactive[str] = reactive("", layout=False)
+
+    def __init__(self, text: str = "", *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = text
+
+    def update(self, text: str) -> None:
+        self.text = text
+
+    def render(self) -> Text:
+        return Text(self.text, no_wrap=True, overflow="ellipsis")
+
+
+def translate_bindings(node: DOMNode) -> None:
+    """Show `node`'s binding descriptions in the current language (English kept as source)."""
+    merged = type(node)._merged_bindings
+    english: dict[str, str] = {}
+    if merged is not None:
+        for bindings in merged.key_to_bindings.values():
+            for b in bindings:
+                english[b.id or b.action] = b.description
+    for key, bindings in list(node._bindings.key_to_bindings.items()):
+        node._bindings.key_to_bindings[key] = [
+            replace(b, description=_(english.get(b.id or b.action, b.description)))
+            if b.description else b
+            for b in bindings
+        ]
