@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -106,15 +107,18 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(word: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; the other modules' commands are loaded only when `command` is not
     one of the core ones (they import heavy services, and `tui-crm find` should start fast).
+    `word` is the command as typed (see `_command_word`).
     """
     parser = _Parser(prog=PROG, description=_(
         "A keyboard-driven CRM in the terminal. Without a command, opens the UI."))
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--demo", action="store_true",
                         help=_("use the demo database (generated on first use)"))
+    parser.add_argument("--section", metavar="KEY",
+                        help=_("open the UI at this section (today, organizations, …)"))
     _add_global_options(parser, on_command=False)
     common = _Parser(add_help=False)
     _add_global_options(common, on_command=True)
@@ -225,7 +229,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     up.add_argument("login", metavar="LOGIN")
     up.set_defaults(handler=cmd_user_disable)
 
-    if command not in sub.choices:
+    if word not in sub.choices:
         _register_other_commands(sub, common)
     return parser
 
@@ -312,9 +316,23 @@ class _Session:
         self.db = None
 
 
+def _hang_up(signum: int, _frame: object) -> None:
+    """A dropped SSH connection (SIGHUP) or a kill (SIGTERM): leave at once. An unfinished
+    transaction is rolled back by the database (SQLite's journal, PostgreSQL's server)."""
+    os._exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    # Only as the program itself (not when a test calls main with arguments).
+    as_program = argv is None and threading.current_thread() is threading.main_thread()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if as_program:
+        import signal
+
+        for name in ("SIGHUP", "SIGTERM"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), _hang_up)
     session = _Session()
     try:
         return _run(argv, session)
@@ -457,7 +475,8 @@ def _open_ui(args: argparse.Namespace, session: _Session) -> int:
     except ImportError as exc:
         _fail(_("The terminal UI is not available: {reason}").format(reason=exc))
         return 1
-    return int(run_app(target, user=args.user, language=args.lang) or 0)
+    return int(run_app(target, user=args.user, language=args.lang,
+                       section=getattr(args, "section", None)) or 0)
 
 
 # --- output helpers ---------------------------------------------------------------------------

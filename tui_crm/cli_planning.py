@@ -100,6 +100,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                    help=_("only this organization (repeatable)"))
     p.set_defaults(handler=handle_reassign)
 
+    register_serve(subparsers, common)
+
     p = subparsers.add_parser("audit", parents=[common], help=_("the audit log"))
     p.add_argument("--section")
     p.add_argument("--id", type=int)
@@ -235,3 +237,32 @@ def handle_audit(args: argparse.Namespace, actor: Actor) -> int:
         + (f" {e.field}: {e.old!r} → {e.new!r}" if e.field else "")
         + (f" ({e.details})" if e.details else "") for e in entries) or _("No entries.")
     return _print(args, [e.__dict__ for e in entries], text)
+
+
+def register_serve(subparsers: argparse._SubParsersAction,
+                   common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("serve", parents=[common],
+                              help=_("the same UI in a browser (textual-serve)"))
+    p.add_argument("--host", default="127.0.0.1", help=_("address to listen on"))
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(handler=handle_serve)
+
+
+def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise ValidationError({"serve": _("Browser access needs textual-serve:"
+                                          " pip install 'tui-crm[serve]'")}) from None
+    import shlex
+
+    from tui_crm.db.database import current
+
+    target = str(current().database)
+    print(_("Warning: the browser UI has no login of its own. Keep it on 127.0.0.1 and reach "
+            "it through an SSH tunnel, or put it behind an authenticating proxy."),
+          file=sys.stderr)
+    command = " ".join(shlex.quote(part) for part in (
+        sys.executable, "-m", "tui_crm", "--db", target, "--user", actor.login))
+    Server(command, host=args.host, port=args.port, title="tui-crm").serve()
+    return 0

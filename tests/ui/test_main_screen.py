@@ -43,7 +43,7 @@ def titles(table: RecordTable) -> list[str]:
 
 
 async def test_each_section_opens_with_its_rows(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -51,8 +51,9 @@ async def test_each_section_opens_with_its_rows(crm: CrmData) -> None:
                     "notes": 1, "links": 1, "payments": 1, "services": 1}
         sidebar = main.query_one(Sidebar)
         assert [s.key for s in sidebar.sections] == [
-            "organizations", "contacts", "deals", "tasks", "events", "notes", "links",
-            "payments", "services", "settings"]
+            "today", "followups", "organizations", "contacts", "deals", "tasks", "events",
+            "notes", "links", "payments", "services", "reports", "categories", "mailings",
+            "settings"]
         for key, count in expected.items():
             app.go_to_section(key)
             await settle(pilot)
@@ -77,7 +78,7 @@ async def test_each_section_opens_with_its_rows(crm: CrmData) -> None:
 
 
 async def test_filter_as_you_type_with_cyrillic_yo_and_phone_digits(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -122,7 +123,7 @@ async def test_filter_as_you_type_with_cyrillic_yo_and_phone_digits(crm: CrmData
 
 
 async def test_chips_filter_by_status_and_custom_field(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -154,7 +155,7 @@ async def test_chips_filter_by_status_and_custom_field(crm: CrmData) -> None:
 
 
 async def test_sort_by_key_and_by_header(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -183,7 +184,7 @@ async def test_sort_by_key_and_by_header(crm: CrmData) -> None:
 
 
 async def test_card_shows_fields_links_and_history(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=(120, 50)) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -255,7 +256,7 @@ async def test_card_shows_fields_links_and_history(crm: CrmData) -> None:
 
 
 async def test_next_and_previous_record_keep_the_card_following(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -282,7 +283,7 @@ async def test_next_and_previous_record_keep_the_card_following(crm: CrmData) ->
 
 
 async def test_delete_undo_trash_and_restore(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -318,7 +319,7 @@ async def test_delete_undo_trash_and_restore(crm: CrmData) -> None:
 
 
 async def test_quick_search_opens_the_record_in_its_section(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+f")
@@ -351,7 +352,7 @@ async def test_quick_search_opens_the_record_in_its_section(crm: CrmData) -> Non
 
 async def test_palette_lists_sections_by_their_shown_names(crm: CrmData) -> None:
     settings.configure_section(crm.admin, "organizations", name="Клиенты")
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p")
@@ -370,7 +371,7 @@ async def test_palette_lists_sections_by_their_shown_names(crm: CrmData) -> None
 
 
 async def test_hidden_and_renamed_sections_after_settings_change(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -391,7 +392,7 @@ async def test_hidden_and_renamed_sections_after_settings_change(crm: CrmData) -
 
 
 async def test_language_switch_shows_russian_everywhere(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+l")
@@ -407,14 +408,14 @@ async def test_language_switch_shows_russian_everywhere(crm: CrmData) -> None:
     set_language("en")
     # The saved preference is used at the next start.
     settings.set_user_preference(crm.admin, "language", "ru")
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         assert "Организации" in screen_text(app)
 
 
 async def test_narrow_terminal_moves_the_card_under_the_table(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -442,7 +443,7 @@ async def test_narrow_terminal_moves_the_card_under_the_table(crm: CrmData) -> N
 
 
 async def test_help_lists_the_keys_of_the_focused_place(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
@@ -470,7 +471,7 @@ async def test_user_keymap_and_a_broken_keymap(crm: CrmData, tmp_path) -> None: 
     keymap = paths.config_dir() / "keymap.toml"
     keymap.write_text('[keymap]\n"main.trash" = "ctrl+y"\n"app.search" = "f3"\n',
                       encoding="utf-8")
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+y")
@@ -480,7 +481,7 @@ async def test_user_keymap_and_a_broken_keymap(crm: CrmData, tmp_path) -> None: 
         await settle(pilot)
         assert isinstance(app.screen, QuickSearch)
     keymap.write_text("[keymap\nnot toml", encoding="utf-8")
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await settle(pilot)
         assert any("keymap.toml" in n.message and n.severity == "error"
@@ -489,7 +490,7 @@ async def test_user_keymap_and_a_broken_keymap(crm: CrmData, tmp_path) -> None: 
 
 
 async def test_change_by_another_session_refreshes_and_keeps_the_cursor(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     app.poll_seconds = 0.05
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
@@ -516,7 +517,7 @@ async def test_change_by_another_session_refreshes_and_keeps_the_cursor(crm: Crm
 
 
 async def test_add_and_edit_go_through_the_record_form(crm: CrmData) -> None:
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -580,7 +581,7 @@ async def test_twenty_thousand_rows_scroll_to_the_end(tmp_path) -> None:  # noqa
     first = records.list_records(demo_actor, "organizations", ListQuery(limit=1)).rows[0]
     database.close()
     database_proxy.initialize(None)
-    app = build_app(str(path))
+    app = build_app(str(path), section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -627,7 +628,7 @@ def _admin():  # noqa: ANN202 - an Actor
 async def test_language_chosen_in_settings_redraws_the_main_screen(crm: CrmData) -> None:
     from tui_crm.i18n import get_language
 
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -666,7 +667,7 @@ async def test_theme_toggle_is_remembered_and_a_broken_theme_file_is_a_toast(
         crm: CrmData) -> None:
     from tui_crm import paths
 
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         assert app.current_theme.dark
@@ -679,7 +680,7 @@ async def test_theme_toggle_is_remembered_and_a_broken_theme_file_is_a_toast(
     themes.mkdir(parents=True, exist_ok=True)
     (themes / "broken.toml").write_text('name = "broken"\nprimary = "not a colour"\n',
                                         encoding="utf-8")
-    app = build_app(crm.path)
+    app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await settle(pilot)
         assert app.theme == chosen  # the saved choice

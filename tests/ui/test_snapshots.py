@@ -42,13 +42,13 @@ async def _settle(pilot: Pilot) -> None:
 
 
 def test_main_screen_80x24(fixed_crm: CrmData, snap_compare) -> None:  # noqa: ANN001
-    app = build_app(fixed_crm.path, language="en")
+    app = build_app(fixed_crm.path, language="en", section="organizations")
     app.poll_seconds = 0
     assert snap_compare(app, terminal_size=(80, 24), run_before=_settle)
 
 
 def test_main_screen_80x24_with_the_card_open(fixed_crm: CrmData, snap_compare) -> None:  # noqa: ANN001
-    app = build_app(fixed_crm.path, language="ru")
+    app = build_app(fixed_crm.path, language="ru", section="organizations")
     app.poll_seconds = 0
 
     async def open_card(pilot: Pilot) -> None:
@@ -60,7 +60,7 @@ def test_main_screen_80x24_with_the_card_open(fixed_crm: CrmData, snap_compare) 
 
 
 def test_main_screen_160x50(fixed_crm: CrmData, snap_compare) -> None:  # noqa: ANN001
-    app = build_app(fixed_crm.path, language="en")
+    app = build_app(fixed_crm.path, language="en", section="organizations")
     app.poll_seconds = 0
 
     async def go_to_romashka(pilot: Pilot) -> None:

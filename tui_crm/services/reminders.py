@@ -103,7 +103,9 @@ def pending(actor: Actor, now: dt.datetime | None = None) -> list[Reminder]:
     now = now or m.now()
     start = now - dt.timedelta(days=LOOKBACK_DAYS)
     found = _event_reminders(actor.user_id, start, now + dt.timedelta(seconds=1))
-    found += _birthday_reminders(actor.user_id, start, now + dt.timedelta(seconds=1))
+    # Birthdays only for today and tomorrow: last week's birthday is no reason for a toast.
+    today_start = dt.datetime.combine(now.date(), dt.time())
+    found += _birthday_reminders(actor.user_id, today_start, now + dt.timedelta(seconds=1))
     if not found:
         return []
     states = {s.key: s for s in ReminderState.select().where(

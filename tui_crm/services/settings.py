@@ -31,6 +31,7 @@ SECTIONS: dict[str, str] = {
     "payments": N_("Payments"),
     "services": N_("Services rendered"),
     "reports": N_("Reports"),
+    "categories": N_("Categories"),
     "mailings": N_("Mailings"),
     "settings": N_("Settings"),
 }

@@ -25,7 +25,8 @@ def _group_name(gid: int) -> str:
 def problems(db_path: str | os.PathLike) -> list[str]:
     """One line per problem with its fix; empty when the set-up is fine or not shared.
 
-    The folder counts as shared when it is setgid or group-writable."""
+    The folder counts as shared when it is setgid or group-writable (and not writable by
+    everyone, like /tmp, which no team set-up uses)."""
     path = Path(db_path)
     folder = path.parent
     try:
@@ -33,8 +34,8 @@ def problems(db_path: str | os.PathLike) -> list[str]:
     except OSError:
         return []
     shared = bool(fst.st_mode & stat.S_ISGID) or bool(fst.st_mode & stat.S_IWGRP)
-    if not shared:
-        return []
+    if not shared or fst.st_mode & stat.S_IWOTH:
+        return []  # a private folder, or one like /tmp that is open to everyone
     found: list[str] = []
     group = _group_name(fst.st_gid)
     if not fst.st_mode & stat.S_ISGID:

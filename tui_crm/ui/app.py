@@ -77,6 +77,7 @@ class CrmApp(App[int]):
         Binding("question_mark", "help", N_("Keys"), id="app.help"),
         Binding("ctrl+t", "toggle_theme", N_("Theme"), show=False, id="app.theme"),
         Binding("ctrl+l", "switch_language", N_("Language"), show=False, id="app.language"),
+        Binding("ctrl+r", "reminders", N_("Reminders"), show=False, id="app.reminders"),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, id="app.quit"),
     ]
 
@@ -94,6 +95,9 @@ class CrmApp(App[int]):
         self._marker: tuple | None = None
         self._language_pref = ""
         self.language_on_screen = get_language()
+        self.started_at = dt.datetime.now()
+        self.startup_problems: list[str] = []  # shared-folder modes, shown at start
+        self.reminders_shown: list = []  # this session's reminders, to snooze or dismiss
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -106,6 +110,9 @@ class CrmApp(App[int]):
         self._language_pref = settings.user_preference(self.actor, "language")
         self.main_screen = MainScreen(self.actor, self.start_section)
         self.push_screen(self.main_screen)
+        for problem in self.startup_problems:
+            self.notify(problem, title=_("Shared database"), severity="error", timeout=30,
+                        markup=False)
         self._marker = self._change_marker()
         if self.poll_seconds > 0:
             self.set_interval(self.poll_seconds, self._poll_changes)
@@ -151,6 +158,22 @@ class CrmApp(App[int]):
             Path(ready_file).write_text(repr(time.monotonic()), encoding="utf-8")
         if self.exit_when_ready:
             self.exit()
+            return
+        # Reminders that came due while the app was closed show now, then every few seconds.
+        self.call_after_refresh(self.check_reminders)
+        from tui_crm.ui.screens.reminders import CHECK_SECONDS
+
+        self.set_interval(CHECK_SECONDS, self.check_reminders)
+
+    def check_reminders(self) -> None:
+        from tui_crm.ui.screens.reminders import check_reminders
+
+        check_reminders(self, self.actor, self.reminders_shown, self.started_at)
+
+    def action_reminders(self) -> None:
+        from tui_crm.ui.screens.reminders import RemindersModal
+
+        self.push_screen(RemindersModal(self.actor, self.reminders_shown))
 
     def clock(self) -> dt.datetime:
         """Now (the planning panes ask the app, so tests can fix the time)."""
@@ -265,14 +288,17 @@ class CrmApp(App[int]):
 
 
 def build_app(db_target: str, *, user: str | None = None, language: str | None = None,
-              demo: bool = False) -> CrmApp:
+              demo: bool = False, section: str | None = None) -> CrmApp:
     """Open the database, find who is acting, choose the language and theme: the app.
 
     Raises CrmError (a one-line message) when the database or the user is not usable.
     """
     from tui_crm.db import open_database
-    from tui_crm.services import settings, users
+    from tui_crm.db.database import is_url
+    from tui_crm.services import settings, shared_files, users
 
+    # A shared folder with wrong modes fails later for someone else: say so first.
+    problems = [] if is_url(str(db_target)) else shared_files.problems(db_target)
     database = open_database(db_target)
     if demo:
         from tui_crm.services import records
@@ -286,13 +312,16 @@ def build_app(db_target: str, *, user: str | None = None, language: str | None =
     set_language(chosen)
     theme = settings.user_preference(actor, "theme") or DEFAULT_THEME
     name = getattr(database, "database", "") or str(db_target)
-    return CrmApp(actor, database_name=str(name), theme=theme)
+    app = CrmApp(actor, database_name=str(name), theme=theme, section=section)
+    app.startup_problems = problems
+    return app
 
 
-def run_app(db_target: str, *, user: str | None = None, language: str | None = None) -> int:
+def run_app(db_target: str, *, user: str | None = None, language: str | None = None,
+            section: str | None = None) -> int:
     """Run the UI until the user quits; expected errors print one line and return non-zero."""
     try:
-        app = build_app(db_target, user=user, language=language)
+        app = build_app(db_target, user=user, language=language, section=section)
     except CrmError as exc:
         print(f"tui-crm: {exc}", file=sys.stderr)
         return exc.exit_code or 1

@@ -17,17 +17,22 @@ from tui_crm.errors import DatabaseProblem
 from tui_crm.i18n import _
 
 
-def steps() -> list[tuple[int, Callable[[Database], None]]]:
+def _step_names() -> list[tuple[int, str]]:
+    """(number, module name) of every step, from the file names alone."""
     found = []
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("m") and info.name[1:5].isdigit():
-            module = importlib.import_module(f"{__name__}.{info.name}")
-            found.append((int(info.name[1:5]), module.apply))
+            found.append((int(info.name[1:5]), info.name))
     return sorted(found)
 
 
+def steps() -> list[tuple[int, Callable[[Database], None]]]:
+    return [(number, importlib.import_module(f"{__name__}.{name}").apply)
+            for number, name in _step_names()]
+
+
 def latest_version() -> int:
-    return steps()[-1][0]
+    return _step_names()[-1][0]
 
 
 def stored_version(db: Database) -> int:
@@ -54,9 +59,11 @@ def check_version(db: Database) -> int:
 def migrate(db: Database) -> int:
     """Bring the schema up to date; return the version now stored."""
     version = check_version(db)
-    for number, apply in steps():
+    # Only pending steps are imported: a step's models must not slow every start-up.
+    for number, name in _step_names():
         if number <= version:
             continue
+        apply = importlib.import_module(f"{__name__}.{name}").apply
         with db.atomic():
             # Another process may have migrated while we waited for the write lock.
             if stored_version(db) >= number:

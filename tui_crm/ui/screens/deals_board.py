@@ -13,8 +13,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from tui_crm import dates
@@ -321,3 +321,23 @@ class DealsBoard(Horizontal):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.action_open_deal()
+
+
+class DealsBoardScreen(Screen[None]):
+    """The deals board over the whole screen (from the Deals section, key b)."""
+
+    BINDINGS = [Binding("escape", "close", N_("Back"), id="deals.board.close")]
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def compose(self) -> ComposeResult:
+        yield DealsBoard(self.actor)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

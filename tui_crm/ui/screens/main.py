@@ -72,6 +72,17 @@ def columns_for(kind: str, *, trash: bool = False) -> list[Column]:
     return out
 
 
+# Sections whose body is a pane of their own (not the record table): module, class, host id.
+PANES: dict[str, tuple[str, str, str]] = {
+    "today": ("tui_crm.ui.screens.today", "TodayPane", "pane-today"),
+    "followups": ("tui_crm.ui.screens.followups", "FollowupsPane", "pane-followups"),
+    "reports": ("tui_crm.ui.screens.reports", "ReportsPane", "pane-reports"),
+    "categories": ("tui_crm.ui.screens.categories", "CategoriesPane", "pane-categories"),
+    "mailings": ("tui_crm.ui.screens.mailings", "MailingsPane", "pane-mailings"),
+    "settings": ("tui_crm.ui.screens.settings", "SettingsPane", "settings-host"),
+}
+
+
 class MainScreen(Screen):
     """Sections, table, card."""
 
@@ -88,12 +99,16 @@ class MainScreen(Screen):
         Binding("n,ctrl+down", "next_record", N_("Next"), show=False, id="main.next"),
         Binding("p,ctrl+up", "previous_record", N_("Previous"), show=False, id="main.previous"),
         Binding("v", "toggle_detail", N_("Card"), id="main.detail"),
+        Binding("i", "import_file", N_("Import"), id="main.import"),
+        Binding("x", "export_table", N_("Export"), id="main.export"),
+        Binding("b", "deals_board", N_("Board"), id="main.board"),
         Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), show=False, id="main.sidebar"),
         Binding("escape", "back", N_("Back"), show=False, id="main.back"),
     ]
 
     RECORD_ACTIONS = {"filters", "add", "edit", "delete", "undo", "trash", "restore", "copy",
-                      "next_record", "previous_record", "toggle_detail", "focus_filter"}
+                      "next_record", "previous_record", "toggle_detail", "focus_filter",
+                      "import_file", "export_table", "deals_board"}
 
     def __init__(self, actor: Actor, section: str | None = None) -> None:
         super().__init__()
@@ -123,7 +138,8 @@ class MainScreen(Screen):
                         yield RecordTable(self.actor, id="table")
                         yield DetailPane(self.actor, id="detail")
                     yield TextLine(id="status")
-                yield Vertical(id="settings-host")
+                for _module, _cls, host in PANES.values():
+                    yield Vertical(id=host, classes="pane-host")
         # The footer (about a third of the first paint) is mounted once the first table
         # page is on screen: see `_window_changed`.
 
@@ -199,9 +215,12 @@ class MainScreen(Screen):
         self.section = key
         self.sidebar.select_key(key)
         switcher = self.query_one(ContentSwitcher)
-        if key == "settings":
-            self._show_settings()
-            switcher.current = "settings-host"
+        if key in PANES:
+            pane = self._show_pane(key)
+            switcher.current = PANES[key][2]
+            if focus and pane is not None:
+                self.call_after_refresh(self._focus_pane, pane)
+            self.call_after_refresh(self._first_paint_done)
         elif key in KINDS:
             switcher.current = "records"
             state = self.state()
@@ -233,16 +252,34 @@ class MainScreen(Screen):
                 self._fields[kind] = []
         return self._fields[kind]
 
-    def _show_settings(self) -> None:
-        host = self.query_one("#settings-host", Vertical)
+    def _show_pane(self, key: str):  # noqa: ANN202 - the pane widget or None
+        """Mount a pane section's body the first time; refresh it when coming back."""
+        module_name, class_name, host_id = PANES[key]
+        host = self.query_one(f"#{host_id}", Vertical)
         if host.children:
-            return
+            pane = host.children[0]
+            reload = getattr(pane, "reload", None)
+            if reload is not None and key != "settings":
+                reload()
+            return pane
         try:
-            from tui_crm.ui.screens.settings import SettingsPane
-        except ImportError:
-            host.mount(Static(_("Settings are not available in this build."), markup=False))
-            return
-        host.mount(SettingsPane(self.actor))
+            import importlib
+
+            pane_class = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            host.mount(Static(_("This section is not available in this build."), markup=False))
+            return None
+        pane = pane_class(self.actor)
+        host.mount(pane)
+        return pane
+
+    def _focus_pane(self, pane) -> None:  # noqa: ANN001 - a mounted pane
+        focusable = [w for w in pane.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+
+    def _show_settings(self) -> None:
+        self._show_pane("settings")
 
     def section_name(self, key: str | None = None) -> str:
         return self.sidebar.name_of(key or self.section)
@@ -284,12 +321,14 @@ class MainScreen(Screen):
         self.run_worker(lambda: self._count(kinds), thread=True, group="counts",
                         exclusive=True, exit_on_error=False)
 
-    @staticmethod
-    def _count(kinds: list[str]) -> dict[str, int]:
+    def _count(self, kinds: list[str]) -> dict[str, int]:
+        """What the user can see: everyone's records, or their own ("own" visibility)."""
         from tui_crm.db.database import current
 
+        actor = self.actor
         with current().connection_context():
-            return {kind: records.total(kind) for kind in kinds}
+            return {kind: records.total(kind) if actor.sees_all or not actor.can(kind, "view")
+                    else records.count(actor, kind) for kind in kinds}
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "counts" and event.state == WorkerState.SUCCESS:
@@ -353,12 +392,18 @@ class MainScreen(Screen):
     def _window_changed(self) -> None:
         self.update_status()
         if not self._first_page_shown and self.table.loaded:
-            self._first_page_shown = True
-            hook = getattr(self.app, "first_page_shown", None)
-            if hook is not None:
-                self.app.call_after_refresh(hook)
-            self.call_after_refresh(self.detail.build_tabs)
-            self.call_after_refresh(self._mount_footer)
+            self._first_paint_done()
+
+    def _first_paint_done(self) -> None:
+        """The first section is on screen: mount what waited for it (tabs, footer)."""
+        if self._first_page_shown:
+            return
+        self._first_page_shown = True
+        hook = getattr(self.app, "first_page_shown", None)
+        if hook is not None:
+            self.app.call_after_refresh(hook)
+        self.call_after_refresh(self.detail.build_tabs)
+        self.call_after_refresh(self._mount_footer)
 
     @on(RecordTable.Selected)
     def _row_selected(self, event: RecordTable.Selected) -> None:
@@ -430,7 +475,57 @@ class MainScreen(Screen):
             return None
         if action == "toggle_detail":
             return self.narrow
+        if action == "import_file":
+            return self.section in ("organizations", "contacts") \
+                and self.actor.can(self.section, "edit")
+        if action == "export_table":
+            return self.actor.can(self.section, "export") or None
+        if action == "deals_board":
+            return self.section == "deals"
         return True
+
+    def action_import_file(self) -> None:
+        from tui_crm.ui.screens.import_wizard import ImportWizard
+
+        def done(result: object) -> None:
+            self.refresh_data()
+            self.refresh_counts()
+
+        self.app.push_screen(ImportWizard(self.actor, self.section), done)
+
+    def action_export_table(self) -> None:
+        """Export the table as filtered and sorted on screen; the format follows the name."""
+        from tui_crm.ui.screens.reports import ExportModal
+
+        kind = self.section
+        state = self.state()
+        query = ListQuery(text=state.text, filters=dict(state.filters), sort=state.sort,
+                          descending=state.descending, trash=state.trash)
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            from tui_crm.services import exporting
+
+            try:
+                result = exporting.export(self.actor, kind, path, query=query)
+            except CrmError as exc:
+                self.app.notify(str(exc), severity="error", markup=False)
+                return
+            self.app.notify(_("Exported {rows} rows to {path}").format(
+                rows=result.rows, path=result.path), markup=False)
+
+        formats = ("xlsx", "csv", "html", "txt", "docx")
+        if kind in ("organizations", "contacts"):
+            formats += ("vcf",)
+        if kind == "events":
+            formats += ("ics",)
+        self.app.push_screen(ExportModal(f"{kind}.xlsx", formats), chosen)
+
+    def action_deals_board(self) -> None:
+        from tui_crm.ui.screens.deals_board import DealsBoardScreen
+
+        self.app.push_screen(DealsBoardScreen(self.actor), lambda _r: self.refresh_data())
 
     def action_focus_filter(self) -> None:
         self.filter_bar.input.focus()
@@ -607,6 +702,11 @@ class MainScreen(Screen):
         """Another session committed: refresh what is shown, keeping the user's place."""
         self.refresh_data()
         self.refresh_counts()
+        if self.section in PANES and self.section not in ("settings", "mailings"):
+            host = self.query_one(f"#{PANES[self.section][2]}", Vertical)
+            reload = getattr(host.children[0], "reload", None) if host.children else None
+            if reload is not None:
+                reload()
 
     def apply_settings(self) -> None:
         """Section names/visibility, labels or custom fields changed."""
@@ -633,6 +733,14 @@ class MainScreen(Screen):
                 rebuild = getattr(pane, "rebuild", None)
                 if rebuild is not None:
                     rebuild()
+        for key, (_module, _cls, host_id) in PANES.items():
+            if key == "settings":
+                continue
+            host = self.query_one(f"#{host_id}", Vertical)
+            if host.children:  # mounted again, in the new language, when next shown
+                host.remove_children()
+                if self.section == key:
+                    self.call_after_refresh(self.show_section, key)
         if self.is_record_section:
             self._configure_table(keep_id=self.table.current_id,
                                   row=max(0, self.table.cursor_row))

@@ -33,11 +33,18 @@ def check_reminders(app: App, actor, shown: list[Reminder],  # noqa: ANN001
         due = reminders.claim_due(actor, now=now_of(app), session_started=session_started)
     except CrmError:
         return []
+    shown.extend(due)
+    if len(due) > 3:  # one toast for a batch (e.g. a morning of birthdays), not a wall
+        missed = sum(1 for r in due if r.missed)
+        body = "\n".join(r.title for r in due[:3]) + "\n" + _("…and {n} more").format(
+            n=len(due) - 3) + "\n" + _("ctrl+r: snooze or dismiss")
+        title = _("{n} reminders ({missed} missed)").format(n=len(due), missed=missed)
+        app.notify(body, title=title, severity="warning", timeout=30, markup=False)
+        return due
     for r in due:
         title = _("Missed reminder") if r.missed else _("Reminder")
         body = f"{r.title}\n{r.body}".strip() + "\n" + _("ctrl+r: snooze or dismiss")
         app.notify(body, title=title, severity="warning", timeout=20, markup=False)
-        shown.append(r)
     return due
 
 

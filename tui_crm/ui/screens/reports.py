@@ -51,13 +51,19 @@ class ExportModal(ModalScreen[str | None]):
     DEFAULT_CSS = _modal_css("ExportModal")
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="reports.export.cancel")]
 
-    def __init__(self, default_path: str) -> None:
+    def __init__(self, default_path: str, formats: tuple[str, ...] = ("xlsx",)) -> None:
         super().__init__()
         self.default_path = default_path
+        self.formats = formats
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(_("Export to Excel (.xlsx)"), classes="title")
+            if self.formats == ("xlsx",):
+                yield Label(_("Export to Excel (.xlsx)"), classes="title")
+            else:
+                yield Label(_("Export to a file; the name's ending picks the format: {formats}")
+                            .format(formats=", ".join(f".{f}" for f in self.formats)),
+                            classes="title", markup=False)
             yield Input(self.default_path, id="path")
             yield Label("", classes="error", id="error")
             with Horizontal():
@@ -73,8 +79,8 @@ class ExportModal(ModalScreen[str | None]):
         if not path:
             self.query_one("#error", Label).update(_("Give a file name"))
             return
-        if not path.lower().endswith(".xlsx"):
-            path += ".xlsx"
+        if not any(path.lower().endswith(f".{f}") for f in self.formats):
+            path += f".{self.formats[0]}"
         self.dismiss(str(Path(path).expanduser()))
 
     @on(Input.Submitted, "#path")

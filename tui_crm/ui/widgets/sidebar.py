@@ -15,10 +15,10 @@ from tui_crm.services import settings
 from tui_crm.ui.widgets import translate_bindings
 from tui_crm.ui.widgets.record_table import format_count
 
-# Sections with a screen in this build; Today, Follow-ups, Reports and Mailings join
-# this list when their screens land (no empty placeholders meanwhile).
-AVAILABLE = ("organizations", "contacts", "deals", "tasks", "events", "notes", "links",
-             "payments", "services", "settings")
+# Sections with a screen in this build (no empty placeholders for the rest).
+AVAILABLE = ("today", "followups", "organizations", "contacts", "deals", "tasks", "events",
+             "notes", "links", "payments", "services", "reports", "categories", "mailings",
+             "settings")
 
 
 def visible_sections() -> list[settings.SectionInfo]:

@@ -1,0 +1,1 @@
+"""tui-crm's benchmark: `python -m benchmarks [--quick] [--json]`."""

@@ -1,0 +1,498 @@
+"""Measure tui-crm's speed on a large base and print each figure with its baseline.
+
+`python -m benchmarks` (100k organizations, 200k contacts, 1M events, 1M payments) or
+`python -m benchmarks --quick` (10× smaller, under two minutes once the data exists).
+Every figure is measured several times (median, min, max) and compared with a baseline
+measured in the same run on the same machine: ratios are what counts. Nothing here is a
+pass/fail test; the table says which targets are met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import smtplib
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from benchmarks import data as bench_data
+
+PY = sys.executable
+QUERY = "иван"
+
+
+@dataclass
+class Figure:
+    name: str
+    target: str
+    values: list[float]  # seconds (or MB / msg per s where `unit` says so)
+    baseline: list[float] | None = None
+    unit: str = "ms"
+    limit: float | None = None  # absolute limit in `unit`
+    max_ratio: float | None = None  # ratio limit against the baseline
+    min_ratio: float | None = None
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def scaled(self, values: list[float]) -> list[float]:
+        return [v * 1000 for v in values] if self.unit == "ms" else list(values)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.scaled(self.values))
+
+    @property
+    def base_median(self) -> float | None:
+        return statistics.median(self.scaled(self.baseline)) if self.baseline else None
+
+    @property
+    def ratio(self) -> float | None:
+        base = self.base_median
+        return self.median / base if base else None
+
+    @property
+    def met(self) -> bool:
+        ok = True
+        if self.limit is not None:
+            ok &= (self.median >= self.limit) if self.unit == "msg/s" else self.median <= self.limit
+        if self.max_ratio is not None and self.ratio is not None:
+            ok &= self.ratio <= self.max_ratio
+        if self.min_ratio is not None and self.ratio is not None:
+            ok &= self.ratio >= self.min_ratio
+        return ok
+
+    def to_dict(self) -> dict[str, Any]:
+        scaled = self.scaled(self.values)
+        return {"figure": self.name, "target": self.target, "unit": self.unit,
+                "median": round(self.median, 3), "min": round(min(scaled), 3),
+                "max": round(max(scaled), 3),
+                "baseline_median": None if self.base_median is None
+                else round(self.base_median, 3),
+                "ratio": None if self.ratio is None else round(self.ratio, 3),
+                "met": self.met, "notes": self.notes, **self.extra}
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    env.setdefault("TUI_CRM_LANG", "en")
+    return env
+
+
+def run_process(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one new process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env or _env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise RuntimeError(f"{' '.join(args[:4])}… failed: {err.strip()[-400:]}")
+    if proc.stderr:
+        proc.stderr.close()
+    return wall, usage.ru_maxrss / 1024
+
+
+BARE_APP = """
+from textual.app import App
+from textual.widgets import DataTable
+class Bare(App):
+    def compose(self):
+        yield DataTable()
+    def on_mount(self):
+        t = self.query_one(DataTable); t.add_columns("a", "b"); t.add_row("1", "2")
+        self.call_after_refresh(self.exit)
+Bare().run(headless=True)
+"""
+
+CRM_APP = """
+import sys
+from tui_crm.ui.app import run_app
+sys.exit(run_app(sys.argv[1], section="organizations"))
+"""
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def fig_startup(db: Path, repeat: int) -> tuple[Figure, Figure]:
+    env = _env(TUI_CRM_EXIT_WHEN_READY="1", TEXTUAL_HEADLESS="1")
+    bare = [run_process([PY, "-c", BARE_APP]) for _ in range(repeat)]
+    crm = [run_process([PY, "-c", CRM_APP, str(db)], env) for _ in range(repeat)]
+    start = Figure("start to a usable Organizations table (new process)",
+                   "≤ 1.5 × bare Textual app", [w for w, _ in crm], [w for w, _ in bare],
+                   max_ratio=1.5)
+    memory = Figure("memory of the UI with the base open (peak RSS)", "≤ 150 MB",
+                    [r for _, r in crm], [r for _, r in bare], unit="MB", limit=150)
+    return start, memory
+
+
+async def _ui_figures(db: Path, repeat: int, history_org: int) -> list[Figure]:
+    from tui_crm.ui.app import build_app
+    from tui_crm.ui.widgets.record_table import RecordTable
+
+    app = build_app(str(db))
+    figures: list[Figure] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        async def settle() -> None:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        await settle()
+        table = app.screen.query_one(RecordTable)
+        total = table.total
+
+        # Keystrokes in the filter: each narrows the table.
+        keys: list[float] = []
+        for _ in range(repeat):
+            await pilot.press("slash")
+            for ch in QUERY:
+                start = time.perf_counter()
+                await pilot.press(ch)
+                await settle()
+                keys.append(time.perf_counter() - start)
+            await pilot.press("escape")
+            await settle()
+        figures.append(Figure("keystroke in the filter → table shows the result (pilot)",
+                              "≤ 50 ms", keys, limit=50, extra={"rows": total}))
+
+        table.focus()
+        moves: dict[str, list[float]] = {"end": [], "pagedown": [], "jump": []}
+        for _ in range(repeat):
+            for key in ("end", "home"):
+                start = time.perf_counter()
+                await pilot.press(key)
+                await settle()
+                if key == "end":
+                    moves["end"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            await pilot.press("pagedown")
+            await settle()
+            moves["pagedown"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            table.move_cursor(total // 2)
+            await settle()
+            moves["jump"].append(time.perf_counter() - start)
+        for name, values in moves.items():
+            figures.append(Figure(f"table of {total:,} rows: {name}", "≤ 50 ms", values,
+                                  limit=50))
+
+        cards: list[float] = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            app.open_record("organizations", history_org)
+            await settle()
+            cards.append(time.perf_counter() - start)
+            app.go_to_section("contacts")
+            await settle()
+        figures.append(Figure("open a card with 500 events of history", "≤ 50 ms", cards,
+                              limit=50))
+
+        for section in ("today", "followups"):
+            values = []
+            for _ in range(repeat):
+                app.go_to_section("organizations")
+                await settle()
+                start = time.perf_counter()
+                app.go_to_section(section)
+                await settle()
+                values.append(time.perf_counter() - start)
+            figures.append(Figure(f"open {section.capitalize()}", "≤ 100 ms", values,
+                                  limit=100))
+    return figures
+
+
+def fig_ui(db: Path, repeat: int, history_org: int) -> list[Figure]:
+    os.environ.setdefault("TUI_CRM_LANG", "en")
+    return asyncio.run(_ui_figures(db, repeat, history_org))
+
+
+def _raw_fts(db: Path, text: str) -> Callable[[], Any]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+    def run() -> Any:
+        return conn.execute("SELECT rowid, title FROM search_doc WHERE search_doc MATCH ?"
+                            " LIMIT 30", (f'"{text}"',)).fetchall()
+    return run
+
+
+def fig_search(db: Path, repeat: int) -> list[Figure]:
+    from tui_crm.db import open_database
+    from tui_crm.services import records, search, users
+
+    open_database(db)
+    actor = users.resolve_actor()
+    queries = ["иван", "ромашка", "петров", "северный", "ооо"]
+    quick = timed(lambda: [search.quick_search(actor, q) for q in queries], repeat)
+    raws = [_raw_fts(db, q) for q in queries]
+    raw = timed(lambda: [r() for r in raws], repeat)
+    per = len(queries)
+    figures = [Figure("global quick search, 7 sections (per query)", "≤ 30 ms",
+                      [v / per for v in quick], [v / per for v in raw], limit=30)]
+    filt = timed(lambda: records.list_records(actor, "organizations",
+                                              records.ListQuery(text=QUERY, limit=100)), repeat)
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+    def raw_filter() -> None:
+        ids = "SELECT rowid / 16 FROM search_doc WHERE search_doc MATCH ? AND kind = ?"
+        conn.execute(f"SELECT COUNT(*) FROM organization WHERE deleted_at IS NULL AND id IN"
+                     f" ({ids})", (f'"{QUERY}"', "organizations")).fetchone()
+        conn.execute(f"SELECT * FROM organization WHERE deleted_at IS NULL AND id IN ({ids})"
+                     f" ORDER BY name, id LIMIT 100", (f'"{QUERY}"', "organizations")).fetchall()
+
+    raw_f = timed(raw_filter, repeat)
+    figures.append(Figure("filter query for the table (count + first page)",
+                          "≤ 2 × the raw query", filt, raw_f, max_ratio=2.0))
+    return figures
+
+
+def fig_find_process(db: Path, repeat: int) -> Figure:
+    raw = ("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);"
+           " print(c.execute('SELECT rowid, title FROM search_doc WHERE search_doc MATCH ?"
+           " LIMIT 30', ('\"иван\"',)).fetchall()[:1])")
+    base = [run_process([PY, "-c", raw, str(db)])[0] for _ in range(repeat)]
+    crm = [run_process([PY, "-m", "tui_crm", "--db", str(db), "find", QUERY])[0]
+           for _ in range(repeat)]
+    return Figure("`tui-crm find TEXT`, new process", "≤ 3 × a one-shot python -c sqlite3",
+                  crm, base, max_ratio=3.0)
+
+
+def fig_segmentation(db: Path, repeat: int) -> Figure:
+    from tui_crm.db import open_database
+    from tui_crm.services import segmentation, users
+
+    open_database(db)
+    actor = users.resolve_actor()
+    period = "2025-12..2026-11"
+    values = timed(lambda: segmentation.segment(actor, "payments", period, "lenient",
+                                                per_month=True), repeat)
+    return Figure("segmentation, 12 months per month", "≤ 1 s", values, unit="ms",
+                  limit=1000)
+
+
+def fig_import(data: bench_data.BenchData, repeat: int) -> list[Figure]:
+    import csv as csv_module
+
+    from python_calamine import CalamineWorkbook
+
+    from tui_crm.db import open_database
+    from tui_crm.services import importing, users
+
+    figures = []
+    for path, label in ((data.csv_file, "csv"), (data.xlsx_file, "xlsx")):
+        crm, base = [], []
+        for n in range(repeat):
+            target = bench_data.empty_copy(f"import-{label}-{n}.sqlite3")
+            open_database(target)
+            actor = users.resolve_actor()
+            start = time.perf_counter()
+            result = importing.import_file(actor, path, importing.ImportOptions(
+                kind="organizations", on_duplicate="skip"))
+            crm.append(time.perf_counter() - start)
+            assert result.created == data.rows, result
+
+            # Baseline: the reader library alone, then raw executemany of the same rows.
+            start = time.perf_counter()
+            if label == "csv":
+                with open(path, encoding="utf-8-sig", newline="") as fh:
+                    rows = list(csv_module.reader(fh, delimiter=";"))[1:]
+            else:
+                rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[1:]
+            conn = sqlite3.connect(bench_data.folder() / "scratch" / f"raw-{label}.sqlite3")
+            conn.execute("DROP TABLE IF EXISTS raw")
+            conn.execute("CREATE TABLE raw (a, b, c, d, e, f, g, h, i, j)")
+            conn.executemany("INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.commit()
+            conn.close()
+            base.append(time.perf_counter() - start)
+        figures.append(Figure(f"import {data.rows:,}-row .{label} into organizations",
+                              "≤ 2 × raw read + raw insert", crm, base, unit="s",
+                              max_ratio=2.0))
+    return figures
+
+
+def fig_export(db: Path, repeat: int) -> list[Figure]:
+    import csv as csv_module
+
+    from openpyxl import Workbook
+
+    from tui_crm.db import open_database
+    from tui_crm.services import exporting, records, users
+
+    open_database(db)
+    actor = users.resolve_actor()
+    out = Path(tempfile.mkdtemp())
+    spec = records.kind_spec("organizations")
+    columns = [f.name for f in spec.columns if f.type not in ("user",)]
+    figures = []
+    for fmt in ("csv", "xlsx"):
+        crm = timed(lambda fmt=fmt: exporting.export(actor, "organizations",
+                                                     out / f"orgs.{fmt}"), repeat)
+
+        def raw(fmt: str = fmt) -> None:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            rows = conn.execute(f"SELECT {', '.join(columns)} FROM organization"
+                                " WHERE deleted_at IS NULL ORDER BY name, id").fetchall()
+            if fmt == "csv":
+                with open(out / "raw.csv", "w", newline="", encoding="utf-8") as fh:
+                    csv_module.writer(fh).writerows(rows)
+            else:
+                wb = Workbook(write_only=True)
+                sheet = wb.create_sheet()
+                for row in rows:
+                    sheet.append(row)
+                wb.save(out / "raw.xlsx")
+
+        base = timed(raw, repeat)
+        figures.append(Figure(f"export organizations to .{fmt}",
+                              "≤ 1.5 × raw write with the writer library", crm, base, unit="s",
+                              max_ratio=1.5))
+    return figures
+
+
+def fig_mailing(data: bench_data.BenchData, count: int) -> Figure:
+    from aiosmtpd.controller import Controller
+
+    from tui_crm.db import open_database
+    from tui_crm.services import mailing, users
+
+    class Sink:
+        def __init__(self) -> None:
+            self.count = 0
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+            self.count += 1
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        # Baseline: a plain smtplib loop, one connection, the same number of messages.
+        start = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for n in range(count):
+                msg = EmailMessage()
+                msg["From"], msg["To"] = "bench@example.com", f"r{n}@example.com"
+                msg["Subject"] = "Прайс-лист"
+                msg.set_content(f"Здравствуйте, клиент {n}!")
+                smtp.send_message(msg)
+        base = count / (time.perf_counter() - start)
+
+        db = bench_data.scratch_copy(data, "mailing.sqlite3")
+        open_database(db)
+        actor = users.resolve_actor()
+        mailing.add_account(actor, "bench", host="127.0.0.1", port=port, security="none",
+                            from_address="bench@example.com")
+        mailing.add_template(actor, "price", subject="Прайс-лист",
+                             body="Здравствуйте, {{ contact.first_name }}!")
+        conn = sqlite3.connect(db)
+        ids = [r[0] for r in conn.execute(
+            "SELECT c.id FROM contact c WHERE c.deleted_at IS NULL AND c.opt_out = 0 AND"
+            " c.primary_email != '' ORDER BY c.id LIMIT ?", (count,))]
+        conn.close()
+        made = mailing.create_mailing(actor, template="price", account="bench",
+                                      source=mailing.RecipientSource(kind="contacts", ids=ids))
+        start = time.perf_counter()
+        report = mailing.send(actor, made.id, options=mailing.SendOptions(test_first=False))
+        sent = getattr(report, "sent", len(ids))
+        crm = sent / (time.perf_counter() - start)
+    finally:
+        controller.stop()
+    return Figure("mailing to the local SMTP server", "≥ 80 % of a plain smtplib loop",
+                  [crm], [base], unit="msg/s", min_ratio=0.8, extra={"messages": sent})
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def table(figures: list[Figure]) -> str:
+    lines = [f"{'figure':<58} {'median':>9} {'min':>9} {'max':>9} {'baseline':>10} "
+             f"{'ratio':>6}  unit   target"]
+    for f in figures:
+        scaled = f.scaled(f.values)
+        base = f"{f.base_median:.1f}" if f.base_median is not None else "—"
+        ratio = f"{f.ratio:.2f}" if f.ratio is not None else "—"
+        mark = "ok" if f.met else "MISSED"
+        lines.append(f"{f.name[:58]:<58} {f.median:>9.1f} {min(scaled):>9.1f} "
+                     f"{max(scaled):>9.1f} {base:>10} {ratio:>6}  {f.unit:<6} {f.target} [{mark}]")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10× smaller data, fewer repeats")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--only", action="append", default=None,
+                        help="run only these groups: startup ui search find segmentation "
+                             "import export mailing")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (3 if args.quick else 5)
+    os.environ.setdefault("TUI_CRM_LANG", "en")
+    # Keep the user's own data and settings out of it.
+    scratch_home = tempfile.mkdtemp(prefix="tui-crm-bench-")
+    os.environ["TUI_CRM_DATA_DIR"] = scratch_home
+    os.environ["TUI_CRM_CONFIG_DIR"] = scratch_home
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    started = time.perf_counter()
+    data = bench_data.ensure(args.quick, args.seed, log)
+    groups = set(args.only or ["startup", "ui", "search", "find", "segmentation", "import",
+                               "export", "mailing"])
+    figures: list[Figure] = []
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("startup", lambda: figures.extend(fig_startup(data.database, repeat))),
+        ("search", lambda: figures.extend(fig_search(data.database, repeat))),
+        ("find", lambda: figures.append(fig_find_process(data.database, repeat))),
+        ("segmentation", lambda: figures.append(fig_segmentation(data.database, repeat))),
+        ("ui", lambda: figures.extend(fig_ui(data.database, max(2, repeat // 2),
+                                             data.history_org))),
+        ("export", lambda: figures.extend(fig_export(data.database, max(1, repeat // 2)))),
+        ("import", lambda: figures.extend(fig_import(data, 1 if args.quick else 2))),
+        ("mailing", lambda: figures.append(fig_mailing(data, 200 if args.quick else 1000))),
+    ]
+    for name, step in steps:
+        if name in groups:
+            log(f"measuring {name}…")
+            step()
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(json.dumps({"sizes": data.sizes, "seconds": round(elapsed, 1),
+                          "figures": [f.to_dict() for f in figures]}, ensure_ascii=False,
+                         indent=2))
+    else:
+        print(f"\nData: {data.sizes}  ({elapsed:.0f} s)\n")
+        print(table(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
