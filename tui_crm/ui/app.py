@@ -159,6 +159,8 @@ class CrmApp(App[int]):
         if self.exit_when_ready:
             self.exit()
             return
+        if self.poll_seconds <= 0:  # polling is off (tests, snapshots): no reminders either
+            return
         # Reminders that came due while the app was closed show now, then every few seconds.
         self.call_after_refresh(self.check_reminders)
         from tui_crm.ui.screens.reminders import CHECK_SECONDS
