@@ -153,3 +153,21 @@ def test_shared_folder_problems_are_reported_with_fix(tmp_path):
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     assert shared_files.problems(private / "x.sqlite3") == []
+
+
+def test_a_shared_folder_makes_new_files_group_writable(tmp_path):
+    # SQLite creates -wal/-shm with the umask and widens them a moment later; in between a
+    # teammate got a read-only connection. In a setgid folder the umask keeps group bits.
+    folder = tmp_path / "team"
+    folder.mkdir()
+    os.chmod(folder, 0o2770)
+    old = os.umask(0o027)
+    try:
+        open_database(folder / "crm.sqlite3")
+        assert os.umask(0o027) & 0o070 == 0
+    finally:
+        os.umask(old)
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{folder / 'crm.sqlite3'}{suffix}")
+        if path.exists():
+            assert path.stat().st_mode & 0o060 == 0o060, suffix

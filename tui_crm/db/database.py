@@ -12,6 +12,7 @@ import functools
 import os
 import random
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,6 +74,22 @@ def _create_sqlite_file(path: Path) -> None:
         os.close(fd)
 
 
+def _share_with_group(folder: Path) -> None:
+    """In a team's shared folder (setgid or group-writable), create files group-writable.
+
+    SQLite creates -wal/-shm with the process's umask and widens them with fchmod a moment
+    later; another user opening them in between gets a read-only connection and a failed
+    write ("attempt to write a readonly database"). Clearing the group bits of the umask
+    closes that window."""
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_ISGID | stat.S_IWGRP):
+        current_mask = os.umask(0)
+        os.umask(current_mask & ~0o070)
+
+
 def make_database(target: str | os.PathLike, *, create: bool = True) -> Database:
     """Build (but do not bind) a peewee database for a path or URL."""
     text = str(target)
@@ -93,6 +110,7 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
     if text == ":memory:":
         return SqliteDatabase(text, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     path = Path(text).expanduser()
+    _share_with_group(path.parent)
     if path.is_dir():
         raise DatabaseProblem(_("{path} is a folder, not a database file.").format(path=path))
     if not path.exists():
