@@ -102,13 +102,15 @@ class MainScreen(Screen):
         Binding("i", "import_file", N_("Import"), id="main.import"),
         Binding("x", "export_table", N_("Export"), id="main.export"),
         Binding("b", "deals_board", N_("Board"), id="main.board"),
+        Binding("w", "document", N_("Document"), id="main.document"),
+        Binding("D", "duplicates", N_("Duplicates"), id="main.duplicates"),
         Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), show=False, id="main.sidebar"),
         Binding("escape", "back", N_("Back"), show=False, id="main.back"),
     ]
 
     RECORD_ACTIONS = {"filters", "add", "edit", "delete", "undo", "trash", "restore", "copy",
                       "next_record", "previous_record", "toggle_detail", "focus_filter",
-                      "import_file", "export_table", "deals_board"}
+                      "import_file", "export_table", "deals_board", "document", "duplicates"}
 
     def __init__(self, actor: Actor, section: str | None = None) -> None:
         super().__init__()
@@ -482,7 +484,71 @@ class MainScreen(Screen):
             return self.actor.can(self.section, "export") or None
         if action == "deals_board":
             return self.section == "deals"
+        if action == "document":
+            return self.section in ("organizations", "contacts", "deals") \
+                and self.table.current_id is not None
+        if action == "duplicates":
+            return self.section in ("organizations", "contacts") \
+                and self.actor.can(self.section, "edit")
         return True
+
+    def action_document(self) -> None:
+        """Fill a .docx template (contract, invoice, letter) from the record under the cursor."""
+        from tui_crm.services import documents
+        from tui_crm.ui.screens.pick import PickModal
+
+        kind, record_id = self.section, self.table.current_id
+        if record_id is None:
+            return
+        try:
+            templates = documents.list_templates()
+        except CrmError as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return
+
+        def chosen(name: str | None) -> None:
+            if not name:
+                return
+            template = documents.find_template(name)
+            try:
+                path = documents.render(self.actor, template, kind, record_id,
+                                        documents.default_output(template, kind, record_id))
+            except CrmError as exc:
+                self.app.notify(str(exc), severity="error", markup=False)
+                return
+            self.app.notify(_("Document written to {path}").format(path=path), markup=False)
+
+        choices = [(str(t), t.stem) for t in templates]
+        self.app.push_screen(PickModal(_("Fill which template? (folder {folder})").format(
+            folder=documents.templates_dir()), choices), chosen)
+
+    def action_duplicates(self) -> None:
+        """Scan the section for likely duplicates; Enter opens a pair side by side to merge."""
+        from tui_crm.services import merging
+        from tui_crm.ui.screens.merge import MergeScreen
+        from tui_crm.ui.screens.pick import PickModal
+
+        kind = self.section
+        try:
+            pairs = merging.scan(self.actor, kind, limit=300)
+        except CrmError as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return
+
+        def chosen(key: str | None) -> None:
+            if not key:
+                return
+            keep_id, other_id = (int(x) for x in key.split(":"))
+
+            def merged(result: object) -> None:
+                self.refresh_data()
+                self.refresh_counts()
+
+            self.app.push_screen(MergeScreen(self.actor, kind, keep_id, other_id), merged)
+
+        choices = [(f"{p.keep_id}:{p.other_id}", p.describe()) for p in pairs]
+        self.app.push_screen(PickModal(_("Likely duplicates: Enter compares and merges"),
+                                       choices, _("No likely duplicates found.")), chosen)
 
     def action_import_file(self) -> None:
         from tui_crm.ui.screens.import_wizard import ImportWizard
