@@ -76,3 +76,25 @@ async def test_duplicates_scan_then_merge(crm: CrmData) -> None:
     assert records.get(crm.admin, "organizations", gone_id).deleted_at is not None
     kept = records.get(crm.admin, "organizations", kept_id)
     assert kept.deleted_at is None and kept.values["city"] == "Тверь"
+
+
+async def test_the_card_shows_purchase_frequency_and_payments(crm: CrmData) -> None:
+    org_id = _with_contact(crm)
+    for day, amount in (("2026-01-10", "1000"), ("2026-02-10", "3000"), ("2026-03-10", "2000")):
+        records.create(crm.admin, "payments", {"date": day, "amount": amount,
+                                               "organization": org_id})
+    app = build_app(crm.path, section="organizations")
+    app.poll_seconds = 0
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_record("organizations", org_id)
+        await settle(pilot)
+        detail = app.main_screen.detail
+        detail.query_one("TabbedContent").active = "deals"
+        await settle(pilot)
+        listing = detail.query_one("#deals-list")
+        text = "\n".join(str(listing.get_option_at_index(i).prompt)
+                         for i in range(listing.option_count))
+    # The fixed data already has one payment of 75,000.00 for this organization.
+    assert "Purchases: rare  payments: 4, total 81,000.00" in text
+    assert "Average payment: 20,250.00" in text and "Last payment: 2026-10-25" in text

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services import records, settings
@@ -486,7 +487,9 @@ class DetailPane(Vertical):
         filters = self._related_filter()
         if filters is None:
             return []
-        out = []
+        out: list[Option | None] = []
+        if "organization" in filters:
+            out.extend(self._money_lines(filters["organization"]))
         page = records.list_records(self.actor, "deals", ListQuery(
             filters=filters, sort="id", descending=True, limit=LIST_LIMIT))
         for deal in page.rows:
@@ -504,6 +507,31 @@ class DetailPane(Vertical):
                                      "  ", pay.display.get("description", ""))
                 out.append(Option(line, id=f"payments:{pay.id}"))
         return out
+
+    def _money_lines(self, organization_id: int) -> list[Option | None]:
+        """Purchase frequency, average and last payment, category and its history."""
+        from tui_crm.services import money, values
+
+        try:
+            summary = money.summary(self.actor, organization_id)
+        except CrmError:
+            return []
+        amount = values.format_amount
+        lines = [Text.assemble((_("Purchases") + ": ", "bold"), summary.frequency_text,
+                               "  ", _("payments: {n}, total {total}").format(
+                                   n=summary.payments_count,
+                                   total=amount(summary.payments_total)))]
+        if summary.payments_count:
+            lines.append(Text.assemble(
+                (_("Average payment") + ": ", "bold"), amount(summary.average_payment), "  ",
+                (_("Last payment") + ": ", "bold"),
+                f"{dates.format_date(summary.last_payment)} {amount(summary.last_amount)}"))
+        category = Text.assemble((_("Category") + ": ", "bold"), summary.category_text)
+        for change in summary.category_history[:3]:
+            category.append(f"  ← {change.old or '—'} ({dates.format_date(change.at.date())})",
+                            style="dim")
+        lines.append(category)
+        return [*(Option(line, disabled=True) for line in lines), None]
 
     @on(OptionList.OptionSelected)
     def _open_linked(self, event: OptionList.OptionSelected) -> None:
