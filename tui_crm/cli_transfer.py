@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help=_("import organizations or contacts from .xlsx, .xls, .ods, .csv or .vcf"))
     p.add_argument("file", help=_("the file to import"))
     p.add_argument("--into", default="organizations",
-                   help=_("organizations (default) or contacts"))
+                   help=_("organizations (default), contacts, payments, services or deals"))
     p.add_argument("--map", action="append", metavar="COLUMN=FIELD", default=[],
                    help=_("map a column (its header or number) to a field; FIELD '-' skips"
                           " the column"))
@@ -140,6 +140,16 @@ def handle_import(args: argparse.Namespace, actor: Actor) -> int:
     from tui_crm.services import importing
 
     kind = _section(args.into)
+    if kind in ("payments", "services", "deals"):
+        from tui_crm.services import money_import
+
+        money = money_import.import_money(actor, args.file, kind, map_pairs=args.map,
+                                          dry_run=args.dry_run, encoding=args.encoding,
+                                          delimiter=args.delimiter, sheet=args.sheet)
+        text = money.summary()
+        if money.dry_run:
+            text = _("Dry run: nothing was written.") + "\n" + text
+        return _print(args, money.to_dict(), text)
     options = importing.ImportOptions(kind=kind, on_duplicate=args.on_duplicate,
                                       defaults=_pairs(args.set, "set"),
                                       create_missing=not args.no_create)
