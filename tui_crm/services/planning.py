@@ -188,14 +188,18 @@ class DayView:
 def _client_details(org_ids: set[int], contact_ids: set[int]) -> dict[str, dict]:
     """Names, decision makers, phones, sources and last results of the clients on a list,
     in a fixed number of queries."""
-    orgs = {o.id: o for o in m.Organization.select().where(m.Organization.id.in_(org_ids))} \
-        if org_ids else {}
-    contacts = {c.id: c for c in m.Contact.select().where(m.Contact.id.in_(contact_ids))} \
+    o, c_ = m.Organization, m.Contact
+    org_cols = (o.id, o.name, o.source, o.primary_phone, o.primary_email, o.next_contact_at)
+    contact_cols = (c_.id, c_.last_name, c_.first_name, c_.middle_name, c_.is_decision_maker,
+                    c_.organization, c_.source, c_.primary_phone, c_.primary_email,
+                    c_.next_contact_at)
+    orgs = {r.id: r for r in o.select(*org_cols).where(o.id.in_(org_ids))} if org_ids else {}
+    contacts = {r.id: r for r in c_.select(*contact_cols).where(c_.id.in_(contact_ids))} \
         if contact_ids else {}
     dms: dict[int, m.Contact] = {}
     if org_ids:
-        for c in m.Contact.select().where(m.Contact.organization.in_(org_ids)
-                                          & m.Contact.deleted_at.is_null()).order_by(
+        for c in m.Contact.select(*contact_cols).where(m.Contact.organization.in_(org_ids)
+                                                       & m.Contact.deleted_at.is_null()).order_by(
                 m.Contact.is_decision_maker.desc(), m.Contact.id):
             dms.setdefault(c.organization_id, c)
     sources = lookups.names("source", [o.source_id for o in orgs.values()]
@@ -301,25 +305,36 @@ def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
     return DayView(day, blocks, outside, overdue, tasks, birthdays_on(actor, day, user_id))
 
 
+def birthday_clause(day: dt.date):  # noqa: ANN201 - a peewee expression
+    """Contacts whose birthday (month and day) falls on `day`, in SQL (29 February counts
+    on 28 February in other years)."""
+    from peewee import fn
+
+    from tui_crm.db.database import current, is_postgres
+
+    month_day = fn.to_char(m.Contact.birthday, "MM-DD") if is_postgres(current()) \
+        else fn.strftime("%m-%d", m.Contact.birthday)
+    wanted = [day.strftime("%m-%d")]
+    if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+        wanted.append("02-29")
+    return m.Contact.birthday.is_null(False) & month_day.in_(wanted)
+
+
 def birthdays_on(actor: Actor, day: dt.date, user_id: int | None = None) -> list[BirthdayItem]:
     """Contacts (of the user, or everyone's for a head) whose birthday falls on `day`."""
     from tui_crm.dates import age
 
-    month_day = day.strftime("%m-%d")
-    query = m.Contact.select().where(m.Contact.deleted_at.is_null()
-                                     & m.Contact.birthday.is_null(False))
+    query = (m.Contact.select(m.Contact.id, m.Contact.last_name, m.Contact.first_name,
+                              m.Contact.middle_name, m.Contact.birthday,
+                              m.Contact.organization, m.Contact.primary_phone)
+             .where(m.Contact.deleted_at.is_null() & birthday_clause(day)))
     if user_id is not None:
         query = query.where(m.Contact.owner == user_id)
-    result = []
-    for c in query:
-        bday = c.birthday
-        if bday.strftime("%m-%d") == month_day or (
-                month_day == "02-28" and bday.strftime("%m-%d") == "02-29"
-                and not _is_leap(day.year)):
-            org = lookups.names("organization", [c.organization_id]).get(c.organization_id, "")
-            result.append(BirthdayItem(c.id, lookups.contact_name(
-                c.last_name, c.first_name, c.middle_name), org, age(bday, day), c.primary_phone))
-    return result
+    rows = list(query)
+    orgs = lookups.names("organization", (c.organization_id for c in rows))
+    return [BirthdayItem(c.id, lookups.contact_name(c.last_name, c.first_name, c.middle_name),
+                         orgs.get(c.organization_id, ""), age(c.birthday, day), c.primary_phone)
+            for c in rows]
 
 
 def _is_leap(year: int) -> bool:

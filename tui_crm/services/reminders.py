@@ -16,6 +16,7 @@ from tui_crm.db.planning_models import ReminderState
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import events, lookups
+from tui_crm.services.planning import birthday_clause
 from tui_crm.services.rights import Actor
 
 LOOKBACK_DAYS = 7  # reminders older than this that nobody saw are not worth a toast
@@ -83,9 +84,7 @@ def _birthday_reminders(user_id: int, start: dt.datetime, end: dt.datetime) -> l
                 continue
             for c in m.Contact.select().where(
                     (m.Contact.owner == user_id) & m.Contact.deleted_at.is_null()
-                    & m.Contact.birthday.is_null(False)):
-                if c.birthday.strftime("%m-%d") != target.strftime("%m-%d"):
-                    continue
+                    & birthday_clause(target)):
                 name = lookups.contact_name(c.last_name, c.first_name, c.middle_name)
                 result.append(Reminder(
                     f"birthday:{c.id}:{target.isoformat()}:{offset}", fire_at,
