@@ -53,7 +53,7 @@ async def test_each_section_opens_with_its_rows(crm: CrmData) -> None:
         assert [s.key for s in sidebar.sections] == [
             "today", "followups", "organizations", "contacts", "deals", "tasks", "events",
             "notes", "links", "payments", "services", "reports", "categories", "mailings",
-            "settings"]
+            "users", "audit", "settings"]
         for key, count in expected.items():
             app.go_to_section(key)
             await settle(pilot)

@@ -33,6 +33,8 @@ SECTIONS: dict[str, str] = {
     "reports": N_("Reports"),
     "categories": N_("Categories"),
     "mailings": N_("Mailings"),
+    "users": N_("Users"),
+    "audit": N_("Audit log"),
     "settings": N_("Settings"),
 }
 CUSTOM_KINDS = {"text": N_("text"), "number": N_("number"), "date": N_("date"),

@@ -79,6 +79,8 @@ PANES: dict[str, tuple[str, str, str]] = {
     "reports": ("tui_crm.ui.screens.reports", "ReportsPane", "pane-reports"),
     "categories": ("tui_crm.ui.screens.categories", "CategoriesPane", "pane-categories"),
     "mailings": ("tui_crm.ui.screens.mailings", "MailingsPane", "pane-mailings"),
+    "users": ("tui_crm.ui.screens.users_audit", "UsersPane", "pane-users"),
+    "audit": ("tui_crm.ui.screens.users_audit", "AuditPane", "pane-audit"),
     "settings": ("tui_crm.ui.screens.settings", "SettingsPane", "settings-host"),
 }
 

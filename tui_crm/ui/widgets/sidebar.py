@@ -18,7 +18,7 @@ from tui_crm.ui.widgets.record_table import format_count
 # Sections with a screen in this build (no empty placeholders for the rest).
 AVAILABLE = ("today", "followups", "organizations", "contacts", "deals", "tasks", "events",
              "notes", "links", "payments", "services", "reports", "categories", "mailings",
-             "settings")
+             "users", "audit", "settings")
 
 
 def visible_sections() -> list[settings.SectionInfo]:
