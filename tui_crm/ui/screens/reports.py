@@ -21,15 +21,11 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import reports, users
 from tui_crm.services.reports import DayEntry, MeetingReportView, Report
 from tui_crm.services.rights import Actor
+from tui_crm.ui.screens.log_result import now_of as _now
 from tui_crm.ui.widgets import translate_bindings
 
 EVERYONE = "*"
 NUMERIC = ("int", "money", "decimal", "percent")
-
-
-def _now(app: object) -> dt.datetime:
-    clock = getattr(app, "clock", None)
-    return clock() if callable(clock) else dt.datetime.now().replace(microsecond=0)
 
 
 def _modal_css(name: str) -> str:
