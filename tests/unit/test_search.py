@@ -195,3 +195,11 @@ def test_nasty_strings_find_what_they_say(data: dict[str, int], actor: Actor) ->
     assert found(actor, "NEAR") == []
     assert found(actor, "") == []
     assert found(actor, "   ") == []
+
+
+def test_a_whole_word_ranks_before_a_longer_word(db, actor) -> None:
+    pyotr = records.create(actor, "contacts", {"last_name": "Иванов", "first_name": "Пётр"})
+    ivan = records.create(actor, "contacts", {"last_name": "Иванов", "first_name": "Иван",
+                                              "middle_name": "Иванович"})
+    hits = [(h.section, h.id) for h in search.quick_search(actor, "иван")]
+    assert hits.index(("contacts", ivan.id)) < hits.index(("contacts", pyotr.id))

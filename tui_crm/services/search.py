@@ -346,12 +346,12 @@ def _rank(rows: list[tuple[int, str]], terms: list[str]) -> list[Hit]:
             bonus = 60.0
         elif any(w.startswith(terms[0]) for w in words):
             bonus = 40.0 if all(t in norm for t in terms) else 30.0
-            if all(t in words for t in terms):
-                bonus += 5.0  # whole words: "Иван" before "Иванов"
         elif all(t in norm for t in terms):
             bonus = 25.0
         else:
             bonus = 0.0
+        if bonus < 100 and all(t in words for t in terms):
+            bonus += 5.0  # whole words: "Иван" before "Иванов"
         score = bonus + KIND_WEIGHT.get(kind, 0.0) - min(len(norm), 100) / 100
         hits.append(Hit(kind, record_id, title or "", score))
     hits.sort(key=lambda h: (-h.score, h.title, h.id))
