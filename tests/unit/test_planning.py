@@ -163,6 +163,9 @@ def test_followup_queue_order_flags_and_vip_rule(env):
     reasons = {f.title: f.reason for f in queue}
     assert reasons["VIP молчит"] == "vip" and reasons["Потом"] == "deal"
     assert reasons["Была встреча"] == "meeting"
+    # A page of the queue is its head, and the heading's counts cover the whole queue.
+    assert [f.title for f in followups.queue(anna, now=NOW, limit=4)] == titles[:4]
+    assert followups.counts(anna, now=NOW) == {"total": 6, "no_next_step": 3, "overdue": 1}
 
 
 def test_followups_of_a_manager_are_their_own(env):

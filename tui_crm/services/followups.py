@@ -8,6 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from peewee import Case, fn
+
 from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
@@ -45,12 +47,9 @@ class FollowUp:
                 "owner": self.owner, "phone": self.phone, "stage": self.stage}
 
 
-def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None = None,
-          limit: int | None = None) -> list[FollowUp]:
-    """The queue in its order. `user_id` narrows it to one manager's clients (a manager with
-    "own" visibility always sees only their own)."""
+def _members(actor: Actor, user_id: int | None, now: dt.datetime):  # noqa: ANN202 - a query
+    """The organizations in the queue (a peewee query, not yet ordered)."""
     actor.require("organizations", "view")
-    now = now or m.now()
     if not actor.sees_all:
         user_id = actor.user_id
     org = m.Organization
@@ -59,19 +58,45 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
         alive &= org.owner == user_id
     deals = (m.Deal.select(m.Deal.organization).where(
         m.Deal.stage.in_(WARM_STAGES) & m.Deal.deleted_at.is_null()))
-    meeting_type = m.EventType.get_or_none(m.EventType.code == "meeting")
-    meetings = None
-    if meeting_type is not None:
-        meetings = (m.Event.select(m.Event.organization).where(
-            (m.Event.event_type == meeting_type.id) & (m.Event.status == "done")
-            & m.Event.organization.is_null(False) & m.Event.deleted_at.is_null()))
-    silence = now - dt.timedelta(days=VIP_SILENCE_DAYS)
     warm_clause = (org.status == "warm") | org.id.in_(deals)
+    meetings = _meetings()
     if meetings is not None:
         warm_clause |= (org.id.in_(meetings) & (org.status != "client"))
+    silence = now - dt.timedelta(days=VIP_SILENCE_DAYS)
     vip_clause = (org.category == "vip") & (org.last_contact_at.is_null()
                                             | (org.last_contact_at < silence))
-    rows = list(org.select().where(alive & (warm_clause | vip_clause)))
+    return org.select(org.id).where(alive & (warm_clause | vip_clause))
+
+
+def _meetings():  # noqa: ANN202 - a sub-select of organization ids, or None
+    meeting_type = m.EventType.get_or_none(m.EventType.code == "meeting")
+    if meeting_type is None:
+        return None
+    return (m.Event.select(m.Event.organization).where(
+        (m.Event.event_type == meeting_type.id) & (m.Event.status == "done")
+        & m.Event.organization.is_null(False) & m.Event.deleted_at.is_null()))
+
+
+def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None = None,
+          limit: int | None = None) -> list[FollowUp]:
+    """The queue in its order (the first `limit` of it). `user_id` narrows it to one
+    manager's clients (a manager with "own" visibility always sees only their own)."""
+    now = now or m.now()
+    org = m.Organization
+    members = _members(actor, user_id, now)
+    # The order in SQL, so that a page of the queue reads only that page: no next step first
+    # (never contacted first, then the longest silence), then by next contact — which puts
+    # overdue before today before later.
+    no_step = org.next_contact_at.is_null()
+    order = [Case(None, [(no_step, 0)], 1).asc(),
+             Case(None, [(no_step, org.last_contact_at)], None).asc(nulls="FIRST"),
+             org.next_contact_at.asc(), org.id.asc()]
+    query = (org.select(org.id, org.name, org.status, org.category, org.owner,
+                        org.primary_phone, org.next_contact_at, org.last_contact_at)
+             .where(org.id.in_(members)).order_by(*order))
+    if limit:
+        query = query.limit(limit)
+    rows = list(query)
     ids = [r.id for r in rows]
     deal_stage: dict[int, str] = {}
     if ids:
@@ -80,6 +105,7 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
                 & m.Deal.deleted_at.is_null()):
             deal_stage.setdefault(d.organization_id, d.stage)
     met: set[int] = set()
+    meetings = _meetings()
     if ids and meetings is not None:
         met = {e.organization_id for e in meetings.where(m.Event.organization.in_(ids))}
     owners = lookups.names("user", (r.owner_id for r in rows))
@@ -94,26 +120,28 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
             reason = "meeting"
         else:
             reason = "vip"
-        if reason == "vip" and r.category == "vip" and r.id in deal_stage:
-            reason = "deal"
         nxt = r.next_contact_at
         items.append(FollowUp(
             "organizations", r.id, r.name, reason, nxt, r.last_contact_at,
             overdue=nxt is not None and nxt < today_start, no_next_step=nxt is None,
             owner=owners.get(r.owner_id, ""), phone=r.primary_phone,
             stage=deal_stage.get(r.id, "")))
+    return items
 
-    def order(f: FollowUp) -> tuple:
-        if f.no_next_step:
-            return (0, f.last_contact_at or dt.datetime.min, f.id)
-        if f.overdue:
-            return (1, f.next_contact_at, f.id)
-        if f.next_contact_at and f.next_contact_at.date() == now.date():
-            return (2, f.next_contact_at, f.id)
-        return (3, f.next_contact_at, f.id)
 
-    items.sort(key=order)
-    return items[:limit] if limit else items
+def counts(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None = None
+           ) -> dict[str, int]:
+    """How many are in the queue, how many have no next step, how many are overdue."""
+    now = now or m.now()
+    org = m.Organization
+    today_start = dt.datetime.combine(now.date(), dt.time())
+    total, flagged, overdue = (org.select(
+        fn.COUNT(org.id),
+        fn.SUM(Case(None, [(org.next_contact_at.is_null(), 1)], 0)),
+        fn.SUM(Case(None, [(org.next_contact_at < today_start, 1)], 0)))
+        .where(org.id.in_(_members(actor, user_id, now))).tuples().get())
+    return {"total": total or 0, "no_next_step": int(flagged or 0),
+            "overdue": int(overdue or 0)}
 
 
 @write

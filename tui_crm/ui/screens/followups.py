@@ -41,6 +41,9 @@ def followup_line(f: FollowUp, today) -> Text:  # noqa: ANN001 - a date
     return line
 
 
+PAGE = 500
+
+
 class FollowupsPane(Vertical):
     DEFAULT_CSS = """
     FollowupsPane { height: 1fr; }
@@ -68,15 +71,19 @@ class FollowupsPane(Vertical):
     def reload(self) -> None:
         now = now_of(self.app)
         try:
-            self.items = followups.queue(self.actor, now=now)
+            # The head of a big base has tens of thousands: show the first page of the queue
+            # (its order is computed in SQL) and count the rest.
+            self.items = followups.queue(self.actor, now=now, limit=PAGE)
+            total = followups.counts(self.actor, now=now)
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
-        flagged = sum(1 for f in self.items if f.no_next_step)
-        overdue = sum(1 for f in self.items if f.overdue)
-        self.query_one("#fu-title", Label).update(
-            _("{total} warm clients · {flagged} without a next step · {overdue} overdue").format(
-                total=len(self.items), flagged=flagged, overdue=overdue))
+        title = _("{total} warm clients · {flagged} without a next step · {overdue} overdue"
+                  ).format(total=total["total"], flagged=total["no_next_step"],
+                           overdue=total["overdue"])
+        if total["total"] > len(self.items):
+            title += "  " + _("(the first {n} shown)").format(n=len(self.items))
+        self.query_one("#fu-title", Label).update(title)
         listing = self.query_one(OptionList)
         keep = listing.highlighted_option.id if listing.highlighted_option else None
         listing.clear_options()
