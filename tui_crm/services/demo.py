@@ -480,8 +480,9 @@ class _Demo:
         demo = [existing[login] for login, _n, _r in DEMO_USERS]
         self.head = demo[0].id
         self.managers = [u.id for u in demo[1:]]
-        # Managers own most clients; the head keeps a few key accounts.
-        self.owners = self.managers * 6 + [self.head]
+        # Managers own most clients; the head keeps a few key accounts; whoever opens the
+        # demo (the OS account) has a share too, so their Today is not empty.
+        self.owners = self.managers * 6 + [self.head] + [existing[me].id] * 3
 
     def lookups(self) -> None:
         self.sources = [s.id for s in m.Source.select().where(m.Source.active == True)  # noqa: E712
