@@ -1148,6 +1148,9 @@ def generate(orgs: int = 200, contacts: int = 400, events: int = 2000, seed: int
         demo.contact_dates()
         demo.w.fix_sequences([m.Organization, m.Contact, m.ContactPoint, m.TagLink, m.Event,
                               m.Task, m.Deal, m.Payment, m.ServiceRendered, m.Note, m.Link])
+    # Statistics for the query planner: without them a sorted page of 100k clients walks
+    # the deleted_at index and sorts everything (20 ms a page, 0.4 s at offset 50 000).
+    db.execute_sql("ANALYZE")
     return demo.counts
 
 

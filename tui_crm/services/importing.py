@@ -1537,6 +1537,11 @@ def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = No
             known=", ".join(POLICIES))})
     writer = _Writer(actor, plan, progress, cancel)
     result = writer.run()
+    if result.created >= 1000:
+        # Fresh statistics after a big load keep sorted table pages on their indexes.
+        from tui_crm.db.database import current
+
+        current().execute_sql("ANALYZE")
     result.seconds = time.monotonic() - started
     return result
 
