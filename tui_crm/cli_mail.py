@@ -107,6 +107,7 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     chosen.add_argument("--group", metavar="GROUP")
     chosen.add_argument("--category", metavar="CATEGORY")
     chosen.add_argument("--all", action="store_true", help=_("every record you can see"))
+    chosen.add_argument("--list", metavar="NAME", help=_("a saved list (see mail save-list)"))
     p.add_argument("--name", default="")
     p.add_argument("--rate", type=float, default=None, metavar="N",
                    help=_("messages per minute"))
@@ -114,6 +115,17 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
 
     p = _leaf(mail_sub, "list", common, _("list mailings with their progress"), handle_list)
     _add_json(p, common)
+
+    p = _leaf(mail_sub, "save-list", common,
+              _("save a recipient list (a search, group or category) under a name"),
+              handle_save_list)
+    p.add_argument("list_name", metavar="NAME")
+    p.add_argument("--section", choices=list(mailing.KINDS), default="contacts")
+    saved = p.add_mutually_exclusive_group(required=True)
+    saved.add_argument("--query", metavar="TEXT")
+    saved.add_argument("--group", metavar="GROUP")
+    saved.add_argument("--category", metavar="CATEGORY")
+    saved.add_argument("--all", action="store_true")
 
     for name, handler, help_text in (
             ("send", handle_send, _("send a mailing (a test to the sender first)")),
@@ -265,9 +277,26 @@ def handle_template_preview(args: argparse.Namespace, actor: Actor) -> int:
 # --- mailings ----------------------------------------------------------------------------------
 
 
-def handle_create(args: argparse.Namespace, actor: Actor) -> int:
+def handle_save_list(args: argparse.Namespace, actor: Actor) -> int:
+    from tui_crm.services import recipient_lists
+
     source = RecipientSource(args.section, text=args.query or "", group=args.group,
                              category=args.category)
+    recipient_lists.save(actor, args.list_name, source)
+    count = len(mailing.select_recipients(actor, source).recipients)
+    print(_("Saved list {name!r}: {source} ({count} recipients now)").format(
+        name=args.list_name, source=source.describe(), count=count))
+    return 0
+
+
+def handle_create(args: argparse.Namespace, actor: Actor) -> int:
+    if getattr(args, "list", None):
+        from tui_crm.services import recipient_lists
+
+        source = recipient_lists.load(args.list)
+    else:
+        source = RecipientSource(args.section, text=args.query or "", group=args.group,
+                                 category=args.category)
     selection = mailing.select_recipients(actor, source)
     view = mailing.create_mailing(actor, template=args.template, account=args.account,
                                   source=source, name=args.name, rate_per_minute=args.rate)

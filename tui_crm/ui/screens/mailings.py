@@ -35,7 +35,7 @@ from textual.widgets import (
 from tui_crm import dates
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import mailing, settings
+from tui_crm.services import mailing, recipient_lists, settings
 from tui_crm.services.kinds import CATEGORY_CHOICES, KINDS
 from tui_crm.services.mailing import Candidate, RecipientSource
 from tui_crm.services.rights import Actor
@@ -593,6 +593,12 @@ class RecipientPicker(ModalScreen[int | None]):
                 yield Select([(_(label), key) for key, label in CATEGORY_CHOICES.items()],
                              prompt=_("Any category"), id="rp-category")
                 yield Button(_("Find"), id="rp-find")
+            with Horizontal(classes="row"):
+                yield Select([(n, n) for n in recipient_lists.names()],
+                             prompt=_("Saved list"), id="rp-saved")
+                yield Input(placeholder=_("Save these conditions as a list named…"),
+                            id="rp-save-name")
+                yield Button(_("Save list"), id="rp-save")
             yield Label("", id="rp-summary", markup=False)
             with Horizontal(id="rp-main"):
                 yield DataTable(id="rp-table", cursor_type="row", zebra_stripes=True)
@@ -619,6 +625,36 @@ class RecipientPicker(ModalScreen[int | None]):
     @on(Select.Changed, "#rp-kind")
     def _kind_changed(self) -> None:
         self._fill_groups()
+
+    @on(Select.Changed, "#rp-saved")
+    def _saved_chosen(self, event: Select.Changed) -> None:
+        """Fill the conditions from a saved list (and find its recipients)."""
+        if event.value is Select.NULL:
+            return
+        try:
+            source = recipient_lists.load(str(event.value))
+        except CrmError as exc:
+            self._show_error(str(exc))
+            return
+        self.query_one("#rp-kind", Select).value = source.kind
+        self._fill_groups()
+        self.query_one("#rp-text", Input).value = source.text
+        self.query_one("#rp-group", Select).value = source.group or Select.NULL
+        self.query_one("#rp-category", Select).value = source.category or Select.NULL
+        self.source = source
+        self._find(source)
+
+    @on(Button.Pressed, "#rp-save")
+    def _save_list(self) -> None:
+        name = self.query_one("#rp-save-name", Input).value.strip()
+        try:
+            recipient_lists.save(self.actor, name, self.current_source())
+        except CrmError as exc:
+            self._show_error(str(exc))
+            return
+        self.query_one("#rp-saved", Select).set_options(
+            [(n, n) for n in recipient_lists.names()])
+        self.app.notify(_("Saved list {name!r}").format(name=name), markup=False)
 
     def current_source(self) -> RecipientSource:
         group = self.query_one("#rp-group", Select).value
