@@ -198,14 +198,20 @@ def list_accounts(actor: Actor) -> list[AccountView]:
     return [_account_view(a) for a in MailAccount.select().order_by(MailAccount.name)]
 
 
-def _find_account(ref: str | int) -> MailAccount:
+def _by_name_or_id(model: type, ref: str | int) -> Any:
+    """A row by its name, or by its id written as `7` or `#7`; None when there is none."""
     text = str(ref).strip()
-    row = MailAccount.get_or_none(MailAccount.name == text)
+    row = model.get_or_none(model.name == text)
     if row is None and text.lstrip("#").isdigit():
-        row = MailAccount.get_or_none(MailAccount.id == int(text.lstrip("#")))
+        row = model.get_or_none(model.id == int(text.lstrip("#")))
+    return row
+
+
+def _find_account(ref: str | int) -> MailAccount:
+    row = _by_name_or_id(MailAccount, ref)
     if row is None:
         raise NotFound(_("No mail account {name!r}; see `tui-crm mail account list`.").format(
-            name=text))
+            name=str(ref).strip()))
     return row
 
 
@@ -365,13 +371,10 @@ def list_templates(actor: Actor) -> list[TemplateView]:
 
 
 def _find_template(ref: str | int) -> MailTemplate:
-    text = str(ref).strip()
-    row = MailTemplate.get_or_none(MailTemplate.name == text)
-    if row is None and text.lstrip("#").isdigit():
-        row = MailTemplate.get_or_none(MailTemplate.id == int(text.lstrip("#")))
+    row = _by_name_or_id(MailTemplate, ref)
     if row is None:
         raise NotFound(_("No template {name!r}; see `tui-crm mail template list`.").format(
-            name=text))
+            name=str(ref).strip()))
     return row
 
 

@@ -25,7 +25,7 @@ from tui_crm.services.kinds import DEAL_STAGE_CHOICES
 from tui_crm.services.money import DealCard
 from tui_crm.services.rights import Actor
 from tui_crm.ui.messages import RecordChanged
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import modal_css, translate_bindings
 
 
 def _now(app: object) -> dt.datetime:
@@ -36,15 +36,7 @@ def _now(app: object) -> dt.datetime:
 class PaymentModal(ModalScreen[dict | None]):
     """Amount, date and a note of a payment for a deal."""
 
-    DEFAULT_CSS = """
-    PaymentModal { align: center middle; }
-    PaymentModal > Vertical { width: 64; max-width: 100%; height: auto; border: thick $primary;
-        background: $surface; padding: 0 1; }
-    PaymentModal .title { text-style: bold; }
-    PaymentModal .error { color: $error; height: auto; }
-    PaymentModal Horizontal { height: auto; }
-    PaymentModal Button { min-width: 10; margin-right: 1; }
-    """
+    DEFAULT_CSS = modal_css("PaymentModal", 64)
     BINDINGS = [
         Binding("escape", "cancel", N_("Cancel"), id="payment.cancel"),
         Binding("ctrl+s", "save", N_("Save"), id="payment.save"),
@@ -95,7 +87,7 @@ class PaymentModal(ModalScreen[dict | None]):
 class ReasonModal(ModalScreen[str | None]):
     """Why the deal was lost."""
 
-    DEFAULT_CSS = PaymentModal.DEFAULT_CSS.replace("PaymentModal", "ReasonModal")
+    DEFAULT_CSS = modal_css("ReasonModal", 64)
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="lost.cancel")]
 
     def __init__(self, heading: str) -> None:

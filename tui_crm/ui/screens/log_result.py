@@ -17,6 +17,7 @@ from tui_crm import dates
 from tui_crm.i18n import _
 from tui_crm.services import settings
 from tui_crm.services.settings import EventTypeInfo
+from tui_crm.ui.widgets import modal_css
 
 RESULT_KEYS = "123456789"
 
@@ -82,18 +83,11 @@ class WhenInput(Vertical):
 class LogResultModal(ModalScreen[LoggedResult | None]):
     """Choose a result by its number; a warm result asks for the next step."""
 
-    DEFAULT_CSS = """
-    LogResultModal { align: center middle; }
-    LogResultModal > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1; }
-    LogResultModal .title { text-style: bold; }
+    DEFAULT_CSS = modal_css("LogResultModal", extra="""
     LogResultModal #results { height: auto; }
     LogResultModal #next-step { height: auto; display: none; }
     LogResultModal #next-step.-shown { display: block; }
-    LogResultModal .error { color: $error; height: auto; }
-    LogResultModal Horizontal { height: auto; }
-    LogResultModal Button { min-width: 10; margin-right: 1; }
-    """
+    """)
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="log.cancel"),
         Binding("ctrl+s", "save", _("Save"), id="log.save"),
@@ -209,13 +203,7 @@ class Moved:
 class MoveModal(ModalScreen[Moved | None]):
     """Ask when to move something to and why (the reason goes into the client's history)."""
 
-    DEFAULT_CSS = """
-    MoveModal { align: center middle; }
-    MoveModal > Vertical { width: 64; max-width: 100%; height: auto; border: thick $primary;
-        background: $surface; padding: 0 1; }
-    MoveModal .error { color: $error; }
-    MoveModal Horizontal { height: auto; }
-    """
+    DEFAULT_CSS = modal_css("MoveModal", 64)
     BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="move.cancel")]
 
     def __init__(self, heading: str, initial: str = "") -> None:

@@ -155,8 +155,6 @@ class MainScreen(Screen):
             self.section = next((k for k in keys if k != "settings"), "settings")
         self._apply_width(self.app.size.width)
         self.show_section(self.section)
-        # Counting a million events must not compete with the first paint.
-        self.call_after_refresh(self.refresh_counts)
         self.set_timer(0.5, self._mount_footer)  # a fallback; normally mounted sooner
 
     async def _mount_footer(self) -> None:
@@ -408,6 +406,8 @@ class MainScreen(Screen):
             self.app.call_after_refresh(hook)
         self.call_after_refresh(self.detail.build_tabs)
         self.call_after_refresh(self._mount_footer)
+        # Counting a million events must not compete with the first page's query and paint.
+        self.call_after_refresh(self.refresh_counts)
 
     @on(RecordTable.Selected)
     def _row_selected(self, event: RecordTable.Selected) -> None:

@@ -22,29 +22,18 @@ from tui_crm.services import reports, users
 from tui_crm.services.reports import DayEntry, MeetingReportView, Report
 from tui_crm.services.rights import Actor
 from tui_crm.ui.screens.log_result import now_of as _now
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import modal_css, translate_bindings
 
 EVERYONE = "*"
 NUMERIC = ("int", "money", "decimal", "percent")
 
 
-def _modal_css(name: str) -> str:
-    return f"""
-    {name} {{ align: center middle; }}
-    {name} > Vertical {{ width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1; }}
-    {name} .title {{ text-style: bold; }}
-    {name} .error {{ color: $error; height: auto; }}
-    {name} Horizontal {{ height: auto; }}
-    {name} Button {{ min-width: 10; margin-right: 1; }}
-    {name} TextArea {{ height: 4; }}
-    """
 
 
 class ExportModal(ModalScreen[str | None]):
     """Where to write the .xlsx file."""
 
-    DEFAULT_CSS = _modal_css("ExportModal")
+    DEFAULT_CSS = modal_css("ExportModal")
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="reports.export.cancel")]
 
     def __init__(self, default_path: str, formats: tuple[str, ...] = ("xlsx",)) -> None:
@@ -96,7 +85,7 @@ class MeetingReportForm(ModalScreen[MeetingReportView | None]):
     """The seed's meeting report: subject, agreements, result, our and the client's next
     actions, the next contact date (a call is planned on it)."""
 
-    DEFAULT_CSS = _modal_css("MeetingReportForm")
+    DEFAULT_CSS = modal_css("MeetingReportForm")
     BINDINGS = [
         Binding("escape", "cancel", N_("Cancel"), id="meeting.cancel"),
         Binding("ctrl+s", "save", N_("Save"), id="meeting.save"),
@@ -166,7 +155,7 @@ class MeetingReportForm(ModalScreen[MeetingReportView | None]):
 class DayJournalModal(ModalScreen[DayEntry | None]):
     """A manager's day as entered by hand: minutes late and "work journal sent"."""
 
-    DEFAULT_CSS = _modal_css("DayJournalModal")
+    DEFAULT_CSS = modal_css("DayJournalModal")
     BINDINGS = [
         Binding("escape", "cancel", N_("Cancel"), id="journal.cancel"),
         Binding("ctrl+s", "save", N_("Save"), id="journal.save"),

@@ -22,6 +22,22 @@ from textual.widget import Widget
 from tui_crm.i18n import _
 
 T = TypeVar("T")
+
+
+def modal_css(name: str, width: int = 76, extra: str = "") -> str:
+    """The look every small dialog shares: centred, bordered, a bold title, an error line,
+    a row of buttons. `extra` adds rules of the dialog's own."""
+    return f"""
+    {name} {{ align: center middle; }}
+    {name} > Vertical {{ width: {width}; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1; }}
+    {name} .title {{ text-style: bold; }}
+    {name} .error {{ color: $error; height: auto; }}
+    {name} Horizontal {{ height: auto; }}
+    {name} Button {{ min-width: 10; margin-right: 1; }}
+    {name} TextArea {{ height: 4; }}
+    {extra}
+    """
 _executor: ThreadPoolExecutor | None = None
 
 
