@@ -327,3 +327,44 @@ def test_missed_reminders_show_at_startup_and_birthdays(env):
     assert [r.missed for r in shown] == [True, True]
     titles = " | ".join(r.title for r in shown)
     assert "08:00" in titles and "Петров Пётр" in titles and "tomorrow" in titles
+
+
+def test_followup_membership_follows_every_change_of_meetings_and_deals(env, db):
+    """The queue reads counts kept on the organization's row by triggers: each write path —
+    held, moved, deleted, restored, a deal's stage, a raw insert — moves a client in or out."""
+    _admin, anna, _boris = env
+    a, b = org(anna, "Альфа"), org(anna, "Бета")
+
+    def titles() -> set[str]:
+        return {f.title for f in followups.queue(anna, now=NOW)}
+
+    meeting = event(anna, "2026-11-10 12:00", a.id, kind="meeting")
+    assert titles() == set()  # planned, not held
+    events.log_result(anna, meeting.id, "held_no_result", now=dt.datetime(2026, 11, 10, 13, 0))
+    assert titles() == {"Альфа"}
+    records.update(anna, "events", meeting.id, {"organization": b.id})
+    assert titles() == {"Бета"}
+    records.delete(anna, "events", meeting.id)
+    assert titles() == set()
+    records.restore(anna, "events", meeting.id)
+    assert titles() == {"Бета"}
+    records.update(anna, "organizations", b.id, {"status": "client"})  # the meeting sold
+    assert titles() == set()
+
+    deal = records.create(anna, "deals", {"title": "КП", "organization": a.id,
+                                          "stage": "proposal", "amount": "1000"})
+    assert titles() == {"Альфа"}
+    records.update(anna, "deals", deal.id, {"stage": "won"})
+    assert titles() == set()
+    records.update(anna, "deals", deal.id, {"stage": "invoice"})
+    assert titles() == {"Альфа"}
+    records.delete(anna, "deals", deal.id)
+    assert titles() == set()
+
+    # A row written past the services (a bulk load) counts as well.
+    param = "%s" if db.param == "%s" else "?"
+    db.execute_sql(f"INSERT INTO deal (title, organization_id, stage, amount, lost_reason,"
+                   f" version, created_at, updated_at) VALUES ('raw', {param}, 'negotiation',"
+                   f" 5, '', 1, {param}, {param})", (b.id, NOW, NOW))
+    assert titles() == {"Бета"}
+    assert followups.counts(anna, now=NOW)["total"] == 1

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import Case, fn
+from peewee import SQL, Case, fn
 
 from tui_crm.db import models as m
 from tui_crm.db.database import write
@@ -47,8 +47,9 @@ class FollowUp:
                 "owner": self.owner, "phone": self.phone, "stage": self.stage}
 
 
-def _members(actor: Actor, user_id: int | None, now: dt.datetime):  # noqa: ANN202 - a query
-    """The organizations in the queue (a peewee query, not yet ordered)."""
+def _members(actor: Actor, user_id: int | None, now: dt.datetime):  # noqa: ANN202 - a clause
+    """What puts an organization into the queue, as a condition on its own row: the counts of
+    held meetings and warm deals are kept on the row by triggers (migration 7)."""
     actor.require("organizations", "view")
     if not actor.sees_all:
         user_id = actor.user_id
@@ -56,25 +57,12 @@ def _members(actor: Actor, user_id: int | None, now: dt.datetime):  # noqa: ANN2
     alive = org.deleted_at.is_null() & (org.status != "lost")
     if user_id is not None:
         alive &= org.owner == user_id
-    deals = (m.Deal.select(m.Deal.organization).where(
-        m.Deal.stage.in_(WARM_STAGES) & m.Deal.deleted_at.is_null()))
-    warm_clause = (org.status == "warm") | org.id.in_(deals)
-    meetings = _meetings()
-    if meetings is not None:
-        warm_clause |= (org.id.in_(meetings) & (org.status != "client"))
+    warm_clause = ((org.status == "warm") | (SQL("followup_deals") > 0)
+                   | ((SQL("followup_meetings") > 0) & (org.status != "client")))
     silence = now - dt.timedelta(days=VIP_SILENCE_DAYS)
     vip_clause = (org.category == "vip") & (org.last_contact_at.is_null()
                                             | (org.last_contact_at < silence))
-    return org.select(org.id).where(alive & (warm_clause | vip_clause))
-
-
-def _meetings():  # noqa: ANN202 - a sub-select of organization ids, or None
-    meeting_type = m.EventType.get_or_none(m.EventType.code == "meeting")
-    if meeting_type is None:
-        return None
-    return (m.Event.select(m.Event.organization).where(
-        (m.Event.event_type == meeting_type.id) & (m.Event.status == "done")
-        & m.Event.organization.is_null(False) & m.Event.deleted_at.is_null()))
+    return alive & (warm_clause | vip_clause)
 
 
 def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None = None,
@@ -92,8 +80,9 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
              Case(None, [(no_step, org.last_contact_at)], None).asc(nulls="FIRST"),
              org.next_contact_at.asc(), org.id.asc()]
     query = (org.select(org.id, org.name, org.status, org.category, org.owner,
-                        org.primary_phone, org.next_contact_at, org.last_contact_at)
-             .where(org.id.in_(members)).order_by(*order))
+                        org.primary_phone, org.next_contact_at, org.last_contact_at,
+                        SQL("followup_meetings").alias("meetings"))
+             .where(members).order_by(*order))
     if limit:
         query = query.limit(limit)
     rows = list(query)
@@ -104,10 +93,6 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
                 m.Deal.organization.in_(ids) & m.Deal.stage.in_(WARM_STAGES)
                 & m.Deal.deleted_at.is_null()):
             deal_stage.setdefault(d.organization_id, d.stage)
-    met: set[int] = set()
-    meetings = _meetings()
-    if ids and meetings is not None:
-        met = {e.organization_id for e in meetings.where(m.Event.organization.in_(ids))}
     owners = lookups.names("user", (r.owner_id for r in rows))
     today_start = dt.datetime.combine(now.date(), dt.time())
     items = []
@@ -116,7 +101,7 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
             reason = "warm"
         elif r.id in deal_stage:
             reason = "deal"
-        elif r.id in met and r.status != "client":
+        elif r.meetings and r.status != "client":
             reason = "meeting"
         else:
             reason = "vip"
@@ -139,7 +124,7 @@ def counts(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None 
         fn.COUNT(org.id),
         fn.SUM(Case(None, [(org.next_contact_at.is_null(), 1)], 0)),
         fn.SUM(Case(None, [(org.next_contact_at < today_start, 1)], 0)))
-        .where(org.id.in_(_members(actor, user_id, now))).tuples().get())
+        .where(_members(actor, user_id, now)).tuples().get())
     return {"total": total or 0, "no_next_step": int(flagged or 0),
             "overdue": int(overdue or 0)}
 
