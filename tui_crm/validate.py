@@ -7,11 +7,14 @@ normalization used for search and duplicate matching.
 from __future__ import annotations
 
 import re
+from types import ModuleType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import phonenumbers
-
 from tui_crm.i18n import _
+
+if TYPE_CHECKING:
+    import phonenumbers
 
 _SHOWN_MAX = 60
 
@@ -30,12 +33,21 @@ def _shown(text: str) -> str:
 # --- phones ---------------------------------------------------------------------------------
 
 
+def _lib() -> ModuleType:
+    """phonenumbers, imported on first use: its metadata costs ~15 ms that the first screen
+    of the app and `tui-crm find` do not need."""
+    import phonenumbers
+
+    return phonenumbers
+
+
 def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    lib = _lib()
     try:
-        number = phonenumbers.parse(text, region)
+        number = lib.parse(text, region)
     except Exception:  # NumberParseException, or anything odd in the input
         return None
-    return number if phonenumbers.is_valid_number(number) else None
+    return number if lib.is_valid_number(number) else None
 
 
 def normalize_phone(text: str, region: str = "RU") -> str | None:
@@ -47,7 +59,8 @@ def normalize_phone(text: str, region: str = "RU") -> str | None:
     number = _parse_phone(text, region)
     if number is None:
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    lib = _lib()
+    return lib.format_number(number, lib.PhoneNumberFormat.E164)
 
 
 def phone_digit_forms(text: str, region: str = "RU") -> list[str]:
@@ -61,12 +74,13 @@ def phone_digit_forms(text: str, region: str = "RU") -> list[str]:
     if number is None:
         digits = re.sub(r"\D", "", text) if isinstance(text, str) else ""
         return [digits] if digits else []
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    lib = _lib()
+    e164 = lib.format_number(number, lib.PhoneNumberFormat.E164)
+    national = lib.format_number(number, lib.PhoneNumberFormat.NATIONAL)
     forms = [
         e164.lstrip("+"),
         re.sub(r"\D", "", national),
-        phonenumbers.national_significant_number(number),
+        lib.national_significant_number(number),
     ]
     return [form for i, form in enumerate(forms) if form and form not in forms[:i]]
 
@@ -76,7 +90,8 @@ def format_phone(e164: str) -> str:
     number = _parse_phone(e164, "RU")
     if number is None:
         return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    lib = _lib()
+    return lib.format_number(number, lib.PhoneNumberFormat.INTERNATIONAL)
 
 
 # --- e-mail, web ----------------------------------------------------------------------------

@@ -403,7 +403,9 @@ class MainScreen(Screen):
         self._first_page_shown = True
         hook = getattr(self.app, "first_page_shown", None)
         if hook is not None:
-            self.app.call_after_refresh(hook)
+            self.call_after_refresh(hook)  # before the work queued below
+        if getattr(self.app, "exit_when_ready", False):
+            return  # a start-up measurement: quit with the first page, start nothing else
         self.call_after_refresh(self.detail.build_tabs)
         self.call_after_refresh(self._mount_footer)
         # Counting a million events must not compete with the first page's query and paint.
