@@ -299,16 +299,27 @@ def _language_from(argv: Sequence[str]) -> str | None:
 class _Session:
     """The database of one command; closed when the command ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, as_program: bool = False) -> None:
         self.target: str | None = None
         self.db: Any = None
+        self.as_program = as_program
 
     def open(self, target: str) -> Any:
+        self.lean_drivers(target)
         from tui_crm.db import open_database
 
         self.target = target
         self.db = open_database(target)
         return self.db
+
+    def lean_drivers(self, target: str) -> None:
+        """peewee imports every database driver it knows on import (psycopg2 with ssl: ~12 ms
+        of each command's start). A process of its own on a SQLite file never needs them;
+        in-process callers (tests) may open PostgreSQL later, so only the program skips."""
+        if self.as_program and "://" not in str(target) and "peewee" not in sys.modules:
+            for name in ("psycopg2", "psycopg2cffi", "psycopg", "pymysql", "MySQLdb",
+                         "pysqlite3"):
+                sys.modules.setdefault(name, None)  # None makes `import name` fail at once
 
     def close(self) -> None:
         if self.db is not None and not self.db.is_closed():
@@ -333,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("SIGHUP", "SIGTERM"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), _hang_up)
-    session = _Session()
+    session = _Session(as_program=as_program)
     try:
         return _run(argv, session)
     except KeyboardInterrupt:
@@ -470,6 +481,7 @@ def _ensure_demo(session: _Session) -> str:
 
 def _open_ui(args: argparse.Namespace, session: _Session) -> int:
     target = _ensure_demo(session) if args.demo else _database_target(args)
+    session.lean_drivers(target)
     try:
         from tui_crm.ui.app import run_app
     except ImportError as exc:

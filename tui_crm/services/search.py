@@ -297,11 +297,14 @@ def quick_search(actor: Actor, text: str, *, sections: Iterable[str] | None = No
                f"WHERE {where} ORDER BY score DESC LIMIT {max(limit * 4, 100)}")
         rows = [(k, t) for k, t, _s in db.execute_sql(sql, [" ".join(terms), *params])]
     else:
-        rows = _sqlite_candidates(db, terms, kinds)
+        # Names that match outrank any match elsewhere on a card, so when they alone fill
+        # the list (and nothing is hidden from this user) the rest is not read.
+        rows = _sqlite_candidates(db, terms, kinds, enough=limit if actor.sees_all else None)
     return _visible(actor, _rank(rows, terms))[:limit]
 
 
-def _sqlite_candidates(db: Any, terms: list[str], kinds: list[str]) -> list[tuple[int, str]]:
+def _sqlite_candidates(db: Any, terms: list[str], kinds: list[str], *,
+                       enough: int | None = None) -> list[tuple[int, str]]:
     """Matches without sorting them all (ranking every match of a common word costs tens of
     milliseconds): names of clients and people first, then names of other records, then any
     match in the rest of the card (phones, e-mails, notes) — each query stops early."""
@@ -324,6 +327,8 @@ def _sqlite_candidates(db: Any, terms: list[str], kinds: list[str]) -> list[tupl
                 marks = ", ".join("?" for _k in group)
                 run(f"search_doc MATCH ?{like} AND kind IN ({marks})",
                     [title_match, *like_params, *group])
+        if enough is not None and len(seen) >= enough:
+            return list(seen.items())
     where, params = _where(terms, kinds)
     run(where, params)
     return list(seen.items())
