@@ -483,3 +483,15 @@ def test_references_by_name_id_case_and_yo(db, actor: Actor) -> None:
     records.delete(actor, "organizations", elka)
     with pytest.raises(ValidationError):
         records.create(actor, "tasks", {"title": "t", "organization": "Ёлочка"})
+
+
+def test_views_of_keeps_the_given_order_and_drops_what_is_gone(actor) -> None:
+    """A page read through the table's row index: the order given, deleted records left out."""
+    ids = [records.create(actor, "organizations", {"name": f"Org {n}",
+                                                  "source": "Website"}).id for n in range(4)]
+    records.delete(actor, "organizations", ids[1])
+    wanted = [ids[3], ids[1], ids[0], 10_000_000]
+    assert [v.id for v in records.views_of(actor, "organizations", wanted)] == [ids[3], ids[0]]
+    assert records.row_ids(actor, "organizations", records.ListQuery(sort="name",
+                                                                     descending=True)) == \
+        [ids[3], ids[2], ids[0]]
