@@ -300,11 +300,12 @@ def fig_search(db: Path, repeat: int) -> list[Figure]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
 
     def raw_filter() -> None:
-        ids = "SELECT rowid / 16 FROM search_doc WHERE search_doc MATCH ? AND kind = ?"
+        # The same index query as tui-crm's (the kind from the key's low bits).
+        ids = "SELECT rowid / 16 FROM search_doc WHERE search_doc MATCH ? AND rowid % 16 = ?"
         conn.execute(f"SELECT COUNT(*) FROM organization WHERE deleted_at IS NULL AND id IN"
-                     f" ({ids})", (f'"{QUERY}"', "organizations")).fetchone()
+                     f" ({ids})", (f'"{QUERY}"', 1)).fetchone()
         conn.execute(f"SELECT * FROM organization WHERE deleted_at IS NULL AND id IN ({ids})"
-                     f" ORDER BY name, id LIMIT 100", (f'"{QUERY}"', "organizations")).fetchall()
+                     f" ORDER BY name, id LIMIT 100", (f'"{QUERY}"', 1)).fetchall()
 
     raw_f = timed(raw_filter, repeat)
     figures.append(Figure("filter query for the table (count + first page)",
@@ -379,28 +380,59 @@ def fig_import(data: bench_data.BenchData, repeat: int) -> list[Figure]:
     return figures
 
 
+def _raw_export_sql(columns: list[Any]) -> str:
+    """One SQLite query giving the cells of an organizations export the plainest way: the
+    table's own columns as stored, referenced names by LEFT JOIN, phones / e-mails /
+    messengers and tags by group_concat — the same rows and columns tui-crm writes, without
+    its formatting (labels, dates, type names), so the baseline is a fair raw write."""
+    joins = {"owner": 'LEFT JOIN user u ON u.id = o.owner_id',
+             "group": 'LEFT JOIN "group" g ON g.id = o.group_id',
+             "source": "LEFT JOIN source s ON s.id = o.source_id"}
+    names = {"owner": "COALESCE(NULLIF(u.full_name, ''), u.login)", "group": "g.name",
+             "source": "s.name"}
+    points = {"phones": "phone", "emails": "email", "messengers": "messenger"}
+    exprs, used = [], []
+    for col in columns:
+        if col.type in points:
+            exprs.append("(SELECT group_concat(p.value, '; ') FROM contact_point p WHERE"
+                         f" p.organization_id = o.id AND p.kind = '{points[col.type]}')")
+        elif col.type == "tags":
+            exprs.append("(SELECT group_concat(t.name, ', ') FROM tag_link l JOIN tag t"
+                         " ON t.id = l.tag_id WHERE l.kind = 'organizations'"
+                         " AND l.record_id = o.id)")
+        elif col.name in names:
+            exprs.append(names[col.name])
+            used.append(joins[col.name])
+        else:
+            exprs.append(f"o.{col.name}")
+    return (f"SELECT {', '.join(exprs)} FROM organization o {' '.join(used)}"
+            " WHERE o.deleted_at IS NULL ORDER BY o.name, o.id")
+
+
 def fig_export(db: Path, repeat: int) -> list[Figure]:
     import csv as csv_module
 
     from openpyxl import Workbook
 
     from tui_crm.db import open_database
-    from tui_crm.services import exporting, records, users
+    from tui_crm.services import exporting, users
 
     open_database(db)
     actor = users.resolve_actor()
     out = Path(tempfile.mkdtemp())
-    spec = records.kind_spec("organizations")
-    columns = [f.name for f in spec.columns if f.type not in ("user",)]
+    # The baseline writes the same rows and columns as the export (all fields of the
+    # section, phones and tags included), not just the table's few default columns.
+    columns = exporting.columns("organizations")
+    sql = _raw_export_sql(columns)
     figures = []
     for fmt in ("csv", "xlsx"):
-        crm = timed(lambda fmt=fmt: exporting.export(actor, "organizations",
-                                                     out / f"orgs.{fmt}"), repeat)
+        def crm(fmt: str = fmt) -> None:
+            exporting.export(actor, "organizations", out / f"orgs.{fmt}")
 
         def raw(fmt: str = fmt) -> None:
             conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            rows = conn.execute(f"SELECT {', '.join(columns)} FROM organization"
-                                " WHERE deleted_at IS NULL ORDER BY name, id").fetchall()
+            rows = conn.execute(sql).fetchall()
+            conn.close()
             if fmt == "csv":
                 with open(out / "raw.csv", "w", newline="", encoding="utf-8") as fh:
                     csv_module.writer(fh).writerows(rows)
@@ -411,10 +443,16 @@ def fig_export(db: Path, repeat: int) -> list[Figure]:
                     sheet.append(row)
                 wb.save(out / "raw.xlsx")
 
-        base = timed(raw, repeat)
+        # Alternated, so a busy moment on a shared machine hits both alike.
+        crm_times, base = [], []
+        for _ in range(repeat):
+            crm_times += timed(crm, 1)
+            base += timed(raw, 1)
         figures.append(Figure(f"export organizations to .{fmt}",
-                              "≤ 1.5 × raw write with the writer library", crm, base, unit="s",
-                              max_ratio=1.5))
+                              "≤ 1.5 × raw write with the writer library", crm_times, base,
+                              unit="s", max_ratio=1.5,
+                              notes=f"baseline: the same {len(columns)} columns by one SQL query",
+                              extra={"columns": len(columns)}))
     return figures
 
 

@@ -8,6 +8,7 @@ Updates check the record's `version` in the UPDATE itself, so a stale edit is re
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from peewee import SQL, fn
 
 from tui_crm.dates import DateParseError
 from tui_crm.db import models as m
-from tui_crm.db.database import write
+from tui_crm.db.database import is_postgres, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import audit, lookups, search, values
@@ -275,7 +276,14 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery):  # noqa: ANN202
         if ids_sql is None:
             return None
         sql, params = ids_sql
-        select = select.where(model.id.in_(SQL(f"({sql})", params)))
+        db = m.database_proxy.obj
+        if is_postgres(db):
+            select = select.where(model.id.in_(SQL(f"({sql})", params)))
+        else:
+            # The index is read once here, not once for the count and again for the page.
+            found = [row[0] for row in db.execute_sql(sql, params)]
+            select = select.where(model.id.in_(SQL("(SELECT value FROM json_each(?))",
+                                                   [json.dumps(found)])))
     customs = {cf.name: cf for cf in values.custom_fields(spec.name)}
     context = {"section": spec.name}
     errors: dict[str, str] = {}

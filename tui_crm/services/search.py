@@ -256,10 +256,23 @@ def _where(terms: list[str], kinds: list[str]) -> tuple[str, list[Any]]:
                 clauses.append(f"body LIKE {p} ESCAPE '\\'")
                 params.append(_like_pattern(term))
     if kinds and len(kinds) < len(search_index.KIND_CODES):
-        # The stored kind, not `key % 16`: a literal % would clash with psycopg2's %s.
-        clauses.append(f"kind IN ({', '.join(p for _k in kinds)})")
-        params.extend(kinds)
+        clauses.append(_kind_clause(kinds, pg))
+        params.extend(search_index.KIND_CODES[k] if not pg else k for k in kinds)
     return " AND ".join(clauses), params
+
+
+# How search_index packs the kind's code into a document's key (key = id × shift + code).
+_KEY_SHIFT = search_index.doc_key("organizations", 1) - search_index.doc_key("organizations", 0)
+
+
+def _kind_clause(kinds: list[str], pg: bool) -> str:
+    """SQLite: the kind from the key (`rowid % 16`), which FTS5 has without reading the
+    stored row — testing the stored kind reads one row per match ("иван" in organizations,
+    100k base: 370 ms → 16 ms). PostgreSQL: the stored kind (a literal % would clash with
+    psycopg2's %s)."""
+    if pg:
+        return f"kind IN ({', '.join('%s' for _k in kinds)})"
+    return f"rowid % {_KEY_SHIFT} IN ({', '.join('?' for _k in kinds)})"
 
 
 def match_ids_sql(kind: str, text: str) -> tuple[str, list[Any]] | None:
@@ -324,9 +337,8 @@ def _sqlite_candidates(db: Any, terms: list[str], kinds: list[str], *,
         for group in ([k for k in kinds if k in CLIENT_KINDS],
                       [k for k in kinds if k not in CLIENT_KINDS]):
             if group:
-                marks = ", ".join("?" for _k in group)
-                run(f"search_doc MATCH ?{like} AND kind IN ({marks})",
-                    [title_match, *like_params, *group])
+                run(f"search_doc MATCH ?{like} AND {_kind_clause(group, False)}",
+                    [title_match, *like_params, *(search_index.KIND_CODES[k] for k in group)])
         if enough is not None and len(seen) >= enough:
             return list(seen.items())
     where, params = _where(terms, kinds)

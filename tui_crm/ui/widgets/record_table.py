@@ -320,9 +320,15 @@ class RecordTable(ScrollView, can_focus=True):
         generation, kind, query = self._generation, self.kind, self._applied
 
         def build() -> tuple[int, list[int]]:
-            return generation, records.row_ids(self.actor, kind, query)
+            from tui_crm.db.database import current
 
-        self.run_worker(in_query_thread(build), group="row-index", exit_on_error=False)
+            # A thread and connection of its own: the query thread stays free for the next
+            # keystroke's filter while 100k ids are read.
+            with current().connection_context():
+                return generation, records.row_ids(self.actor, kind, query)
+
+        self.run_worker(build, thread=True, group="row-index",
+                        exit_on_error=False)
 
     @property
     def indexed(self) -> bool:
