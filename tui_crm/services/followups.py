@@ -79,12 +79,15 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
     order = [Case(None, [(no_step, 0)], 1).asc(),
              Case(None, [(no_step, org.last_contact_at)], None).asc(nulls="FIRST"),
              org.next_contact_at.asc(), org.id.asc()]
+    # The page's ids come from the narrow covering index (migration 8); only their rows are
+    # then read whole.
+    page = org.select(org.id).where(members).order_by(*order)
+    if limit:
+        page = page.limit(limit)
     query = (org.select(org.id, org.name, org.status, org.category, org.owner,
                         org.primary_phone, org.next_contact_at, org.last_contact_at,
                         SQL("followup_meetings").alias("meetings"))
-             .where(members).order_by(*order))
-    if limit:
-        query = query.limit(limit)
+             .where(org.id.in_(page)).order_by(*order))
     rows = list(query)
     ids = [r.id for r in rows]
     deal_stage: dict[int, str] = {}
