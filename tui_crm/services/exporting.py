@@ -2,10 +2,11 @@
 vcard / icalendar_export, to .vcf and .ics).
 
 The rows are the ones `records.list_records` gives for the same ListQuery (text, filters,
-sort) and the actor's visibility, read page by page so 100k rows never sit in memory as
-views; the headers are the labels as shown (renamed fields, custom fields). Text that a
-spreadsheet would run as a formula (= + - @, tab, CR at the start) is neutralized: prefixed
-with an apostrophe in CSV, stored as a string cell in .xlsx.
+sort) and the actor's visibility, streamed from SQL by `export_rows` (cells as
+`cell_value` makes them from a RecordView, without building views); the headers are the
+labels as shown (renamed fields, custom fields). Text that a spreadsheet would run as a
+formula (= + - @, tab, CR at the start) is neutralized: prefixed with an apostrophe in CSV,
+stored as a string cell in .xlsx.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import datetime as dt
 import html
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 from tui_crm.db.database import write
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import _, get_language
-from tui_crm.services import audit, records, settings, values
+from tui_crm.services import audit, export_rows, records, settings, values
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.records import ListQuery, RecordView
 from tui_crm.services.rights import Actor
@@ -34,6 +35,7 @@ PAGE = 1000
 DOCX_MAX_ROWS = 5000  # a Word table of more rows takes minutes to write and to open
 TXT_MAX_WIDTH = 40
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_START)
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Fields a table shows that say nothing new next to the full lists of phones and e-mails.
 _SKIPPED = {"primary_phone", "primary_email"}
@@ -137,7 +139,10 @@ def points_text(points: list[records.PointView], point_kind: str) -> str:
 
 
 def cell_value(view: RecordView, column: Column, *, typed: bool) -> Any:
-    """A cell: display text, or (`typed`, for .xlsx) dates and numbers as such."""
+    """A cell: display text, or (`typed`, for .xlsx) dates and numbers as such.
+
+    The reference for a cell's form: `export_rows` makes the same from SQL rows, and the
+    tests compare the two."""
     name, kind = column.name, column.type
     if kind in POINT_TYPES:
         return points_text(view.points, POINT_TYPES[kind])
@@ -173,18 +178,32 @@ def neutralize(text: str) -> str:
 # --- writers ----------------------------------------------------------------------------------
 
 
-def _write_csv(path: Path, header: list[str], rows: Iterator[list[Any]],
+def _write_csv(path: Path, header: list[str], pages: Iterator[export_rows.Columns],
                delimiter: str | None = None) -> int:
+    """Pages of columns (export_rows.stream_pages) to CSV, each page written in one call."""
     delim = delimiter or (";" if get_language() == "ru" else ",")
     count = 0
-    # UTF-8 with a BOM: Excel then reads Cyrillic right without asking.
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    # UTF-8 with a BOM: Excel then reads Cyrillic right without asking. The BOM is written
+    # by hand: the utf-8-sig codec encodes every write through Python code.
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("\ufeff")
         writer = csv.writer(handle, delimiter=delim, lineterminator="\r\n")
         writer.writerow([neutralize(h) for h in header])
-        for row in rows:
-            writer.writerow([neutralize(v) if isinstance(v, str) else v for v in row])
-            count += 1
+        for columns in pages:
+            writer.writerows(zip(*[_neutralized(c) for c in columns], strict=True))
+            count += len(columns[0]) if columns else 0
     return count
+
+
+def _neutralized(column: Sequence[Any]) -> Sequence[Any]:
+    """A column with `neutralize` applied; as it is (checked at C speed) where no text in it
+    starts like a formula, which is most columns."""
+    try:
+        if _FORMULA_FIRST.isdisjoint([v[:1] for v in column]):
+            return column
+    except TypeError:  # not all text: check cell by cell
+        pass
+    return [neutralize(v) if isinstance(v, str) else v for v in column]
 
 
 def _write_xlsx(path: Path, header: list[str], rows: Iterator[list[Any]], title: str,
@@ -209,20 +228,25 @@ def _write_xlsx(path: Path, header: list[str], rows: Iterator[list[Any]], title:
         head.append(cell)
     sheet.append(head)
     count = 0
+    append = sheet.append
     for row in rows:
         out: list[Any] = []
         for value in row:
             if isinstance(value, str):
-                value = _xml_text(value)
-                if value.startswith("="):
-                    # openpyxl makes any text beginning with "=" a formula: store a string.
-                    cell = WriteOnlyCell(sheet, value=value)
-                    cell.data_type = "s"
-                    value = cell
+                if not value:
+                    value = None  # no cell at all: an empty one reads back the same
+                else:
+                    if not value.isprintable():  # only then can it hold a control char
+                        value = _xml_text(value)
+                    if value[:1] == "=":
+                        # openpyxl makes text beginning with "=" a formula: store a string.
+                        cell = WriteOnlyCell(sheet, value=value)
+                        cell.data_type = "s"
+                        value = cell
             elif isinstance(value, Decimal):
                 value = float(value)
             out.append(value)
-        sheet.append(out)
+        append(out)
         count += 1
     workbook.save(path)
     return count
@@ -341,8 +365,12 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
     title = settings.section_name(kind)
 
     def rows() -> Iterator[list[Any]]:
-        for view in iter_views(actor, kind, query, progress):
-            yield [cell_value(view, c, typed=typed) for c in cols]
+        return export_rows.stream_rows(actor, kind, query, cols, typed=typed,
+                                       progress=progress)
+
+    def pages() -> Iterator[export_rows.Columns]:
+        return export_rows.stream_pages(actor, kind, query, cols, typed=typed,
+                                        progress=progress)
 
     if fmt in ("docx", "txt"):
         total = records.count(actor, kind, query or ListQuery())
@@ -352,7 +380,7 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
                 count=total, limit=DOCX_MAX_ROWS))
     try:
         if fmt == "csv":
-            count = _write_csv(path, header, rows(), delimiter)
+            count = _write_csv(path, header, pages(), delimiter)
         elif fmt == "xlsx":
             widths = [max(len(h) + 2, c.spec.width) for h, c in zip(header, cols, strict=True)]
             count = _write_xlsx(path, header, rows(), title, widths)
