@@ -111,6 +111,9 @@ def test_help_lists_the_commands(env: Path, capsys: pytest.CaptureFixture[str]) 
     for command in ("init", "demo", "add", "show", "list", "edit", "delete", "restore", "find",
                     "duplicates", "fields", "history", "user"):
         assert command in out
+    # The capabilities' own commands too (the UI's start skips loading them, help does not).
+    for command in ("plan", "import", "export", "report", "mail", "backup"):
+        assert f"\n    {command} " in out
 
 
 def test_init_registers_the_os_account_as_admin(env: Path,
