@@ -129,10 +129,13 @@ Bare().run(headless=True)
 print("RSS_MB", int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 """
 
+# `tui-crm --db BASE --section organizations`, the command line's own start-up path, plus the
+# line that reports the process's peak RSS.
 CRM_APP = """
 import sys
-from tui_crm.ui.app import run_app
-code = run_app(sys.argv[1], section="organizations")
+from tui_crm.cli import main
+sys.argv = ["tui-crm", "--db", sys.argv[1], "--section", "organizations"]
+code = main()
 print("RSS_MB", int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 sys.exit(code)
 """
