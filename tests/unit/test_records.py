@@ -495,3 +495,29 @@ def test_views_of_keeps_the_given_order_and_drops_what_is_gone(actor) -> None:
     assert records.row_ids(actor, "organizations", records.ListQuery(sort="name",
                                                                      descending=True)) == \
         [ids[3], ids[2], ids[0]]
+
+
+def test_an_analyzed_base_walks_the_name_index_for_the_first_page(tmp_path) -> None:
+    """No index added for another screen may take over the lists: on an analyzed SQLite
+    base the default page of organizations reads the name index, with no sort of the table."""
+    from tui_crm.db import models as m
+    from tui_crm.db import open_database
+    from tui_crm.db.migrations import m0008_followup_index
+    from tui_crm.services import demo, users
+
+    database = open_database(tmp_path / "plan.sqlite3")
+    demo.generate(orgs=300, contacts=0, events=300, payments=0)
+    # A base analyzed before the follow-up index existed, then upgraded.
+    database.execute_sql("DROP INDEX organization_followup")
+    database.execute_sql("ANALYZE")
+    m0008_followup_index.apply(database)
+    actor = users.resolve_actor()
+    spec = records.kind_spec("organizations")
+    query = (m.Organization.select().where(m.Organization.deleted_at.is_null())
+             .order_by(*records._order(spec, records.ListQuery())).limit(100))
+    sql, params = query.sql()
+    plan = " ".join(row[-1] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql,
+                                                            params))
+    assert "organization_name" in plan and "TEMP B-TREE" not in plan
+    assert records.list_records(actor, "organizations").total == 300
+    database.close()
