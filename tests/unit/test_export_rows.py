@@ -143,3 +143,16 @@ def test_a_bad_filter_fails_before_the_file_is_made(base, actor: Actor, tmp_path
         exporting.export(actor, "organizations", path,
                          query=ListQuery(filters={"cadence_days": "many"}))
     assert not path.exists()
+
+
+@pytest.mark.parametrize("start", list(exporting.FORMULA_START))
+def test_csv_columns_neutralized_whatever_else_they_hold(start: str) -> None:
+    # A formula-like text among digits, among letters, after empty cells, next to None.
+    for others in (["12", "2026-01-01", ""], ["Ромашка", "abc", ""], ["", None, "5"],
+                   ["<b>", ".5", "9"]):
+        column = [*others, start + "1+1", *others]
+        out = exporting._neutralized(column)
+        assert out[len(others)] == "'" + start + "1+1"
+        assert [v for i, v in enumerate(out) if i != len(others)] == others + others
+    safe = ["12", "2026-01-01", "", ".5", "<", "Ромашка", "abc"]
+    assert exporting._neutralized(safe) is safe

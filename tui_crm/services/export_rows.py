@@ -46,6 +46,7 @@ ConvertColumn = Callable[[Sequence[Any]], Sequence[Any]]
 _CUSTOM_DISPLAY = {"number": "decimal", "date": "date", "bool": "bool"}
 _MISSING = object()
 _CURSOR_NAMES = count(1)
+_NULL = SQL("NULL")
 
 
 def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequence[Column], *,
@@ -67,19 +68,19 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
     customs = {cf.name: cf for cf in values.custom_fields(kind)}
 
     # One selected expression per column, in the export's order. A column filled per page
-    # (phones, tags, a custom field) selects the record id, turned into its cell later.
+    # (phones, tags, a custom field) selects NULL and is made from the page's ids.
     exprs: list[Any] = []
     fixed: list[tuple[int, ConvertColumn]] = []
     by_page: list[tuple[int, Callable[[list[int]], ConvertColumn]]] = []  # made from the ids
     for index, col in enumerate(cols):
         if col.type in POINT_TYPES:
-            exprs.append(model.id)
+            exprs.append(_NULL)
             by_page.append((index, ctx.points_column(POINT_TYPES[col.type])))
         elif col.type == "tags":
-            exprs.append(model.id)
+            exprs.append(_NULL)
             by_page.append((index, ctx.tags_column))
         elif col.spec.custom:
-            exprs.append(model.id)
+            exprs.append(_NULL)
             by_page.append((index, ctx.custom_column(col, customs[col.name])))
         else:
             field = model._meta.fields[col.name]
@@ -103,7 +104,7 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
                 for index, conv in fixed:
                     columns[index] = conv(columns[index])
                 for index, make in by_page:
-                    columns[index] = make(ids)(columns[index])
+                    columns[index] = make(ids)(ids)
                 yield columns
                 done += len(page)
                 if progress is not None:
@@ -333,25 +334,21 @@ def _points(db: Any, spec: KindSpec, ids: list[int]) -> dict[str, dict[int, str]
     query = (P.select(owner, P.kind, P.type, P.value, P.normalized, P.valid)
              .where(owner.in_(_marks(db, ids))).order_by(P.position, P.id))
     # "work: " before a work phone; nothing before the default (first) type.
-    prefixes = {(kind, t): _(label) + ": " for kind, choices in POINT_TYPE_CHOICES.items()
-                for t, label in list(choices.items())[1:]}
-    parts: dict[tuple[str, int], list[str]] = {}
+    prefixes = {kind: {t: _(label) + ": " for t, label in list(choices.items())[1:]}
+                for kind, choices in POINT_TYPE_CHOICES.items()}
+    out: dict[str, dict[int, str]] = {kind: {} for kind in POINT_TYPE_CHOICES}
     for rid, kind, type_, value, normalized, valid in db.execute_sql(*_with_ids(query, ids)):
-        if kind == "phone" and not value and valid and normalized:
+        if not value and kind == "phone" and valid and normalized:
             value = format_phone(normalized)
-        if type_:
-            prefix = prefixes.get((kind, type_))
-            if prefix is not None:
-                value = prefix + value
-        key = (kind, rid)
-        items = parts.get(key)
-        if items is None:
-            parts[key] = [value]
-        else:
-            items.append(value)
-    out: dict[str, dict[int, str]] = {}
-    for (kind, rid), items in parts.items():
-        out.setdefault(kind, {})[rid] = "; ".join(items)
+        by_type = prefixes.get(kind)
+        if by_type is None:
+            continue
+        prefix = by_type.get(type_)
+        if prefix is not None:
+            value = prefix + value
+        cells = out[kind]
+        # A record has a point or two of a kind: adding to a string beats lists and joins.
+        cells[rid] = cells[rid] + "; " + value if rid in cells else value
     return out
 
 

@@ -196,10 +196,17 @@ def _write_csv(path: Path, header: list[str], pages: Iterator[export_rows.Column
 
 
 def _neutralized(column: Sequence[Any]) -> Sequence[Any]:
-    """A column with `neutralize` applied; as it is (checked at C speed) where no text in it
-    starts like a formula, which is most columns."""
+    """A column with `neutralize` applied: as it is where no text in it starts like a
+    formula, which is most columns, told at C speed from the lowest and highest first
+    character (the formula characters sort below "A", digits between "-" and "=")."""
     try:
-        if _FORMULA_FIRST.isdisjoint([v[:1] for v in column]):
+        texts = list(filter(None, column))
+        if not texts:
+            return column
+        low = min(texts)[0]
+        if low > "@" or (low > "-" and max(texts)[0] < "="):
+            return column
+        if _FORMULA_FIRST.isdisjoint([v[:1] for v in texts]):
             return column
     except TypeError:  # not all text: check cell by cell
         pass
