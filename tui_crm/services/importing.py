@@ -1257,18 +1257,30 @@ class _RowCleaner:
         if kind == "tags":
             return lambda value: [t.strip() for t in re.split(r"[,;\n]", cell_text(value))
                                   if t.strip()]
-        if spec.is_reference:
-            return lambda value: self.resolver.resolve(kind, cell_text(value))
-        if kind == "choice":
-            codes = self._choices(name, spec.choices)
+        if spec.is_reference or kind == "choice":
+            # Few distinct texts (statuses, sources, owners): each one is resolved once.
+            known: dict[str, Any] = {}
+            codes = self._choices(name, spec.choices) if kind == "choice" else {}
 
-            def choice(value: Any) -> str:
+            def resolve(value: Any) -> Any:
+                if spec.is_reference:
+                    return self.resolver.resolve(kind, cell_text(value))
                 text = cell_text(value).strip()
                 code = codes.get(text.casefold())
                 if code is None:
                     return values.parse_choice(text, spec.choices)  # raises with the codes
                 return code
-            return choice
+
+            def reference_or_choice(value: Any) -> Any:
+                if value.__class__ is not str:
+                    return resolve(value)
+                hit = known.get(value)
+                if hit is None:
+                    hit = resolve(value)  # an unknown text raises and is not remembered
+                    if len(known) < 10_000:
+                        known[value] = hit
+                return hit
+            return reference_or_choice
 
         def typed(value: Any) -> Any:
             if kind == "int" and isinstance(value, float) and value.is_integer():
@@ -1609,6 +1621,7 @@ class ImportResult:
                                                  errors=len(self.errors))
 
 
+@_without_gc
 def import_file(actor: Actor, path: str | Path, options: ImportOptions, *,
                 encoding: str | None = None, delimiter: str | None = None,
                 sheet: str | None = None, map_pairs: Iterable[str] = (),
