@@ -5,16 +5,24 @@ got when the mailing was created) BEFORE the SMTP transaction, and as `sent` aft
 accepted the message. A crash, `kill -9` or Ctrl-C between the two leaves the row in
 `sending`; the next run turns such rows into `unknown` for a person to decide (resend, or
 mark as sent) and never resends them by itself. "Send, then mark sent" duplicated a message
-at every crash in our measurements; this order duplicated none.
+at every crash in our measurements; this order duplicated none. To keep one commit per
+message, the `sent` (or failed, retry…) of a message is committed together with the next
+message's `sending`, or before any wait, so a crash still leaves at most the message in hand
+in `sending`.
 
-One SMTP connection is reused for the whole run and reopened when the server drops it. A drop
-before the message body was handed over is retried at once; a drop after it makes the row
-`unknown` (the server may have delivered it). Replies 4xx are retried later (`retry_delays`),
-5xx are final (`failed`, with the server's reply). Only one process sends a mailing at a time
-(`runner`, checked by pid on the same host and by heartbeat elsewhere).
+Recipients are read in batches (up to BATCH_SIZE, for about BATCH_SECONDS): their opt-outs
+and the data their templates read come with them in one query, and a stop request is
+honoured between any two messages. One SMTP connection is reused for the whole run and
+reopened when the server drops it. A drop before the message body was handed over is retried
+at once; a drop after it makes the row `unknown` (the server may have delivered it). Replies
+4xx are retried later (`retry_delays`), 5xx are final (`failed`, with the server's reply).
+Only one process sends a mailing at a time (`runner`, checked by pid on the same host and by
+heartbeat elsewhere), and a row is marked `sending` only if it is still pending.
 
-Each sent message becomes an "email" event with result "sent" in the client's history
-(records.create, so last-contact dates follow) and an audit entry "mail" on the record.
+Each sent message becomes an "email" event with result "sent" in the client's history (the
+rows, search document, audit entries and last-contact dates records.create writes) and an
+audit entry "mail" on the record, written for a whole batch in one transaction after it.
+A crash before that leaves `sent` rows without their event; the next run writes it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.policy
+import functools
 import json
 import logging
 import mimetypes
@@ -39,17 +48,19 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from peewee import fn
+from peewee import JOIN, CharField, ForeignKeyField, IntegrityError, TextField, fn
 
 from tui_crm import dates
 from tui_crm.db import models as m
-from tui_crm.db.database import write
+from tui_crm.db import search_index
+from tui_crm.db.database import current, is_postgres, write
 from tui_crm.db.mail_models import MailAccount, Mailing, MailRecipient, MailTemplate
 from tui_crm.errors import ConflictError, CrmError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import audit, records, secrets, templating, values
+from tui_crm.services import audit, lookups, records, search, secrets, templating, values
 from tui_crm.services.kinds import CATEGORY_CHOICES
 from tui_crm.services.records import ListQuery
 from tui_crm.services.rights import Actor
@@ -769,14 +780,101 @@ def _plain_record(view: records.RecordView) -> dict[str, Any]:
     return data
 
 
-class _Contexts:
-    """Builds template contexts, caching organizations and users shared by recipients."""
+# Keys of a card's template fields that are not its own text columns.
+_CARD_KEYS = frozenset({"section", "id", "version", "title", "tags", "emails", "phones",
+                        "messengers", "created_at", "updated_at", "created_by", "updated_by",
+                        "deleted"} | {f"{ref}_name" for ref in (
+                            "owner", "assignee", "organization", "contact", "group", "source",
+                            "event_type", "result", "deal")})
 
-    def __init__(self, actor: Actor, account: AccountView | None) -> None:
+
+def _text_columns(kind: str) -> frozenset[str]:
+    """Fields of a section whose template value is the column's text as stored (no
+    reference, list, date or number to convert): a template reading only these needs no
+    card, the row is enough."""
+    spec = records.kind_spec(kind)
+    customs = {cf.name for cf in values.custom_fields(kind)}
+    return frozenset(
+        f.name for f in spec.fields
+        if not f.is_reference and not f.is_repeatable and f.name not in customs
+        and f.name not in _CARD_KEYS
+        and isinstance(spec.model._meta.fields.get(f.name), CharField | TextField))
+
+
+def _quick_keys(kind: str | None, templates: list[templating.Compiled]
+                ) -> frozenset[str] | None:
+    """The keys of the recipient's own record the templates read, when that is all they
+    read of it (text columns) and they read nothing of another card; else None."""
+    if kind not in KINDS:
+        return None
+    own = ("contact",) if kind == "contacts" else ("org", "organization")
+    keys: set[str] = set()
+    for tpl in templates:
+        if tpl.fields is None or not tpl.names <= {*own, "recipient", "sender", "today"}:
+            return None
+        for name in own:
+            if name in tpl.fields:
+                read = tpl.fields[name]
+                if read is None:
+                    return None
+                keys |= read
+    extra = {"email", "full_name"} if kind == "contacts" else {"email"}
+    return frozenset(keys) if keys <= _text_columns(kind) | extra else None
+
+
+class _Contexts:
+    """Builds template contexts, caching organizations and users shared by recipients.
+
+    Given the templates, it leaves out what none of them can see: a greeting by first name
+    needs no organization card, and when they read only text columns of the recipient's
+    own record (`contact.first_name`), no card at all: the row gives the same values.
+    `prefetch` reads many recipients at once (one query per table instead of one per card).
+    """
+
+    def __init__(self, actor: Actor, account: AccountView | None,
+                 templates: Iterable[templating.Compiled] | None = None,
+                 kind: str | None = None) -> None:
         self.actor = actor
         self.account = account
+        listed = list(templates) if templates is not None else None
+        self.needed = frozenset().union(*(t.names for t in listed)) \
+            if listed is not None else None
+        self.quick = _quick_keys(kind, listed) if listed is not None else None
         self.orgs: dict[int, dict[str, Any]] = {}
         self.users: dict[int, dict[str, Any]] = {}
+        self._cards: dict[tuple[str, int], records.RecordView | CrmError] = {}
+        self._rows: dict[tuple[str, int], Any] = {}  # for `quick`: rows records.get would show
+        self._no_org: set[int] = set()  # organizations this actor cannot open
+
+    def wants(self, *names: str) -> bool:
+        return self.needed is None or any(n in self.needed for n in names)
+
+    def forget(self) -> None:
+        """Drop prefetched cards not used (a new batch reads them fresh)."""
+        self._cards.clear()
+        self._rows.clear()
+
+    def record_columns(self, kind: str) -> list[str]:
+        """The columns `take` needs (the quick keys, the title's, the owner)."""
+        if self.quick is None:
+            return []
+        spec = records.kind_spec(kind)
+        title = ["last_name", "first_name", "middle_name"] if kind == "contacts" else ["name"]
+        owner = [spec.owner_field] if spec.owner_field else []
+        return sorted(self.quick - {"email", "full_name"} | set(title) | set(owner))
+
+    def take(self, kind: str, rows: dict[int, Any]) -> None:
+        """Rows read elsewhere (see record_columns) for `quick` contexts; the visibility
+        rule of records.get applies."""
+        self.actor.require(kind, "view")
+        spec = records.kind_spec(kind)
+        for record_id, row in rows.items():
+            try:
+                records._check_visible(self.actor, spec, row)
+            except PermissionDenied as exc:
+                self._cards[(kind, record_id)] = exc
+                continue
+            self._rows[(kind, record_id)] = row
 
     def _user(self, user_id: int | None) -> dict[str, Any]:
         if not user_id:
@@ -788,10 +886,76 @@ class _Contexts:
                                    if u else {})
         return self.users[user_id]
 
+    def _read_cards(self, kind: str, ids: Iterable[int], *, rows_only: bool = False
+                    ) -> dict[int, Any]:
+        """The cards of `ids` as records.get gives them (or its PermissionDenied), or just
+        the rows records.get would show; ids that do not exist are left out."""
+        spec = records.kind_spec(kind)
+        self.actor.require(kind, "view")
+        rows = []
+        found: dict[int, Any] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            for row in spec.model.select().where(spec.model.id.in_(chunk)):
+                try:
+                    records._check_visible(self.actor, spec, row)
+                except PermissionDenied as exc:
+                    found[row.id] = exc
+                    continue
+                rows.append(row)
+        if rows_only:
+            found.update((row.id, row) for row in rows)
+            return found
+        for view in records._views(spec, rows, full=True):
+            found[view.id] = view
+        return found
+
+    def prefetch(self, kind: str, record_ids: Iterable[int]) -> None:
+        """Read the cards of many recipients now; for_record then takes them from memory."""
+        wanted = [i for i in record_ids if (kind, i) not in self._cards]
+        if not wanted:
+            return
+        try:
+            cards = self._read_cards(kind, wanted, rows_only=self.quick is not None)
+        except CrmError:
+            return  # for_record reads them one by one and raises what records.get raises
+        for record_id, card in cards.items():
+            if isinstance(card, records.RecordView | CrmError):
+                self._cards[(kind, record_id)] = card
+            else:
+                self._rows[(kind, record_id)] = card
+        if kind != "contacts" or not self.wants("org", "organization"):
+            return
+        org_ids = {c.values.get("organization") for c in cards.values()
+                   if isinstance(c, records.RecordView)}
+        org_ids = {i for i in org_ids if i and i not in self.orgs and i not in self._no_org}
+        if not org_ids:
+            return
+        try:
+            orgs = self._read_cards("organizations", org_ids)
+        except CrmError:
+            return
+        for org_id in org_ids:
+            card = orgs.get(org_id)
+            if isinstance(card, records.RecordView):
+                self.orgs[org_id] = _plain_record(card)
+            else:  # hidden or gone: the name the contact's card shows
+                self._no_org.add(org_id)
+
+    def _card(self, kind: str, record_id: int) -> records.RecordView:
+        card = self._cards.pop((kind, record_id), None)
+        if card is None:
+            return records.get(self.actor, kind, record_id)
+        if isinstance(card, CrmError):
+            raise card
+        return card
+
     def _org(self, org_id: int | None, fallback_name: str = "") -> dict[str, Any]:
         if not org_id:
             return {}
         if org_id not in self.orgs:
+            if org_id in self._no_org:
+                self.orgs[org_id] = {"id": org_id, "name": fallback_name}
+                return self.orgs[org_id]
             try:
                 self.orgs[org_id] = _plain_record(records.get(self.actor, "organizations",
                                                               org_id))
@@ -806,25 +970,58 @@ class _Contexts:
         return {"name": name, "email": acc.from_address if acc else me.get("email", ""),
                 "login": self.actor.login, "full_name": me.get("full_name", self.actor.login)}
 
+    def _quick(self, kind: str, row: Any, address: str) -> dict[str, Any]:
+        """The context from the row alone (see `quick`): what for_record gives, less the
+        keys no template reads."""
+        assert self.quick is not None
+        record = {key: getattr(row, key) for key in self.quick
+                  if key not in ("email", "full_name")}
+        title = search.title_of(kind, row)  # the card's title, as records.get names it
+        if "email" in self.quick:
+            record["email"] = address
+        if kind == "contacts":
+            if "full_name" in self.quick:
+                record["full_name"] = title
+            contact, org, name = record, {}, title
+        else:
+            contact, org, name = {}, record, str(row.name or "")
+        return {"contact": contact, "org": org, "organization": org, "owner": {},
+                "sender": self.sender() if self.wants("sender") else {},
+                "recipient": {"name": name or "", "email": address},
+                "today": dates.format_date(dt.date.today())}
+
     def for_record(self, kind: str, record_id: int, address: str | None = None
                    ) -> dict[str, Any]:
-        view = records.get(self.actor, kind, record_id)
-        record = _plain_record(view)
+        if self.quick is not None and address:
+            row = self._rows.pop((kind, record_id), None)
+            if row is not None:
+                return self._quick(kind, row, address)
+        view = self._card(kind, record_id)
+        # The record's own fields, unless no template reads them (the address is known).
+        full = not address or self.wants("contact", "org", "organization", "recipient")
+        record = _plain_record(view) if full else {}
         if kind == "contacts":
             contact = record
-            contact["full_name"] = view.title
-            org = self._org(view.values.get("organization"), view.display.get("organization", ""))
+            if full:
+                contact["full_name"] = view.title
+            org = self._org(view.values.get("organization"),
+                            view.display.get("organization", "")) \
+                if self.wants("org", "organization") else {}
         else:
             contact = {}
             org = record
         email = address or (record.get("primary_email") or "")
-        name = contact.get("full_name") if contact else org.get("name", "")
+        if kind == "contacts":
+            name = view.title
+        else:
+            name = org.get("name", "") if full else str(view.values.get("name") or "")
         if contact:
             contact.setdefault("email", email)
-        else:
+        elif org and kind != "contacts":
             org.setdefault("email", email)
         return {"contact": contact, "org": org, "organization": org,
-                "owner": self._user(view.values.get("owner")), "sender": self.sender(),
+                "owner": self._user(view.values.get("owner")) if self.wants("owner") else {},
+                "sender": self.sender() if self.wants("sender") else {},
                 "recipient": {"name": name or "", "email": email},
                 "today": dates.format_date(dt.date.today())}
 
@@ -921,19 +1118,30 @@ def problems(actor: Actor, mailing_id: int, *, limits: templating.Limits | None 
     subject_tpl = templating.compile_template(row.subject)
     body_tpl = templating.compile_template(row.body, html=row.html)
     found = []
-    for rec in MailRecipient.select().where((MailRecipient.mailing == row.id)
-                                            & (MailRecipient.status == "pending")):
-        try:
-            context = contexts.for_record(rec.kind, rec.record_id, rec.address)
-            templating.render(subject_tpl, context, limits=limits or templating.DEFAULT_LIMITS)
-            templating.render(body_tpl, context, limits=limits or templating.DEFAULT_LIMITS)
-        except CrmError as exc:
-            found.append(RecipientProblem(rec.id, rec.name, rec.address, str(exc)))
+    pending = list(MailRecipient.select().where((MailRecipient.mailing == row.id)
+                                                & (MailRecipient.status == "pending"))
+                   .order_by(MailRecipient.id))
+    for start in range(0, len(pending), 200):  # the cards of 200 recipients at a time
+        contexts.prefetch(row.kind, [r.record_id for r in pending[start:start + 200]])
+        for rec in pending[start:start + 200]:
+            found.extend(_problem(contexts, rec, subject_tpl, body_tpl, limits))
     for path in json.loads(row.attachments or "[]"):
         if not Path(path).is_file():
             found.append(RecipientProblem(0, "", "", _("The attachment {path} is missing.")
                                           .format(path=path)))
     return found
+
+
+def _problem(contexts: _Contexts, rec: MailRecipient, subject_tpl: templating.Compiled,
+             body_tpl: templating.Compiled, limits: templating.Limits | None
+             ) -> list[RecipientProblem]:
+    try:
+        context = contexts.for_record(rec.kind, rec.record_id, rec.address)
+        templating.render(subject_tpl, context, limits=limits or templating.DEFAULT_LIMITS)
+        templating.render(body_tpl, context, limits=limits or templating.DEFAULT_LIMITS)
+    except CrmError as exc:
+        return [RecipientProblem(rec.id, rec.name, rec.address, str(exc))]
+    return []
 
 
 # --- the message and the SMTP session ---------------------------------------------------------
@@ -980,6 +1188,7 @@ def html_to_text(html: str) -> str:
 POLICY = email.policy.SMTP.clone(cte_type="7bit")  # 7-bit bodies go through any server
 
 
+@functools.lru_cache(maxsize=256)  # the sender's address, again and again
 def _header_address(address: str) -> str:
     local, _sep, domain = address.rpartition("@")
     try:
@@ -990,8 +1199,16 @@ def _header_address(address: str) -> str:
 
 def build_message(account: AccountView | MailAccount, to_name: str, to_address: str,
                   subject: str, body: str, *, html: bool, attachments: Iterable[str],
-                  message_id: str) -> bytes:
-    """The message as bytes ready for SMTP DATA (CRLF line ends)."""
+                  message_id: str, attachment_data: dict[str, bytes] | None = None) -> bytes:
+    """The message as bytes ready for SMTP DATA (CRLF line ends).
+
+    `attachment_data` caches the attachments' bytes for a run (path → bytes)."""
+    attachments = list(attachments)
+    if not html and not attachments:
+        try:
+            return _plain_message(account, to_name, to_address, subject, body, message_id)
+        except (UnicodeError, ValueError):
+            pass  # something unusual: the email package knows what to do
     msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr((account.from_name, _header_address(account.from_address)))
     msg["To"] = formataddr((to_name, _header_address(to_address)))
@@ -1010,9 +1227,104 @@ def build_message(account: AccountView | MailAccount, to_name: str, to_address: 
         if ctype is None or encoding is not None:
             ctype = "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
-                           filename=path.name)
+        if attachment_data is None:
+            content = path.read_bytes()
+        elif raw not in attachment_data:
+            content = attachment_data[raw] = path.read_bytes()
+        else:
+            content = attachment_data[raw]
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=path.name)
     return msg.as_bytes(policy=POLICY)
+
+
+# A plain-text message without attachments (most mailings) is written directly: the email
+# package's header objects took twice as long as the rest of sending a message. The result is
+# what the email package gives, up to the choice of encoding (7bit or base64 here).
+_MAX_LINE = 78  # RFC 5322: header and 7bit body lines SHOULD be at most 78 characters
+_WORD_BYTES = 39  # UTF-8 bytes per encoded word: "=?utf-8?b?" + 52 + "?=" fits a line
+
+
+def _plain_header(value: str) -> bool:
+    """Whether a header value may be written as it is (printable ASCII, no encoded-word
+    look-alike that a reader would decode)."""
+    return value.isascii() and value.isprintable() and "=?" not in value
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 encoded words (base64, UTF-8), each of whole characters and short enough
+    to stand on a folded line of its own."""
+    words: list[str] = []
+    chunk = b""
+    for char in text:
+        data = char.encode("utf-8")
+        if len(chunk) + len(data) > _WORD_BYTES:
+            words.append(chunk)
+            chunk = b""
+        chunk += data
+    if chunk or not words:
+        words.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words]
+
+
+def _folded(name: str, value: str) -> str | None:
+    """A printable ASCII value folded at its spaces; None when a word is too long."""
+    lines = [f"{name}:"]
+    for word in value.split(" "):
+        if len(word) > _MAX_LINE - 2:
+            return None
+        if len(lines[-1]) + 1 + len(word) > _MAX_LINE:
+            lines.append("")
+        lines[-1] += " " + word
+    return "\r\n".join(lines)
+
+
+def _text_header(name: str, value: str) -> str:
+    line = f"{name}: {value}"
+    if _plain_header(value):
+        folded = line if len(line) <= _MAX_LINE else _folded(name, value)
+        if folded is not None:
+            return folded
+    return f"{name}: " + "\r\n ".join(_encoded_words(value))
+
+
+def _address_header(name: str, display: str, address: str) -> str:
+    addr = _header_address(address)
+    addr.encode("ascii")  # a non-ASCII mailbox is the email package's business
+    if not display:
+        return f"{name}: {addr}"
+    if _plain_header(display):
+        line = f"{name}: {formataddr((display, addr))}"
+        if len(line) <= 998:  # as the email package writes it (RFC 5322's hard limit)
+            return line
+    words = _encoded_words(display)
+    last = len(words[-1]) + len(addr) + 3
+    tail = f" <{addr}>" if last <= _MAX_LINE else f"\r\n <{addr}>"
+    return f"{name}: " + "\r\n ".join(words) + tail
+
+
+def _plain_message(account: AccountView | MailAccount, to_name: str, to_address: str,
+                   subject: str, body: str, message_id: str) -> bytes:
+    lines = body.encode("utf-8").splitlines()  # as the email package splits a text part
+    if body.isascii() and "\0" not in body and all(len(x) <= _MAX_LINE for x in lines):
+        encoding, content = "7bit", b"\r\n".join(lines) + b"\r\n"
+    else:
+        raw = b"\r\n".join(lines) + b"\r\n"  # text is CRLF inside the encoding too
+        encoding = "base64"
+        content = base64.encodebytes(raw).replace(b"\n", b"\r\n")
+    if not message_id.isascii() or not message_id.isprintable():
+        raise ValueError(message_id)
+    head = "\r\n".join((
+        _address_header("From", account.from_name, account.from_address),
+        _address_header("To", to_name, to_address),
+        _text_header("Subject", _subject_line(subject)),
+        f"Date: {formatdate(localtime=True)}",
+        f"Message-ID: {message_id}",
+        "X-Mailer: tui-crm",
+        'Content-Type: text/plain; charset="utf-8"',
+        f"Content-Transfer-Encoding: {encoding}",
+        "MIME-Version: 1.0",
+    ))
+    return head.encode("ascii") + b"\r\n\r\n" + content
 
 
 class SmtpRejected(Exception):
@@ -1044,6 +1356,18 @@ def _reply_text(code: int, message: bytes | str) -> str:
 def _envelope_address(address: str) -> str:
     """The address for MAIL FROM / RCPT TO: an internationalized domain in punycode."""
     return _header_address(address)
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
+def _envelope_command(smtp: smtplib.SMTP, verb: str, address: str) -> tuple[int, bytes]:
+    """MAIL FROM / RCPT TO. smtplib's mail() and rcpt() parse the address once more (as
+    long as the rest of the command took); a plain address is written as it is."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        smtp.putcmd(verb, f"{'FROM' if verb == 'mail' else 'TO'}:<{address}>")
+        return smtp.getreply()
+    return smtp.mail(address) if verb == "mail" else smtp.rcpt(address)
 
 
 def _b64(data: bytes) -> str:
@@ -1166,11 +1490,11 @@ class SmtpSession:
         assert smtp is not None
         after_body = False
         try:
-            code, reply = smtp.mail(_envelope_address(from_address))
+            code, reply = _envelope_command(smtp, "mail", _envelope_address(from_address))
             if code != 250:
                 self._reset()
                 raise SmtpRejected(code, _reply_text(code, reply))
-            code, reply = smtp.rcpt(_envelope_address(to_address))
+            code, reply = _envelope_command(smtp, "rcpt", _envelope_address(to_address))
             if code not in (250, 251):
                 self._reset()
                 raise SmtpRejected(code, _reply_text(code, reply))
@@ -1247,13 +1571,14 @@ class SendReport:
     test_sent: bool = False
     stopped: bool = False
     connections: int = 0
+    history_restored: int = 0  # sent by an earlier run that ended before their history
 
     def to_dict(self) -> dict[str, Any]:
         return {"mailing": self.mailing_id, "counts": dict(self.counts),
                 "sent_now": self.sent_now, "failed_now": self.failed_now,
                 "retried": self.retried, "became_unknown": self.became_unknown,
                 "test_sent": self.test_sent, "stopped": self.stopped,
-                "connections": self.connections}
+                "connections": self.connections, "history_restored": self.history_restored}
 
 
 class MailingBusy(CrmError):
@@ -1282,7 +1607,10 @@ def _runner_alive(runner: str, heartbeat: dt.datetime | None) -> bool:
 def _claim(mailing_id: int, runner: str) -> int:
     """Become the one sender of the mailing; turn rows a dead run left in `sending` into
     `unknown`. Returns how many became unknown."""
-    row = Mailing.get_by_id(mailing_id)
+    query = Mailing.select().where(Mailing.id == mailing_id)
+    if is_postgres():  # two runs starting at once: the second waits here, then sees the first
+        query = query.for_update()
+    row = query.get()
     if row.runner and row.runner != runner and _runner_alive(row.runner, row.heartbeat_at):
         raise MailingBusy(_("Mailing #{id} is being sent by another session ({runner}); wait "
                             "for it to finish.").format(id=mailing_id,
@@ -1307,54 +1635,242 @@ def _release(mailing_id: int, runner: str, status: str) -> None:
 
 
 @write
-def _begin(recipient_id: int) -> bool:
-    """Phase 1: commit `sending` before talking to the server."""
-    changed = (MailRecipient.update(status="sending", attempts=MailRecipient.attempts + 1,
-                                    updated_at=m.now())
-               .where((MailRecipient.id == recipient_id) & (MailRecipient.status == "pending"))
-               .execute())
-    return changed == 1
-
-
-@write
 def _finish(recipient_id: int, **columns: Any) -> None:
     columns["updated_at"] = m.now()
     MailRecipient.update(**columns).where(MailRecipient.id == recipient_id).execute()
 
 
-def _history(actor: Actor, rec: MailRecipient, mailing: Mailing, subject: str) -> int | None:
-    """The "email / sent" event in the client's history, and the audit entry "mail"."""
-    event = records.create(actor, "events", {
-        "event_type": "email", "result": "sent", "status": "done",
-        "starts_at": m.now(), "title": subject[:200],
-        "organization": rec.organization_id, "contact": rec.contact_id,
-        "result_note": _("Mailing #{id} “{name}”, Message-ID {message_id}").format(
-            id=mailing.id, name=mailing.name, message_id=rec.message_id),
-    })
-    audit.log(actor, "mail", rec.kind, rec.record_id,
-              details=f"#{mailing.id} {subject[:200]} {rec.message_id}")
-    return event.id
+# --- writing many rows at once -----------------------------------------------------------------
 
 
-def _mark_sent(actor: Actor, rec: MailRecipient, mailing: Mailing, subject: str,
-               reply: str) -> None:
-    """Phase 2: `sent`, with the history event in the same transaction when possible."""
-
-    @write
-    def with_history() -> None:
-        event_id = _history(actor, rec, mailing, subject)
-        _finish(rec.id, status="sent", reply=reply, sent_at=m.now(), event_id=event_id,
-                next_attempt_at=None)
-
-    try:
-        with_history()
-    except CrmError as exc:  # the message went out: being `sent` matters more than history
-        log.warning("mailing %s recipient %s: history not written: %s", mailing.id, rec.id, exc)
-        _finish(rec.id, status="sent", reply=f"{reply} ({exc})", sent_at=m.now(),
-                next_attempt_at=None)
+def _statement(sql: str) -> str:
+    """A statement written with `?` placeholders, for the bound database."""
+    param = current().param
+    return sql if param == "?" else sql.replace("?", param)
 
 
-def _opted_out(rec: MailRecipient) -> bool:
+def _insert_fields(model: type[m.BaseModel]) -> list[Any]:
+    return [f for f in model._meta.sorted_fields if f is not model._meta.primary_key]
+
+
+def _columns(fields: list[Any], row: dict[str, Any]) -> list[Any]:
+    """A row's values for `fields`: given ones, the model's defaults for the rest (as
+    peewee's insert fills them), converted as peewee converts them."""
+    out = []
+    for f in fields:
+        if f.name in row:
+            value = row[f.name]
+        else:
+            value = f.default() if callable(f.default) else f.default
+        out.append(f.db_value(value))
+    return out
+
+
+def _insert_sql(model: type[m.BaseModel], fields: list[Any]) -> str:
+    names = ", ".join(f'"{f.column_name}"' for f in fields)
+    return (f'INSERT INTO "{model._meta.table_name}" ({names}) '
+            f'VALUES ({", ".join("?" for _f in fields)})')
+
+
+def _insert_with_ids(model: type[m.BaseModel], rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in one go (a statement prepared once, not a query built per row) and
+    return their ids in order."""
+    if not rows:
+        return []
+    db = current()
+    table = model._meta.table_name
+    if is_postgres(db):
+        fields = _insert_fields(model)
+        sql = _statement(_insert_sql(model, fields) + ' RETURNING "id"')
+        return [db.execute_sql(sql, _columns(fields, row)).fetchone()[0] for row in rows]
+    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so the ids after the
+    # largest are ours, as they would be one insert at a time.
+    start = int(db.execute_sql(f'SELECT MAX("id") FROM "{table}"').fetchone()[0] or 0)
+    ids = list(range(start + 1, start + 1 + len(rows)))
+    fields = [model._meta.primary_key, *_insert_fields(model)]
+    db.cursor().executemany(_insert_sql(model, fields),
+                            [_columns(fields, {**row, "id": i}) for i, row in zip(
+                                ids, rows, strict=True)])
+    return ids
+
+
+def _insert_many(model: type[m.BaseModel], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        fields = _insert_fields(model)
+        current().cursor().executemany(_statement(_insert_sql(model, fields)),
+                                       [_columns(fields, r) for r in rows])
+
+
+def _put_new_documents(docs: list[tuple[str, int, str, str]]) -> None:
+    """Index records just created: on SQLite a plain insert (their ids are new, so there is
+    nothing to replace, as the importer does); elsewhere search_index.put_many."""
+    db = current()
+    if not docs or is_postgres(db):
+        search_index.put_many(docs)
+        return
+    data = [(search_index.doc_key(k, i), k, t, b) for k, i, t, b in docs]
+    keys = {d[0] for d in data}
+    stale = [(row[0],) for row in db.execute_sql(
+        "SELECT rowid FROM search_doc WHERE rowid BETWEEN ? AND ?", (min(keys), max(keys)))
+        if row[0] in keys]
+    cursor = db.cursor()
+    if stale:
+        cursor.executemany("DELETE FROM search_doc WHERE rowid = ?", stale)
+    cursor.executemany("INSERT INTO search_doc (rowid, kind, title, body) VALUES (?, ?, ?, ?)",
+                       data)
+
+
+def _names(model: type[m.BaseModel], ids: Iterable[int | None]) -> dict[int, str]:
+    """lookups.names for organizations or contacts, reading plain tuples."""
+    wanted = sorted({i for i in ids if i})
+    found: dict[int, str] = {}
+    for chunk in _chunks(wanted):
+        if model is m.Contact:
+            for cid, last, first, middle in (m.Contact.select(
+                    m.Contact.id, m.Contact.last_name, m.Contact.first_name,
+                    m.Contact.middle_name).where(m.Contact.id.in_(chunk)).tuples()):
+                found[cid] = lookups.contact_name(last, first, middle)
+        else:
+            found.update(m.Organization.select(m.Organization.id, m.Organization.name)
+                         .where(m.Organization.id.in_(chunk)).tuples())
+    return found
+
+
+def _update_many(sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        current().cursor().executemany(_statement(sql), rows)
+
+
+# --- the history of sent messages -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A message the server accepted, owing its event in the client's history."""
+
+    recipient_id: int
+    kind: str
+    record_id: int
+    organization_id: int | None
+    contact_id: int | None
+    message_id: str
+    subject: str
+    reply: str
+    contact_name: str | None = None  # None: looked up when the history is written
+    org_name: str | None = None
+
+
+def _sent_item(rec: Any, subject: str, reply: str, contact_name: str | None = None
+               ) -> _Sent:
+    """`rec`: a MailRecipient or a _Ready."""
+    return _Sent(rec.id, rec.kind, rec.record_id, rec.organization_id, rec.contact_id,
+                 rec.message_id, subject, reply, contact_name, getattr(rec, "org_name", None))
+
+
+class _History:
+    """Writes the "email / sent" events of many messages in one transaction: the same event
+    rows, search documents, audit entries ("create" of the event, "mail" on the record) and
+    last-contact dates that records.create wrote for one message at a time."""
+
+    def __init__(self, actor: Actor, mailing: Mailing) -> None:
+        self.actor = actor
+        self.mailing = mailing
+        self._base: dict[str, Any] | None = None
+        self._type_name = ""
+
+    def _event_base(self) -> dict[str, Any]:
+        if self._base is None:
+            # The type and result resolved (and checked) as records.create resolves them.
+            spec = records.kind_spec("events")
+            cleaned = values.clean(spec, {"event_type": "email", "result": "sent",
+                                          "status": "done"}, partial=True)
+            self._base = {"event_type": cleaned["event_type"], "result": cleaned["result"],
+                          "status": cleaned["status"]}
+            self._type_name = lookups.names("event_type", [cleaned["event_type"]]).get(
+                cleaned["event_type"], "")
+        return self._base
+
+    def write(self, items: list[_Sent]) -> None:
+        """Inside the caller's transaction."""
+        if not items:
+            return
+        self.actor.require("events", "edit")  # as records.create requires it
+        base = self._event_base()
+        now = m.now()
+        uid = self.actor.user_id
+        events = [{**base, "title": it.subject[:200], "starts_at": now,
+                   "organization": it.organization_id, "contact": it.contact_id,
+                   "assignee": uid,  # the events' owner field, as records.create sets it
+                   "result_note": _("Mailing #{id} “{name}”, Message-ID {message_id}").format(
+                       id=self.mailing.id, name=self.mailing.name, message_id=it.message_id),
+                   "created_at": now, "updated_at": now, "created_by": uid, "updated_by": uid,
+                   "version": 1} for it in items]
+        ids = _insert_with_ids(m.Event, events)
+        org_names = _names(m.Organization, (it.organization_id for it in items
+                                            if it.org_name is None))
+        contact_names = _names(m.Contact, (it.contact_id for it in items
+                                           if it.contact_name is None))
+        docs = []
+        for event_id, event, it in zip(ids, events, items, strict=True):
+            names = {"event_type": self._type_name}
+            if it.organization_id:
+                names["organization"] = it.org_name if it.org_name is not None \
+                    else org_names.get(it.organization_id, "")
+            if it.contact_id:
+                names["contact"] = it.contact_name if it.contact_name is not None \
+                    else contact_names.get(it.contact_id, "")
+            row = m.Event(id=event_id, title=event["title"], event_type=base["event_type"],
+                          organization=it.organization_id, contact=it.contact_id,
+                          result_note=event["result_note"], next_step="")
+            title, body = search.document("events", row, names=names)
+            docs.append(("events", event_id, title, body))
+        _put_new_documents(docs)
+        audit_rows: list[dict[str, Any]] = []
+        for event_id, it in zip(ids, items, strict=True):
+            audit_rows.append({"at": now, "user": uid, "action": "create", "kind": "events",
+                               "record_id": event_id})
+            audit_rows.append({"at": now, "user": uid, "action": "mail", "kind": it.kind,
+                               "record_id": it.record_id,
+                               "details": f"#{self.mailing.id} {it.subject[:200]} "
+                                          f"{it.message_id}"})
+        _insert_many(m.AuditLog, audit_rows)
+        # The clients' last contact, computed as events.refresh_contact_dates computes it.
+        for model, column, ids_of in (
+                (m.Contact, m.Event.contact, {it.contact_id for it in items}),
+                (m.Organization, m.Event.organization, {it.organization_id for it in items})):
+            wanted = sorted(i for i in ids_of if i)
+            if not wanted:
+                continue
+            last = (m.Event.select(fn.MAX(m.Event.starts_at))
+                    .where((column == model.id) & m.Event.deleted_at.is_null()
+                           & (m.Event.status == "done")))
+            for chunk in _chunks(wanted):
+                model.update(last_contact_at=last).where(model.id.in_(chunk)).execute()
+        table = MailRecipient._meta.table_name
+        _update_many(f'UPDATE "{table}" SET "event_id" = ? WHERE "id" = ?',
+                     [(event_id, it.recipient_id) for event_id, it in zip(ids, items,
+                                                                            strict=True)])
+
+    def write_or_note(self, items: list[_Sent]) -> None:
+        """Write the history of `items` in one transaction; when that fails, message by
+        message, and a message whose history cannot be written keeps the reason in its
+        reply (event_id 0: not tried again)."""
+        if not items:
+            return
+        try:
+            write(self.write)(items)
+            return
+        except (CrmError, IntegrityError) as exc:
+            if len(items) == 1:
+                log.warning("mailing %s recipient %s: history not written: %s",
+                            self.mailing.id, items[0].recipient_id, exc)
+                _finish(items[0].recipient_id, event_id=0, reply=f"{items[0].reply} ({exc})")
+                return
+        for it in items:
+            self.write_or_note([it])
+
+
+def _opted_out(rec: Any) -> bool:
     """Checked again right before sending: a client may opt out after the list was made."""
     if rec.contact_id:
         row = (m.Contact.select(m.Contact.opt_out, m.Contact.deleted_at)
@@ -1441,6 +1957,328 @@ class _Sleeper:
         return self.stop.wait(seconds)
 
 
+# --- the run ------------------------------------------------------------------------------------
+
+BATCH_SIZE = 100  # recipients read, checked for opt-outs and given their cards at once …
+BATCH_SECONDS = 1.0  # … for at most about this long, so a batch never goes stale
+
+
+@dataclass
+class _Ready:
+    """A recipient due now, read with what is checked right before sending it: whether it
+    (or its organization) opted out or was deleted, and, for templates that read only text
+    columns of the record (_Contexts.quick), those columns."""
+
+    id: int
+    kind: str
+    record_id: int
+    organization_id: int | None
+    contact_id: int | None
+    name: str
+    address: str
+    message_id: str
+    attempts: int
+    opted_out: bool
+    org_name: str | None  # for the history event's search document
+    record: Any = None  # a namespace of the record's columns, or None
+
+
+def _ready_batch(mailing_id: int, size: int, kind: str, columns: Iterable[str] = ()
+                 ) -> list[_Ready]:
+    """The next recipients due (in id order), their opt-outs and `columns` of their records
+    (of section `kind`) in one query."""
+    now = dt.datetime.now()
+    r, c, o = MailRecipient, m.Contact, m.Organization
+    wanted = [r.id, r.kind, r.record_id, r.organization_id, r.contact_id, r.name, r.address,
+              r.message_id, r.attempts, c.opt_out.alias("tc_c_opt_out"),
+              c.deleted_at.alias("tc_c_deleted"), o.opt_out.alias("tc_o_opt_out"),
+              o.deleted_at.alias("tc_o_deleted"), o.name.alias("tc_o_name")]
+    record_columns = sorted(set(columns))
+    model, prefix = (c, "tc_c_") if kind == "contacts" else (o, "tc_o_")
+    wanted += [model._meta.fields[name].alias(prefix + name) for name in record_columns]
+    query = (r.select(*wanted)
+             .join(c, JOIN.LEFT_OUTER, on=(r.contact_id == c.id))
+             .join(o, JOIN.LEFT_OUTER, on=(r.organization_id == o.id), src=r)
+             .where((r.mailing == mailing_id) & (r.status == "pending")
+                    & (r.next_attempt_at.is_null() | (r.next_attempt_at <= now)))
+             .order_by(r.id).limit(size).dicts())
+    batch = []
+    for row in query:
+        kind = row["kind"]
+        contact_gone = row["tc_c_opt_out"] is None  # no such contact (any more)
+        opted_out = bool(row["contact_id"]) and (
+            contact_gone or bool(row["tc_c_opt_out"]) or row["tc_c_deleted"] is not None)
+        if not opted_out and row["organization_id"]:
+            org_gone = row["tc_o_opt_out"] is None
+            opted_out = bool(row["tc_o_opt_out"]) or (
+                kind == "organizations" and (org_gone or row["tc_o_deleted"] is not None))
+        record = None
+        if record_columns and not opted_out:
+            record = SimpleNamespace(id=row["record_id"], **{
+                (f"{name}_id" if isinstance(model._meta.fields[name], ForeignKeyField)
+                 else name): row[prefix + name] for name in record_columns})
+        batch.append(_Ready(row["id"], kind, row["record_id"], row["organization_id"],
+                            row["contact_id"], row["name"], row["address"], row["message_id"],
+                            row["attempts"], opted_out, row["tc_o_name"], record))
+    return batch
+
+
+def _apply(outcomes: list[tuple[int, dict[str, Any]]]) -> None:
+    """Write what happened to recipients (inside the caller's transaction)."""
+    now = m.now()
+    table = MailRecipient._meta.table_name
+    for recipient_id, columns in outcomes:
+        if columns.get("status") == "sent" and set(columns) == {"status", "reply", "sent_at"}:
+            # The common case, as a prepared statement rather than a query built per row.
+            current().execute_sql(_statement(
+                f'UPDATE "{table}" SET "status" = \'sent\', "reply" = ?, "sent_at" = ?, '
+                f'"next_attempt_at" = NULL, "updated_at" = ? WHERE "id" = ?'),
+                (columns["reply"], columns["sent_at"], now, recipient_id))
+        else:
+            MailRecipient.update(**columns, updated_at=now).where(
+                MailRecipient.id == recipient_id).execute()
+
+
+@write
+def _step(outcomes: list[tuple[int, dict[str, Any]]], claim: int | None) -> bool:
+    """One commit per message: what happened to the previous ones, and `claim` marked
+    `sending` (only if still pending: never two senders for one row) BEFORE the SMTP
+    transaction. So a crash leaves at most the message in hand in `sending`."""
+    _apply(outcomes)
+    if claim is None:
+        return False
+    table = MailRecipient._meta.table_name
+    cursor = current().execute_sql(_statement(
+        f'UPDATE "{table}" SET "status" = \'sending\', "attempts" = "attempts" + 1, '
+        f'"updated_at" = ? WHERE "id" = ? AND "status" = \'pending\''), (m.now(), claim))
+    return cursor.rowcount == 1
+
+
+class _Run:
+    """One run of `send`: the SMTP session, outcomes not yet committed (they go with the next
+    message's `sending` commit), sent messages owing history (written per batch), and the
+    counts shown by `progress` (kept here instead of a query per message)."""
+
+    def __init__(self, actor: Actor, row: Mailing, account: AccountView,
+                 session: SmtpSession, options: SendOptions, report: SendReport,
+                 progress: Callable[[Progress], None] | None, sleeper: _Sleeper) -> None:
+        self.actor = actor
+        self.row = row
+        self.account = account
+        self.session = session
+        self.options = options
+        self.report = report
+        self.progress = progress
+        self.sleeper = sleeper
+        self.subject_tpl = templating.compile_template(row.subject)
+        self.body_tpl = templating.compile_template(row.body, html=row.html)
+        self.attachments = json.loads(row.attachments or "[]")
+        self.attachment_data: dict[str, bytes] = {}
+        self.contexts = _Contexts(actor, account, [self.subject_tpl, self.body_tpl],
+                                  row.kind)
+        self.history = _History(actor, row)
+        self.outcomes: list[tuple[int, dict[str, Any]]] = []
+        self.owed: list[_Sent] = []
+        self.counts: dict[str, int] = {}
+        self.drops = 0
+        self.next_slot = 0.0
+        self.last_beat = time.monotonic()
+
+    # bookkeeping
+    def outcome(self, rec: _Ready, was: str, status: str, **columns: Any) -> None:
+        self.outcomes.append((rec.id, {"status": status, **columns}))
+        self.counts[was] = self.counts.get(was, 0) - 1
+        self.counts[status] = self.counts.get(status, 0) + 1
+
+    def notify(self, last: str) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.row.id, dict(self.counts), last))
+
+    def beat(self) -> None:
+        if time.monotonic() - self.last_beat > HEARTBEAT_SECONDS:
+            _heartbeat(self.row.id)  # other hosts see a live runner
+            self.last_beat = time.monotonic()
+
+    def commit_outcomes(self) -> None:
+        if self.outcomes:
+            _step(self.outcomes, None)
+            self.outcomes = []
+
+    def flush(self) -> None:
+        """Outcomes, then the history of the batch (its own transaction: a history that
+        cannot be written never undoes a `sent`)."""
+        self.commit_outcomes()
+        owed, self.owed = self.owed, []
+        self.history.write_or_note(owed)
+
+    def restore_history(self) -> int:
+        """Sent rows without their history (a crash between the two commits): write it now,
+        with the subject filled in again."""
+        rows = list(MailRecipient.select().where(
+            (MailRecipient.mailing == self.row.id) & (MailRecipient.status == "sent")
+            & MailRecipient.event_id.is_null()).order_by(MailRecipient.id))
+        for start in range(0, len(rows), 200):
+            chunk = rows[start:start + 200]
+            self.contexts.prefetch(self.row.kind, [r.record_id for r in chunk])
+            self.history.write_or_note([_sent_item(r, self._subject_of(r), r.reply)
+                                        for r in chunk])
+        self.contexts.forget()
+        return len(rows)
+
+    def _subject_of(self, rec: MailRecipient) -> str:
+        try:
+            return _subject_line(templating.render(
+                self.subject_tpl, self.contexts.for_record(rec.kind, rec.record_id,
+                                                           rec.address)))
+        except CrmError:
+            return _subject_line(self.row.subject)
+
+    # sending
+    def wait(self, seconds: float) -> bool:
+        """Wait (nothing uncommitted meanwhile); True when stopped."""
+        if seconds > 0:
+            self.commit_outcomes()
+        if self.sleeper.wait(seconds):
+            self.report.stopped = True
+            return True
+        return False
+
+    def batch_size(self, interval: float) -> int:
+        if interval <= 0:
+            return BATCH_SIZE
+        return max(1, min(BATCH_SIZE, int(BATCH_SECONDS / interval)))
+
+    def send_batch(self, batch: list[_Ready], interval: float) -> bool:
+        """Send a batch (or its first part, for about BATCH_SECONDS); False when stopped."""
+        if self.progress is not None:  # counted afresh per batch, then kept in step here
+            self.counts = status_counts(self.row.id)
+        skipped = {r.id for r in batch if r.opted_out}
+        self.contexts.forget()
+        if self.contexts.quick is not None:
+            self.contexts.take(self.row.kind, {r.record_id: r.record for r in batch
+                                               if r.record is not None})
+        else:
+            self.contexts.prefetch(self.row.kind, [r.record_id for r in batch
+                                                   if r.id not in skipped])
+        queue = list(reversed(batch))  # the next one at the end
+        started = time.monotonic()
+        while queue:
+            self.beat()
+            if self.sleeper.stop.is_set():
+                self.report.stopped = True
+                return False
+            if time.monotonic() - started > BATCH_SECONDS:
+                return True  # the rest is read again, fresh, as the next batch
+            rec = queue[-1]
+            if rec.id in skipped:
+                queue.pop()
+                self.outcome(rec, "pending", "skipped", reply=_("Opted out of mailings"))
+                self.notify(rec.address)
+                continue
+            pause = self.next_slot - time.monotonic()
+            if pause > HEARTBEAT_SECONDS:  # a slow rate: wait in steps, beating in between
+                if self.wait(HEARTBEAT_SECONDS):
+                    return False
+                continue
+            if pause > 0:
+                if self.wait(pause):
+                    return False
+                if _opted_out(rec):  # checked again right before sending, as always
+                    queue.pop()
+                    self.outcome(rec, "pending", "skipped", reply=_("Opted out of mailings"))
+                    self.notify(rec.address)
+                    continue
+            if not self.send_one(rec, interval):
+                continue  # the same recipient again (on a new connection)
+            queue.pop()
+        return True
+
+    def send_one(self, rec: _Ready, interval: float) -> bool:
+        """Handle one recipient; False when it is to be tried again at once."""
+        options = self.options
+        try:
+            _check_deliverable(rec.address)
+            context = self.contexts.for_record(rec.kind, rec.record_id, rec.address)
+            subject = _subject_line(templating.render(self.subject_tpl, context,
+                                                      limits=options.limits))
+            body = templating.render(self.body_tpl, context, limits=options.limits)
+            data = build_message(self.account, rec.name, rec.address, subject, body,
+                                 html=self.row.html, attachments=self.attachments,
+                                 message_id=rec.message_id,
+                                 attachment_data=self.attachment_data)
+        except (CrmError, OSError, ValueError) as exc:
+            self.outcome(rec, "pending", "failed", reply=str(exc))
+            self.report.failed_now += 1
+            self.notify(rec.address)
+            return True
+        try:
+            self.session.open()  # connect before `sending`: a dead server leaves rows pending
+        except ConnectionError as exc:
+            self.drops += 1
+            if self.drops > options.reconnects:
+                raise CrmError(_("Cannot connect to {host}:{port}: {reason}. The rest "
+                                 "stays pending; run resume later.").format(
+                    host=self.account.host, port=self.account.port, reason=exc)) from None
+            if self.wait(options.reconnect_pause):
+                raise _Stopped from None
+            return False
+        self.next_slot = time.monotonic() + interval
+        outcomes, self.outcomes = self.outcomes, []
+        try:
+            claimed = _step(outcomes, rec.id)
+        except BaseException:
+            self.outcomes = outcomes + self.outcomes  # still to be written
+            raise
+        if not claimed:
+            return True
+        self.counts["pending"] = self.counts.get("pending", 0) - 1
+        self.counts["sending"] = self.counts.get("sending", 0) + 1
+        try:
+            reply = self.session.send(self.account.from_address, rec.address, data)
+        except SmtpDropped as exc:
+            if exc.after_body:
+                self.outcome(rec, "sending", "unknown", reply=_(
+                    "The connection broke after the message was handed over ({reason}); "
+                    "it may have been delivered. Resend or mark as sent.").format(reason=exc))
+                self.drops = 0
+                self.notify(rec.address)
+                return True
+            # Nothing was delivered: back in the queue at once, on a new connection.
+            self.drops += 1
+            self.outcome(rec, "sending", "pending", reply=str(exc),
+                         attempts=MailRecipient.attempts - 1)
+            if self.drops > options.reconnects:
+                raise CrmError(_("The server {host} keeps closing the connection: "
+                                 "{reason}. The rest stays pending; run resume later.")
+                               .format(host=self.account.host, reason=exc)) from None
+            self.notify(rec.address)
+            return False
+        except SmtpRejected as exc:
+            self.drops = 0
+            attempts = rec.attempts + 1
+            if exc.temporary and attempts <= len(options.retry_delays):
+                delay = options.retry_delays[attempts - 1]
+                self.outcome(rec, "sending", "pending", reply=exc.reply,
+                             next_attempt_at=dt.datetime.now() + dt.timedelta(seconds=delay))
+                self.report.retried += 1
+            else:
+                self.outcome(rec, "sending", "failed", reply=exc.reply)
+                self.report.failed_now += 1
+            self.notify(rec.address)
+            return True
+        self.drops = 0
+        self.outcome(rec, "sending", "sent", reply=reply, sent_at=m.now())
+        self.owed.append(_sent_item(rec, subject, reply, context["recipient"]["name"]
+                                    if rec.kind == "contacts" else None))
+        self.report.sent_now += 1
+        self.notify(rec.address)
+        return True
+
+
+class _Stopped(Exception):
+    """A stop request during a wait inside a message."""
+
+
 def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
          progress: Callable[[Progress], None] | None = None,
          stop: threading.Event | None = None) -> SendReport:
@@ -1458,10 +2296,7 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
         raise ValidationError({"account": _("The mailing's account was removed")})
     account = _account_view(acc)
     password = account_password(account)  # a missing password stops us before anything
-    subject_tpl = templating.compile_template(row.subject)
-    body_tpl = templating.compile_template(row.body, html=row.html)
-    attachments = json.loads(row.attachments or "[]")
-    for path in attachments:
+    for path in json.loads(row.attachments or "[]"):
         if not Path(path).is_file():
             raise ValidationError({"attachments": _("The attachment {path} is missing.")
                                    .format(path=path)})
@@ -1476,6 +2311,7 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
     report = SendReport(row.id, {})
     session = SmtpSession(account, password, timeout=options.timeout)
     sleeper = _Sleeper(stop)
+    run = _Run(actor, row, account, session, options, report, progress, sleeper)
     final_status = "stopped"
     claimed = False
     try:
@@ -1484,23 +2320,19 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
         if report.became_unknown:
             log.warning("mailing %s: %s recipients were interrupted while sending; marked "
                         "unknown", row.id, report.became_unknown)
+        report.history_restored = run.restore_history()
         if options.test_first and row.test_sent_at is None and _has_pending(row.id) \
                 and _first_renderable(actor, row) is not None:
             send_test(actor, row.id, session=session)
             report.test_sent = True
-        contexts = _Contexts(actor, account)
-        drops = 0
-        next_slot = 0.0
-        last_beat = time.monotonic()
+        size = run.batch_size(interval)
         while True:
-            if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                _heartbeat(row.id)  # other hosts see a live runner
-                last_beat = time.monotonic()
+            run.beat()
             if sleeper.stop.is_set():
                 report.stopped = True
                 break
-            rec = _next_ready(row.id)
-            if rec is None:
+            batch = _ready_batch(row.id, size, row.kind, run.contexts.record_columns(row.kind))
+            if not batch:
                 wake = _next_retry(row.id)
                 if wake is None:
                     final_status = _settled_status(row.id)
@@ -1509,90 +2341,21 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
                     final_status = "waiting"
                     break
                 pause = (wake - dt.datetime.now()).total_seconds()
-                if sleeper.wait(min(max(pause, 0.05), 5.0)):
-                    report.stopped = True
+                if run.wait(min(max(pause, 0.05), 5.0)):
                     break
                 continue
-            pause = next_slot - time.monotonic()
-            if pause > HEARTBEAT_SECONDS:  # a slow rate: wait in steps, beating in between
-                if sleeper.wait(HEARTBEAT_SECONDS):
-                    report.stopped = True
-                    break
-                continue
-            if sleeper.wait(pause):
-                report.stopped = True
+            try:
+                going = run.send_batch(batch, interval)
+            except _Stopped:
+                going = False
+            run.flush()
+            if not going:
                 break
-            if _opted_out(rec):
-                _finish(rec.id, status="skipped", reply=_("Opted out of mailings"))
-                _notify(progress, row.id, rec.address)
-                continue
-            try:
-                _check_deliverable(rec.address)
-                context = contexts.for_record(rec.kind, rec.record_id, rec.address)
-                subject = _subject_line(templating.render(subject_tpl, context,
-                                                          limits=options.limits))
-                body = templating.render(body_tpl, context, limits=options.limits)
-                data = build_message(account, rec.name, rec.address, subject, body,
-                                     html=row.html, attachments=attachments,
-                                     message_id=rec.message_id)
-            except (CrmError, OSError, ValueError) as exc:
-                _finish(rec.id, status="failed", reply=str(exc))
-                report.failed_now += 1
-                _notify(progress, row.id, rec.address)
-                continue
-            try:
-                session.open()  # connect before phase 1: a dead server leaves rows pending
-            except ConnectionError as exc:
-                drops += 1
-                if drops > options.reconnects:
-                    raise CrmError(_("Cannot connect to {host}:{port}: {reason}. The rest "
-                                     "stays pending; run resume later.").format(
-                        host=account.host, port=account.port, reason=exc)) from None
-                if sleeper.wait(options.reconnect_pause):
-                    report.stopped = True
-                    break
-                continue
-            next_slot = time.monotonic() + interval
-            if not _begin(rec.id):
-                continue
-            try:
-                reply = session.send(account.from_address, rec.address, data)
-            except SmtpDropped as exc:
-                if exc.after_body:
-                    _finish(rec.id, status="unknown", reply=_(
-                        "The connection broke after the message was handed over ({reason}); "
-                        "it may have been delivered. Resend or mark as sent.").format(
-                        reason=exc))
-                    drops = 0
-                else:
-                    # Nothing was delivered: back in the queue at once, on a new connection.
-                    drops += 1
-                    _finish(rec.id, status="pending", reply=str(exc),
-                            attempts=MailRecipient.attempts - 1)
-                    if drops > options.reconnects:
-                        raise CrmError(_("The server {host} keeps closing the connection: "
-                                         "{reason}. The rest stays pending; run resume later.")
-                                       .format(host=account.host, reason=exc)) from None
-                _notify(progress, row.id, rec.address)
-                continue
-            except SmtpRejected as exc:
-                drops = 0
-                attempts = rec.attempts + 1
-                if exc.temporary and attempts <= len(options.retry_delays):
-                    delay = options.retry_delays[attempts - 1]
-                    _finish(rec.id, status="pending", reply=exc.reply,
-                            next_attempt_at=dt.datetime.now() + dt.timedelta(seconds=delay))
-                    report.retried += 1
-                else:
-                    _finish(rec.id, status="failed", reply=exc.reply)
-                    report.failed_now += 1
-                _notify(progress, row.id, rec.address)
-                continue
-            drops = 0
-            _mark_sent(actor, rec, row, subject, reply)
-            report.sent_now += 1
-            _notify(progress, row.id, rec.address)
     finally:
+        try:
+            run.flush()  # what happened so far is never lost with the reason the run ended
+        except Exception as exc:  # noqa: BLE001 - keep the first error
+            log.warning("mailing %s: could not record the last outcomes: %s", row.id, exc)
         session.close()
         report.connections = session.connections
         with _active_lock:
@@ -1613,26 +2376,12 @@ def resume(actor: Actor, mailing_id: int, **kwargs: Any) -> SendReport:
     return send(actor, mailing_id, **kwargs)
 
 
-def _notify(progress: Callable[[Progress], None] | None, mailing_id: int, last: str) -> None:
-    if progress is not None:
-        progress(Progress(mailing_id, status_counts(mailing_id), last))
-
-
 @write
 def _log_run(actor: Actor, row: Mailing, report: SendReport) -> None:
     audit.log(actor, "mail", "mailings", row.id,
               details=f"{row.name}: sent {report.sent_now}, failed {report.failed_now}, "
                       f"retry {report.retried}, unknown {report.became_unknown}"
                       + (", stopped" if report.stopped else ""))
-
-
-def _next_ready(mailing_id: int) -> MailRecipient | None:
-    now = dt.datetime.now()
-    return (MailRecipient.select()
-            .where((MailRecipient.mailing == mailing_id) & (MailRecipient.status == "pending")
-                   & (MailRecipient.next_attempt_at.is_null()
-                      | (MailRecipient.next_attempt_at <= now)))
-            .order_by(MailRecipient.id).first())
 
 
 def _next_retry(mailing_id: int) -> dt.datetime | None:
@@ -1685,23 +2434,38 @@ def resolve_unknown(actor: Actor, mailing_id: int, recipient_ids: Iterable[int] 
                                          & (MailRecipient.status == "unknown"))
     if recipient_ids is not None:
         query = query.where(MailRecipient.id.in_(list(recipient_ids)))
-    changed = 0
-    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
-    contexts = _Contexts(actor, _account_view(acc) if acc else None)
-    subject_tpl = templating.compile_template(row.subject)
-    for rec in list(query):
-        if resend:
-            _finish(rec.id, status="pending", next_attempt_at=None,
-                    reply=_("Resend requested by {login}").format(login=actor.login))
-        else:
-            try:
-                subject = _subject_line(templating.render(
-                    subject_tpl, contexts.for_record(rec.kind, rec.record_id, rec.address)))
-            except CrmError:
-                subject = _subject_line(row.subject)
-            reply = _("Marked as sent by {login}").format(login=actor.login)
-            _mark_sent(actor, rec, row, subject, reply)
-        changed += 1
+    rows = list(query.order_by(MailRecipient.id))
+    changed = len(rows)
+    ids = [r.id for r in rows]
+    if resend:
+        for chunk in _chunks(ids):
+            MailRecipient.update(status="pending", next_attempt_at=None, updated_at=m.now(),
+                                 reply=_("Resend requested by {login}").format(
+                                     login=actor.login)).where(
+                MailRecipient.id.in_(chunk)).execute()
+    else:
+        acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
+        subject_tpl = templating.compile_template(row.subject)
+        contexts = _Contexts(actor, _account_view(acc) if acc else None, [subject_tpl],
+                             row.kind)
+        reply = _("Marked as sent by {login}").format(login=actor.login)
+        items = []
+        for start in range(0, len(rows), 200):
+            chunk = rows[start:start + 200]
+            contexts.prefetch(row.kind, [r.record_id for r in chunk])
+            for rec in chunk:
+                try:
+                    subject = _subject_line(templating.render(
+                        subject_tpl, contexts.for_record(rec.kind, rec.record_id,
+                                                         rec.address)))
+                except CrmError:
+                    subject = _subject_line(row.subject)
+                items.append(_sent_item(rec, subject, reply))
+        for chunk in _chunks(ids):
+            MailRecipient.update(status="sent", reply=reply, sent_at=m.now(),
+                                 next_attempt_at=None, updated_at=m.now()).where(
+                MailRecipient.id.in_(chunk)).execute()
+        _History(actor, row).write_or_note(items)
     if changed:
         audit.log(actor, "mail", "mailings", row.id,
                   details=f"unknown → {'pending' if resend else 'sent'}: {changed}")

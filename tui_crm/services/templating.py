@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.runtime import markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -426,17 +426,61 @@ class Compiled:
     source: str
     html: bool
     template: Any = field(repr=False)
+    # The context names the template reads (contact, org, …): a sender builds only those.
+    names: frozenset[str] = frozenset()
+    # For each name, the keys read from it (`contact.first_name`, `contact['x']`), or None
+    # when the template uses it otherwise (prints it, loops over it, assigns it…).
+    fields: dict[str, frozenset[str] | None] | None = field(default=None, repr=False)
+    # The text of a template without any `{` (the same for everybody): rendered once.
+    constant: str | None = field(default=None, repr=False)
 
 
 def compile_template(source: str, *, html: bool = False) -> Compiled:
     """Parse and compile a template; TemplateSyntax with the line number on a mistake."""
+    env = environment(html=html)
     try:
-        template = environment(html=html).from_string(source)
+        template = env.from_string(source)
+        tree = env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateSyntax(
             _("Template error on line {line}: {reason}").format(line=exc.lineno,
                                                                 reason=exc.message)) from None
-    return Compiled(source, html, template)
+    names = frozenset(meta.find_undeclared_variables(tree))
+    compiled = Compiled(source, html, template, names, _fields_read(tree))
+    if "{" not in source:  # no tag, expression or comment: Jinja only normalizes newlines
+        try:
+            compiled.constant = render(compiled, {})
+        except TemplateProblem:
+            pass
+    return compiled
+
+
+def _fields_read(tree: nodes.Template) -> dict[str, frozenset[str] | None] | None:
+    """Which keys of each name a template reads (see Compiled.fields); None if unknown."""
+    found: dict[str, set[str] | None] = {}
+
+    def visit(node: nodes.Node, parent: nodes.Node | None) -> None:
+        if isinstance(node, nodes.Name):
+            key = None
+            if node.ctx == "load" and isinstance(parent, nodes.Getattr) and parent.node is node:
+                key = parent.attr
+            elif node.ctx == "load" and isinstance(parent, nodes.Getitem) \
+                    and parent.node is node and isinstance(parent.arg, nodes.Const) \
+                    and isinstance(parent.arg.value, str):
+                key = parent.arg.value
+            keys = found.setdefault(node.name, set())
+            if key is None:
+                found[node.name] = None
+            elif keys is not None:
+                keys.add(key)
+        for child in node.iter_child_nodes():
+            visit(child, node)
+
+    try:
+        visit(tree, None)
+    except RecursionError:
+        return None
+    return {name: None if keys is None else frozenset(keys) for name, keys in found.items()}
 
 
 PLAIN_TYPES = (str, int, float, bool, Decimal, dt.date, dt.datetime, dt.time, type(None))
@@ -489,6 +533,8 @@ def render(template: Compiled | str, context: dict[str, Any], *, html: bool = Fa
     """
     compiled = template if isinstance(template, Compiled) else compile_template(template,
                                                                                 html=html)
+    if compiled.constant is not None and len(compiled.constant) <= limits.max_chars:
+        return compiled.constant  # nothing of the context can reach it
     check_plain(context)
     budget = _Budget(limits, time.monotonic() + limits.time_limit)
     token = _budget.set(budget)
