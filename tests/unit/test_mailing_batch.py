@@ -265,6 +265,25 @@ def test_history_that_cannot_be_written_is_noted_once(admin, smtp_server) -> Non
     assert report.history_restored == 0  # noted, not tried at every run
 
 
+def test_one_message_whose_history_fails_does_not_cost_the_others_theirs(
+        admin, smtp_server) -> None:
+    gone = records.create(admin, "organizations", {"name": "Gone", "source": "Website"}).id
+    ids = make_contacts(admin, 3)
+    (orphan,) = make_contacts(admin, 1, org=gone, prefix="orphan")
+    mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
+    # The organization disappears for good after the list was made (the recipient row still
+    # names it): its event cannot refer to it.
+    Organization.delete().where(Organization.id == gone).execute()
+
+    report = mailing.send(admin, mailing_id, options=FAST)
+
+    assert report.sent_now == 4 and set(statuses(mailing_id).values()) == {"sent"}
+    failed = MailRecipient.get(MailRecipient.contact_id == orphan)
+    assert failed.event_id == 0 and failed.reply.startswith("250")
+    assert events_of(orphan) == []
+    assert all(len(events_of(cid)) == 1 for cid in ids)
+
+
 # --- the message written directly ---------------------------------------------------------------
 
 

@@ -51,6 +51,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import peewee
 from peewee import JOIN, CharField, ForeignKeyField, IntegrityError, TextField, fn
 
 from tui_crm import dates
@@ -1649,6 +1650,13 @@ def _statement(sql: str) -> str:
     return sql if param == "?" else sql.replace("?", param)
 
 
+def _executemany(sql: str, rows: list[Any]) -> None:
+    """cursor.executemany on the bound connection, its errors as peewee's (IntegrityError…)
+    like every other query."""
+    with peewee.__exception_wrapper__:
+        current().cursor().executemany(_statement(sql), rows)
+
+
 def _insert_fields(model: type[m.BaseModel]) -> list[Any]:
     return [f for f in model._meta.sorted_fields if f is not model._meta.primary_key]
 
@@ -1658,12 +1666,14 @@ def _columns(fields: list[Any], row: dict[str, Any]) -> list[Any]:
     peewee's insert fills them), converted as peewee converts them."""
     out = []
     for f in fields:
-        if f.name in row:
-            value = row[f.name]
-        else:
+        value = row.get(f.name, _MISSING)
+        if value is _MISSING:
             value = f.default() if callable(f.default) else f.default
-        out.append(f.db_value(value))
+        out.append(None if value is None else f.db_value(value))
     return out
+
+
+_MISSING = object()
 
 
 def _insert_sql(model: type[m.BaseModel], fields: list[Any]) -> str:
@@ -1688,17 +1698,15 @@ def _insert_with_ids(model: type[m.BaseModel], rows: list[dict[str, Any]]) -> li
     start = int(db.execute_sql(f'SELECT MAX("id") FROM "{table}"').fetchone()[0] or 0)
     ids = list(range(start + 1, start + 1 + len(rows)))
     fields = [model._meta.primary_key, *_insert_fields(model)]
-    db.cursor().executemany(_insert_sql(model, fields),
-                            [_columns(fields, {**row, "id": i}) for i, row in zip(
-                                ids, rows, strict=True)])
+    _executemany(_insert_sql(model, fields), [_columns(fields, {**row, "id": i})
+                                              for i, row in zip(ids, rows, strict=True)])
     return ids
 
 
 def _insert_many(model: type[m.BaseModel], rows: list[dict[str, Any]]) -> None:
     if rows:
         fields = _insert_fields(model)
-        current().cursor().executemany(_statement(_insert_sql(model, fields)),
-                                       [_columns(fields, r) for r in rows])
+        _executemany(_insert_sql(model, fields), [_columns(fields, r) for r in rows])
 
 
 def _put_new_documents(docs: list[tuple[str, int, str, str]]) -> None:
@@ -1713,11 +1721,9 @@ def _put_new_documents(docs: list[tuple[str, int, str, str]]) -> None:
     stale = [(row[0],) for row in db.execute_sql(
         "SELECT rowid FROM search_doc WHERE rowid BETWEEN ? AND ?", (min(keys), max(keys)))
         if row[0] in keys]
-    cursor = db.cursor()
     if stale:
-        cursor.executemany("DELETE FROM search_doc WHERE rowid = ?", stale)
-    cursor.executemany("INSERT INTO search_doc (rowid, kind, title, body) VALUES (?, ?, ?, ?)",
-                       data)
+        _executemany("DELETE FROM search_doc WHERE rowid = ?", stale)
+    _executemany("INSERT INTO search_doc (rowid, kind, title, body) VALUES (?, ?, ?, ?)", data)
 
 
 def _names(model: type[m.BaseModel], ids: Iterable[int | None]) -> dict[int, str]:
@@ -1738,7 +1744,7 @@ def _names(model: type[m.BaseModel], ids: Iterable[int | None]) -> dict[int, str
 
 def _update_many(sql: str, rows: list[tuple[Any, ...]]) -> None:
     if rows:
-        current().cursor().executemany(_statement(sql), rows)
+        _executemany(sql, rows)
 
 
 # --- the history of sent messages -------------------------------------------------------------
