@@ -101,16 +101,16 @@ def test_imported_documents_are_those_reindex_writes(tmp_path: Path, db,
 
 def test_large_import_restores_fts_settings_and_the_collector(tmp_path: Path, db,
                                                               actor: Actor) -> None:
-    if is_postgres(db):
-        pytest.skip("FTS5 settings exist on SQLite only")
     path = big_csv(tmp_path / "big.csv", 6000)
     assert gc.isenabled()
     result = do_import(actor, path)
     assert result.created == 6000 and gc.isenabled()
-    assert db.execute_sql("SELECT v FROM search_doc_config WHERE k = 'hashsize'"
-                          ).fetchone() in (None, (1024 * 1024,))
     assert [h.title for h in search.quick_search(actor, "Фирма 5999")] == ["ООО Фирма 5999"]
     assert search.quick_search(actor, "info4321@firm4321")[0].title == "ООО Фирма 4321"
+    if is_postgres(db):
+        return  # the rest is about SQLite's FTS5 settings and statistics
+    assert db.execute_sql("SELECT v FROM search_doc_config WHERE k = 'hashsize'"
+                          ).fetchone() in (None, (1024 * 1024,))
     # Statistics for the tables the import filled, not a whole-base ANALYZE.
     analyzed = {r[0] for r in db.execute_sql("SELECT tbl FROM sqlite_stat1")}
     assert {"organization", "contact_point"} <= analyzed
