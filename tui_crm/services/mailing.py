@@ -21,7 +21,8 @@ heartbeat elsewhere), and a row is marked `sending` only if it is still pending.
 
 Each sent message becomes an "email" event with result "sent" in the client's history (the
 rows, search document, audit entries and last-contact dates records.create writes) and an
-audit entry "mail" on the record, written for a whole batch in one transaction after it.
+audit entry "mail" on the record, written for many messages in one transaction (up to
+HISTORY_BATCH, at least every HISTORY_SECONDS, before a long wait and at the end of a run).
 A crash before that leaves `sent` rows without their event; the next run writes it.
 """
 
@@ -1967,6 +1968,8 @@ class _Sleeper:
 
 BATCH_SIZE = 100  # recipients read, checked for opt-outs and given their cards at once …
 BATCH_SECONDS = 1.0  # … for at most about this long, so a batch never goes stale
+HISTORY_BATCH = 500  # sent messages whose history is written in one transaction …
+HISTORY_SECONDS = 2.0  # … or after this long (a crash before leaves it to the next run)
 
 
 @dataclass
@@ -2085,6 +2088,7 @@ class _Run:
         self.history = _History(actor, row)
         self.outcomes: list[tuple[int, dict[str, Any]]] = []
         self.owed: list[_Sent] = []
+        self.owed_since = 0.0
         self.counts: dict[str, int] = {}
         self.drops = 0
         self.next_slot = 0.0
@@ -2110,12 +2114,17 @@ class _Run:
             _step(self.outcomes, None)
             self.outcomes = []
 
-    def flush(self) -> None:
-        """Outcomes, then the history of the batch (its own transaction: a history that
-        cannot be written never undoes a `sent`)."""
+    def flush(self, *, final: bool = False) -> None:
+        """Outcomes, then the history owed (its own transaction: a history that cannot be
+        written never undoes a `sent`): every HISTORY_BATCH messages or HISTORY_SECONDS, and
+        at the end (the search index takes many documents at once far better)."""
         self.commit_outcomes()
-        owed, self.owed = self.owed, []
-        self.history.write_or_note(owed)
+        if not self.owed:
+            return
+        if final or len(self.owed) >= HISTORY_BATCH \
+                or time.monotonic() - self.owed_since >= HISTORY_SECONDS:
+            owed, self.owed = self.owed, []
+            self.history.write_or_note(owed)
 
     def restore_history(self) -> int:
         """Sent rows without their history (a crash between the two commits): write it now,
@@ -2142,7 +2151,9 @@ class _Run:
     # sending
     def wait(self, seconds: float) -> bool:
         """Wait (nothing uncommitted meanwhile); True when stopped."""
-        if seconds > 0:
+        if seconds >= 1.0:
+            self.flush(final=True)
+        elif seconds > 0:
             self.commit_outcomes()
         if self.sleeper.wait(seconds):
             self.report.stopped = True
@@ -2274,6 +2285,8 @@ class _Run:
             return True
         self.drops = 0
         self.outcome(rec, "sending", "sent", reply=reply, sent_at=m.now())
+        if not self.owed:
+            self.owed_since = time.monotonic()
         self.owed.append(_sent_item(rec, subject, reply, context["recipient"]["name"]
                                     if rec.kind == "contacts" else None))
         self.report.sent_now += 1
@@ -2347,6 +2360,7 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
                     final_status = "waiting"
                     break
                 pause = (wake - dt.datetime.now()).total_seconds()
+                run.flush(final=True)  # the history is not kept waiting for retries
                 if run.wait(min(max(pause, 0.05), 5.0)):
                     break
                 continue
@@ -2359,7 +2373,7 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
                 break
     finally:
         try:
-            run.flush()  # what happened so far is never lost with the reason the run ended
+            run.flush(final=True)  # what happened is never lost with the reason the run ended
         except Exception as exc:  # noqa: BLE001 - keep the first error
             log.warning("mailing %s: could not record the last outcomes: %s", row.id, exc)
         session.close()
