@@ -519,3 +519,22 @@ def test_the_app_opens_a_section_and_signals_its_first_page(dbfile: str, env: Pa
     assert started.returncode == 0, started.stderr
     assert float(ready.read_text(encoding="utf-8")) > 0
     assert "Traceback" not in started.stderr
+
+
+def test_the_collector_is_paused_for_the_start_only(dbfile: str, env: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up runs without the cyclic collector; once the first page is on screen the
+    start-up's objects are frozen out of its sight and collecting resumes."""
+    import gc
+
+    from tui_crm.ui.app import run_app
+
+    assert main(["--db", dbfile, "demo", "--orgs", "30", "--events", "60"]) == 0
+    monkeypatch.setenv("TUI_CRM_EXIT_WHEN_READY", "1")
+    frozen = gc.get_freeze_count()
+    try:
+        assert run_app(dbfile, section="organizations") == 0
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen  # the first page's hook ran
+    finally:
+        gc.unfreeze()

@@ -14,6 +14,7 @@ change keeps the user on the same record.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -216,6 +217,8 @@ class RecordTable(ScrollView, can_focus=True):
         self._loading = False
         self._last_cursor_id: int | None = None
         self._row_index: list[int] | None = None  # ids of the applied query, in order
+        self._on_painted: list[Callable[[], object]] = []
+        self._painted_rows = False  # some frame has shown loaded rows
         self._index_timer = None
 
     # --- configuration -------------------------------------------------------------------
@@ -523,7 +526,22 @@ class RecordTable(ScrollView, can_focus=True):
     def render_lines(self, crop):  # noqa: ANN001, ANN201 - Textual's signature
         top = self.first_visible
         self._ensure_rows(top + crop.y - 1, top + crop.bottom)
-        return super().render_lines(crop)
+        lines = super().render_lines(crop)
+        if self.loaded:
+            self._painted_rows = True
+        if self.loaded and self._on_painted:
+            # This frame shows rows: whoever waits for that runs once it is on screen.
+            for callback in self._on_painted:
+                self.call_later(callback)
+            self._on_painted.clear()
+        return lines
+
+    def when_rows_painted(self, callback: Callable[[], object]) -> None:
+        """Call `callback` once a frame with the loaded rows has been drawn."""
+        if self._painted_rows:
+            self.call_later(callback)  # rows are on screen already
+        else:
+            self._on_painted.append(callback)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
