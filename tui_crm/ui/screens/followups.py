@@ -41,7 +41,7 @@ def followup_line(f: FollowUp, today) -> Text:  # noqa: ANN001 - a date
     return line
 
 
-PAGE = 500
+PAGE = 250  # the head of the queue: a day of calls many times over; the heading counts all
 
 
 class FollowupsPane(Vertical):
