@@ -375,7 +375,9 @@ def row_ids(actor: Actor, kind: str, query: ListQuery) -> list[int]:
     select = _filtered(actor, spec, query)
     if select is None:
         return []
-    return [r[0] for r in select.select(spec.model.id).order_by(*_order(spec, query)).tuples()]
+    sql, params = select.select(spec.model.id).order_by(*_order(spec, query)).sql()
+    # Straight from the cursor: peewee's row wrapping costs more than the query for 100k ids.
+    return [row[0] for row in m.database_proxy.obj.execute_sql(sql, params)]
 
 
 def views_of(actor: Actor, kind: str, ids: list[int]) -> list[RecordView]:
