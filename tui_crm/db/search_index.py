@@ -11,27 +11,13 @@ from __future__ import annotations
 from peewee import Database
 
 from tui_crm.db.database import current, is_postgres
-
-# Kinds indexed for quick search; the number is packed into the row key.
-KIND_CODES = {
-    "organizations": 1,
-    "contacts": 2,
-    "tasks": 3,
-    "events": 4,
-    "notes": 5,
-    "links": 6,
-    "deals": 7,
-}
-CODE_KINDS = {v: k for k, v in KIND_CODES.items()}
-_SHIFT = 16
-
-
-def doc_key(kind: str, record_id: int) -> int:
-    return record_id * _SHIFT + KIND_CODES[kind]
-
-
-def split_key(key: int) -> tuple[str, int]:
-    return CODE_KINDS[key % _SHIFT], key // _SHIFT
+from tui_crm.db.search_keys import (  # noqa: F401 - re-exported for the services
+    CODE_KINDS,
+    KEY_SHIFT,
+    KIND_CODES,
+    doc_key,
+    split_key,
+)
 
 
 def create(db: Database) -> None:

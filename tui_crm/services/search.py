@@ -8,9 +8,7 @@ is quoted for FTS5 (or escaped for LIKE), so nothing raises; nonsense finds noth
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from tui_crm.db import models as m
@@ -18,24 +16,19 @@ from tui_crm.db import search_index
 from tui_crm.db.database import current, is_postgres
 from tui_crm.services import lookups, values
 from tui_crm.services.rights import Actor
+from tui_crm.services.search_rank import (  # noqa: F401 - Hit and query_terms are this API
+    CLIENT_KINDS,
+    KIND_WEIGHT,
+    Hit,
+    like_pattern,
+    query_terms,
+    rank,
+    sqlite_candidates,
+    sqlite_where,
+)
 from tui_crm.validate import normalize_text, phone_digit_forms
 
 SEARCH_KINDS = tuple(search_index.KIND_CODES)
-_PHONE_QUERY = re.compile(r"[\d\s()+\-.]+")
-_MIN_TRIGRAM = 3
-_EDGE_PUNCTUATION = "\"'«»“”„‘’`()[]{}<>"
-
-
-@dataclass(frozen=True)
-class Hit:
-    section: str
-    id: int
-    title: str
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"section": self.section, "id": self.id, "title": self.title,
-                "score": round(self.score, 3)}
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -210,69 +203,17 @@ def rebuild(kinds: Iterable[str] | None = None, batch: int = 5000) -> int:
 # --- querying ---------------------------------------------------------------------------------
 
 
-def query_terms(text: str) -> list[str]:
-    """The normalized terms of what the user typed; a phone-like text becomes one digit run."""
-    raw = (text or "").replace("\x00", "").strip()
-    if not raw:
-        return []
-    if _PHONE_QUERY.fullmatch(raw):
-        digits = "".join(ch for ch in raw if ch.isdigit())
-        if len(digits) >= 5:
-            if len(digits) == 11 and digits[0] in "78":
-                digits = digits[1:]  # +7 / 8 trunk prefix: match the national number
-            return [digits]
-    # Quotes and brackets around a word are how people write names («Ромашка», "Acme"),
-    # not part of them; inner ones (C++, call-back, 50%) stay and are matched literally.
-    terms = (t.strip(_EDGE_PUNCTUATION) for t in normalize_text(raw).split(" "))
-    return list(dict.fromkeys(t for t in terms if t))
-
-
-def _fts_phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _where(terms: list[str], kinds: list[str]) -> tuple[str, list[Any]]:
     """The WHERE clause (and parameters) matching every term, for the index table."""
-    pg = is_postgres(current())
-    p = "%s" if pg else "?"
-    clauses: list[str] = []
-    params: list[Any] = []
-    if pg:
-        for term in terms:
-            clauses.append(f"body LIKE {p} ESCAPE '\\'")
-            params.append(_like_pattern(term))
-    else:
-        long_terms = [t for t in terms if len(t) >= _MIN_TRIGRAM]
-        if long_terms:
-            clauses.append(f"search_doc MATCH {p}")
-            params.append(" AND ".join(_fts_phrase(t) for t in long_terms))
-        for term in terms:
-            if len(term) < _MIN_TRIGRAM:
-                clauses.append(f"body LIKE {p} ESCAPE '\\'")
-                params.append(_like_pattern(term))
+    if not is_postgres(current()):
+        return sqlite_where(terms, kinds)
+    clauses = ["body LIKE %s ESCAPE '\\'" for _t in terms]
+    params: list[Any] = [like_pattern(t) for t in terms]
     if kinds and len(kinds) < len(search_index.KIND_CODES):
-        clauses.append(_kind_clause(kinds, pg))
-        params.extend(search_index.KIND_CODES[k] if not pg else k for k in kinds)
+        # The stored kind (a literal % for the key's low bits would clash with psycopg2's %s).
+        clauses.append(f"kind IN ({', '.join('%s' for _k in kinds)})")
+        params.extend(kinds)
     return " AND ".join(clauses), params
-
-
-# How search_index packs the kind's code into a document's key (key = id × shift + code).
-_KEY_SHIFT = search_index.doc_key("organizations", 1) - search_index.doc_key("organizations", 0)
-
-
-def _kind_clause(kinds: list[str], pg: bool) -> str:
-    """SQLite: the kind from the key (`rowid % 16`), which FTS5 has without reading the
-    stored row — testing the stored kind reads one row per match ("иван" in organizations,
-    100k base: 370 ms → 16 ms). PostgreSQL: the stored kind (a literal % would clash with
-    psycopg2's %s)."""
-    if pg:
-        return f"kind IN ({', '.join('%s' for _k in kinds)})"
-    return f"rowid % {_KEY_SHIFT} IN ({', '.join('?' for _k in kinds)})"
 
 
 def match_ids_sql(kind: str, text: str) -> tuple[str, list[Any]] | None:
@@ -284,13 +225,6 @@ def match_ids_sql(kind: str, text: str) -> tuple[str, list[Any]] | None:
     where, params = _where(terms, [kind])
     key = "id" if is_postgres(current()) else "rowid"
     return f"SELECT {key} / 16 FROM search_doc WHERE {where}", params
-
-
-# Clients and people first when a name matches equally well.
-KIND_WEIGHT = {"organizations": 8.0, "contacts": 6.0, "deals": 3.0, "tasks": 2.0,
-               "notes": 2.0, "links": 2.0, "events": 0.0}
-CLIENT_KINDS = ("organizations", "contacts")
-_CANDIDATES = 600  # per candidate query; stopping early keeps a common word fast
 
 
 def quick_search(actor: Actor, text: str, *, sections: Iterable[str] | None = None,
@@ -312,67 +246,9 @@ def quick_search(actor: Actor, text: str, *, sections: Iterable[str] | None = No
     else:
         # Names that match outrank any match elsewhere on a card, so when they alone fill
         # the list (and nothing is hidden from this user) the rest is not read.
-        rows = _sqlite_candidates(db, terms, kinds, enough=limit if actor.sees_all else None)
-    return _visible(actor, _rank(rows, terms))[:limit]
-
-
-def _sqlite_candidates(db: Any, terms: list[str], kinds: list[str], *,
-                       enough: int | None = None) -> list[tuple[int, str]]:
-    """Matches without sorting them all (ranking every match of a common word costs tens of
-    milliseconds): names of clients and people first, then names of other records, then any
-    match in the rest of the card (phones, e-mails, notes) — each query stops early."""
-    long_terms = [t for t in terms if len(t) >= _MIN_TRIGRAM]
-    seen: dict[int, str] = {}
-
-    def run(where: str, params: list[Any]) -> None:
-        sql = f"SELECT rowid, title FROM search_doc WHERE {where} LIMIT {_CANDIDATES}"
-        for key, title in db.execute_sql(sql, params).fetchall():
-            seen.setdefault(int(key), title)
-
-    if long_terms:
-        title_match = "title : (" + " AND ".join(_fts_phrase(t) for t in long_terms) + ")"
-        shorts = [t for t in terms if len(t) < _MIN_TRIGRAM]
-        like = "".join(" AND body LIKE ? ESCAPE '\\'" for _t in shorts)
-        like_params = [_like_pattern(t) for t in shorts]
-        for group in ([k for k in kinds if k in CLIENT_KINDS],
-                      [k for k in kinds if k not in CLIENT_KINDS]):
-            if group:
-                run(f"search_doc MATCH ?{like} AND {_kind_clause(group, False)}",
-                    [title_match, *like_params, *(search_index.KIND_CODES[k] for k in group)])
-        if enough is not None and len(seen) >= enough:
-            return list(seen.items())
-    where, params = _where(terms, kinds)
-    run(where, params)
-    return list(seen.items())
-
-
-def _rank(rows: list[tuple[int, str]], terms: list[str]) -> list[Hit]:
-    """Best first: the whole name, a name starting with the text, a word of the name starting
-    with it, every term in the name, then a match elsewhere on the card; clients and people
-    before other records; shorter names first."""
-    phrase = " ".join(terms)
-    hits = []
-    for key, title in rows:
-        kind, record_id = search_index.split_key(int(key))
-        norm = normalize_text(title or "")
-        words = re.findall(r"\w+", norm)
-        plain = " ".join(words)
-        if plain == phrase or norm == phrase:
-            bonus = 100.0
-        elif plain.startswith(phrase) or norm.startswith(phrase):
-            bonus = 60.0
-        elif any(w.startswith(terms[0]) for w in words):
-            bonus = 40.0 if all(t in norm for t in terms) else 30.0
-        elif all(t in norm for t in terms):
-            bonus = 25.0
-        else:
-            bonus = 0.0
-        if bonus < 100 and all(t in words for t in terms):
-            bonus += 5.0  # whole words: "Иван" before "Иванов"
-        score = bonus + KIND_WEIGHT.get(kind, 0.0) - min(len(norm), 100) / 100
-        hits.append(Hit(kind, record_id, title or "", score))
-    hits.sort(key=lambda h: (-h.score, h.title, h.id))
-    return hits
+        rows = sqlite_candidates(lambda sql, params: db.execute_sql(sql, params).fetchall(),
+                                 terms, kinds, enough=limit if actor.sees_all else None)
+    return _visible(actor, rank(rows, terms))[:limit]
 
 
 def _visible(actor: Actor, hits: list[Hit]) -> list[Hit]:
