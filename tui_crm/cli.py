@@ -414,6 +414,8 @@ def _run(argv: list[str], session: _Session) -> int:
         raise UsageError(_("{command} needs more arguments (see `{prog} {command} --help`)")
                          .format(command=args.command, prog=PROG))
     target = _ensure_demo(session) if args.demo else _database_target(args)
+    if handler is cmd_find and _find_in_file(args, target):
+        return 0
     if handler is cmd_demo:
         session.open(target)
         return cmd_demo(args, None)
@@ -885,20 +887,42 @@ def cmd_find(args: argparse.Namespace, actor: Any) -> int:
 
     sections = [resolve_section(s) for s in args.section] or None
     hits = search.quick_search(actor, args.text, sections=sections, limit=max(1, args.limit))
+    _print_hits(args, hits, settings.section_name)
+    return 0
+
+
+def _find_in_file(args: argparse.Namespace, target: str) -> bool:
+    """`find` answered from the SQLite file without the database layer (see quick_find);
+    False when only the full path can answer."""
+    if args.user or args.section or args.demo:
+        return False
+    from tui_crm.services import quick_find
+    from tui_crm.services.rights import os_login
+
+    found = quick_find.find_in_file(target, os_login(), args.text, limit=max(1, args.limit))
+    if found is None:
+        return False
+    if not args.lang and not os.environ.get("TUI_CRM_LANG") and found.language in LANGUAGES:
+        set_language(found.language)
+    _print_hits(args, found.hits, found.section_name)
+    return True
+
+
+def _print_hits(args: argparse.Namespace, hits: list[Any],
+                section_name: Callable[[str], str]) -> None:
     if args.json:
         _emit_json([hit.to_dict() for hit in hits])
-        return 0
+        return
     if not hits:
         print(_("Nothing found."), file=sys.stderr)
-        return 0
-    names = {}
+        return
+    names: dict[str, str] = {}
     rows = []
     for hit in hits:
         if hit.section not in names:
-            names[hit.section] = settings.section_name(hit.section)
+            names[hit.section] = section_name(hit.section)
         rows.append((names[hit.section], hit.id, hit.title))
     print(_table([_("Section"), _("ID"), _("Title")], rows, right=(1,)))
-    return 0
 
 
 def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:

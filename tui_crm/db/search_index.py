@@ -11,7 +11,7 @@ from __future__ import annotations
 from peewee import Database
 
 from tui_crm.db.database import current, is_postgres
-from tui_crm.db.search_keys import (  # noqa: F401 - re-exported for the services
+from tui_crm.search_keys import (  # noqa: F401 - re-exported for the services
     CODE_KINDS,
     KEY_SHIFT,
     KIND_CODES,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from dataclasses import dataclass, field
 
 from tui_crm.errors import PermissionDenied
@@ -67,6 +69,14 @@ def section_label(section: str) -> str:
 
     spec = KINDS.get(section)
     return spec.label if spec else section
+
+
+def os_login() -> str:
+    """The OS account running this process: who is acting unless an admin says `--user`."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "user"
 
 
 def actor_from_user(user) -> Actor:  # noqa: ANN001 - a models.User row

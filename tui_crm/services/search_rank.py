@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tui_crm.db.search_keys import KEY_SHIFT, KIND_CODES, split_key
+from tui_crm.search_keys import KEY_SHIFT, KIND_CODES, split_key
 from tui_crm.validate import normalize_text
 
 PHONE_QUERY = re.compile(r"[\d\s()+\-.]+")

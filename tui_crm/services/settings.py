@@ -15,28 +15,8 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import audit
 from tui_crm.services.kinds import KINDS
 from tui_crm.services.rights import Actor
+from tui_crm.services.section_list import SECTIONS
 
-# Every section of the sidebar, in the default order, with its English name.
-# Sections whose screens have not landed yet are listed in AVAILABLE by the UI.
-SECTIONS: dict[str, str] = {
-    "today": N_("Today"),
-    "followups": N_("Follow-ups"),
-    "organizations": N_("Organizations"),
-    "contacts": N_("Contacts"),
-    "deals": N_("Deals"),
-    "tasks": N_("Tasks"),
-    "events": N_("Events"),
-    "notes": N_("Notes"),
-    "links": N_("Links"),
-    "payments": N_("Payments"),
-    "services": N_("Services rendered"),
-    "reports": N_("Reports"),
-    "categories": N_("Categories"),
-    "mailings": N_("Mailings"),
-    "users": N_("Users"),
-    "audit": N_("Audit log"),
-    "settings": N_("Settings"),
-}
 CUSTOM_KINDS = {"text": N_("text"), "number": N_("number"), "date": N_("date"),
                 "choice": N_("choice"), "bool": N_("yes/no")}
 

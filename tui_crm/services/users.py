@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from dataclasses import dataclass
 
 from tui_crm.db import models as m
@@ -19,6 +17,7 @@ from tui_crm.services.rights import (
     VISIBILITIES,
     Actor,
     actor_from_user,
+    os_login,
 )
 
 
@@ -43,13 +42,6 @@ def _view(u: m.User) -> UserView:
     return UserView(u.id, u.login, u.full_name, u.email, u.role,
                     u.visibility or ROLE_VISIBILITY.get(u.role, "own"), u.active,
                     json.loads(u.rights or "{}"))
-
-
-def os_login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER") or "user"
 
 
 @write
