@@ -635,6 +635,18 @@ async def test_twenty_thousand_rows_scroll_to_the_end(tmp_path) -> None:  # noqa
         await pilot.double_click(RecordTable, offset=(5, 4))
         await settle(pilot)
         assert main.query_one(DetailPane).has_focus_within
+        # While someone types in the filter, the new list's row index is not read (it would
+        # take the interpreter from the next keystroke); back in the table, it is.
+        await pilot.press("slash", "о", "о")
+        await settle(pilot)
+        await pilot.pause(0.6)
+        assert table.total > 200 and not table.indexed
+        await pilot.press("down")
+        for _ in range(200):
+            if table.indexed:
+                break
+            await pilot.pause(0.05)
+        assert table.has_focus and table.indexed
 
 
 def _admin():  # noqa: ANN202 - an Actor

@@ -218,6 +218,7 @@ class RecordTable(ScrollView, can_focus=True):
         self._last_cursor_id: int | None = None
         self._row_index: list[int] | None = None  # ids of the applied query, in order
         self._on_painted: list[Callable[[], object]] = []
+        self._index_conn = None  # the connection reading the row index, to interrupt it
         self._painted_rows = False  # some frame has shown loaded rows
         self._index_timer = None
 
@@ -264,6 +265,7 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _load(self, *, keep_id: int | None, row: int, locate: bool = False) -> None:
         self._generation += 1
+        self._stop_index()
         self._pending_id = keep_id
         query = replace(self.list_query, filters=dict(self.list_query.filters))
         request = (self._generation, self.kind, query, keep_id, row, locate)
@@ -310,25 +312,44 @@ class RecordTable(ScrollView, can_focus=True):
         return generation, query, page.total, pages, new_row
 
     def _schedule_index(self) -> None:
+        """Read the row index once the list rests, if the table has the focus by then: it
+        serves moving through the table, and read while someone types in the filter it
+        would take the interpreter from their next keystroke."""
         if self._index_timer is not None:
             self._index_timer.stop()
             self._index_timer = None
-        if self.total > INDEX_ROWS:
+        if self.total > INDEX_ROWS and self._row_index is None:
             self._index_timer = self.set_timer(INDEX_DELAY, self._start_index)
+
+    def _stop_index(self) -> None:
+        """A new list or the focus gone: the index being read is of no use any more."""
+        if self._index_timer is not None:
+            self._index_timer.stop()
+            self._index_timer = None
+        conn = self._index_conn
+        if conn is not None and hasattr(conn, "interrupt"):  # SQLite; a thread-safe call
+            conn.interrupt()
 
     def _start_index(self) -> None:
         self._index_timer = None
-        if self.busy or self._row_index is not None or not self.kind:
-            return
+        if self.busy or self._row_index is not None or not self.kind or not self.has_focus:
+            return  # the next list, or the focus coming back, schedules it again
         generation, kind, query = self._generation, self.kind, self._applied
 
-        def build() -> tuple[int, list[int]]:
+        def build() -> tuple[int, list[int] | None]:
             from tui_crm.db.database import current
 
             # A thread and connection of its own: the query thread stays free for the next
             # keystroke's filter while 100k ids are read.
-            with current().connection_context():
-                return generation, records.row_ids(self.actor, kind, query)
+            database = current()
+            with database.connection_context():
+                self._index_conn = database.connection()
+                try:
+                    return generation, records.row_ids(self.actor, kind, query)
+                except Exception:  # noqa: BLE001 - interrupted by a new list: no index
+                    return generation, None
+                finally:
+                    self._index_conn = None
 
         self.run_worker(build, thread=True, group="row-index",
                         exit_on_error=False)
@@ -342,7 +363,8 @@ class RecordTable(ScrollView, can_focus=True):
         if event.worker.group == "row-index":
             if event.state == WorkerState.SUCCESS and event.worker.result:
                 generation, ids = event.worker.result
-                if generation == self._generation and len(ids) == self.total:
+                if generation == self._generation and ids is not None \
+                        and len(ids) == self.total:
                     self._row_index = ids
             return
         if event.worker.group != "record-table":
@@ -708,6 +730,9 @@ class RecordTable(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self.refresh()
+        if self.loaded and self._row_index is None:
+            self._schedule_index()
 
     def on_blur(self) -> None:
         self.refresh()
+        self._stop_index()
