@@ -469,7 +469,7 @@ def fig_export(db: Path, repeat: int) -> list[Figure]:
     return figures
 
 
-def fig_mailing(data: bench_data.BenchData, count: int) -> Figure:
+def fig_mailing(data: bench_data.BenchData, count: int, repeat: int) -> Figure:
     from aiosmtpd.controller import Controller
 
     from tui_crm.db import open_database
@@ -492,17 +492,6 @@ def fig_mailing(data: bench_data.BenchData, count: int) -> Figure:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        # Baseline: a plain smtplib loop, one connection, the same number of messages.
-        start = time.perf_counter()
-        with smtplib.SMTP("127.0.0.1", port) as smtp:
-            for n in range(count):
-                msg = EmailMessage()
-                msg["From"], msg["To"] = "bench@example.com", f"r{n}@example.com"
-                msg["Subject"] = "Прайс-лист"
-                msg.set_content(f"Здравствуйте, клиент {n}!")
-                smtp.send_message(msg)
-        base = count / (time.perf_counter() - start)
-
         db = bench_data.scratch_copy(data, "mailing.sqlite3")
         open_database(db)
         actor = users.resolve_actor()
@@ -515,16 +504,30 @@ def fig_mailing(data: bench_data.BenchData, count: int) -> Figure:
             "SELECT c.id FROM contact c WHERE c.deleted_at IS NULL AND c.opt_out = 0 AND"
             " c.primary_email != '' ORDER BY c.id LIMIT ?", (count,))]
         conn.close()
-        made = mailing.create_mailing(actor, template="price", account="bench",
-                                      source=mailing.RecipientSource(kind="contacts", ids=ids))
-        start = time.perf_counter()
-        report = mailing.send(actor, made.id, options=mailing.SendOptions(test_first=False))
-        sent = getattr(report, "sent", len(ids))
-        crm = sent / (time.perf_counter() - start)
+        crm, base, sent = [], [], 0
+        for _ in range(repeat):  # rounds alternate, so a busy moment hits both sides
+            # Baseline: a plain smtplib loop, one connection, the same number of messages.
+            start = time.perf_counter()
+            with smtplib.SMTP("127.0.0.1", port) as smtp:
+                for n in range(count):
+                    msg = EmailMessage()
+                    msg["From"], msg["To"] = "bench@example.com", f"r{n}@example.com"
+                    msg["Subject"] = "Прайс-лист"
+                    msg.set_content(f"Здравствуйте, клиент {n}!")
+                    smtp.send_message(msg)
+            base.append(count / (time.perf_counter() - start))
+            # A new mailing to the same people each round (each is sent once, as always).
+            made = mailing.create_mailing(actor, template="price", account="bench",
+                                          source=mailing.RecipientSource(kind="contacts",
+                                                                         ids=ids))
+            start = time.perf_counter()
+            report = mailing.send(actor, made.id, options=mailing.SendOptions(test_first=False))
+            sent = getattr(report, "sent", len(ids))
+            crm.append(sent / (time.perf_counter() - start))
     finally:
         controller.stop()
     return Figure("mailing to the local SMTP server", "≥ 80 % of a plain smtplib loop",
-                  [crm], [base], unit="msg/s", min_ratio=0.8, extra={"messages": sent})
+                  crm, base, unit="msg/s", min_ratio=0.8, extra={"messages": sent})
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -582,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
                                              data.history_org))),
         ("export", lambda: figures.extend(fig_export(data.database, max(1, repeat // 2)))),
         ("import", lambda: figures.extend(fig_import(data, 1 if args.quick else 2))),
-        ("mailing", lambda: figures.append(fig_mailing(data, 200 if args.quick else 1000))),
+        ("mailing", lambda: figures.append(fig_mailing(data, 200 if args.quick else 1000,
+                                                       repeat))),
     ]
     for name, step in steps:
         if name in groups:
