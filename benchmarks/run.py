@@ -583,8 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         ("segmentation", lambda: figures.append(fig_segmentation(data.database, repeat))),
         ("ui", lambda: figures.extend(fig_ui(data.database, max(2, repeat // 2),
                                              data.history_org))),
-        ("export", lambda: figures.extend(fig_export(data.database, max(1, repeat // 2)))),
-        ("import", lambda: figures.extend(fig_import(data, 1 if args.quick else 2))),
+        ("export", lambda: figures.extend(fig_export(data.database, max(2, repeat // 2)))),
+        ("import", lambda: figures.extend(fig_import(data, 2 if args.quick else 3))),
         ("mailing", lambda: figures.append(fig_mailing(data, 200 if args.quick else 1000,
                                                        repeat))),
     ]
