@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tui_crm.i18n import _
+from tui_crm.schema_steps import step_names
 from tui_crm.search_keys import KIND_CODES
 from tui_crm.services.rights import Actor, actor_from_user
 from tui_crm.services.search_rank import Hit, query_terms, rank, sqlite_candidates
@@ -40,9 +41,10 @@ class Found:
 
 
 def latest_schema() -> int:
-    """The newest migration step shipped, from the step files' names."""
-    numbers = [int(p.name[1:5]) for p in _MIGRATIONS.glob("m[0-9][0-9][0-9][0-9]_*.py")]
-    return max(numbers, default=0)
+    """The newest migration step shipped, from the step files' names (as `migrate` reads
+    them, without importing the migrations package and with it the database layer)."""
+    steps = step_names(p.stem for p in _MIGRATIONS.glob("*.py"))
+    return steps[-1][0] if steps else 0
 
 
 def find_in_file(path: str, login: str, text: str, *, limit: int = 30) -> Found | None:

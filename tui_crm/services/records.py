@@ -17,7 +17,7 @@ from peewee import SQL, fn
 
 from tui_crm.dates import DateParseError
 from tui_crm.db import models as m
-from tui_crm.db.database import is_postgres, write
+from tui_crm.db.database import current, is_postgres, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import audit, lookups, search, values
@@ -195,12 +195,12 @@ def _views(spec: KindSpec, rows: list[m.Record], *, full: bool) -> list[RecordVi
                 rid = p.organization_id if spec.name == "organizations" else p.contact_id
                 points.setdefault(rid, []).append(
                     PointView(p.kind, p.type, p.value, p.normalized, p.valid))
-    customs = values.custom_fields(spec.name)
+    customs = {c.id: c for c in values.custom_fields(spec.name)}
     if customs:
         for cv in m.CustomValue.select().where(
-                m.CustomValue.field.in_([c.id for c in customs])
+                m.CustomValue.field.in_(list(customs))
                 & m.CustomValue.record_id.in_(ids)):
-            cf = next(c for c in customs if c.id == cv.field_id)
+            cf = customs[cv.field_id]
             custom.setdefault(cv.record_id, {})[cf.name] = values.custom_from_text(cf, cv.value)
     views = []
     for row in rows:
@@ -222,7 +222,7 @@ def _views(spec: KindSpec, rows: list[m.Record], *, full: bool) -> list[RecordVi
         row_tags = tags.get(row.id, [])
         disp["tags"] = ", ".join(row_tags)
         row_custom = custom.get(row.id, {})
-        for cf in customs:
+        for cf in customs.values():
             disp[cf.name] = values.display(
                 {"number": "decimal", "date": "date", "bool": "bool"}.get(cf.kind, "text"),
                 row_custom.get(cf.name))
@@ -276,7 +276,7 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery):  # noqa: ANN202
         if ids_sql is None:
             return None
         sql, params = ids_sql
-        db = m.database_proxy.obj
+        db = current()
         if is_postgres(db):
             select = select.where(model.id.in_(SQL(f"({sql})", params)))
         else:
@@ -284,7 +284,9 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery):  # noqa: ANN202
             found = [row[0] for row in db.execute_sql(sql, params)]
             select = select.where(model.id.in_(SQL("(SELECT value FROM json_each(?))",
                                                    [json.dumps(found)])))
-    customs = {cf.name: cf for cf in values.custom_fields(spec.name)}
+    # The custom fields are read only when some filter may name one (not per keystroke).
+    wanted_any = any(v is not None and v != "" for v in query.filters.values())
+    customs = {cf.name: cf for cf in values.custom_fields(spec.name)} if wanted_any else {}
     context = {"section": spec.name}
     errors: dict[str, str] = {}
     for name, wanted in query.filters.items():
@@ -377,7 +379,7 @@ def row_ids(actor: Actor, kind: str, query: ListQuery) -> list[int]:
         return []
     sql, params = select.select(spec.model.id).order_by(*_order(spec, query)).sql()
     # Straight from the cursor: peewee's row wrapping costs more than the query for 100k ids.
-    return [row[0] for row in m.database_proxy.obj.execute_sql(sql, params)]
+    return [row[0] for row in current().execute_sql(sql, params)]
 
 
 def views_of(actor: Actor, kind: str, ids: list[int]) -> list[RecordView]:

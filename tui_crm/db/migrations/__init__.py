@@ -15,15 +15,12 @@ from peewee import Database
 
 from tui_crm.errors import DatabaseProblem
 from tui_crm.i18n import _
+from tui_crm.schema_steps import step_names
 
 
 def _step_names() -> list[tuple[int, str]]:
     """(number, module name) of every step, from the file names alone."""
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("m") and info.name[1:5].isdigit():
-            found.append((int(info.name[1:5]), info.name))
-    return sorted(found)
+    return step_names(info.name for info in pkgutil.iter_modules(__path__))
 
 
 def steps() -> list[tuple[int, Callable[[Database], None]]]:
