@@ -509,6 +509,8 @@ def test_undo_removes_created_and_restores_merged(tmp_path: Path, db, actor: Act
                                      "organization": touched.id})
     undone = importing.undo_import(actor, result.import_id)
     assert (undone.deleted, undone.trashed, undone.restored) == (1, 1, 1)
+    assert undone.summary() == (f"Import #{result.import_id} undone: 1 records deleted, 1 moved"
+                                " to the trash (changed since), 1 merged records restored.")
     view = records.get(actor, "organizations", existing.id)
     assert view.values["city"] == "" and view.tags == []
     assert org_names(actor) == ["ООО Давний"]

@@ -48,13 +48,15 @@ from tui_crm.services import audit, lookups, records, search, settings, values
 from tui_crm.services.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
 from tui_crm.validate import (
+    _INN10_WEIGHTS,
+    _INN12_WEIGHTS_1,
+    _INN12_WEIGHTS_2,
     InvalidValue,
     format_phone,
     normalize_name,
     normalize_phone,
     normalize_text,
     normalize_url,
-    phone_digit_forms,
     validate_email,
     validate_inn,
 )
@@ -67,10 +69,8 @@ HEADER_SCAN = 20  # rows searched for the header
 FUZZY_ROWS = 5000  # close-name matching only below this many rows
 FUZZY_CANDIDATES = 300
 NAME_THRESHOLD = 90
-PREVIEW_ROWS = 200
 CHUNK = 2000
 UNDO_CHUNK = 900  # ids per statement when an import is undone (under SQLite's old 999)
-TEXT_ENCODINGS = ("utf-8-sig", "utf-8", "cp1251", "koi8-r", "cp866", "utf-16", "latin-1")
 DELIMITERS = (";", ",", "\t", "|")
 _NEUTRALIZED = re.compile(r"^'[=+\-@\t\r]")
 _PATRONYMIC = re.compile(r"(вич|вна|ична|инична|ьич|оглы|кызы)$", re.IGNORECASE)
@@ -478,7 +478,6 @@ class Target:
 FULL_NAME = "full_name"  # "Иванов Иван Иванович": last, first, middle
 DISPLAY_NAME = "display_name"  # "Ivan Petrov": first … last (Google's "Name")
 CONTACT_PERSON = "contact_person"  # an organization's contact: a linked contact is created
-IGNORE = ""
 
 _COMMON_ALIASES: dict[str, list[str]] = {
     "phones": ["телефон", "телефоны", "тел", "phone", "phones", "telephone", "phone number",
@@ -608,15 +607,6 @@ def targets(kind: str) -> list[Target]:
     return result
 
 
-def target_label(kind: str, key: str) -> str:
-    if not key:
-        return _("(skip)")
-    for t in targets(kind):
-        if t.key == key:
-            return t.label
-    return key
-
-
 def auto_mapping(kind: str, headers: list[str]) -> dict[int, str]:
     """Column index → target key for the columns whose header is recognized.
 
@@ -657,7 +647,6 @@ def auto_mapping(kind: str, headers: list[str]) -> dict[int, str]:
     for index, (target, _priority) in chosen.items():
         if _is_multi(kind, target) or best[target][0] == index:
             mapping[index] = target
-    # Outlook's "Title" is Mr./Ms. when a "Job Title" column exists.
     return mapping
 
 
@@ -975,21 +964,11 @@ def clean_phone(text: str, region: str) -> tuple[str, str, bool]:
     return format_phone(e164), e164, True
 
 
-def phone_terms(shown: str, normalized: str, valid: bool) -> list[str]:
-    """What the search index holds for a phone (as `validate.phone_digit_forms` gives)."""
-    if valid and normalized.startswith("+7") and len(normalized) == 12:
-        return [shown, normalized[1:], "8" + normalized[2:], normalized[2:]]
-    return [shown, *phone_digit_forms(shown)]
-
-
 def _unneutralize(text: str) -> str:
     """Drop the apostrophe an export put before = + - @ (so round trips are exact)."""
     return text[1:] if text[:1] == "'" and _NEUTRALIZED.match(text) else text
 
 
-_INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_WEIGHTS_1 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_WEIGHTS_2 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _ZERO = ord("0")
 
 
@@ -1036,7 +1015,7 @@ class _RowCleaner:
         self.resolver = resolver
         self.customs = {cf.name: cf for cf in values.custom_fields(kind)}
         self.fields: dict[str, FieldSpec] = {f.name: f for f in self.spec.fields}
-        self.region = records._phone_region()
+        self.region = values.phone_region()
         self.choice_maps: dict[str, dict[str, str]] = {}
         self.labels: dict[str, str] = {}
         self.require_source = kind == "organizations" and records._require_source()
@@ -1382,8 +1361,9 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
         rows.append(prepared)
         if progress is not None and count % 1000 == 0:
             progress(count, total)
+    seen = {r.row for r in rows}
     for number, message in table.problems.items():  # vCard cards that did not parse
-        if not any(r.row == number for r in rows):
+        if number not in seen:
             rows.append(PreparedRow(row=number, values={}, error=message))
     rows.sort(key=lambda r: r.row)
     fuzzy = len(rows) < FUZZY_ROWS
@@ -1404,20 +1384,6 @@ def _check_name_mapped(kind: str, mapping: dict[int, str]) -> None:
 
 
 # --- duplicates -------------------------------------------------------------------------------
-
-
-class _Index:
-    """Normalized phones, e-mails, tax ids and names → an existing id or an earlier row."""
-
-    def __init__(self) -> None:
-        self.keys: dict[tuple[str, str], tuple[str, int]] = {}
-
-    def get(self, kind: str, value: str) -> tuple[str, int] | None:
-        return self.keys.get((kind, value))
-
-    def add(self, kind: str, value: str, target: tuple[str, int]) -> None:
-        if value:
-            self.keys.setdefault((kind, value), target)
 
 
 def _point_keys(values_: dict[str, Any]) -> list[tuple[str, str]]:
@@ -1447,7 +1413,9 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
     owner_col = "organization_id" if kind == "organizations" else "contact_id"
     table_name = model._meta.table_name
     db = current()
-    index = _Index()
+    # Normalized phones, e-mails and tax ids → ("db", an existing id) or ("row", an earlier
+    # row's position).
+    keys: dict[tuple[str, str], tuple[str, int]] = {}
     visible = _visible_ids(actor, kind)
     sql = (f"SELECT p.kind, p.normalized, p.{owner_col} FROM contact_point p "
            f"JOIN \"{table_name}\" r ON r.id = p.{owner_col} "
@@ -1457,7 +1425,6 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
         sql = sql.replace("p.valid", "p.valid = TRUE")
     # The base is read once, through the driver (no model objects: a 100k-client base has
     # 700k phones and e-mails), whatever the size of the file.
-    keys = index.keys
     for point_kind, normalized, record_id in db.execute_sql(sql):
         keys.setdefault((point_kind, normalized), ("db", record_id))
     names: dict[str, list[tuple[int, str, str]]] = {}
@@ -1487,7 +1454,6 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
                     tokens.setdefault(word, []).append((name, name_fuzzy))
     row_names: dict[str, list[tuple[int, str, str]]] = {}
     organizations = kind == "organizations"
-    keys = index.keys
     for position, row in enumerate(rows):
         if row.error:
             continue
@@ -1500,7 +1466,7 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
             city = normalize_text(values_.get("city") or "")
         else:
             inn, name_key, city = "", contact_key(values_), ""
-        found, reason = _find(kind, row, index, names, row_names, tokens, fuzzy,
+        found, reason = _find(kind, row, keys, names, row_names, tokens, fuzzy,
                               point_keys, name_key, city)
         if found is not None:
             where, target = found
@@ -1533,14 +1499,14 @@ def _visible_ids(actor: Actor, kind: str) -> set[int] | None:
     return set(records.row_ids(actor, kind, records.ListQuery()))
 
 
-def _find(kind: str, row: PreparedRow, index: _Index, names: dict, row_names: dict,
+def _find(kind: str, row: PreparedRow, keys: dict[tuple[str, str], tuple[str, int]],
+          names: dict, row_names: dict,
           tokens: dict[str, list[tuple[str, str]]], fuzzy: bool, point_keys: list[tuple[str, str]],
           name_key: str, city: str) -> tuple[tuple[str, int] | None, str]:
     """The record or earlier row this row duplicates, and why. `point_keys`, `name_key`
     (normalize_name of an organization, contact_key of a contact) and `city` (normalized)
     are the row's, computed by the caller."""
     values_ = row.values
-    keys = index.keys
     if kind == "organizations" and values_.get("inn"):
         hit = keys.get(("inn", values_["inn"]))
         if hit:
@@ -2069,8 +2035,16 @@ class UndoResult:
         return {"import_id": self.import_id, "deleted": self.deleted, "trashed": self.trashed,
                 "restored": self.restored}
 
+    def summary(self) -> str:
+        return _("Import #{id} undone: {deleted} records deleted, {trashed} moved to the trash"
+                 " (changed since), {restored} merged records restored.").format(
+            id=self.import_id, deleted=self.deleted, trashed=self.trashed,
+            restored=self.restored)
 
-_LINKS = {
+
+# Records that point at an organization or a contact (an undo keeps a linked-to record in
+# the trash; a merge moves them to the kept record).
+LINKS: dict[str, list[tuple[type[m.BaseModel], str]]] = {
     "organizations": [(m.Contact, "organization"), (m.Task, "organization"),
                       (m.Event, "organization"), (m.Note, "organization"),
                       (m.Link, "organization"), (m.Deal, "organization"),
@@ -2147,7 +2121,7 @@ def _remove_created(actor: Actor, kind: str, ids: list[int]) -> tuple[int, int]:
             continue
         live_ids = list(live)
         linked: set[int] = set()
-        for other, column in _LINKS[kind]:
+        for other, column in LINKS[kind]:
             name = getattr(other, column).column_name
             # Contacts this same import created (deleted just before) do not count.
             alive = " AND deleted_at IS NULL" if other is m.Contact else ""
@@ -2155,7 +2129,8 @@ def _remove_created(actor: Actor, kind: str, ids: list[int]) -> tuple[int, int]:
                 f'SELECT "{name}" FROM "{other._meta.table_name}"'
                 f' WHERE {among(name, live_ids)}{alive}', live_ids))
         touched = [i for i, version in live.items() if version > 1 or i in linked]
-        free = [i for i in live_ids if i not in set(touched)]
+        touched_set = set(touched)
+        free = [i for i in live_ids if i not in touched_set]
         if touched:
             model.update(deleted_at=m.now(), updated_by=actor.user_id, updated_at=m.now(),
                          version=model.version + 1).where(model.id.in_(touched)).execute()

@@ -20,7 +20,7 @@ from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import audit, events, records, search, settings
-from tui_crm.services.importing import fuzzy_key
+from tui_crm.services.importing import LINKS, _visible_ids, fuzzy_key
 from tui_crm.services.kinds import POINT_TYPES
 from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
@@ -30,15 +30,6 @@ MERGE_KINDS = ("organizations", "contacts")
 NAME_THRESHOLD = 90
 BLOCK_LIMIT = 60  # names sharing a first word compared pairwise up to this many
 
-# Records that point at an organization or a contact, moved to the kept one on a merge.
-LINKS: dict[str, list[tuple[type[m.BaseModel], str]]] = {
-    "organizations": [(m.Contact, "organization"), (m.Task, "organization"),
-                      (m.Event, "organization"), (m.Note, "organization"),
-                      (m.Link, "organization"), (m.Deal, "organization"),
-                      (m.Payment, "organization"), (m.ServiceRendered, "organization")],
-    "contacts": [(m.Task, "contact"), (m.Event, "contact"), (m.Note, "contact"),
-                 (m.Deal, "contact")],
-}
 _LINK_KINDS = {m.Contact: "contacts", m.Task: "tasks", m.Event: "events", m.Note: "notes",
                m.Link: "links", m.Deal: "deals", m.Payment: "payments",
                m.ServiceRendered: "services"}
@@ -86,7 +77,7 @@ def scan(actor: Actor, kind: str | None = None, *, limit: int = 1000) -> list[Du
 def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
     spec = records.kind_spec(kind)
     model = spec.model
-    visible = None if actor.sees_all else set(records.row_ids(actor, kind, records.ListQuery()))
+    visible = _visible_ids(actor, kind)
     pairs: dict[tuple[int, int], DuplicatePair] = {}
 
     def pair(a: int, b: int, reason: str, score: float) -> None:
@@ -139,9 +130,9 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
         pair_groups(groups, _("name"), 90.0)
     result = list(pairs.values())
     titles = {}
-    ids = {i for p in result for i in (p.keep_id, p.other_id)}
+    ids = list({i for p in result for i in (p.keep_id, p.other_id)})
     for start in range(0, len(ids), 500):
-        chunk = list(ids)[start:start + 500]
+        chunk = ids[start:start + 500]
         for row in model.select().where(model.id.in_(chunk)):
             titles[row.id] = search.title_of(kind, row)
     for p in result:
@@ -205,8 +196,10 @@ def compare(actor: Actor, kind: str, keep_id: int, other_id: int) -> list[FieldC
     """The fields of two records side by side, with the default choice for each: the kept
     record's value unless it is empty; lists and differing notes are joined."""
     _check_kind(kind)
-    keep = records.get(actor, kind, keep_id)
-    other = records.get(actor, kind, other_id)
+    return _choices(kind, records.get(actor, kind, keep_id), records.get(actor, kind, other_id))
+
+
+def _choices(kind: str, keep: RecordView, other: RecordView) -> list[FieldChoice]:
     result = []
     for f in records.field_specs(kind):
         if not f.editable:
@@ -258,7 +251,7 @@ def merge(actor: Actor, kind: str, keep_id: int, other_id: int,
         if view.deleted_at is not None:
             raise NotFound(_("{kind} #{id} is in the trash.").format(
                 kind=_(records.kind_spec(kind).singular), id=view.id))
-    wanted = {c.name: c.choice for c in compare(actor, kind, keep_id, other_id)}
+    wanted = {c.name: c.choice for c in _choices(kind, keep, other)}
     for name, choice in (choices or {}).items():
         if name not in wanted:
             raise ValidationError({name: _("Unknown field")})
