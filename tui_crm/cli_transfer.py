@@ -4,7 +4,6 @@ document, dedupe, merge."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,9 @@ from tui_crm.services.rights import Actor
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:
     if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        from tui_crm.cli import _emit_json
+
+        _emit_json(data)
     else:
         print(text)
     return 0
@@ -190,15 +191,11 @@ def handle_import_undo(args: argparse.Namespace, actor: Actor) -> int:
             + ("  " + _("(undone)") if i.undone else "") for i in infos) or _("No imports yet.")
         return _print(args, [i.to_dict() for i in infos], text)
     result = importing.undo_import(actor, args.import_id)
-    text = _("Import #{id} undone: {deleted} records deleted, {trashed} moved to the trash"
-             " (changed since), {restored} merged records restored.").format(
-        id=result.import_id, deleted=result.deleted, trashed=result.trashed,
-        restored=result.restored)
-    return _print(args, result.to_dict(), text)
+    return _print(args, result.to_dict(), result.summary())
 
 
 def handle_export(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import exporting, vcard
+    from tui_crm.services import exporting
     from tui_crm.services.records import ListQuery
 
     kind = _section(args.section)
@@ -206,15 +203,9 @@ def handle_export(args: argparse.Namespace, actor: Actor) -> int:
                       descending=args.desc)
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
     fmt = exporting.format_of(args.output, args.format)
-    if fmt == "vcf" and args.vcard_version != "3.0":
-        actor.require(kind, "export")
-        count = vcard.export_file(actor, kind, Path(args.output), query=query,
-                                  version=args.vcard_version, progress=_Bar(args, _("Exporting")))
-        exporting._logged(actor, kind, fmt, Path(args.output), count, query)
-        result = exporting.ExportResult(Path(args.output), fmt, count, [])
-    else:
-        result = exporting.export(actor, kind, args.output, fmt, query=query, fields=fields,
-                                  delimiter=args.delimiter, progress=_Bar(args, _("Exporting")))
+    result = exporting.export(actor, kind, args.output, fmt, query=query, fields=fields,
+                              delimiter=args.delimiter, progress=_Bar(args, _("Exporting")),
+                              vcard_version=args.vcard_version)
     text = _("{count} records written to {path}").format(count=result.rows, path=result.path)
     return _print(args, result.to_dict(), text)
 

@@ -225,3 +225,15 @@ def test_cli_export(tmp_path: Path, base, actor: Actor, capsys) -> None:
     assert "1 records written" in text
     assert (tmp_path / "a.txt").read_text(encoding="utf-8").splitlines()[2].startswith(
         "ООО Ромашка")
+
+
+def test_cli_vcard_version_goes_through_export(tmp_path: Path, base, actor: Actor,
+                                               capsys) -> None:
+    out = tmp_path / "orgs.vcf"
+    code, text = run_cli(["export", "organizations", "-o", str(out), "--vcard-version", "4.0",
+                          "--json"], actor, capsys)
+    data = json.loads(text)
+    assert code == 0 and data["format"] == "vcf" and data["rows"] >= 1
+    assert "VERSION:4.0" in out.read_text(encoding="utf-8")
+    entries = audit.history("organizations", action="export")
+    assert any(json.loads(e.details)["file"] == str(out) for e in entries)

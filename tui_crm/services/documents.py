@@ -15,6 +15,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from peewee import DatabaseError
+
 from tui_crm import paths
 from tui_crm.db import models as m
 from tui_crm.errors import CrmError, NotFound, ValidationError
@@ -60,10 +62,11 @@ def find_template(name: str | Path) -> Path:
     if path.is_file():
         return path
     stem = path.name if path.suffix.lower() == ".docx" else f"{path.name}.docx"
-    for candidate in list_templates():
+    templates = list_templates()
+    for candidate in templates:
         if candidate.name.casefold() == stem.casefold():
             return candidate
-    known = ", ".join(p.stem for p in list_templates())
+    known = ", ".join(p.stem for p in templates)
     raise NotFound(_("No template {name!r}; templates in {folder}: {known}").format(
         name=str(name), folder=templates_dir(), known=known))
 
@@ -255,8 +258,9 @@ def default_output(template: Path, kind: str, record_id: int) -> Path:
             from tui_crm.services import search
 
             view_title = search.title_of(kind, row)
-    except Exception:  # noqa: BLE001 - only a file name
-        pass
+    except (KeyError, DatabaseError):
+        pass  # an unknown section or an unreadable base: the id names the file (render
+        # reports the real problem)
     safe = "".join(ch if ch.isalnum() or ch in " -_." else "_" for ch in view_title).strip()
     folder = Path.home() / "Documents"
     if not folder.is_dir():
@@ -351,10 +355,6 @@ def write_examples(folder: Path | None = None) -> list[Path]:
         document.save(str(path))
         written.append(path)
     return written
-
-
-def template_label(path: Path) -> str:
-    return path.stem
 
 
 __all__ = ["DocumentError", "context", "field_names", "find_template", "list_templates",

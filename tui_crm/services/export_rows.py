@@ -224,11 +224,12 @@ class _Context:
         return for_page
 
 
-def _decimal_text(ctx: _Context, value: Decimal | int | float) -> str:
-    # No thousands separators, the decimal separator of the language: a spreadsheet
-    # reads it as a number and the importer reads it back.
+def decimal_text(value: Decimal | int | float, ru: bool) -> str:
+    """A number's cell text (`exporting.cell_value` uses it too). No thousands separators,
+    the decimal separator of the language: a spreadsheet reads it as a number and the
+    importer reads it back."""
     text = format(Decimal(value).normalize(), "f")
-    return text.replace(".", ",") if ctx.ru else text
+    return text.replace(".", ",") if ru else text
 
 
 def _builtin(ctx: _Context, col: Column, field: Any) -> ConvertColumn | None:
@@ -304,7 +305,7 @@ def _number(ctx: _Context, field: Any) -> Callable[[Any], Any]:
         if exp is not None:  # as records._to_places: SQLite 1234.5, PostgreSQL 1234.50
             v = Decimal(v).quantize(exp)
         if isinstance(v, Decimal | int | float):
-            return Decimal(v) if typed else _decimal_text(ctx, v)
+            return Decimal(v) if typed else decimal_text(v, ctx.ru)
         return values.display("decimal", v)
     return number
 
@@ -319,7 +320,7 @@ def _custom_cell(ctx: _Context, col: Column, cf: m.CustomField, text: str | None
         if kind == "decimal" and isinstance(value, Decimal | int | float):
             return Decimal(value)
     if kind == "decimal" and isinstance(value, Decimal | int | float):
-        return _decimal_text(ctx, value)
+        return decimal_text(value, ctx.ru)
     return values.display(_CUSTOM_DISPLAY.get(cf.kind, "text"), value)
 
 

@@ -72,7 +72,7 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
     chosen = (fmt or Path(path).suffix.lstrip(".")).lower()
     if chosen in ("vcard",):
         chosen = "vcf"
-    if chosen in ("ical", "ical", "icalendar"):
+    if chosen in ("ical", "icalendar"):
         chosen = "ics"
     if chosen not in FORMATS:
         raise ValidationError({"format": _("Unknown format {name!r}; choose one of: {known}")
@@ -157,10 +157,7 @@ def cell_value(view: RecordView, column: Column, *, typed: bool) -> Any:
         if kind == "decimal" and isinstance(value, Decimal | int | float):
             return Decimal(value)
     if kind == "decimal" and isinstance(value, Decimal | int | float):
-        # No thousands separators, the decimal separator of the language: a spreadsheet
-        # reads it as a number and the importer reads it back.
-        text = format(Decimal(value).normalize(), "f")
-        return text.replace(".", ",") if get_language() == "ru" else text
+        return export_rows.decimal_text(value, get_language() == "ru")
     text = view.display.get(name)
     if text is None:
         text = values.display(kind, value, choices=column.spec.choices)
@@ -343,7 +340,8 @@ def _write_docx(path: Path, header: list[str], rows: list[list[Any]], title: str
 
 def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
            query: ListQuery | None = None, fields: list[str] | None = None,
-           delimiter: str | None = None, progress: Progress | None = None) -> ExportResult:
+           delimiter: str | None = None, progress: Progress | None = None,
+           vcard_version: str = "3.0") -> ExportResult:
     """Write the records `query` matches (as the table shows them) to a file."""
     path = Path(path).expanduser()
     fmt = format_of(path, fmt)
@@ -355,7 +353,8 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
     if fmt == "vcf":
         from tui_crm.services import vcard
 
-        count = vcard.export_file(actor, kind, path, query=query, progress=progress)
+        count = vcard.export_file(actor, kind, path, query=query, version=vcard_version,
+                                  progress=progress)
         _logged(actor, kind, fmt, path, count, query)
         return ExportResult(path, fmt, count, [])
     if fmt == "ics":
@@ -379,9 +378,9 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
         return export_rows.stream_pages(actor, kind, query, cols, typed=typed,
                                         progress=progress)
 
-    if fmt in ("docx", "txt"):
+    if fmt == "docx":
         total = records.count(actor, kind, query or ListQuery())
-        if fmt == "docx" and total > DOCX_MAX_ROWS:
+        if total > DOCX_MAX_ROWS:
             raise ExportError(_("{count} rows are too many for a Word table (at most {limit});"
                                 " export to .xlsx or narrow the filter.").format(
                 count=total, limit=DOCX_MAX_ROWS))

@@ -9,7 +9,6 @@ reported by number while the others still import.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import quopri
@@ -253,12 +252,12 @@ def _birthday(text: str) -> tuple[dt.date | None, str]:
     digits = value.replace("-", "")
     if value.startswith("--"):
         return None, _("birthday {text} has no year").format(text=value)
-    match = re.match(r"^(\d{8})", digits[:8]) if digits[:8].isdigit() else None
-    if match:
+    head = digits[:8]
+    if len(head) == 8 and head.isdigit():
         try:
             return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])), ""
         except ValueError:
-            pass
+            pass  # no such day (19900231): reported as not a date, like any other text
     return None, _("birthday {text!r} is not a date").format(text=value)
 
 
@@ -464,7 +463,7 @@ _TEL_TYPES = {"mobile": ["cell"], "work": ["work"], "home": ["home"], "fax": ["f
 _IMPP = {"skype": "skype", "telegram": "telegram", "whatsapp": "whatsapp", "viber": "viber"}
 
 
-def card_text(view: RecordView, version: str = "3.0", org_name: str = "") -> str:
+def card_text(view: RecordView, version: str = "3.0") -> str:
     """One record as a vCard."""
     w = _Writer(version)
     w.lines.append("BEGIN:VCARD")
@@ -477,7 +476,7 @@ def card_text(view: RecordView, version: str = "3.0", org_name: str = "") -> str
         full = " ".join(p for p in (first, middle, last) if p)
         w.prop("N", structured([last, first, middle, "", ""]), raw=True)
         w.prop("FN", full or view.title)
-        org = org_name or view.display.get("organization", "")
+        org = view.display.get("organization", "")
         if org:
             w.prop("ORG", escape(org), raw=True)
         if view.values.get("position"):
@@ -557,7 +556,3 @@ def export_file(actor: Actor, kind: str, path: Path, *, query: ListQuery | None 
 def record_card(actor: Actor, kind: str, record_id: int, version: str = "3.0") -> str:
     """One record's vCard (to share a single contact)."""
     return card_text(records.get(actor, kind, record_id), version)
-
-
-def _photo_bytes(prop: Property) -> bytes:  # kept for a photo import later
-    return base64.b64decode(prop.value + "===")

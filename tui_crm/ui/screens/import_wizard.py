@@ -31,6 +31,7 @@ from textual.widgets import (
     Static,
 )
 
+from tui_crm.db.database import current
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services import importing, settings
@@ -44,13 +45,6 @@ DELIMITERS = [";", ",", "\t", "|"]
 PREVIEW_ROWS = 100
 POLICIES = {"skip": N_("Skip duplicates"), "merge": N_("Merge into the existing record"),
             "create": N_("Create anyway")}
-
-
-def _db_context():  # noqa: ANN202 - a context manager
-    """A connection of this worker thread, closed when the work is done."""
-    from tui_crm.db.database import current
-
-    return current().connection_context()
 
 
 class SpreadsheetTree(DirectoryTree):
@@ -102,6 +96,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         self.start_path = str(path) if path else ""
         self.folder = Path(folder).expanduser() if folder else Path.home()
         self.table: SourceTable | None = None
+        self.labels: dict[str, str] = {}  # target key → label, from the last file read
         self.plan: ImportPlan | None = None
         self.result: ImportResult | None = None
         self.cancel = threading.Event()
@@ -187,7 +182,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     @work(thread=True, exclusive=True, group="import-read", exit_on_error=False)
     def _read(self, path: str, encoding: str | None, delimiter: str | None) -> None:
         try:
-            with _db_context():
+            with current().connection_context():
                 table = importing.read_table(path, encoding=encoding, delimiter=delimiter)
                 mapping = importing.auto_mapping(self.kind, table.headers)
                 targets = importing.targets(self.kind)
@@ -208,6 +203,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     def _show_mapping(self, table: SourceTable, mapping: dict[int, str],
                       targets: list[importing.Target]) -> None:
         self.table = table
+        self.labels = {t.key: t.label for t in targets}
         self.query_one("#file-error", Static).update("")
         self.query_one("#map-error", Static).update("")
         info = [_("{name}: {rows} rows, header on row {row}").format(
@@ -275,7 +271,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     def _analyse(self, table: SourceTable, mapping: dict[int, str], policy: str) -> None:
         options = ImportOptions(kind=self.kind, mapping=mapping, on_duplicate=policy)
         try:
-            with _db_context():
+            with current().connection_context():
                 plan = importing.analyze(self.actor, table, options)
         except CrmError as exc:
             self.app.call_from_thread(self._read_failed, str(exc))
@@ -294,7 +290,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         columns = list(dict.fromkeys(t.split(":", 1)[0] for t in targets))
         table.add_column(_("Row"), key="row")
         for name in columns:
-            table.add_column(self._label(name), key=name)
+            table.add_column(self.labels.get(name, name), key=name)
         table.add_column(_("Problems"), key="problems")
         for prepared in plan.rows[:PREVIEW_ROWS]:
             cells: list[Any] = [str(prepared.row)]
@@ -304,12 +300,6 @@ class ImportWizard(ModalScreen[ImportResult | None]):
             table.add_row(*cells, key=str(prepared.row))
         self.show("step-preview")
         table.focus()
-
-    def _label(self, name: str) -> str:
-        for target in importing.targets(self.kind):
-            if target.key == name:
-                return target.label
-        return name
 
     def _summarize(self) -> None:
         if self.plan is None:
@@ -356,7 +346,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
             self.app.call_from_thread(self._progress, done, total)
 
         try:
-            with _db_context():
+            with current().connection_context():
                 result = importing.run_import(self.actor, plan, progress=progress,
                                               cancel=self.cancel)
         except CrmError as exc:
@@ -399,16 +389,12 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     @work(thread=True, exclusive=True, group="import-undo", exit_on_error=False)
     def _undo(self, import_id: int) -> None:
         try:
-            with _db_context():
+            with current().connection_context():
                 undone = importing.undo_import(self.actor, import_id)
         except CrmError as exc:
             self.app.call_from_thread(self._undone, str(exc), False)
             return
-        text = _("Import #{id} undone: {deleted} records deleted, {trashed} moved to the trash"
-                 " (changed since), {restored} merged records restored.").format(
-            id=undone.import_id, deleted=undone.deleted, trashed=undone.trashed,
-            restored=undone.restored)
-        self.app.call_from_thread(self._undone, text, True)
+        self.app.call_from_thread(self._undone, undone.summary(), True)
 
     def _undone(self, message: str, ok: bool) -> None:
         self.query_one("#done-summary", Label).update(message)

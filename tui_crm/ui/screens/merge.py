@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
+from tui_crm.db.database import current
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services import merging
@@ -24,12 +25,6 @@ from tui_crm.ui.widgets.field_inputs import translate_bindings
 
 MARKS = {"keep": "←", "other": "→", "both": "+"}
 JOINABLE = {"notes", "phones", "emails", "messengers", "tags"}
-
-
-def _db_context():  # noqa: ANN202 - a context manager
-    from tui_crm.db.database import current
-
-    return current().connection_context()
 
 
 class MergeScreen(ModalScreen[MergeResult | None]):
@@ -133,7 +128,7 @@ class MergeScreen(ModalScreen[MergeResult | None]):
     @work(thread=True, exclusive=True, group="merge", exit_on_error=False)
     def _merge(self, choices: dict[str, str]) -> None:
         try:
-            with _db_context():
+            with current().connection_context():
                 result = merging.merge(self.actor, self.kind, self.keep_id, self.other_id,
                                        choices)
         except CrmError as exc:
