@@ -257,6 +257,13 @@ def test_client_base_audit_by_category(db, actor: Actor) -> None:
     assert {r["_code"]: r["value"] for r in by_count.rows}["vip"] == 1
 
 
+def test_client_base_audit_names_an_unknown_criterion(db, actor: Actor) -> None:
+    today = dt.date.today()
+    with pytest.raises(ValidationError) as caught:
+        reports.client_audit(actor, today, today, criterion="profit")
+    assert "payments" in caught.value.errors["criterion"]
+
+
 def test_sources_report(db, actor: Actor) -> None:
     today = dt.date.today()
     web1 = org(actor, "W1", status="lead", source="Website")

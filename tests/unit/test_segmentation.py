@@ -115,6 +115,12 @@ def test_abc_keeps_equal_values_together_in_the_upper_class() -> None:
     assert (ids(tiers["A"]), ids(tiers["B"]), ids(tiers["C"])) == ([1, 2, 3], [], [4])
 
 
+def test_an_unknown_scheme_is_named_in_the_error() -> None:
+    with pytest.raises(ValidationError) as caught:
+        seg.assign_tiers(ranked(5, 4), "vip-only")
+    assert "lenient" in caught.value.errors["scheme"]
+
+
 def test_abc_thresholds_are_checked() -> None:
     with pytest.raises(ValidationError):
         seg.assign_tiers(ranked(5, 4), "abc", abc=(Decimal("0.9"), Decimal("0.8")))

@@ -21,7 +21,7 @@ from peewee import Database, OperationalError
 from tui_crm.db import models as m
 from tui_crm.db import search_index
 from tui_crm.db.database import SQLITE_PRAGMAS, current, is_postgres
-from tui_crm.services import lookups
+from tui_crm.services import lookups, money
 from tui_crm.services.search import point_terms
 from tui_crm.services.translit import slug
 from tui_crm.services.users import os_login
@@ -979,7 +979,7 @@ class _Demo:
         first_id = self.w.next_id(m.Deal)
         rows = []
         won: list[tuple[int, int, float, dt.date]] = []
-        stages = ("new", "proposal", "negotiation", "invoice", "won", "lost")
+        stages = money.STAGES  # the weights below follow its order
         for i in range(count):
             did = first_id + i
             org_index = self.pick_org()

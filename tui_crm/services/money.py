@@ -37,7 +37,8 @@ def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _as_date(value: Any) -> dt.date:
+def as_date(value: Any) -> dt.date:
+    """A date column's value as a date (SQLite returns text, PostgreSQL a date)."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -116,7 +117,8 @@ class MoneySummary:
         return data
 
 
-def _money(value: Any) -> Decimal:
+def as_money(value: Any) -> Decimal:
+    """An amount (or a SUM that may be NULL) rounded to kopecks."""
     if value is None:
         return Decimal("0.00")
     return Decimal(str(value)).quantize(Decimal("0.01"))
@@ -137,8 +139,8 @@ def summary(actor: Actor, organization_id: int, *, today: dt.date | None = None)
     alive = (pay.organization == organization_id) & pay.deleted_at.is_null()
     rows = list(pay.select(pay.date, pay.amount).where(alive).order_by(pay.date, pay.id)
                 .tuples())
-    days = [_as_date(d) for d, _a in rows]
-    amounts = [_money(a) for _d, a in rows]
+    days = [as_date(d) for d, _a in rows]
+    amounts = [as_money(a) for _d, a in rows]
     total = sum(amounts, Decimal("0.00"))
     srv = m.ServiceRendered
     s_total, s_units, s_last = srv.select(
@@ -165,10 +167,10 @@ def summary(actor: Actor, organization_id: int, *, today: dt.date | None = None)
         average_payment=(total / len(rows)).quantize(Decimal("0.01")) if rows else None,
         first_payment=days[0] if days else None, last_payment=days[-1] if days else None,
         last_amount=amounts[-1] if amounts else None, frequency=frequency(days, today),
-        services_total=_money(s_total),
+        services_total=as_money(s_total),
         services_units=Decimal(str(s_units or 0)).quantize(Decimal("0.001")),
-        last_service=_as_date(s_last) if s_last else None,
-        open_deals=open_count or 0, open_deals_amount=_money(open_sum), won_deals=won,
+        last_service=as_date(s_last) if s_last else None,
+        open_deals=open_count or 0, open_deals_amount=as_money(open_sum), won_deals=won,
         category=view.values.get("category") or "none",
         category_history=category_history(organization_id), by_month=by_month)
 
@@ -181,7 +183,7 @@ def frequencies(organization_ids: list[int], today: dt.date | None = None) -> di
         chunk = organization_ids[offset:offset + 900]
         for org_id, day in m.Payment.select(m.Payment.organization, m.Payment.date).where(
                 m.Payment.organization.in_(chunk) & m.Payment.deleted_at.is_null()).tuples():
-            days[org_id].append(_as_date(day))
+            days[org_id].append(as_date(day))
     return {i: frequency(d, today) for i, d in days.items()}
 
 
@@ -222,13 +224,13 @@ def board(actor: Actor, *, owner_id: int | None = None, include_closed: bool = T
         ids = [r.id for r in page.rows]
         paid: dict[int, Decimal] = {}
         if ids:
-            paid = {d: _money(s) for d, s in m.Payment.select(
+            paid = {d: as_money(s) for d, s in m.Payment.select(
                 m.Payment.deal, fn.SUM(m.Payment.amount)).where(
                 m.Payment.deal.in_(ids) & m.Payment.deleted_at.is_null()).group_by(
                 m.Payment.deal).tuples()}
         out[stage] = [DealCard(
             r.id, r.title, r.values.get("organization"), r.display.get("organization", ""),
-            stage, _money(r.values.get("amount")), r.values.get("expected_close"),
+            stage, as_money(r.values.get("amount")), r.values.get("expected_close"),
             r.display.get("owner", ""), paid.get(r.id, Decimal("0.00"))) for r in page.rows]
     return out
 
@@ -294,9 +296,9 @@ def add_payment(actor: Actor, organization_id: int | None = None, amount: Any = 
         except PermissionDenied:
             pass  # someone else's client: the payment stands, the status is theirs to change
     if deal_view is not None and deal_view.values.get("stage") == "invoice":
-        paid = _money(m.Payment.select(fn.SUM(m.Payment.amount)).where(
+        paid = as_money(m.Payment.select(fn.SUM(m.Payment.amount)).where(
             (m.Payment.deal == deal_id) & m.Payment.deleted_at.is_null()).scalar())
-        if paid >= _money(deal_view.values.get("amount")):
+        if paid >= as_money(deal_view.values.get("amount")):
             records.update(actor, "deals", deal_id, {"stage": "won"})
     return payment
 

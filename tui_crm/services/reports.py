@@ -11,6 +11,7 @@ Managers with "own" visibility see only their own figures; exporting needs the e
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
@@ -26,7 +27,7 @@ from tui_crm.db.database import write
 from tui_crm.db.report_models import DayJournal, MeetingReport
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _, get_language
-from tui_crm.services import audit, followups, lookups, money, records, values
+from tui_crm.services import audit, followups, lookups, money, records, segmentation, values
 from tui_crm.services.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES, STATUS_CHOICES
 from tui_crm.services.rights import Actor
 
@@ -342,14 +343,6 @@ def _month(day: dt.date) -> str:
     return f"{_(MONTHS[day.month - 1])} {day.year}"
 
 
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def _as_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
@@ -359,10 +352,6 @@ def _as_datetime(value: Any) -> dt.datetime:
 def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
     for offset in range(0, len(ids), size):
         yield ids[offset:offset + size]
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 # --- activity ---------------------------------------------------------------------------------
@@ -484,12 +473,12 @@ def activity_counts(user_ids: list[int], start: dt.date, end: dt.date
                                  .where((pay.date >= start) & (pay.date <= end)
                                         & pay.deleted_at.is_null() & org.owner.in_(user_ids))
                                  .group_by(org.owner, pay.date).tuples()):
-        bucket(owner_id, _as_date(day))["payments"] += _money(total)
+        bucket(owner_id, money.as_date(day))["payments"] += money.as_money(total)
 
     # Entered by hand; "journal sent" is also true when the plan was exported that day.
     for entry in DayJournal.select().where((DayJournal.day >= start) & (DayJournal.day <= end)
                                            & DayJournal.user.in_(user_ids)):
-        row = bucket(entry.user_id, _as_date(entry.day))
+        row = bucket(entry.user_id, money.as_date(entry.day))
         row["lateness"] = entry.lateness_minutes
         row["journal_sent"] = row["journal_sent"] or entry.journal_sent
     for user_id, at in log.select(log.user, log.at).where(
@@ -521,10 +510,6 @@ def _sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def _user_label(user: m.User) -> str:
-    return lookups.user_name(user)
-
-
 def activity(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None = None
              ) -> Report:
     """The seed's activity report (table 5.2): per manager per day with anything logged."""
@@ -534,15 +519,18 @@ def activity(actor: Actor, start: dt.date, end: dt.date, manager: str | int | No
     by_id = {u.id: u for u in users}
     rows = []
     for (user_id, day), figures in sorted(counts.items(), key=lambda kv: (
-            kv[0][1], _user_label(by_id[kv[0][0]]))):
-        row = {"date": day, "weekday": _weekday(day), "manager": _user_label(by_id[user_id]),
+            kv[0][1], lookups.user_name(by_id[kv[0][0]]))):
+        row = {"date": day, "weekday": _weekday(day), "manager": lookups.user_name(by_id[user_id]),
                "_user_id": user_id}
         row.update(figures)
         rows.append(row)
-    active = [u for u in users if any(r["_user_id"] == u.id for r in rows)]
-    per_manager = {u.id: _sum_rows(r for r in rows if r["_user_id"] == u.id) for u in active}
+    by_user: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_user.setdefault(row["_user_id"], []).append(row)
+    active = [u for u in users if u.id in by_user]
+    per_manager = {u.id: _sum_rows(by_user[u.id]) for u in active}
     chart = Chart("bar", _("Calls and meetings per manager"),
-                  [_user_label(u) for u in active], {
+                  [lookups.user_name(u) for u in active], {
                       _("Calls"): [float(per_manager[u.id]["cold_calls"]
                                          + per_manager[u.id]["repeat_calls"]) for u in active],
                       _("Meetings held"): [float(per_manager[u.id]["meetings_held"])
@@ -572,7 +560,7 @@ def manager_report(actor: Actor, start: dt.date, end: dt.date,
                                               == "ru" else d.isoformat()[5:] for d in days],
                   {_("Calls"): [float(r["cold_calls"] + r["repeat_calls"]) for r in rows],
                    _("Meetings held"): [float(r["meetings_held"]) for r in rows]})
-    return Report("manager", _("Manager report: {name}").format(name=_user_label(user)),
+    return Report("manager", _("Manager report: {name}").format(name=lookups.user_name(user)),
                   start, end,
                   [Column("month", _("Month"), "text", 14), Column("date", _("Date"), "date", 10),
                    Column("weekday", _("Day"), "text", 4), *_metric_columns()],
@@ -588,14 +576,14 @@ def department(actor: Actor, start: dt.date, end: dt.date, manager: str | int | 
     counts = activity_counts(ids, start, end)
     since, until = _bounds(start, end)
     won: dict[int, tuple[int, Decimal]] = {}
-    moves = [mv for mv in money.stage_moves(since, until, stage="won")]
+    moves = money.stage_moves(since, until, stage="won")
     deal_ids = sorted({mv.deal_id for mv in moves})
     owners: dict[int, tuple[int | None, Decimal]] = {}
     for chunk in _chunks(deal_ids):
         for deal_id, owner_id, amount in m.Deal.select(m.Deal.id, m.Deal.owner,
                                                        m.Deal.amount).where(
                 m.Deal.id.in_(chunk)).tuples():
-            owners[deal_id] = (owner_id, _money(amount))
+            owners[deal_id] = (owner_id, money.as_money(amount))
     for deal_id in deal_ids:
         owner_id, amount = owners.get(deal_id, (None, Decimal("0")))
         if owner_id in ids:
@@ -603,7 +591,7 @@ def department(actor: Actor, start: dt.date, end: dt.date, manager: str | int | 
             won[owner_id] = (n + 1, s + amount)
     rows = []
     for user in users:
-        row = {"manager": _user_label(user), "_user_id": user.id}
+        row = {"manager": lookups.user_name(user), "_user_id": user.id}
         row.update(_sum_rows(v for (u, _d), v in counts.items() if u == user.id))
         row["days_journal"] = row.pop("journal_sent")
         n, s = won.get(user.id, (0, Decimal("0.00")))
@@ -712,10 +700,10 @@ def save_meeting_report(actor: Actor, event_id: int, data: dict[str, Any], *,
                     raise ValidationError({name: str(exc)}) from None
         else:
             cleaned[name] = (value or "").strip()
-    if not (cleaned.get("subject") or cleaned.get("result") or cleaned.get("agreements")) \
-            and not MeetingReport.select().where(MeetingReport.event == event_id).exists():
-        raise ValidationError({"subject": _("Write at least the subject or the result")})
     row = MeetingReport.get_or_none(MeetingReport.event == event_id)
+    if row is None and not (cleaned.get("subject") or cleaned.get("result")
+                            or cleaned.get("agreements")):
+        raise ValidationError({"subject": _("Write at least the subject or the result")})
     if row is None:
         row = MeetingReport.create(event=event_id, author=actor.user_id, **cleaned)
     else:
@@ -751,20 +739,27 @@ def save_meeting_report(actor: Actor, event_id: int, data: dict[str, Any], *,
     return meeting_report(actor, event_id)
 
 
-def meetings(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None = None
-             ) -> Report:
-    """Meetings held in the period with their reports (the seed's meeting report form)."""
+def _events_of(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None,
+               rule: str, statuses: tuple[str, ...]) -> tuple[list[m.User], list[m.Event]]:
+    """The managers in scope and their events of the types `activity_rules()[rule]` names,
+    with one of `statuses`, in the period, in time order (the meetings and visits reports)."""
     _days(start, end)
     users = _scope(actor, manager)
-    rules = activity_rules()
     type_ids = [t.id for t in m.EventType.select().where(
-        m.EventType.code.in_(rules["meeting_types"]))]
+        m.EventType.code.in_(activity_rules()[rule]))]
     since, until = _bounds(start, end)
     ev = m.Event
     events = list(ev.select().where(
-        ev.event_type.in_(type_ids) & (ev.status == "done") & ev.deleted_at.is_null()
+        ev.event_type.in_(type_ids) & ev.status.in_(statuses) & ev.deleted_at.is_null()
         & (ev.starts_at >= since) & (ev.starts_at < until)
         & ev.assignee.in_([u.id for u in users])).order_by(ev.starts_at, ev.id))
+    return users, events
+
+
+def meetings(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None = None
+             ) -> Report:
+    """Meetings held in the period with their reports (the seed's meeting report form)."""
+    users, events = _events_of(actor, start, end, manager, "meeting_types", ("done",))
     saved = {r.event_id: r for r in MeetingReport.select().where(
         MeetingReport.event.in_([e.id for e in events]))} if events else {}
     orgs = lookups.names("organization", (e.organization_id for e in events))
@@ -815,18 +810,13 @@ def _org_scope(actor: Actor, manager: str | int | None) -> list[int] | None:
 
 def _values_between(criterion: str, start: dt.date, end: dt.date) -> dict[int, Decimal]:
     """organization id → criterion value over [start, end] (dates)."""
+    segmentation.check_criterion(criterion)
     if criterion in ("payments", "count"):
         model = m.Payment
         agg = fn.SUM(model.amount) if criterion == "payments" else fn.COUNT(model.id)
-    elif criterion in ("services", "units"):
+    else:
         model = m.ServiceRendered
         agg = fn.SUM(model.amount) if criterion == "services" else fn.SUM(model.units)
-    else:
-        from tui_crm.services.segmentation import CRITERIA
-
-        raise ValidationError({"criterion": _(
-            "Unknown criterion {name!r}; choose one of: {known}").format(
-                name=criterion, known=", ".join(CRITERIA))})
     query = (model.select(model.organization, agg).where(
         (model.date >= start) & (model.date <= end) & model.deleted_at.is_null()
         & model.organization.is_null(False)).group_by(model.organization))
@@ -865,10 +855,16 @@ def client_audit(actor: Actor, start: dt.date, end: dt.date, manager: str | int 
     prev_end = start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=length - 1)
     org = m.Organization
-    query = org.select(org.id, org.category, org.owner).where(org.deleted_at.is_null())
-    now_cat = {i: c or "none" for i, c, o in query.tuples() if owners is None or o in owners}
+    # One pass over the organizations: the owners of the deleted ones are needed too (they
+    # may have been clients at the start of the period).
+    owner_of: dict[int, int | None] = {}
+    now_cat: dict[int, str] = {}
+    for i, c, o, deleted_at in org.select(org.id, org.category, org.owner,
+                                          org.deleted_at).tuples():
+        owner_of[i] = o
+        if deleted_at is None and (owners is None or o in owners):
+            now_cat[i] = c or "none"
     then_all = categories_at(dt.datetime.combine(start, dt.time()))
-    owner_of = dict(org.select(org.id, org.owner).tuples())
     then_cat = {i: c for i, c in then_all.items() if owners is None or owner_of.get(i) in owners}
     value_now = _values_between(criterion, start, end)
     value_then = _values_between(criterion, prev_start, prev_end)
@@ -904,9 +900,7 @@ def client_audit(actor: Actor, start: dt.date, end: dt.date, manager: str | int 
                                         Decimal(0)), criterion),
               "value_change": _norm(sum((Decimal(str(r["value_change"])) for r in rows),
                                         Decimal(0)), criterion)}
-    from tui_crm.services.segmentation import CRITERIA
-
-    what = _(CRITERIA.get(criterion, criterion))
+    what = _(segmentation.CRITERIA.get(criterion, criterion))
     chart = Chart("bar", _("Clients and {what} by category").format(what=what.lower()),
                   [r["category"] for r in rows],
                   {_("Clients, %"): [r["clients_pct"] for r in rows],
@@ -954,7 +948,7 @@ def sources(actor: Actor, start: dt.date, end: dt.date, manager: str | int | Non
         for org_id, total in m.Payment.select(m.Payment.organization, fn.SUM(m.Payment.amount))\
                 .where(m.Payment.organization.in_(chunk) & m.Payment.deleted_at.is_null())\
                 .group_by(m.Payment.organization).tuples():
-            paid[org_id] = _money(total)
+            paid[org_id] = money.as_money(total)
     names = {s.id: s.name for s in m.Source.select()}
     groups: dict[int | None, dict[str, Any]] = {}
     for org_id, source_id, status in rows_raw:
@@ -998,17 +992,7 @@ def visits(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None
            ) -> Report:
     """The field representative's daily report (table 5.10): outlets visited per day with the
     result of each visit, from done events of type "visit"."""
-    _days(start, end)
-    users = _scope(actor, manager)
-    rules = activity_rules()
-    type_ids = [t.id for t in m.EventType.select().where(
-        m.EventType.code.in_(rules["visit_types"]))]
-    since, until = _bounds(start, end)
-    ev = m.Event
-    events = list(ev.select().where(
-        ev.event_type.in_(type_ids) & ev.deleted_at.is_null()
-        & ev.status.in_(["done", "missed"]) & (ev.starts_at >= since) & (ev.starts_at < until)
-        & ev.assignee.in_([u.id for u in users])).order_by(ev.starts_at, ev.id))
+    users, events = _events_of(actor, start, end, manager, "visit_types", ("done", "missed"))
     org_rows = {o.id: o for o in m.Organization.select(
         m.Organization.id, m.Organization.name, m.Organization.address, m.Organization.city)
         .where(m.Organization.id.in_([e.organization_id for e in events
@@ -1070,10 +1054,10 @@ def payments_by_month(actor: Actor, start: dt.date, end: dt.date,
                 org.owner.in_(owners))
         clients: dict[str, set[int]] = {}
         for org_id, on_day, amount in query.tuples():
-            d = _as_date(on_day)
+            d = money.as_date(on_day)
             month = f"{d.year:04d}-{d.month:02d}"
             row = out[month]
-            row[key] += _money(amount)
+            row[key] += money.as_money(amount)
             if key == "payments":
                 row["count"] += 1
                 clients.setdefault(month, set()).add(org_id)
@@ -1104,7 +1088,7 @@ def birthdays(actor: Actor, start: dt.date, end: dt.date, manager: str | int | N
     wanted: dict[tuple[int, int], list[dt.date]] = {}
     for d in days:
         wanted.setdefault((d.month, d.day), []).append(d)
-        if d.month == 2 and d.day == 28 and not _leap(d.year):
+        if d.month == 2 and d.day == 28 and not calendar.isleap(d.year):
             wanted.setdefault((2, 29), []).append(d)
     c = m.Contact
     query = c.select().where(c.deleted_at.is_null() & c.birthday.is_null(False))
@@ -1112,7 +1096,7 @@ def birthdays(actor: Actor, start: dt.date, end: dt.date, manager: str | int | N
         query = query.where(c.owner.in_(owners))
     found = []
     for person in query:
-        bday = _as_date(person.birthday)
+        bday = money.as_date(person.birthday)
         for on_day in wanted.get((bday.month, bday.day), []):
             found.append((on_day, person))
     orgs = lookups.names("organization", (p.organization_id for _d, p in found))
@@ -1122,7 +1106,7 @@ def birthdays(actor: Actor, start: dt.date, end: dt.date, manager: str | int | N
         rows.append({"date": on_day, "weekday": _weekday(on_day),
                      "name": lookups.contact_name(p.last_name, p.first_name, p.middle_name),
                      "organization": orgs.get(p.organization_id, ""),
-                     "age": on_day.year - _as_date(p.birthday).year,
+                     "age": on_day.year - money.as_date(p.birthday).year,
                      "phone": p.primary_phone, "owner": owners_names.get(p.owner_id, ""),
                      "_contact_id": p.id})
     return Report("birthdays", _("Birthdays"), start, end, [
@@ -1133,10 +1117,6 @@ def birthdays(actor: Actor, start: dt.date, end: dt.date, manager: str | int | N
         Column("owner", _("Owner"), "text", 14)], rows,
         {"date": None, "name": _("Total"), "organization": str(len(rows))},
         manager=str(manager or ""))
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def followup_base(actor: Actor, start: dt.date, end: dt.date,

@@ -71,15 +71,13 @@ _MONTH = re.compile(r"^\s*(?:(\d{4})-(\d{1,2})|(\d{1,2})\.(\d{4}))\s*$")
 
 def _parse_month(text: str) -> tuple[int, int]:
     found = _MONTH.match(text)
-    if not found:
-        raise ValidationError({"period": _(
-            "Not a month: {text!r}; write YYYY-MM or YYYY-MM..YYYY-MM").format(text=text)})
-    year, month = (found.group(1), found.group(2)) if found.group(1) else (
-        found.group(4), found.group(3))
-    if not 1 <= int(month) <= 12:
-        raise ValidationError({"period": _(
-            "Not a month: {text!r}; write YYYY-MM or YYYY-MM..YYYY-MM").format(text=text)})
-    return int(year), int(month)
+    if found:
+        year, month = (found.group(1), found.group(2)) if found.group(1) else (
+            found.group(4), found.group(3))
+        if 1 <= int(month) <= 12:
+            return int(year), int(month)
+    raise ValidationError({"period": _(
+        "Not a month: {text!r}; write YYYY-MM or YYYY-MM..YYYY-MM").format(text=text)})
 
 
 def month_key(year: int, month: int) -> str:
@@ -122,6 +120,13 @@ def month_bounds(months: list[str]) -> tuple[dt.date, dt.date]:
 
 
 # --- the rules on plain numbers (tested on hand-computed sets) --------------------------------
+
+
+def check_scheme(scheme: str) -> None:
+    """A ValidationError naming the schemes when `scheme` is not one of them."""
+    if scheme not in SCHEMES:
+        raise ValidationError({"scheme": _("Unknown scheme {name!r}; choose one of: {known}")
+                               .format(name=scheme, known=", ".join(SCHEMES))})
 
 
 def round_half_up(value: Decimal) -> int:
@@ -180,9 +185,7 @@ def assign_tiers(items: list[tuple[int, int]], scheme: str, *, share: Decimal = 
                  abc: tuple[Decimal, Decimal] = DEFAULT_ABC
                  ) -> tuple[dict[str, list[tuple[int, int]]], list[Tie]]:
     """Split ranked (id, value) items into the scheme's tiers, in rank order."""
-    if scheme not in TIERS:
-        raise ValidationError({"scheme": _("Unknown scheme {name!r}; choose one of: {known}")
-                               .format(name=scheme, known=", ".join(SCHEMES))})
+    check_scheme(scheme)
     n = len(items)
     tiers: dict[str, list[tuple[int, int]]] = {name: [] for name in TIERS[scheme]}
     ties: list[Tie] = []
@@ -522,7 +525,8 @@ def _visible_owner_sql(actor: Actor) -> tuple[str, list[Any]]:
             [actor.user_id])
 
 
-def _check_criterion(criterion: str) -> None:
+def check_criterion(criterion: str) -> None:
+    """A ValidationError naming the criteria when `criterion` is not one of them."""
     if criterion not in CRITERIA:
         raise ValidationError({"criterion": _(
             "Unknown criterion {name!r}; choose one of: {known}").format(
@@ -702,7 +706,7 @@ class _SummaryValues(_Values):
 
 def _values(actor: Actor, criterion: str, months: list[str], engine: str = "auto") -> _Values:
     """The values of a criterion over `months` (rights checked here)."""
-    _check_criterion(criterion)
+    check_criterion(criterion)
     actor.require("payments" if _SOURCE[criterion][0] == "payment" else "services", "view")
     if engine == "summary" or (engine == "auto" and _uses_summary()):
         return _SummaryValues(actor, criterion)
@@ -713,12 +717,10 @@ def monthly_values(actor: Actor, criterion: str, months: list[str]
                    ) -> dict[str, dict[int, int]]:
     """month → {organization id → value in scaled integer units}: one GROUP BY over the raw
     payments or services (PostgreSQL, and a check on the summaries)."""
-    _check_criterion(criterion)
-    table = _SOURCE[criterion][0]
+    check_criterion(criterion)
+    table, aggregate = _SOURCE[criterion]
     actor.require("payments" if table == "payment" else "services", "view")
     db = current()
-    aggregate = {"payments": "SUM(amount)", "services": "SUM(amount)", "count": "COUNT(*)",
-                 "units": "SUM(units)"}[criterion]
     scale = SCALE[criterion]
     start, end = month_bounds(months)
     p = db.param
@@ -781,13 +783,11 @@ def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str =
     "summary" or "python" — the last two for tests that compare them.
     """
     months = parse_period(period) if isinstance(period, str) else list(period)
-    if scheme not in SCHEMES:
-        raise ValidationError({"scheme": _("Unknown scheme {name!r}; choose one of: {known}")
-                               .format(name=scheme, known=", ".join(SCHEMES))})
+    check_scheme(scheme)
     share = Decimal(str(share))
     if not (0 < share < 1):
         raise ValidationError({"share": _("The VIP share must be between 0 and 100 %")})
-    _check_criterion(criterion)
+    check_criterion(criterion)
     scale = SCALE[criterion]
     before = shift_month(months[0], -1)
     last, previous = months[-1], shift_month(months[-1], -1)
