@@ -30,7 +30,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import segmentation as seg
 from tui_crm.services.rights import Actor
 from tui_crm.ui.messages import RecordChanged
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import modal_css, translate_bindings
 
 SHOWN_ROWS = 500
 SPANS = (3, 6, 12)
@@ -58,13 +58,12 @@ def period_options(latest: str) -> list[tuple[str, str]]:
 class ConfirmApply(ModalScreen[dict | None]):
     """Are you sure? Writes categories to many organizations (each change kept in history)."""
 
-    DEFAULT_CSS = """
-    ConfirmApply { align: center middle; }
-    ConfirmApply > Vertical { width: 70; height: auto; padding: 1 2; border: thick $warning;
-                              background: $surface; }
-    ConfirmApply Horizontal { height: auto; margin-top: 1; }
+    # The shared dialog look, in the warning colour: it writes to many organizations.
+    DEFAULT_CSS = modal_css("ConfirmApply", 70, extra="""
+    ConfirmApply > Vertical { padding: 1 2; border: thick $warning; }
+    ConfirmApply Horizontal { margin-top: 1; }
     ConfirmApply Button { margin-right: 2; }
-    """
+    """)
     BINDINGS = [
         Binding("escape,n", "cancel", N_("Cancel"), id="categories.apply.cancel"),
         Binding("y", "confirm", N_("Apply"), id="categories.apply.confirm"),

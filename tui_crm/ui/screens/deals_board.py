@@ -25,12 +25,8 @@ from tui_crm.services.kinds import DEAL_STAGE_CHOICES
 from tui_crm.services.money import DealCard
 from tui_crm.services.rights import Actor
 from tui_crm.ui.messages import RecordChanged
+from tui_crm.ui.screens.log_result import now_of as _now
 from tui_crm.ui.widgets import modal_css, translate_bindings
-
-
-def _now(app: object) -> dt.datetime:
-    clock = getattr(app, "clock", None)
-    return clock() if callable(clock) else dt.datetime.now().replace(microsecond=0)
 
 
 class PaymentModal(ModalScreen[dict | None]):

@@ -28,8 +28,6 @@ EVERYONE = "*"
 NUMERIC = ("int", "money", "decimal", "percent")
 
 
-
-
 class ExportModal(ModalScreen[str | None]):
     """Where to write the .xlsx file."""
 
@@ -69,11 +67,8 @@ class ExportModal(ModalScreen[str | None]):
         self.dismiss(str(Path(path).expanduser()))
 
     @on(Input.Submitted, "#path")
-    def _submitted(self) -> None:
-        self._done()
-
     @on(Button.Pressed, "#export")
-    def _export(self) -> None:
+    def _submitted(self) -> None:
         self._done()
 
     @on(Button.Pressed, "#cancel")
