@@ -223,9 +223,8 @@ def _views(spec: KindSpec, rows: list[m.Record], *, full: bool) -> list[RecordVi
         disp["tags"] = ", ".join(row_tags)
         row_custom = custom.get(row.id, {})
         for cf in customs.values():
-            disp[cf.name] = values.display(
-                {"number": "decimal", "date": "date", "bool": "bool"}.get(cf.kind, "text"),
-                row_custom.get(cf.name))
+            disp[cf.name] = values.display(values.custom_field_type(cf.kind),
+                                           row_custom.get(cf.name))
         row_points = points.get(row.id, [])
         for pv in row_points:
             if pv.kind == "phone" and pv.valid and pv.normalized:
@@ -671,14 +670,10 @@ def field_specs(kind: str) -> list[FieldSpec]:
     """Built-in and custom fields of a kind, as forms and `tui-crm fields` show them."""
     spec = kind_spec(kind)
     out = list(spec.fields)
-    type_of = {"number": "decimal", "date": "date", "bool": "bool", "choice": "choice",
-               "text": "text"}
-    import json
-
     for cf in values.custom_fields(kind):
         choices = {c: c for c in json.loads(cf.choices or "[]")}
-        out.append(FieldSpec(cf.name, cf.label, type_of.get(cf.kind, "text"), choices=choices,
-                             custom=True))
+        out.append(FieldSpec(cf.name, cf.label, values.custom_field_type(cf.kind),
+                             choices=choices, custom=True))
     return out
 
 

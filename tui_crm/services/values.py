@@ -25,6 +25,15 @@ TRUE_WORDS = {"1", "yes", "y", "true", "on", "да", "д", "истина", "+"}
 FALSE_WORDS = {"0", "no", "n", "false", "off", "нет", "н", "ложь", "-", ""}
 
 
+# The field type a custom field of each kind is edited, shown and sorted as.
+CUSTOM_FIELD_TYPES = {"text": "text", "number": "decimal", "date": "date", "bool": "bool",
+                      "choice": "choice"}
+
+
+def custom_field_type(kind: str) -> str:
+    return CUSTOM_FIELD_TYPES.get(kind, "text")
+
+
 def custom_fields(section: str) -> list[m.CustomField]:
     """The active custom field definitions of a section, in order."""
     return list(

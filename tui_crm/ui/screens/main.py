@@ -41,7 +41,6 @@ from tui_crm.ui.widgets.sidebar import Sidebar
 NARROW_WIDTH = 110
 SHORT_FILTER = 3  # characters: shorter filter text waits SHORT_FILTER_DELAY for more keys
 SHORT_FILTER_DELAY = 0.3
-CUSTOM_TYPES = {"number": "decimal", "date": "date", "bool": "bool", "choice": "choice"}
 
 
 @dataclass
@@ -62,8 +61,7 @@ def columns_for(kind: str, *, trash: bool = False) -> list[Column]:
     out = []
     for spec in records.field_specs(kind):
         if spec.custom:
-            out.append(Column(spec.name, spec.label, 12, CUSTOM_TYPES.get(spec.type, "text"),
-                              sortable=False))
+            out.append(Column(spec.name, spec.label, 12, spec.type, sortable=False))
         elif spec.column:
             out.append(Column(spec.name, settings.field_label(kind, spec.name), spec.width,
                               spec.type, sortable=not spec.is_repeatable))
