@@ -42,8 +42,6 @@ MEMO = 50_000
 # A page as columns: one sequence of cells per exported column, all of the page's length.
 Columns = list[Sequence[Any]]
 ConvertColumn = Callable[[Sequence[Any]], Sequence[Any]]
-# Custom field kinds as their values are displayed (a choice shows as its text).
-_CUSTOM_DISPLAY = {"number": "decimal", "date": "date", "bool": "bool"}
 _MISSING = object()
 _CURSOR_NAMES = count(1)
 _NULL = SQL("NULL")
@@ -321,7 +319,7 @@ def _custom_cell(ctx: _Context, col: Column, cf: m.CustomField, text: str | None
             return Decimal(value)
     if kind == "decimal" and isinstance(value, Decimal | int | float):
         return decimal_text(value, ctx.ru)
-    return values.display(_CUSTOM_DISPLAY.get(cf.kind, "text"), value)
+    return values.display(values.custom_field_type(cf.kind), value)
 
 
 # --- what a page reads besides its rows -------------------------------------------------------
