@@ -634,6 +634,13 @@ def _conflict(spec: KindSpec, current: RecordView, mine: dict[str, Any]) -> Conf
     )
 
 
+def _set_deleted(actor: Actor, spec: KindSpec, record_id: int,
+                 deleted_at: dt.datetime | None) -> None:
+    """Into the trash (a time) or out of it (None), as a change of the record."""
+    spec.model.update(deleted_at=deleted_at, updated_by_id=actor.user_id, updated_at=m.now(),
+                      version=spec.model.version + 1).where(spec.model.id == record_id).execute()
+
+
 @write
 def delete(actor: Actor, kind: str, record_id: int) -> None:
     """Move a record to the trash (restorable)."""
@@ -643,8 +650,7 @@ def delete(actor: Actor, kind: str, record_id: int) -> None:
     _check_visible(actor, spec, row)
     if row.deleted_at is not None:
         return
-    spec.model.update(deleted_at=m.now(), updated_by_id=actor.user_id, updated_at=m.now(),
-                      version=spec.model.version + 1).where(spec.model.id == record_id).execute()
+    _set_deleted(actor, spec, record_id, m.now())
     search.unindex(kind, record_id)
     _after_write(kind, record_id)
     audit.log(actor, "delete", kind, record_id)
@@ -658,9 +664,7 @@ def restore(actor: Actor, kind: str, record_id: int) -> RecordView:
     row = _load(spec, record_id)
     _check_visible(actor, spec, row)
     if row.deleted_at is not None:
-        spec.model.update(deleted_at=None, updated_by_id=actor.user_id, updated_at=m.now(),
-                          version=spec.model.version + 1).where(
-            spec.model.id == record_id).execute()
+        _set_deleted(actor, spec, record_id, None)
         _reindex(spec, record_id)
         audit.log(actor, "restore", kind, record_id)
     return _views(spec, [_load(spec, record_id)], full=True)[0]
