@@ -171,11 +171,6 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _counts_line(counts: dict[str, int]) -> str:
-    return ", ".join(f"{_(mailing.STATUS_LABELS[s])} {counts.get(s, 0)}"
-                     for s in mailing.STATUSES if counts.get(s, 0))
-
-
 # --- accounts ----------------------------------------------------------------------------------
 
 
@@ -277,11 +272,16 @@ def handle_template_preview(args: argparse.Namespace, actor: Actor) -> int:
 # --- mailings ----------------------------------------------------------------------------------
 
 
+def _source(args: argparse.Namespace) -> RecipientSource:
+    """The recipients --query / --group / --category / --all choose."""
+    return RecipientSource(args.section, text=args.query or "", group=args.group,
+                           category=args.category)
+
+
 def handle_save_list(args: argparse.Namespace, actor: Actor) -> int:
     from tui_crm.services import recipient_lists
 
-    source = RecipientSource(args.section, text=args.query or "", group=args.group,
-                             category=args.category)
+    source = _source(args)
     recipient_lists.save(actor, args.list_name, source)
     count = len(mailing.select_recipients(actor, source).recipients)
     print(_("Saved list {name!r}: {source} ({count} recipients now)").format(
@@ -295,11 +295,11 @@ def handle_create(args: argparse.Namespace, actor: Actor) -> int:
 
         source = recipient_lists.load(args.list)
     else:
-        source = RecipientSource(args.section, text=args.query or "", group=args.group,
-                                 category=args.category)
-    selection = mailing.select_recipients(actor, source)
+        source = _source(args)
+    selection = mailing.select_recipients(actor, source)  # its summary is printed below
     view = mailing.create_mailing(actor, template=args.template, account=args.account,
-                                  source=source, name=args.name, rate_per_minute=args.rate)
+                                  source=source, name=args.name, rate_per_minute=args.rate,
+                                  selection=selection)
     found = mailing.problems(actor, view.id)
     if _wants_json(args):
         data = view.to_dict()
@@ -334,7 +334,7 @@ def handle_list(args: argparse.Namespace, actor: Actor) -> int:
         print(_("No mailings yet."))
     for r in rows:
         print(f"{r.id}\t{r.name}\t{_(mailing.MAILING_STATUS_LABELS.get(r.status, r.status))}\t"
-              f"{r.done}/{r.total}\t{_counts_line(r.counts)}")
+              f"{r.done}/{r.total}\t{mailing.counts_line(r.counts)}")
     return 0
 
 
@@ -347,7 +347,7 @@ class _Progress:
     def __call__(self, p: mailing.Progress) -> None:
         if self.tty:
             sys.stderr.write("\r" + _("{done} of {total}: {counts}").format(
-                done=p.done, total=p.total, counts=_counts_line(p.counts)) + "\033[K")
+                done=p.done, total=p.total, counts=mailing.counts_line(p.counts)) + "\033[K")
             sys.stderr.flush()
 
     def end(self) -> None:
@@ -391,7 +391,7 @@ def _send(args: argparse.Namespace, actor: Actor, *, resume: bool) -> int:
                    "'unknown' (see `tui-crm mail unknown {id}`).").format(
                 count=report.became_unknown, id=args.id))
         print(_("Mailing #{id}: {counts}").format(id=args.id,
-                                                   counts=_counts_line(report.counts)))
+                                                   counts=mailing.counts_line(report.counts)))
         if report.stopped or report.counts.get("pending"):
             print(_("Not finished; continue with `tui-crm mail resume {id}`.").format(
                 id=args.id))

@@ -162,9 +162,7 @@ def _clean_account(name: str, host: str, port: int | str | None, security: str,
     try:
         out["from_address"] = validate_email(from_address)
         _check_deliverable(out["from_address"])
-    except InvalidValue as exc:
-        errors["from_address"] = str(exc)
-    except CrmError as exc:
+    except (InvalidValue, CrmError) as exc:
         errors["from_address"] = str(exc)
     if errors:
         raise ValidationError(errors)
@@ -211,21 +209,21 @@ def list_accounts(actor: Actor) -> list[AccountView]:
     return [_account_view(a) for a in MailAccount.select().order_by(MailAccount.name)]
 
 
-def _by_name_or_id(model: type, ref: str | int) -> Any:
-    """A row by its name, or by its id written as `7` or `#7`; None when there is none."""
+def _by_name_or_id(model: type, ref: str | int, missing: str) -> Any:
+    """A row by its name, or by its id written as `7` or `#7`; NotFound with `missing`
+    (formatted with the name) when there is none."""
     text = str(ref).strip()
     row = model.get_or_none(model.name == text)
     if row is None and text.lstrip("#").isdigit():
         row = model.get_or_none(model.id == int(text.lstrip("#")))
+    if row is None:
+        raise NotFound(missing.format(name=text))
     return row
 
 
 def _find_account(ref: str | int) -> MailAccount:
-    row = _by_name_or_id(MailAccount, ref)
-    if row is None:
-        raise NotFound(_("No mail account {name!r}; see `tui-crm mail account list`.").format(
-            name=str(ref).strip()))
-    return row
+    return _by_name_or_id(MailAccount, ref,
+                          _("No mail account {name!r}; see `tui-crm mail account list`."))
 
 
 def get_account(actor: Actor, ref: str | int) -> AccountView:
@@ -384,11 +382,8 @@ def list_templates(actor: Actor) -> list[TemplateView]:
 
 
 def _find_template(ref: str | int) -> MailTemplate:
-    row = _by_name_or_id(MailTemplate, ref)
-    if row is None:
-        raise NotFound(_("No template {name!r}; see `tui-crm mail template list`.").format(
-            name=str(ref).strip()))
-    return row
+    return _by_name_or_id(MailTemplate, ref,
+                          _("No template {name!r}; see `tui-crm mail template list`."))
 
 
 def get_template(actor: Actor, ref: str | int) -> TemplateView:
@@ -593,8 +588,7 @@ class MailingView:
 
     @property
     def done(self) -> int:
-        """Recipients the sender has handled (all but pending and sending)."""
-        return self.total - self.counts.get("pending", 0) - self.counts.get("sending", 0)
+        return handled(self.counts)
 
     def to_dict(self) -> dict[str, Any]:
         def iso(v: dt.datetime | None) -> str | None:
@@ -609,28 +603,61 @@ class MailingView:
                 "test_sent_at": iso(self.test_sent_at), "created_by": self.created_by}
 
 
+def handled(counts: dict[str, int]) -> int:
+    """Recipients the sender has handled (all but pending and sending)."""
+    return sum(counts.values()) - counts.get("pending", 0) - counts.get("sending", 0)
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    """The non-zero counts per status, in STATUSES order: "sent 5, failed 1"."""
+    return ", ".join(f"{_(STATUS_LABELS[s])} {counts.get(s, 0)}"
+                     for s in STATUSES if counts.get(s, 0))
+
+
 def status_counts(mailing_id: int) -> dict[str, int]:
-    counts = dict.fromkeys(STATUSES, 0)
-    for status, n in (MailRecipient.select(MailRecipient.status, fn.COUNT(MailRecipient.id))
-                      .where(MailRecipient.mailing == mailing_id)
-                      .group_by(MailRecipient.status).tuples()):
-        counts[status] = n
+    return _counts_of([mailing_id])[mailing_id]
+
+
+def _counts_of(mailing_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Recipients per status of each mailing (one query for all)."""
+    counts: dict[int, dict[str, int]] = {i: dict.fromkeys(STATUSES, 0) for i in mailing_ids}
+    if mailing_ids:
+        for mailing_id, status, n in (
+                MailRecipient.select(MailRecipient.mailing, MailRecipient.status,
+                                     fn.COUNT(MailRecipient.id))
+                .where(MailRecipient.mailing.in_(mailing_ids))
+                .group_by(MailRecipient.mailing, MailRecipient.status).tuples()):
+            counts[mailing_id][status] = n
     return counts
 
 
-def _mailing_view(row: Mailing, counts: dict[str, int] | None = None) -> MailingView:
-    status = row.status
-    if status == "sending" and not (row.runner and _runner_alive(row.runner, row.heartbeat_at)):
-        status = "interrupted"  # the sending process died: resume it
-    template = MailTemplate.get_or_none(MailTemplate.id == row.template_id)
-    account = MailAccount.get_or_none(MailAccount.id == row.account_id)
-    creator = m.User.get_or_none(m.User.id == row.created_by_id)
-    return MailingView(row.id, row.name, template.name if template else "",
-                       account.name if account else "", row.subject, row.kind, row.source,
-                       status, row.rate_per_minute,
-                       counts if counts is not None else status_counts(row.id), row.created_at,
-                       row.started_at, row.finished_at, row.test_sent_at,
-                       creator.login if creator else "")
+def _names_by_id(column: Any, ids: Iterable[int | None]) -> dict[int, str]:
+    model = column.model
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(model.select(model.id, column).where(model.id.in_(wanted)).tuples())
+
+
+def _mailing_views(rows: list[Mailing]) -> list[MailingView]:
+    """Views of mailings: their counts, template, account and creator names read once for
+    all of them (not four queries per mailing)."""
+    counts = _counts_of([r.id for r in rows])
+    templates = _names_by_id(MailTemplate.name, (r.template_id for r in rows))
+    accounts = _names_by_id(MailAccount.name, (r.account_id for r in rows))
+    creators = _names_by_id(m.User.login, (r.created_by_id for r in rows))
+    views = []
+    for row in rows:
+        status = row.status
+        if status == "sending" and not (row.runner
+                                        and _runner_alive(row.runner, row.heartbeat_at)):
+            status = "interrupted"  # the sending process died: resume it
+        views.append(MailingView(
+            row.id, row.name, templates.get(row.template_id, ""),
+            accounts.get(row.account_id, ""), row.subject, row.kind, row.source, status,
+            row.rate_per_minute, counts[row.id], row.created_at, row.started_at,
+            row.finished_at, row.test_sent_at, creators.get(row.created_by_id, "")))
+    return views
 
 
 def _load_mailing(actor: Actor, mailing_id: int) -> Mailing:
@@ -642,25 +669,30 @@ def _load_mailing(actor: Actor, mailing_id: int) -> Mailing:
     return row
 
 
+def _mailing_account(row: Mailing) -> AccountView | None:
+    """The mailing's account (None when it was removed)."""
+    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
+    return _account_view(acc) if acc else None
+
+
+def _sending_account(row: Mailing) -> AccountView:
+    """The mailing's account, which sending needs."""
+    account = _mailing_account(row)
+    if account is None:
+        raise ValidationError({"account": _("The mailing's account was removed")})
+    return account
+
+
 def get_mailing(actor: Actor, mailing_id: int) -> MailingView:
-    return _mailing_view(_load_mailing(actor, mailing_id))
+    return _mailing_views([_load_mailing(actor, mailing_id)])[0]
 
 
 def list_mailings(actor: Actor, *, limit: int = 200) -> list[MailingView]:
-    """Mailings, newest first, with their counts per status (one query for all counts)."""
+    """Mailings, newest first, with their counts per status."""
     query = Mailing.select().order_by(Mailing.id.desc()).limit(limit)
     if not actor.sees_all and not actor.is_admin:
         query = query.where(Mailing.created_by == actor.user_id)
-    rows = list(query)
-    counts: dict[int, dict[str, int]] = {r.id: dict.fromkeys(STATUSES, 0) for r in rows}
-    if rows:
-        for mailing_id, status, n in (
-                MailRecipient.select(MailRecipient.mailing, MailRecipient.status,
-                                     fn.COUNT(MailRecipient.id))
-                .where(MailRecipient.mailing.in_([r.id for r in rows]))
-                .group_by(MailRecipient.mailing, MailRecipient.status).tuples()):
-            counts[mailing_id][status] = n
-    return [_mailing_view(r, counts[r.id]) for r in rows]
+    return _mailing_views(list(query))
 
 
 def new_message_id(account: AccountView | MailAccount) -> str:
@@ -674,13 +706,16 @@ def new_message_id(account: AccountView | MailAccount) -> str:
 
 def create_mailing(actor: Actor, *, template: str | int, account: str | int,
                    source: RecipientSource, name: str = "",
-                   rate_per_minute: float | None = None) -> MailingView:
-    """A mailing to the recipients `source` selects now (the list is fixed from here on).
+                   rate_per_minute: float | None = None,
+                   selection: Selection | None = None) -> MailingView:
+    """A mailing to the recipients `source` selects now (the list is fixed from here on);
+    `selection`: select_recipients(actor, source) when the caller has just made it.
 
     The template's subject, body and attachments are copied, so later edits of the template
     do not change a mailing that is half sent.
     """
-    selection = select_recipients(actor, source)
+    if selection is None:
+        selection = select_recipients(actor, source)
     if not selection.recipients:
         raise ValidationError({"recipients": _("Nobody to send to: {summary}").format(
             summary=selection.summary())})
@@ -708,7 +743,7 @@ def _insert_mailing(actor: Actor, tpl: MailTemplate, acc: MailAccount, source: R
         MailRecipient.insert_many(batch[start:start + 200]).execute()
     audit.log(actor, "create", "mailings", row.id,
               details=f"{row.name}: {source.describe()} ({len(batch)})")
-    return _mailing_view(row)
+    return _mailing_views([row])[0]
 
 
 @write
@@ -1093,8 +1128,7 @@ def preview_recipient(actor: Actor, mailing_id: int, recipient_id: int | None = 
     rec = query.order_by(MailRecipient.id).first()
     if rec is None:
         raise NotFound(_("No such recipient in mailing #{id}.").format(id=row.id))
-    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
-    context = _Contexts(actor, _account_view(acc) if acc else None).for_record(
+    context = _Contexts(actor, _mailing_account(row)).for_record(
         rec.kind, rec.record_id, rec.address)
     subj, text = _render_pair(templating.compile_template(row.subject),
                               templating.compile_template(row.body, html=row.html), context)
@@ -1115,8 +1149,7 @@ def problems(actor: Actor, mailing_id: int, *, limits: templating.Limits | None 
     """Recipients still to be sent whose message cannot be filled in (e.g. a missing field),
     found before anything is sent."""
     row = _load_mailing(actor, mailing_id)
-    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
-    contexts = _Contexts(actor, _account_view(acc) if acc else None)
+    contexts = _Contexts(actor, _mailing_account(row))
     subject_tpl = templating.compile_template(row.subject)
     body_tpl = templating.compile_template(row.body, html=row.html)
     found = []
@@ -1559,7 +1592,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return self.total - self.counts.get("pending", 0) - self.counts.get("sending", 0)
+        return handled(self.counts)
 
 
 @dataclass
@@ -1899,10 +1932,7 @@ def send_test(actor: Actor, mailing_id: int, *, to: str | None = None,
     """Send the first recipient's message to the sender (or `to`) with "[TEST]" in front."""
     row = _load_mailing(actor, mailing_id)
     actor.require(row.kind, "mail")
-    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
-    if acc is None:
-        raise ValidationError({"account": _("The mailing's account was removed")})
-    account = _account_view(acc)
+    account = _sending_account(row)
     shown = _first_renderable(actor, row)
     if shown is None:
         raise CrmError(_("No recipient's message can be filled in; see the problems."))
@@ -1931,6 +1961,17 @@ def send_test(actor: Actor, mailing_id: int, *, to: str | None = None,
             session.close()
     _set_test_sent(row.id)
     return reply
+
+
+def _subject_again(contexts: _Contexts, subject_tpl: templating.Compiled, rec: MailRecipient,
+                   fallback: str) -> str:
+    """The subject a recipient got, filled in again for its history (the template's own
+    text when it can no longer be filled in)."""
+    try:
+        return _subject_line(templating.render(
+            subject_tpl, contexts.for_record(rec.kind, rec.record_id, rec.address)))
+    except CrmError:
+        return _subject_line(fallback)
 
 
 def _first_renderable(actor: Actor, row: Mailing) -> Preview | None:
@@ -2100,6 +2141,10 @@ class _Run:
         self.counts[was] = self.counts.get(was, 0) - 1
         self.counts[status] = self.counts.get(status, 0) + 1
 
+    def skip(self, rec: _Ready) -> None:
+        self.outcome(rec, "pending", "skipped", reply=_("Opted out of mailings"))
+        self.notify(rec.address)
+
     def notify(self, last: str) -> None:
         if self.progress is not None:
             self.progress(Progress(self.row.id, dict(self.counts), last))
@@ -2135,18 +2180,11 @@ class _Run:
         for start in range(0, len(rows), 200):
             chunk = rows[start:start + 200]
             self.contexts.prefetch(self.row.kind, [r.record_id for r in chunk])
-            self.history.write_or_note([_sent_item(r, self._subject_of(r), r.reply)
-                                        for r in chunk])
+            self.history.write_or_note([
+                _sent_item(r, _subject_again(self.contexts, self.subject_tpl, r,
+                                             self.row.subject), r.reply) for r in chunk])
         self.contexts.forget()
         return len(rows)
-
-    def _subject_of(self, rec: MailRecipient) -> str:
-        try:
-            return _subject_line(templating.render(
-                self.subject_tpl, self.contexts.for_record(rec.kind, rec.record_id,
-                                                           rec.address)))
-        except CrmError:
-            return _subject_line(self.row.subject)
 
     # sending
     def wait(self, seconds: float) -> bool:
@@ -2189,8 +2227,7 @@ class _Run:
             rec = queue[-1]
             if rec.id in skipped:
                 queue.pop()
-                self.outcome(rec, "pending", "skipped", reply=_("Opted out of mailings"))
-                self.notify(rec.address)
+                self.skip(rec)
                 continue
             pause = self.next_slot - time.monotonic()
             if pause > HEARTBEAT_SECONDS:  # a slow rate: wait in steps, beating in between
@@ -2202,8 +2239,7 @@ class _Run:
                     return False
                 if _opted_out(rec):  # checked again right before sending, as always
                     queue.pop()
-                    self.outcome(rec, "pending", "skipped", reply=_("Opted out of mailings"))
-                    self.notify(rec.address)
+                    self.skip(rec)
                     continue
             if not self.send_one(rec, interval):
                 continue  # the same recipient again (on a new connection)
@@ -2310,10 +2346,7 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
     row = _load_mailing(actor, mailing_id)
     actor.require(row.kind, "mail")
     actor.require("events", "edit")  # each message is written to the client's history
-    acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
-    if acc is None:
-        raise ValidationError({"account": _("The mailing's account was removed")})
-    account = _account_view(acc)
+    account = _sending_account(row)
     password = account_password(account)  # a missing password stops us before anything
     for path in json.loads(row.attachments or "[]"):
         if not Path(path).is_file():
@@ -2437,12 +2470,6 @@ def _has_pending(mailing_id: int) -> bool:
                                         & (MailRecipient.status == "pending")).exists()
 
 
-def _has_unfinished(mailing_id: int) -> bool:
-    return MailRecipient.select().where(
-        (MailRecipient.mailing == mailing_id)
-        & MailRecipient.status.in_(("pending", "sending", "unknown"))).exists()
-
-
 @write
 def resolve_unknown(actor: Actor, mailing_id: int, recipient_ids: Iterable[int] | None = None,
                     *, resend: bool) -> int:
@@ -2464,23 +2491,16 @@ def resolve_unknown(actor: Actor, mailing_id: int, recipient_ids: Iterable[int] 
                                      login=actor.login)).where(
                 MailRecipient.id.in_(chunk)).execute()
     else:
-        acc = MailAccount.get_or_none(MailAccount.id == row.account_id)
         subject_tpl = templating.compile_template(row.subject)
-        contexts = _Contexts(actor, _account_view(acc) if acc else None, [subject_tpl],
-                             row.kind)
+        contexts = _Contexts(actor, _mailing_account(row), [subject_tpl], row.kind)
         reply = _("Marked as sent by {login}").format(login=actor.login)
         items = []
         for start in range(0, len(rows), 200):
             chunk = rows[start:start + 200]
             contexts.prefetch(row.kind, [r.record_id for r in chunk])
-            for rec in chunk:
-                try:
-                    subject = _subject_line(templating.render(
-                        subject_tpl, contexts.for_record(rec.kind, rec.record_id,
-                                                         rec.address)))
-                except CrmError:
-                    subject = _subject_line(row.subject)
-                items.append(_sent_item(rec, subject, reply))
+            items.extend(_sent_item(rec, _subject_again(contexts, subject_tpl, rec,
+                                                        row.subject), reply)
+                         for rec in chunk)
         for chunk in _chunks(ids):
             MailRecipient.update(status="sent", reply=reply, sent_at=m.now(),
                                  next_attempt_at=None, updated_at=m.now()).where(

@@ -4,10 +4,8 @@ mailing is made from it."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
-from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
@@ -27,11 +25,15 @@ def names() -> list[str]:
     return sorted(_all())
 
 
+def _missing(name: str) -> NotFound:
+    return NotFound(_("No saved list {name!r}; known: {known}").format(
+        name=name, known=", ".join(names()) or "—"))
+
+
 def load(name: str) -> RecipientSource:
     stored = _all().get(name.strip())
     if stored is None:
-        raise NotFound(_("No saved list {name!r}; known: {known}").format(
-            name=name, known=", ".join(names()) or "—"))
+        raise _missing(name)
     return RecipientSource(kind=stored.get("kind", "contacts"), text=stored.get("text", ""),
                            filters=dict(stored.get("filters") or {}),
                            group=stored.get("group"), category=stored.get("category"),
@@ -49,9 +51,7 @@ def save(actor: Actor, name: str, source: RecipientSource) -> None:
     actor.require(source.kind, "mail")
     lists = _all()
     lists[name] = asdict(source)
-    text = json.dumps(lists, ensure_ascii=False)
-    m.Setting.insert(key=KEY, value=text).on_conflict(
-        conflict_target=[m.Setting.key], update={m.Setting.value: text}).execute()
+    settings._put(KEY, lists)
     audit.log(actor, "settings", "mail_lists", None, details=f"{name}: {source.describe()}")
 
 
@@ -60,9 +60,7 @@ def delete(actor: Actor, name: str) -> None:
     lists = _all()
     source = lists.pop(name.strip(), None)
     if source is None:
-        raise NotFound(_("No saved list {name!r}; known: {known}").format(
-            name=name, known=", ".join(names()) or "—"))
+        raise _missing(name)
     actor.require(source.get("kind", "contacts"), "mail")
-    m.Setting.update(value=json.dumps(lists, ensure_ascii=False)).where(
-        m.Setting.key == KEY).execute()
+    settings._put(KEY, lists)
     audit.log(actor, "settings", "mail_lists", None, details=f"{name}: removed")

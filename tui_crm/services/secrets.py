@@ -12,12 +12,15 @@ compared, so a backend that accepts and drops secrets is caught at once.
 from __future__ import annotations
 
 import configparser
+import logging
 import os
 import re
 from pathlib import Path
 
 from tui_crm.errors import CrmError
 from tui_crm.i18n import _
+
+log = logging.getLogger(__name__)
 
 SERVICE = "tui-crm"
 ENV_BACKEND = "PYTHON_KEYRING_BACKEND"
@@ -155,12 +158,20 @@ def fetch(key: str) -> str:
 
 
 def delete(key: str) -> None:
-    """Forget a stored password (nothing happens when there is none or no keyring)."""
+    """Forget a stored password (nothing happens when there is none or no secure keyring;
+    a keyring that fails otherwise is logged, never raised: the account goes anyway)."""
     try:
         backend = secure_keyring()
+    except SecretProblem:
+        return  # no secure keyring: nothing of ours can be stored in it
+    from keyring.errors import PasswordDeleteError
+
+    try:
         backend.delete_password(SERVICE, key)
-    except Exception:  # noqa: BLE001,S110 - deleting what is not there is not a failure
-        pass
+    except PasswordDeleteError:
+        pass  # not there: deleting what is not there is not a failure
+    except Exception as exc:  # noqa: BLE001 - every backend has its own errors (D-Bus, locked)
+        log.warning("the keyring could not delete the password %s: %s", key, _reason(exc))
 
 
 def check_env_name(name: str) -> str:

@@ -439,19 +439,22 @@ def compile_template(source: str, *, html: bool = False) -> Compiled:
     """Parse and compile a template; TemplateSyntax with the line number on a mistake."""
     env = environment(html=html)
     try:
-        template = env.from_string(source)
+        # Parsed once (the editor compiles at every keystroke): the tree is read for the
+        # names and fields first, then compiled (code generation may fold its constants).
         tree = env.parse(source)
+        names = frozenset(meta.find_undeclared_variables(tree))
+        fields = _fields_read(tree)
+        template = env.from_string(tree)
     except TemplateSyntaxError as exc:
         raise TemplateSyntax(
             _("Template error on line {line}: {reason}").format(line=exc.lineno,
                                                                 reason=exc.message)) from None
-    names = frozenset(meta.find_undeclared_variables(tree))
-    compiled = Compiled(source, html, template, names, _fields_read(tree))
+    compiled = Compiled(source, html, template, names, fields)
     if "{" not in source:  # no tag, expression or comment: Jinja only normalizes newlines
         try:
             compiled.constant = render(compiled, {})
         except TemplateProblem:
-            pass
+            pass  # e.g. longer than the default limit: render() then fills it in each time
     return compiled
 
 

@@ -33,28 +33,16 @@ from textual.widgets import (
 )
 
 from tui_crm import dates
-from tui_crm.errors import CrmError, ValidationError
+from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services import mailing, recipient_lists, settings
 from tui_crm.services.kinds import CATEGORY_CHOICES, KINDS
 from tui_crm.services.mailing import Candidate, RecipientSource
 from tui_crm.services.rights import Actor
+from tui_crm.ui.screens.settings import error_text
+from tui_crm.ui.widgets import translate_bindings
 
 TABLE_LIMIT = 1000  # rows a status table shows at once (filter by status for the rest)
-
-
-def _translate(node) -> None:  # noqa: ANN001 - any DOMNode
-    try:
-        from tui_crm.ui.widgets import translate_bindings
-    except ImportError:  # a pane tested on its own keeps English descriptions
-        return
-    translate_bindings(node)
-
-
-def error_text(exc: CrmError) -> str:
-    if isinstance(exc, ValidationError) and exc.errors:
-        return "; ".join(exc.errors.values())
-    return str(exc)
 
 
 def _db_context():  # noqa: ANN202 - a context manager
@@ -115,7 +103,7 @@ class MailingsPane(Vertical):
             yield Button(_("Accounts"), id="ml-accounts")
 
     def on_mount(self) -> None:
-        _translate(self)
+        translate_bindings(self)
         table = self.query_one(DataTable)
         for key, label in (("id", "#"), ("name", _("Name")), ("status", _("Status")),
                            ("progress", _("Progress")), ("sent", _("Sent")),
@@ -249,7 +237,7 @@ class TemplatePicker(ModalScreen[int | None]):
             yield Button(_("New template"), id="tp-new")
 
     def on_mount(self) -> None:
-        _translate(self)
+        translate_bindings(self)
         table = self.query_one(DataTable)
         table.add_columns(_("Name"), _("Subject"))
         for t in self.templates:
@@ -312,7 +300,7 @@ class AccountForm(ModalScreen[mailing.AccountView | None]):
                 yield Button(_("Cancel"), id="acc-cancel")
 
     def on_mount(self) -> None:
-        _translate(self)
+        translate_bindings(self)
         self.query_one("#acc-name", Input).focus()
 
     def _value(self, wid: str) -> str:
@@ -427,7 +415,7 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
                 yield Static("", id="te-preview", markup=False)
 
     def on_mount(self) -> None:
-        _translate(self)
+        translate_bindings(self)
         if self.template_id is not None:
             try:
                 t = mailing.get_template(self.actor, self.template_id)
@@ -464,8 +452,7 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
     def _kind_changed(self) -> None:
         self.find_recipients()
 
-    @on(Input.Submitted, "#te-find")
-    @on(Input.Changed, "#te-find")
+    @on(Input.Changed, "#te-find")  # (Enter would only repeat the search just made)
     def _find_changed(self) -> None:
         self.find_recipients()
 
@@ -609,7 +596,7 @@ class RecipientPicker(ModalScreen[int | None]):
                 yield Button(_("Cancel"), id="rp-cancel")
 
     def on_mount(self) -> None:
-        _translate(self)
+        translate_bindings(self)
         table = self.query_one("#rp-table", DataTable)
         table.add_column("", key="on", width=2)
         table.add_column(_("Name"), key="name")
@@ -866,7 +853,7 @@ class MailingStatusScreen(ModalScreen[None]):
                 yield Button(_("Close"), id="ms-close")
 
     def on_mount(self) -> None:
-        _translate(self)
+        translate_bindings(self)
         table = self.query_one(DataTable)
         for key, label in (("name", _("Name")), ("address", _("E-mail")),
                            ("status", _("Status")), ("attempts", _("Tries")),
@@ -921,12 +908,9 @@ class MailingStatusScreen(ModalScreen[None]):
         send.label = _("Resume") if view.started_at else _("Send")
 
     def show_counts(self, counts: dict[str, int]) -> None:
-        total = sum(counts.values())
-        done = total - counts.get("pending", 0) - counts.get("sending", 0)
-        self.query_one("#ms-progress", ProgressBar).update(total=total or None, progress=done)
-        self.query_one("#ms-counts", Label).update(" " + ", ".join(
-            f"{_(mailing.STATUS_LABELS[s])} {counts[s]}" for s in mailing.STATUSES
-            if counts.get(s)))
+        self.query_one("#ms-progress", ProgressBar).update(
+            total=sum(counts.values()) or None, progress=mailing.handled(counts))
+        self.query_one("#ms-counts", Label).update(" " + mailing.counts_line(counts))
 
     # sending
     def action_send(self) -> None:
