@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from tui_crm.i18n import _, get_language
+from tui_crm.i18n import N_, _, get_language
 
 DEFAULT_TIME = time(9, 0)
 """The time given to a date-only input when a time is wanted."""
@@ -286,6 +286,14 @@ def format_date(d: date, language: str | None = None) -> str:
 def format_datetime(dt: datetime, language: str | None = None) -> str:
     """``31.12.2026 10:00`` in Russian, ``2026-12-31 10:00`` otherwise."""
     return f"{format_date(dt, language)} {dt.hour:02d}:{dt.minute:02d}"
+
+
+_WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def weekday_name(d: date) -> str:
+    """The short weekday name in the current language (``Fri``, ``Пт``)."""
+    return _(_WEEKDAY_NAMES[d.weekday()])
 
 
 def age(birthday: date, today: date | None = None) -> int:

@@ -18,9 +18,9 @@ from textual.widgets import Button, Footer, Label
 from tui_crm.errors import ConflictError
 from tui_crm.i18n import N_, _
 from tui_crm.services import lookups, records, settings, values
-from tui_crm.services.kinds import POINT_TYPES
+from tui_crm.services.kinds import POINT_TYPES, FieldSpec
 from tui_crm.services.records import RecordView
-from tui_crm.ui.widgets.field_inputs import translate_bindings
+from tui_crm.ui.widgets import translate_bindings
 
 RELOAD = "reload"
 OVERWRITE = "overwrite"
@@ -50,13 +50,10 @@ def _view_text(view: RecordView | None, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _value_text(kind: str, name: str, value: Any) -> str:
-    """A cleaned (typed) value as the user would read it."""
+def _value_text(spec: FieldSpec | None, value: Any) -> str:
+    """A cleaned (typed) value of the field `spec` as the user would read it."""
     if value is None:
         return ""
-    if not kind:
-        return str(value)
-    spec = next((f for f in records.field_specs(kind) if f.name == name), None)
     if spec is None:
         return str(value)
     if spec.type in POINT_TYPES:
@@ -73,7 +70,9 @@ def conflict_rows(error: ConflictError, original: RecordView | None = None) -> l
     the fields where the saved value and the user's differ)."""
     current: RecordView | None = error.current
     kind = current.kind if current is not None else ""
-    editable = [f.name for f in records.field_specs(kind) if f.editable] if kind else []
+    # Read once: the field list includes the custom fields (a query).
+    specs = {f.name: f for f in records.field_specs(kind)} if kind else {}
+    editable = [name for name, f in specs.items() if f.editable]
     names: list[str] = []
     if original is not None and current is not None:
         names = [n for n in editable if _view_text(original, n) != _view_text(current, n)]
@@ -82,7 +81,7 @@ def conflict_rows(error: ConflictError, original: RecordView | None = None) -> l
     rows = []
     for name in names:
         if name in error.changes:
-            mine = _value_text(kind, name, error.changes[name][1])
+            mine = _value_text(specs.get(name), error.changes[name][1])
         else:
             mine = _view_text(original, name)
         label = settings.field_label(kind, name) if kind else name

@@ -29,12 +29,12 @@ from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
 from tui_crm.ui.messages import OpenRecord
 from tui_crm.ui.screens.conflict import KEEP, OVERWRITE, RELOAD, ConflictDialog
+from tui_crm.ui.widgets import translate_bindings
 from tui_crm.ui.widgets.field_inputs import (
     EventResultField,
     FieldInput,
     PointsField,
     make_field_input,
-    translate_bindings,
 )
 
 DUPLICATE_KINDS = ("organizations", "contacts")

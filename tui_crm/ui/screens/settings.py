@@ -35,6 +35,7 @@ from tui_crm.services.rights import Actor
 from tui_crm.services.translit import slug
 from tui_crm.ui.messages import SettingsChanged
 from tui_crm.ui.themes import available_theme_names
+from tui_crm.ui.widgets import translate_bindings
 
 # Shown in their own language whatever the interface language is.
 LANGUAGE_NAMES = (("English", "en"), ("Русский", "ru"))
@@ -47,14 +48,11 @@ def error_text(exc: CrmError) -> str:
     return str(exc)
 
 
-def _translate_bindings(node) -> None:  # noqa: ANN001 - any DOMNode
-    # The shared helper lives with the main screen's widgets; a pane tested on its own works
-    # without it (descriptions then stay English).
-    try:
-        from tui_crm.ui.widgets import translate_bindings
-    except ImportError:
-        return
-    translate_bindings(node)
+def _set_options(lst: OptionList, options: list[Option], keep: str | None) -> None:
+    """Fill a settings list, highlighting the option `keep` again (else the first)."""
+    lst.set_options(options)
+    if options:
+        lst.highlighted = next((i for i, o in enumerate(options) if o.id == keep), 0)
 
 
 class SettingsTab(Vertical):
@@ -65,7 +63,7 @@ class SettingsTab(Vertical):
         self.actor = actor
 
     def on_mount(self) -> None:
-        _translate_bindings(self)
+        translate_bindings(self)
 
     def error_line(self) -> Label:
         return Label("", classes="settings-error", markup=False)
@@ -105,7 +103,7 @@ class SectionList(_ListWithKeys):
     ]
 
     def on_mount(self) -> None:
-        _translate_bindings(self)
+        translate_bindings(self)
 
     def action_toggle_hidden(self) -> None:
         self._tab().toggle_hidden()  # type: ignore[attr-defined]
@@ -146,10 +144,7 @@ class SectionsTab(SettingsTab):
             else:
                 prompt = Content(info.name)
             options.append(Option(prompt, id=info.key))
-        lst.set_options(options)
-        if options:
-            index = next((i for i, o in enumerate(options) if o.id == keep), 0)
-            lst.highlighted = index
+        _set_options(lst, options, keep)
 
     def current_key(self) -> str | None:
         option = self.query_one(SectionList).highlighted_option
@@ -248,7 +243,8 @@ class FieldsTab(SettingsTab):
         renamed = settings.field_labels(kind)
         options = []
         for spec in KINDS[kind].fields:
-            label = settings.field_label(kind, spec.name)
+            # As settings.field_label, from the renames read once rather than once per field.
+            label = renamed[spec.name] if spec.name in renamed else _(spec.label)
             parts: list[str | tuple[str, str]] = [label]
             if spec.name in renamed:
                 parts += ["  ", (f"({_(spec.label)})", "dim")]
@@ -262,9 +258,7 @@ class FieldsTab(SettingsTab):
             note = _("custom, {detail}").format(detail=detail)
             options.append(Option(Content.assemble(cf.label, "  ", (f"({note})", "italic dim")),
                                   id=f"custom:{cf.id}"))
-        lst.set_options(options)
-        if options:
-            lst.highlighted = next((i for i, o in enumerate(options) if o.id == keep), 0)
+        _set_options(lst, options, keep)
 
     def _selected(self) -> tuple[str, str] | None:
         option = self.query_one("#field-list", OptionList).highlighted_option
@@ -380,9 +374,7 @@ class EventTypesTab(SettingsTab):
                     parts += ["  ", (f"({', '.join(flags)})", "dim")]
                 options.append(Option(Content.assemble(*parts), id=f"result:{r.id}"))
                 self._type_of[f"result:{r.id}"] = et.code
-        lst.set_options(options)
-        if options:
-            lst.highlighted = next((i for i, o in enumerate(options) if o.id == keep), 0)
+        _set_options(lst, options, keep)
 
     def _highlighted_id(self) -> str | None:
         option = self.query_one("#event-list", OptionList).highlighted_option

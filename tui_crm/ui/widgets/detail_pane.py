@@ -174,6 +174,8 @@ class DetailPane(Vertical):
         self._loaded_tabs: set[str] = set()
         self.built = False  # the tabs are mounted
         self._focus_wanted = False
+        # The card's rows of the record shown: a resize only lays them out again.
+        self._rows_of: tuple[RecordView, list[tuple[str, Text]]] | None = None
 
     def compose(self) -> ComposeResult:
         yield TextLine(id="detail-title")
@@ -287,8 +289,13 @@ class DetailPane(Vertical):
     def card_rows(self, view: RecordView) -> list[tuple[str, Text]]:
         """(label, value) of every filled field, custom ones included, then who/when."""
         rows: list[tuple[str, Text]] = []
+        # The admin's renames, read once (settings.field_label reads them per field).
+        renamed = settings.field_labels(view.kind)
         for spec in records.field_specs(view.kind):
-            label = spec.label if spec.custom else settings.field_label(view.kind, spec.name)
+            if spec.custom:
+                label = spec.label
+            else:
+                label = renamed[spec.name] if spec.name in renamed else _(spec.label)
             if spec.type in POINT_TYPES:
                 points = view.points_of(POINT_TYPES[spec.type])
                 if not points:
@@ -331,7 +338,9 @@ class DetailPane(Vertical):
     def card_renderable(self, view: RecordView) -> Text:
         """The card as one Text laid out in two columns (a Rich table re-measures itself on
         every repaint; this is built once per record)."""
-        rows = self.card_rows(view)
+        if self._rows_of is None or self._rows_of[0] is not view:
+            self._rows_of = (view, self.card_rows(view))
+        rows = self._rows_of[1]
         width = max(24, self.size.width - 4)
         label_width = min(18, max((cell_len(label) for label, _v in rows), default=0))
         value_width = max(10, width - label_width - 1)

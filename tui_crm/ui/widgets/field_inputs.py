@@ -8,7 +8,6 @@ e-mails / messengers, a list of names for tags, booleans for yes/no fields.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -16,10 +15,9 @@ from typing import Any
 from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.dom import DOMNode
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, TextArea
@@ -31,9 +29,9 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import lookups, search, settings, users, values
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
+from tui_crm.ui.widgets import translate_bindings  # also imported from here by other screens
 from tui_crm.validate import InvalidValue, normalize_phone, validate_email
 
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 ADD_ROW_LABELS = {"phone": N_("+ Add phone"), "email": N_("+ Add e-mail"),
                   "messenger": N_("+ Add messenger")}
 POINT_PLACEHOLDERS = {"phone": N_("+7 916 123-45-67"), "email": N_("name@example.com"),
@@ -42,28 +40,13 @@ PICKER_SECTIONS = {"organization": "organizations", "contact": "contacts", "deal
 SUGGESTIONS = 8
 
 
-def translate_bindings(node: DOMNode) -> None:
-    """Show a node's binding descriptions in the current language.
-
-    BINDINGS are declared with English text at import time, before the language is known,
-    so each instance swaps in translated copies (ids and keys stay, so keymaps still apply).
-    """
-    translated = {
-        key: [dataclasses.replace(b, description=_(b.description) if b.description else "",
-                                  tooltip=_(b.tooltip) if b.tooltip else "")
-              for b in bindings]
-        for key, bindings in node._bindings.key_to_bindings.items()
-    }
-    node._bindings = BindingsMap.from_keys(translated)
-
-
 def describe_when(text: str, *, with_time: bool, now: dt.datetime | None = None) -> str:
     """What a date input understood, e.g. "→ Fri 04.12.2026 10:00"; DateParseError if nothing."""
     if with_time:
         when = dates.parse_when(text, now)
-        return f"→ {_(WEEKDAYS[when.weekday()])} {dates.format_datetime(when)}"
+        return f"→ {dates.weekday_name(when)} {dates.format_datetime(when)}"
     day = dates.parse_date(text, now.date() if now else None)
-    return f"→ {_(WEEKDAYS[day.weekday()])} {dates.format_date(day)}"
+    return f"→ {dates.weekday_name(day)} {dates.format_date(day)}"
 
 
 class FieldInput(Vertical):
@@ -476,10 +459,9 @@ class EventTypeField(SelectField):
 
     def coerce(self, value: Any, display: str | None) -> tuple[Any, str | None]:
         if isinstance(value, str) and not value.strip().isdigit():
-            low = value.strip().casefold()
-            for et in settings.event_types():
-                if low in (et.code, et.name.casefold()):
-                    return et.id, None
+            found = _event_type_id(value)
+            if found is not None:
+                return found, None
         return super().coerce(value, display)
 
 
@@ -790,7 +772,7 @@ class PointsField(FieldInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.point_kind = POINT_TYPES[self.spec.type]
-        self.phone_region = str(settings.get_value("phone_region", "RU") or "RU")
+        self.phone_region = values.phone_region()
 
     def compose_editor(self) -> ComposeResult:
         with Vertical(classes="point-rows"):
