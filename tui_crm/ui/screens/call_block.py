@@ -13,10 +13,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from tui_crm.errors import CrmError
-from tui_crm.i18n import _
-from tui_crm.services import events, planning, settings
+from tui_crm.i18n import N_, _
+from tui_crm.services import events, planning
 from tui_crm.services.planning import BlockRunView
-from tui_crm.ui.screens.log_result import RESULT_KEYS, LoggedResult, LogResultModal, now_of
+from tui_crm.ui.screens.log_result import (
+    RESULT_KEYS,
+    LoggedResult,
+    LogResultModal,
+    event_type_for,
+    keyed_results,
+    now_of,
+)
+from tui_crm.ui.widgets import translate_bindings
 
 
 class CallBlockScreen(Screen[None]):
@@ -30,14 +38,15 @@ class CallBlockScreen(Screen[None]):
     CallBlockScreen #queue { height: auto; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("escape", "leave", _("Leave block"), id="block.leave"),
-        Binding("n,down,j", "skip(1)", _("Next client"), id="block.next"),
-        Binding("p,up,k", "skip(-1)", _("Previous client"), id="block.prev"),
-        Binding("o", "open_client", _("Open card"), id="block.open"),
+        Binding("escape", "leave", N_("Leave block"), id="block.leave"),
+        Binding("n,down,j", "skip(1)", N_("Next client"), id="block.next"),
+        Binding("p,up,k", "skip(-1)", N_("Previous client"), id="block.prev"),
+        Binding("o", "open_client", N_("Open card"), id="block.open"),
     ]
 
     def __init__(self, actor, day: dt.date, block_key: str) -> None:  # noqa: ANN001
         super().__init__()
+        translate_bindings(self)
         self.actor = actor
         self.day = day
         self.block_key = block_key
@@ -108,10 +117,8 @@ class CallBlockScreen(Screen[None]):
         if item.status == "done":
             card.append(_("Already logged.") + "\n", style="green")
         client.update(card)
-        types = {t.code: t for t in settings.event_types()}
-        kind = types.get(item.type_code) or types.get("call")
         lines = Text()
-        for i, r in enumerate((kind.results if kind else [])[: len(RESULT_KEYS)]):
+        for i, r in enumerate(keyed_results(event_type_for(item.type_code))):
             lines.append(f" {RESULT_KEYS[i]} ", style="reverse")
             lines.append(f" {r.name}{' ★' if r.warm else ''}   ")
         results.update(lines)
@@ -149,8 +156,7 @@ class CallBlockScreen(Screen[None]):
         if run is None or run.current is None:
             return
         event.stop()
-        types = {t.code: t for t in settings.event_types()}
-        kind = types.get(run.current.type_code) or types.get("call")
+        kind = event_type_for(run.current.type_code)
         index = RESULT_KEYS.index(event.character)
         if kind is None or index >= len(kind.results):
             return

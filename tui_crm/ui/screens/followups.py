@@ -9,15 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from tui_crm import dates
 from tui_crm.errors import CrmError
-from tui_crm.i18n import _
+from tui_crm.i18n import N_, _
 from tui_crm.services import followups
 from tui_crm.services.followups import FollowUp
 from tui_crm.services.kinds import DEAL_STAGE_CHOICES
 from tui_crm.ui.screens.log_result import Moved, MoveModal, now_of
+from tui_crm.ui.widgets import translate_bindings
 
 
 def followup_line(f: FollowUp, today) -> Text:  # noqa: ANN001 - a date
@@ -51,12 +52,13 @@ class FollowupsPane(Vertical):
     FollowupsPane OptionList { height: 1fr; border: none; }
     """
     BINDINGS = [
-        Binding("z", "snooze", _("Snooze"), id="followups.snooze"),
-        Binding("o", "open_client", _("Open client"), id="followups.open"),
+        Binding("z", "snooze", N_("Snooze"), id="followups.snooze"),
+        Binding("o", "open_client", N_("Open client"), id="followups.open"),
     ]
 
     def __init__(self, actor, *, id: str | None = None) -> None:  # noqa: ANN001
         super().__init__(id=id)
+        translate_bindings(self)
         self.actor = actor
         self.items: list[FollowUp] = []
 
@@ -92,7 +94,7 @@ class FollowupsPane(Vertical):
         if keep:
             try:
                 listing.highlighted = listing.get_option_index(keep)
-            except Exception:  # it left the queue
+            except OptionDoesNotExist:  # it left the queue
                 listing.highlighted = 0 if self.items else None
         elif self.items:
             listing.highlighted = 0

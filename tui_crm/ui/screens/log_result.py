@@ -14,10 +14,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui_crm import dates
-from tui_crm.i18n import _
+from tui_crm.i18n import N_, _
 from tui_crm.services import settings
-from tui_crm.services.settings import EventTypeInfo
-from tui_crm.ui.widgets import modal_css
+from tui_crm.services.settings import EventTypeInfo, ResultInfo
+from tui_crm.ui.widgets import modal_css, translate_bindings
 
 RESULT_KEYS = "123456789"
 
@@ -26,6 +26,17 @@ def now_of(app: object) -> dt.datetime:
     """The app's clock (tests fix it), else the wall clock."""
     clock = getattr(app, "clock", None)
     return clock() if callable(clock) else dt.datetime.now().replace(second=0, microsecond=0)
+
+
+def event_type_for(code: str, types: list[EventTypeInfo] | None = None) -> EventTypeInfo | None:
+    """The event type `code` (of `types`, default all active), else the call type."""
+    by_code = {t.code: t for t in (settings.event_types() if types is None else types)}
+    return by_code.get(code) or by_code.get("call")
+
+
+def keyed_results(event_type: EventTypeInfo | None) -> list[ResultInfo]:
+    """The results of a type that have a number key (the first nine)."""
+    return event_type.results[: len(RESULT_KEYS)] if event_type else []
 
 
 @dataclass
@@ -89,29 +100,33 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
     LogResultModal #next-step.-shown { display: block; }
     """)
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="log.cancel"),
-        Binding("ctrl+s", "save", _("Save"), id="log.save"),
+        Binding("escape", "cancel", N_("Cancel"), id="log.cancel"),
+        Binding("ctrl+s", "save", N_("Save"), id="log.save"),
     ]
 
     def __init__(self, heading: str, event_type_code: str, *, default_next: str = "call") -> None:
         super().__init__()
+        translate_bindings(self)
         self.heading = heading
-        types = {t.code: t for t in settings.event_types()}
-        self.event_type: EventTypeInfo | None = types.get(event_type_code) or types.get("call")
-        self.types = list(types.values())
+        self.types = settings.event_types()
+        self.event_type: EventTypeInfo | None = event_type_for(event_type_code, self.types)
         self.default_next = default_next
         self.chosen: str | None = None
 
     @property
-    def results(self) -> list:
-        return self.event_type.results[: len(RESULT_KEYS)] if self.event_type else []
+    def results(self) -> list[ResultInfo]:
+        return keyed_results(self.event_type)
+
+    def _result_lines(self) -> str:
+        """One line per result: its key, name, ★ if warm, ◀ if chosen."""
+        return "\n".join(f"{RESULT_KEYS[i]}  {r.name}{'  ★' if r.warm else ''}"
+                         + ("   ◀" if r.code == self.chosen else "")
+                         for i, r in enumerate(self.results))
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.heading, classes="title", markup=False)
-            lines = [f"{RESULT_KEYS[i]}  {r.name}{'  ★' if r.warm else ''}"
-                     for i, r in enumerate(self.results)]
-            yield Static("\n".join(lines), id="results", markup=False)
+            yield Static(self._result_lines(), id="results", markup=False)
             yield Label(_("Press the number of the result (★ needs a next step)."))
             yield Input(placeholder=_("Note (optional)"), id="note")
             with Vertical(id="next-step"):
@@ -148,9 +163,7 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
     def choose(self, code: str) -> None:
         self.chosen = code
         result = next(r for r in self.results if r.code == code)
-        lines = [f"{RESULT_KEYS[i]}  {r.name}{'  ★' if r.warm else ''}"
-                 + ("   ◀" if r.code == code else "") for i, r in enumerate(self.results)]
-        self.query_one("#results", Static).update("\n".join(lines))
+        self.query_one("#results", Static).update(self._result_lines())
         step = self.query_one("#next-step")
         step.set_class(True, "-shown")  # any result may plan a next step; warm ones must
         if result.warm:
@@ -204,10 +217,11 @@ class MoveModal(ModalScreen[Moved | None]):
     """Ask when to move something to and why (the reason goes into the client's history)."""
 
     DEFAULT_CSS = modal_css("MoveModal", 64)
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="move.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="move.cancel")]
 
     def __init__(self, heading: str, initial: str = "") -> None:
         super().__init__()
+        translate_bindings(self)
         self.heading = heading
         self.initial = initial
 

@@ -16,10 +16,11 @@ from textual.widgets.option_list import Option
 
 from tui_crm import dates
 from tui_crm.errors import CrmError
-from tui_crm.i18n import _
+from tui_crm.i18n import N_, _
 from tui_crm.services import planning
 from tui_crm.services.planning import Candidate
 from tui_crm.ui.screens.log_result import now_of
+from tui_crm.ui.widgets import translate_bindings
 
 
 class PlanTomorrowScreen(Screen[None]):
@@ -33,16 +34,17 @@ class PlanTomorrowScreen(Screen[None]):
     PlanTomorrowScreen #export.-shown { display: block; }
     """
     BINDINGS = [
-        Binding("escape", "leave", _("Close"), id="plan.close"),
-        Binding("space", "toggle", _("Pick / unpick"), id="plan.pick"),
-        Binding("tab", "next_block", _("Next block"), id="plan.block", priority=True),
-        Binding("a", "pick_all", _("Fill blocks"), id="plan.auto"),
-        Binding("ctrl+s", "save", _("Plan picked"), id="plan.save"),
-        Binding("ctrl+e", "export", _("Export .xlsx"), id="plan.export"),
+        Binding("escape", "leave", N_("Close"), id="plan.close"),
+        Binding("space", "toggle", N_("Pick / unpick"), id="plan.pick"),
+        Binding("tab", "next_block", N_("Next block"), id="plan.block", priority=True),
+        Binding("a", "pick_all", N_("Fill blocks"), id="plan.auto"),
+        Binding("ctrl+s", "save", N_("Plan picked"), id="plan.save"),
+        Binding("ctrl+e", "export", N_("Export .xlsx"), id="plan.export"),
     ]
 
     def __init__(self, actor, day: dt.date) -> None:  # noqa: ANN001
         super().__init__()
+        translate_bindings(self)
         self.actor = actor
         self.day = day
         self.blocks = [b for b in planning.schedule_for(actor.user_id, day) if b.kind == "calls"]

@@ -18,10 +18,11 @@ from textual.widgets.option_list import Option
 
 from tui_crm import dates
 from tui_crm.errors import CrmError
-from tui_crm.i18n import _
+from tui_crm.i18n import N_, _
 from tui_crm.services import reminders
 from tui_crm.services.reminders import Reminder
 from tui_crm.ui.screens.log_result import now_of
+from tui_crm.ui.widgets import translate_bindings
 
 CHECK_SECONDS = 15
 
@@ -59,15 +60,16 @@ class RemindersModal(ModalScreen[None]):
     RemindersModal OptionList { height: auto; max-height: 20; }
     """
     BINDINGS = [
-        Binding("escape", "close", _("Close"), id="reminders.close"),
-        Binding("5", "snooze('5m')", _("In 5 min"), id="reminders.snooze5"),
-        Binding("h", "snooze('1h')", _("In 1 hour"), id="reminders.snooze1h"),
-        Binding("t", "snooze('tomorrow')", _("Tomorrow"), id="reminders.tomorrow"),
-        Binding("d", "dismiss_one", _("Dismiss"), id="reminders.dismiss"),
+        Binding("escape", "close", N_("Close"), id="reminders.close"),
+        Binding("5", "snooze('5m')", N_("In 5 min"), id="reminders.snooze5"),
+        Binding("h", "snooze('1h')", N_("In 1 hour"), id="reminders.snooze1h"),
+        Binding("t", "snooze('tomorrow')", N_("Tomorrow"), id="reminders.tomorrow"),
+        Binding("d", "dismiss_one", N_("Dismiss"), id="reminders.dismiss"),
     ]
 
     def __init__(self, actor, items: list[Reminder]) -> None:  # noqa: ANN001
         super().__init__()
+        translate_bindings(self)
         self.actor = actor
         self.items = items
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from tui_crm import dates
 from tui_crm.errors import CrmError
@@ -19,12 +19,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import events, planning
 from tui_crm.services.planning import DayItem, DayView
 from tui_crm.ui.screens.log_result import LoggedResult, LogResultModal, Moved, MoveModal, now_of
-
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-
-
-def weekday_name(day: dt.date) -> str:
-    return _(WEEKDAYS[day.weekday()])
+from tui_crm.ui.widgets import translate_bindings
 
 
 def item_line(item: DayItem, *, with_date: bool = False) -> Text:
@@ -53,20 +48,21 @@ class TodayPane(Vertical):
     TodayPane OptionList { height: 1fr; border: none; }
     """
     BINDINGS = [
-        Binding("left,h", "day(-1)", _("Prev day"), id="today.prev"),
-        Binding("right,l", "day(1)", _("Next day"), id="today.next"),
-        Binding("home", "go_today", _("Today"), id="today.today"),
-        Binding("x", "done", _("Log result"), id="today.done"),
-        Binding("plus", "later_hour", _("+1 hour"), id="today.plus_hour"),
-        Binding("m", "move('tomorrow')", _("Tomorrow"), id="today.tomorrow"),
-        Binding("r", "move('')", _("Reschedule"), id="today.reschedule"),
-        Binding("o", "open_client", _("Open client"), id="today.open"),
-        Binding("b", "start_block", _("Call block"), id="today.block"),
-        Binding("P", "plan_tomorrow", _("Plan tomorrow"), id="today.plan"),
+        Binding("left,h", "day(-1)", N_("Prev day"), id="today.prev"),
+        Binding("right,l", "day(1)", N_("Next day"), id="today.next"),
+        Binding("home", "go_today", N_("Today"), id="today.today"),
+        Binding("x", "done", N_("Log result"), id="today.done"),
+        Binding("plus", "later_hour", N_("+1 hour"), id="today.plus_hour"),
+        Binding("m", "move('tomorrow')", N_("Tomorrow"), id="today.tomorrow"),
+        Binding("r", "move('')", N_("Reschedule"), id="today.reschedule"),
+        Binding("o", "open_client", N_("Open client"), id="today.open"),
+        Binding("b", "start_block", N_("Call block"), id="today.block"),
+        Binding("P", "plan_tomorrow", N_("Plan tomorrow"), id="today.plan"),
     ]
 
     def __init__(self, actor, *, id: str | None = None) -> None:  # noqa: ANN001
         super().__init__(id=id)
+        translate_bindings(self)
         self.actor = actor
         self.day: dt.date | None = None
         self.view: DayView | None = None
@@ -93,13 +89,13 @@ class TodayPane(Vertical):
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
-        title = f"{weekday_name(self.day)} {dates.format_date(self.day)}"
+        title = f"{dates.weekday_name(self.day)} {dates.format_date(self.day)}"
         if self.day == now.date():
             title += "  — " + _("today")
         self.query_one("#day-title", Label).update(title)
         week = Text()
         for day, count in strip:
-            label = f" {weekday_name(day)} {day.day:>2}:{count:<3}"
+            label = f" {dates.weekday_name(day)} {day.day:>2}:{count:<3}"
             week.append(label, style="reverse" if day == self.day else "")
         self.query_one("#week", Static).update(week)
         self._fill(now)
@@ -158,8 +154,8 @@ class TodayPane(Vertical):
             try:
                 listing.highlighted = listing.get_option_index(keep)
                 return
-            except Exception:  # the item moved to another day
-                pass
+            except OptionDoesNotExist:
+                pass  # the item moved to another day: highlight the first event instead
         first = next((i for i, o in enumerate(options) if o is not None and o.id
                       and o.id[0] in "oex"), None)
         if first is not None:
