@@ -484,6 +484,12 @@ def _ensure_demo(session: _Session) -> str:
 
 
 def _open_ui(args: argparse.Namespace, session: _Session) -> int:
+    from tui_crm.services.section_list import SECTIONS
+
+    if args.section and args.section not in SECTIONS:
+        # Said before anything opens: the UI would quietly show its first section instead.
+        raise NotFound(_("Unknown section {name!r}; known: {known}").format(
+            name=args.section, known=", ".join(SECTIONS)))
     target = _ensure_demo(session) if args.demo else _database_target(args)
     session.lean_drivers(target)
     try:

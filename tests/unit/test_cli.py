@@ -538,3 +538,12 @@ def test_the_collector_is_paused_for_the_start_only(dbfile: str, env: Path,
         assert gc.get_freeze_count() > frozen  # the first page's hook ran
     finally:
         gc.unfreeze()
+
+
+def test_an_unknown_section_to_open_is_one_line(env: Path, capsys: pytest.CaptureFixture[str]
+                                                ) -> None:
+    path = env / "never.sqlite3"
+    assert main(["--db", str(path), "--section", "nosuch"]) == 3  # not found
+    err = one_line_error(capsys.readouterr().err)
+    assert "nosuch" in err and "organizations" in err
+    assert not path.exists()  # nothing was opened or created
