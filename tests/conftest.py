@@ -37,6 +37,9 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setenv("TUI_CRM_CONFIG_DIR", str(config))
     monkeypatch.delenv("TUI_CRM_DB", raising=False)
     monkeypatch.setenv("TUI_CRM_LANG", "en")
+    # Identity is the process's real uid; a suite started through sudo must not turn into
+    # a session on someone's behalf (see services.identity).
+    monkeypatch.delenv("SUDO_UID", raising=False)
     saved = get_language()
     set_language("en")
     yield

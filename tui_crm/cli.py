@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tui_crm import __version__
+from tui_crm import __version__, cli_pinned
 from tui_crm.errors import CrmError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import LANGUAGES, N_, _, detect_language, set_language
 
@@ -120,6 +120,9 @@ def build_parser(word: str | None = None, *, opens_ui: bool = False) -> argparse
                         help=_("use the demo database (generated on first use)"))
     parser.add_argument("--section", metavar="KEY",
                         help=_("open the UI at this section (today, organizations, …)"))
+    parser.add_argument(cli_pinned.SSH_COMMAND, action="store_true",
+                        help=_("in a forced SSH command: run the client's command "
+                               "(SSH_ORIGINAL_COMMAND) as the pinned --user, or the UI"))
     _add_global_options(parser, on_command=False)
     common = _Parser(add_help=False)
     _add_global_options(common, on_command=True)
@@ -394,9 +397,17 @@ def _database_problem(exc: Exception, target: str | None) -> CrmError | None:
     return None
 
 
-def _run(argv: list[str], session: _Session) -> int:
+def _choose_early_language(argv: list[str]) -> None:
     early = _language_from(argv) or os.environ.get("TUI_CRM_LANG") or ""
     set_language(early if early in LANGUAGES else detect_language())
+
+
+def _run(argv: list[str], session: _Session) -> int:
+    _choose_early_language(argv)
+    forced = cli_pinned.expand(argv)
+    if forced is not argv:
+        argv = forced
+        _choose_early_language(argv)  # the client's command may say --lang
     word = _command_word(argv)
     parser = build_parser(word, opens_ui=word is None and not {"-h", "--help"} & set(argv))
     try:
@@ -413,6 +424,7 @@ def _run(argv: list[str], session: _Session) -> int:
     if handler is None:
         raise UsageError(_("{command} needs more arguments (see `{prog} {command} --help`)")
                          .format(command=args.command, prog=PROG))
+    _refuse_database_choice_under_sudo(args)
     target = _ensure_demo(session) if args.demo else _database_target(args)
     if handler is cmd_find and _find_in_file(args, target):
         return 0
@@ -420,9 +432,14 @@ def _run(argv: list[str], session: _Session) -> int:
         session.open(target)
         return cmd_demo(args, None)
     session.open(target)
-    from tui_crm.services import users
+    from tui_crm.db.database import is_url
+    from tui_crm.services import shared_files, users
 
     actor = users.resolve_actor(args.user)
+    if not is_url(target):
+        for problem in shared_files.problems(target, service_account=actor.on_behalf):
+            _warn(problem)
+    args.db_target = target  # as given (a URL stays a URL), for commands that pass it on
     if not args.lang and not os.environ.get("TUI_CRM_LANG"):
         from tui_crm.services import settings
 
@@ -441,6 +458,13 @@ def _prefer_utf8_output() -> None:
                 stream.reconfigure(errors="replace")
             except (ValueError, OSError):
                 pass
+
+
+def _refuse_database_choice_under_sudo(args: argparse.Namespace) -> None:
+    from tui_crm.services.identity import current_invocation
+
+    cli_pinned.refuse_choice_under_sudo(bool(args.db), bool(args.demo),
+                                        current_invocation().through_sudo)
 
 
 def _database_target(args: argparse.Namespace) -> str:
@@ -490,6 +514,7 @@ def _open_ui(args: argparse.Namespace, session: _Session) -> int:
         # Said before anything opens: the UI would quietly show its first section instead.
         raise NotFound(_("Unknown section {name!r}; known: {known}").format(
             name=args.section, known=", ".join(SECTIONS)))
+    _refuse_database_choice_under_sudo(args)
     target = _ensure_demo(session) if args.demo else _database_target(args)
     session.lean_drivers(target)
     try:
@@ -900,12 +925,15 @@ def cmd_find(args: argparse.Namespace, actor: Any) -> int:
 def _find_in_file(args: argparse.Namespace, target: str) -> bool:
     """`find` answered from the SQLite file without the database layer (see quick_find);
     False when only the full path can answer."""
-    if args.user or args.section or args.demo:
-        return False
-    from tui_crm.services import quick_find
-    from tui_crm.services.rights import os_login
+    from tui_crm.services.identity import current_invocation
 
-    found = quick_find.find_in_file(target, os_login(), args.text, limit=max(1, args.limit))
+    invocation = current_invocation()
+    if args.user or args.section or args.demo or invocation.through_sudo:
+        return False  # another identity than the process's own: the full path decides
+    from tui_crm.services import quick_find
+
+    found = quick_find.find_in_file(target, invocation.login, args.text,
+                                    limit=max(1, args.limit))
     if found is None:
         return False
     if not args.lang and not os.environ.get("TUI_CRM_LANG") and found.language in LANGUAGES:

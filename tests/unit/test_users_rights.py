@@ -6,6 +6,7 @@ import pytest
 
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.services import audit, duplicates, records, search, users
+from tui_crm.services.identity import Invocation
 from tui_crm.services.records import ListQuery
 from tui_crm.services.rights import Actor
 
@@ -201,14 +202,14 @@ def test_resolve_actor_maps_the_os_account(team: dict[str, Actor], actor: Actor,
     with pytest.raises(NotFound):
         users.resolve_actor("nobody")
     # A manager's OS account maps to the manager, who may not pretend to be anyone else.
-    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(var, "anna")
-    assert users.resolve_actor().login == "anna"
+    assert users.resolve_actor(invocation=Invocation("anna")).login == "anna"
     with pytest.raises(PermissionDenied):
-        users.resolve_actor("boris")
+        users.resolve_actor("boris", invocation=Invocation("anna"))
     # An OS account with no user is refused once the database has users.
-    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.setenv(var, "stranger")
     with pytest.raises(PermissionDenied) as err:
-        users.resolve_actor()
+        users.resolve_actor(invocation=Invocation("stranger"))
     assert "stranger" in str(err.value)
+    # The login variables name no one: the process's real uid does.
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME", "SUDO_USER"):
+        monkeypatch.setenv(var, "anna")
+    assert users.resolve_actor().login == actor.login

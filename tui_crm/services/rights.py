@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from dataclasses import dataclass, field
 
 from tui_crm.errors import PermissionDenied
 from tui_crm.i18n import N_, _
+from tui_crm.services.identity import os_login  # noqa: F401 - known here as rights.os_login
 
 ROLES = {"admin": N_("Administrator"), "head": N_("Head of sales"), "manager": N_("Manager"),
          "viewer": N_("Viewer")}
@@ -37,6 +36,9 @@ class Actor:
     group_id: int | None = None
     overrides: dict[str, dict[str, bool]] = field(default_factory=dict)
     full_name: str = ""
+    # Acting for a person through another OS account (a forced SSH command, sudo, an
+    # admin's --user): that account's files are not the person's (see server_files).
+    on_behalf: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -69,14 +71,6 @@ def section_label(section: str) -> str:
 
     spec = KINDS.get(section)
     return spec.label if spec else section
-
-
-def os_login() -> str:
-    """The OS account running this process: who is acting unless an admin says `--user`."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER") or "user"
 
 
 def actor_from_user(user) -> Actor:  # noqa: ANN001 - a models.User row

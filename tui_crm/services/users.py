@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import audit
+from tui_crm.services.identity import (
+    Invocation,
+    acting_login,
+    current_invocation,
+    os_login,  # noqa: F401 - known here as users.os_login
+)
 from tui_crm.services.rights import (
     ACTIONS,
     ROLE_VISIBILITY,
@@ -17,7 +23,6 @@ from tui_crm.services.rights import (
     VISIBILITIES,
     Actor,
     actor_from_user,
-    os_login,
 )
 
 
@@ -45,15 +50,29 @@ def _view(u: m.User) -> UserView:
 
 
 @write
-def resolve_actor(requested: str | None = None) -> Actor:
+def resolve_actor(requested: str | None = None, *,
+                  invocation: Invocation | None = None) -> Actor:
     """The acting user for this session.
 
-    The OS account is mapped to a user (created as admin when the database has no users
-    yet). `requested` (`--user`) is honoured only when the OS account is an admin, so a
-    manager cannot act as someone else by typing a name.
+    Identity comes from the process (see `identity`): its real uid's account or, under
+    sudo run by another account, that account — only when the process's own account is an
+    admin of this database (the service account). That account is registered as admin when
+    the database has no users yet (never through sudo by someone else). `requested`
+    (`--user`) is honoured only when the acting account is an admin, so a manager cannot
+    act as someone else by typing a name. `invocation` is for tests: another identity
+    without another process.
     """
-    login = os_login()
-    me = m.User.get_or_none(m.User.login == login)
+    inv = invocation or current_invocation()
+    process = m.User.get_or_none(m.User.login == inv.login)
+    login = acting_login(inv, process is not None and process.role == "admin"
+                         and bool(process.active))
+    if login is None:
+        raise PermissionDenied(
+            _("Through sudo, tui-crm acts for {login} only where the account it runs as"
+              " ({account}) is an admin of the database; a new database is created by"
+              " {account} itself (as root: sudo -u {account} tui-crm init).").format(
+                login=inv.sudo_login, account=inv.login))
+    me = process if login == inv.login else m.User.get_or_none(m.User.login == login)
     if me is None:
         if m.User.select().count() == 0:
             # get_or_create: two first sessions at once (PostgreSQL does not serialize
@@ -76,7 +95,8 @@ def resolve_actor(requested: str | None = None) -> Actor:
         me = target
     if not me.active:
         raise PermissionDenied(_("The user {login} is disabled.").format(login=me.login))
-    return actor_from_user(me)
+    on_behalf = me.login != inv.login or inv.through_sudo
+    return replace(actor_from_user(me), on_behalf=on_behalf)
 
 
 def actor_for(login: str) -> Actor:

@@ -320,8 +320,6 @@ def build_app(db_target: str, *, user: str | None = None, language: str | None =
     from tui_crm.db.database import is_url
     from tui_crm.services import settings, shared_files, users
 
-    # A shared folder with wrong modes fails later for someone else: say so first.
-    problems = [] if is_url(str(db_target)) else shared_files.problems(db_target)
     database = open_database(db_target)
     if demo:
         from tui_crm.services import records
@@ -331,6 +329,10 @@ def build_app(db_target: str, *, user: str | None = None, language: str | None =
 
             demo_data.generate()
     actor = users.resolve_actor(user)
+    # Wrong folder modes: someone could open the file around the rights, or a teammate's
+    # write fails later; say so at once.
+    problems = [] if is_url(str(db_target)) else shared_files.problems(
+        db_target, service_account=actor.on_behalf)
     chosen = language or settings.user_preference(actor, "language") or detect_language()
     set_language(chosen)
     theme = settings.user_preference(actor, "theme") or DEFAULT_THEME
