@@ -22,7 +22,7 @@ from typing import Any
 
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import mailing
+from tui_crm.services import mailing, server_files
 from tui_crm.services.mailing import RecipientSource, SendOptions
 from tui_crm.services.rights import Actor
 
@@ -220,6 +220,7 @@ def handle_account_remove(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_template_add(args: argparse.Namespace, actor: Actor) -> int:
+    server_files.check(actor, args.body_file)
     try:
         body = args.body_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -9,8 +9,8 @@ import json
 import sys
 from typing import Any
 
-from tui_crm import dates
-from tui_crm.errors import NotFound, ValidationError
+from tui_crm import cli_stdout, dates
+from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import (
     audit,
@@ -26,10 +26,11 @@ from tui_crm.services.rights import Actor
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:
-    if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        print(text)
+    with cli_stdout.messages_aside(getattr(args, "output", None)):
+        if getattr(args, "json", False):
+            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        else:
+            print(text)
     return 0
 
 
@@ -165,8 +166,10 @@ def handle_plan(args: argparse.Namespace, actor: Actor) -> int:
                          f"{c.decision_maker} | {c.phone} | {c.email} | {c.last_result} | "
                          f"{c.source}" for c in found) or _("Nobody to propose for that day.")
     if args.output:
-        rows = planning.export_plan(actor, day, args.output)
-        text += "\n" + _("{rows} rows written to {path}").format(rows=rows, path=args.output)
+        with cli_stdout.output_path(args.output, ".xlsx") as output:
+            rows = planning.export_plan(actor, day, output)
+        text += "\n" + _("{rows} rows written to {path}").format(
+            rows=rows, path=cli_stdout.shown(args.output, args.output))
     return _print(args, data, text)
 
 
@@ -254,15 +257,24 @@ def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
     except ImportError:
         raise ValidationError({"serve": _("Browser access needs textual-serve:"
                                           " pip install 'tui-crm[serve]'")}) from None
-    import shlex
-
-    from tui_crm.db.database import current
-
-    target = str(current().database)
+    if actor.on_behalf:
+        # A web server started as the server's account would let anyone who reaches the
+        # port act as this person.
+        raise PermissionDenied(_("Working through the server's account you cannot start"
+                                 " the browser UI."))
     print(_("Warning: the browser UI has no login of its own. Keep it on 127.0.0.1 and reach "
             "it through an SSH tunnel, or put it behind an authenticating proxy."),
           file=sys.stderr)
-    command = " ".join(shlex.quote(part) for part in (
-        sys.executable, "-m", "tui_crm", "--db", target, "--user", actor.login))
+    command = serve_command(args.db_target, actor.login)
     Server(command, host=args.host, port=args.port, title="tui-crm").serve()
     return 0
+
+
+def serve_command(target: str, login: str) -> str:
+    """The command line each browser session runs: the database exactly as this one was
+    given (a URL stays a URL: peewee's name of a PostgreSQL database is no path), quoted
+    for the shell textual-serve starts it with."""
+    import shlex
+
+    return " ".join(shlex.quote(part) for part in (
+        sys.executable, "-m", "tui_crm", "--db", target, "--user", login))

@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from tui_crm import dates
+from tui_crm import cli_stdout, dates
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import money, reports, segmentation, values
@@ -262,12 +262,14 @@ def handle_report(args: argparse.Namespace, actor: Actor) -> int:
     options = {"criterion": args.criterion} if args.criterion and args.name == "audit" else {}
     report = reports.build(actor, args.name, start, end, args.manager, **options)
     if args.output:
-        rows = reports.export_xlsx(report, args.output, actor)
-        if getattr(args, "json", False):
-            _json({"report": report.name, "rows": rows, "output": args.output})
-        else:
-            print(_("{title}: {n} rows written to {path}").format(
-                title=report.title, n=rows, path=args.output))
+        with cli_stdout.output_path(args.output, ".xlsx") as output:
+            rows = reports.export_xlsx(report, output, actor)
+        with cli_stdout.messages_aside(args.output):
+            if getattr(args, "json", False):
+                _json({"report": report.name, "rows": rows, "output": args.output})
+            else:
+                print(_("{title}: {n} rows written to {path}").format(
+                    title=report.title, n=rows, path=cli_stdout.shown(args.output, args.output)))
         return 0
     if getattr(args, "json", False):
         _json(report.to_dict())

@@ -9,18 +9,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tui_crm import cli_stdout
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.rights import Actor
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:
-    if getattr(args, "json", False):
-        from tui_crm.cli import _emit_json
+    with cli_stdout.messages_aside(getattr(args, "output", None)):
+        if getattr(args, "json", False):
+            from tui_crm.cli import _emit_json
 
-        _emit_json(data)
-    else:
-        print(text)
+            _emit_json(data)
+        else:
+            print(text)
     return 0
 
 
@@ -202,11 +204,15 @@ def handle_export(args: argparse.Namespace, actor: Actor) -> int:
     query = ListQuery(text=args.query, filters=_pairs(args.filter, "filter"), sort=args.sort,
                       descending=args.desc)
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    if cli_stdout.wanted(args.output) and not args.format:
+        raise ValidationError({"format": _("With -o - say the format: --format csv, xlsx, …")})
     fmt = exporting.format_of(args.output, args.format)
-    result = exporting.export(actor, kind, args.output, fmt, query=query, fields=fields,
-                              delimiter=args.delimiter, progress=_Bar(args, _("Exporting")),
-                              vcard_version=args.vcard_version)
-    text = _("{count} records written to {path}").format(count=result.rows, path=result.path)
+    with cli_stdout.output_path(args.output, f".{fmt}") as output:
+        result = exporting.export(actor, kind, output, fmt, query=query, fields=fields,
+                                  delimiter=args.delimiter, progress=_Bar(args, _("Exporting")),
+                                  vcard_version=args.vcard_version)
+    text = _("{count} records written to {path}").format(
+        count=result.rows, path=cli_stdout.shown(args.output, result.path))
     return _print(args, result.to_dict(), text)
 
 
@@ -225,11 +231,11 @@ def handle_document(args: argparse.Namespace, actor: Actor) -> int:
                                        " contract.docx")})
     kind = _section(args.section)
     template = documents.find_template(args.template)
-    output = Path(args.output) if args.output else documents.default_output(template, kind,
-                                                                              args.id)
-    path = documents.render(actor, template, kind, args.id, output)
-    return _print(args, {"file": str(path), "template": str(template)},
-                  _("Written {path}").format(path=path))
+    output = args.output or str(documents.default_output(template, kind, args.id))
+    with cli_stdout.output_path(output, ".docx") as target:
+        path = documents.render(actor, template, kind, args.id, Path(target))
+    return _print(args, {"file": cli_stdout.shown(output, path), "template": str(template)},
+                  _("Written {path}").format(path=cli_stdout.shown(output, path)))
 
 
 def handle_dedupe(args: argparse.Namespace, actor: Actor) -> int:

@@ -17,7 +17,7 @@ from tui_crm.db import migrations
 from tui_crm.db.database import current, is_postgres
 from tui_crm.errors import CrmError, PermissionDenied, ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import audit
+from tui_crm.services import audit, server_files
 from tui_crm.services.rights import Actor
 
 PREFIX = "tui-crm-"
@@ -64,6 +64,7 @@ def backup(actor: Actor, dest: str | os.PathLike, *, keep: int | None = None,
     """Copy the live database to `dest` (a file, or a folder for a dated file name);
     with `keep`, remove the oldest dated copies in that folder beyond N."""
     _require_backup_right(actor)
+    server_files.check(actor, dest)
     _live_path()
     target = Path(dest).expanduser()
     now = now or dt.datetime.now()
@@ -124,6 +125,7 @@ def restore(actor: Actor, source: str | os.PathLike) -> Path:
     """Replace the live database's content with a backup, through SQLite's backup API (it
     takes the write lock, so no session's transaction is cut in half)."""
     _require_backup_right(actor)
+    server_files.check(actor, source)
     live = _live_path()
     path = check_restorable(source)
     db = current()

@@ -21,7 +21,7 @@ from tui_crm import paths
 from tui_crm.db import models as m
 from tui_crm.errors import CrmError, NotFound, ValidationError
 from tui_crm.i18n import _, get_language
-from tui_crm.services import lookups, records, values
+from tui_crm.services import lookups, records, server_files, values
 from tui_crm.services.kinds import KINDS
 from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
@@ -206,6 +206,8 @@ def render(actor: Actor, template: str | Path, kind: str, record_id: int,
     from jinja2 import TemplateError, UndefinedError
 
     path = find_template(template)
+    server_files.check(actor, path, allowed=templates_dir())
+    server_files.check(actor, output)
     data = context(actor, kind, record_id)
     try:
         try:

@@ -25,7 +25,7 @@ from typing import Any
 from tui_crm.db.database import write
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import _, get_language
-from tui_crm.services import audit, export_rows, records, settings, values
+from tui_crm.services import audit, export_rows, records, server_files, settings, values
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.records import ListQuery, RecordView
 from tui_crm.services.rights import Actor
@@ -348,6 +348,7 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
     records.kind_spec(kind)
     actor.require(kind, "view")
     actor.require(kind, "export")
+    server_files.check(actor, path)
     if not path.parent.exists():
         raise ExportError(_("The folder {path} does not exist.").format(path=path.parent))
     if fmt == "vcf":

@@ -44,7 +44,7 @@ from tui_crm.db.database import current, is_postgres, write
 from tui_crm.db.import_models import ImportItem, ImportRun
 from tui_crm.errors import CrmError, NotFound, ValidationError
 from tui_crm.i18n import _, catalog
-from tui_crm.services import audit, lookups, records, search, settings, values
+from tui_crm.services import audit, lookups, records, search, server_files, settings, values
 from tui_crm.services.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
 from tui_crm.validate import (
@@ -1594,6 +1594,7 @@ def import_file(actor: Actor, path: str | Path, options: ImportOptions, *,
                 dry_run: bool = False, progress: Progress | None = None,
                 cancel: threading.Event | None = None) -> ImportResult:
     """Read, analyse and import a file in one call (the CLI's path)."""
+    server_files.check(actor, path)
     table = read_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     pairs = list(map_pairs)
     if pairs:

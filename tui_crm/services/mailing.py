@@ -62,7 +62,16 @@ from tui_crm.db.database import current, is_postgres, write
 from tui_crm.db.mail_models import MailAccount, Mailing, MailRecipient, MailTemplate
 from tui_crm.errors import ConflictError, CrmError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import audit, lookups, records, search, secrets, templating, values
+from tui_crm.services import (
+    audit,
+    lookups,
+    records,
+    search,
+    secrets,
+    server_files,
+    templating,
+    values,
+)
 from tui_crm.services.kinds import CATEGORY_CHOICES
 from tui_crm.services.records import ListQuery
 from tui_crm.services.rights import Actor
@@ -336,6 +345,8 @@ def add_template(actor: Actor, name: str, *, subject: str, body: str, html: bool
         raise ValidationError({"name": _("Required")})
     if MailTemplate.select().where(MailTemplate.name == name).exists():
         raise ValidationError({"name": _("A template {name!r} already exists").format(name=name)})
+    for raw in attachments:
+        server_files.check(actor, raw)
     files = _check_template(subject, body, html, attachments)
     row = MailTemplate.create(name=name, subject=subject, body=body, html=html,
                               attachments=json.dumps(files), created_by=actor.user_id)
@@ -363,6 +374,8 @@ def update_template(actor: Actor, ref: str | int, *, name: str | None = None,
     new_subject = row.subject if subject is None else subject
     new_body = row.body if body is None else body
     new_html = bool(row.html) if html is None else html
+    for raw in attachments or ():
+        server_files.check(actor, raw)
     files = _check_template(new_subject, new_body, new_html,
                             json.loads(row.attachments) if attachments is None else attachments)
     updated = (MailTemplate.update(name=new_name, subject=new_subject, body=new_body,

@@ -11,7 +11,7 @@ from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import audit, records
+from tui_crm.services import audit, records, server_files
 from tui_crm.services.importing import read_table
 from tui_crm.services.rights import Actor
 from tui_crm.validate import normalize_name, normalize_text
@@ -127,6 +127,7 @@ def import_money(actor: Actor, path: str | Path, kind: str, *, map_pairs: list[s
     if kind not in KINDS:
         raise ValidationError({"into": _("Choose one of: {known}").format(known=", ".join(KINDS))})
     actor.require(kind, "edit")
+    server_files.check(actor, path)
     table = read_table(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
     mapping = _mapping(kind, table.headers, list(map_pairs))
     fields = set(mapping.values())

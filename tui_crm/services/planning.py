@@ -14,7 +14,7 @@ from tui_crm.db.database import write
 from tui_crm.db.planning_models import CallBlockRun
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import audit, events, lookups, records
+from tui_crm.services import audit, events, lookups, records, server_files
 from tui_crm.services.rights import Actor
 
 BLOCK_KINDS = {"calls": N_("Calls"), "meetings": N_("Meetings"), "paperwork": N_("Paperwork"),
@@ -497,6 +497,7 @@ def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = 
     last result, source) for the head of sales; returns the number of rows."""
     from openpyxl import Workbook
 
+    server_files.check(actor, path)
     view = day_view(actor, day, user_id=user_id)
     workbook = Workbook()
     sheet = workbook.active

@@ -27,7 +27,16 @@ from tui_crm.db.database import write
 from tui_crm.db.report_models import DayJournal, MeetingReport
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _, get_language
-from tui_crm.services import audit, followups, lookups, money, records, segmentation, values
+from tui_crm.services import (
+    audit,
+    followups,
+    lookups,
+    money,
+    records,
+    segmentation,
+    server_files,
+    values,
+)
 from tui_crm.services.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES, STATUS_CHOICES
 from tui_crm.services.rights import Actor
 
@@ -1197,6 +1206,7 @@ def export_xlsx(report: Report, path: str, actor: Actor | None = None) -> int:
     period). Text cells are stored as strings, never formulas. Returns the number of rows."""
     if actor is not None:
         actor.require("reports", "export")
+        server_files.check(actor, path)
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -34,7 +34,7 @@ from textual.widgets import (
 from tui_crm.db.database import current
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import importing, settings
+from tui_crm.services import importing, server_files, settings
 from tui_crm.services.importing import ImportOptions, ImportPlan, ImportResult, SourceTable
 from tui_crm.services.rights import Actor
 from tui_crm.ui.widgets.field_inputs import translate_bindings
@@ -183,6 +183,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     def _read(self, path: str, encoding: str | None, delimiter: str | None) -> None:
         try:
             with current().connection_context():
+                server_files.check(self.actor, path)
                 table = importing.read_table(path, encoding=encoding, delimiter=delimiter)
                 mapping = importing.auto_mapping(self.kind, table.headers)
                 targets = importing.targets(self.kind)
