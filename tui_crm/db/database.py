@@ -111,6 +111,15 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
         return SqliteDatabase(text, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     path = Path(text).expanduser()
     _share_with_group(path.parent)
+    try:
+        path.stat()
+    except PermissionError:
+        # A folder this account may not enter (the service account's, 0700): the same
+        # one line as a file it may not read, not a traceback.
+        raise DatabaseProblem(_("No permission to read the database {path}.").format(
+            path=path)) from None
+    except OSError:
+        pass  # not there (yet): said below
     if path.is_dir():
         raise DatabaseProblem(_("{path} is a folder, not a database file.").format(path=path))
     if not path.exists():
