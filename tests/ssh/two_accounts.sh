@@ -1,44 +1,26 @@
 #!/usr/bin/env bash
-# A real two-account SSH session test: sshd on 127.0.0.1, two OS users in a shared setgid
-# group folder, and one service account with a forced command per key. Run as root on a
-# throw-away machine (it adds users and a group); prints PASS/FAIL lines and exits non-zero
-# on the first failure.  Usage: tests/ssh/two_accounts.sh [PATH_TO_TUI_CRM]
-# Without a path it installs this checkout into a venv every user can run (the system's
-# python3), as a server install would be.
+# The trusted-team set-up (rights advisory, README set-up A) over real SSH: sshd on
+# 127.0.0.1, two OS users in a shared setgid group folder, and one service account with a
+# forced command per key. Run as root on a throw-away machine (it adds users and a group);
+# prints PASS/FAIL lines and exits non-zero on the first failure.
+# Usage: tests/ssh/two_accounts.sh [PATH_TO_TUI_CRM]  (see lib.sh for what happens without)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 PORT=${PORT:-2222}
-WORK=$(mktemp -d /tmp/tui-crm-ssh.XXXXXX)
-chmod 755 "$WORK"
-if [ -n "${1:-}" ]; then
-    TUI=$1
-else
-    /usr/bin/python3 -m venv "$WORK/venv"
-    "$WORK/venv/bin/pip" install -q "$(cd "$(dirname "$0")/../.." && pwd)"
-    chmod -R a+rX "$WORK/venv"
-    TUI=$WORK/venv/bin/tui-crm
-fi
+e2e_workdir
+e2e_tui "${1:-}"
 SHARED=$WORK/shared
 DB=$SHARED/crm.sqlite3
-
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || {
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
-SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+e2e_packages
 
 getent group crm >/dev/null || groupadd crm
-for u in crm_anna crm_boris crm_svc; do
-    id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
-    usermod -p '*' "$u"  # no password, but not locked: sshd refuses locked accounts
-done
+e2e_accounts crm_anna crm_boris crm_svc
 usermod -aG crm crm_anna && usermod -aG crm crm_boris
 install -d -m 2770 -g crm "$SHARED"
 
 # Keys and sshd on loopback only.
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key"
 for u in crm_anna crm_boris; do
-    ssh-keygen -q -t ed25519 -N '' -f "$WORK/$u"
+    e2e_key "$u"
     home=$(getent passwd "$u" | cut -d: -f6)
     install -d -m 700 -o "$u" -g "$u" "$home/.ssh"
     install -m 600 -o "$u" -g "$u" "$WORK/$u.pub" "$home/.ssh/authorized_keys"
@@ -48,39 +30,20 @@ done
 # The service account: one forced command per person's key.
 svc_home=$(getent passwd crm_svc | cut -d: -f6)
 install -d -m 700 -o crm_svc -g crm_svc "$svc_home/.ssh"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/svc_anna"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/svc_boris"
-SVC_DB=$WORK/svc.sqlite3
+e2e_key svc_anna
+e2e_key svc_boris
+install -d -m 700 -o crm_svc -g crm_svc "$WORK/svc"  # only the service account enters it
+SVC_DB=$WORK/svc/crm.sqlite3
 {
     echo "restrict,pty,command=\"env TUI_CRM_LANG=en $TUI --db $SVC_DB --user anna reminders --due --json\" $(cat "$WORK/svc_anna.pub")"
     echo "restrict,pty,command=\"env TUI_CRM_LANG=en $TUI --db $SVC_DB --user boris reminders --due --json\" $(cat "$WORK/svc_boris.pub")"
 } > "$svc_home/.ssh/authorized_keys"
 chown crm_svc "$svc_home/.ssh/authorized_keys" && chmod 600 "$svc_home/.ssh/authorized_keys"
-chown crm_svc "$WORK"
-
-cat > "$WORK/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $WORK/host_key
-PidFile $WORK/sshd.pid
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-UsePAM no
-StrictModes no
-ClientAliveInterval 30
-ClientAliveCountMax 3
-AuthorizedKeysFile .ssh/authorized_keys
-EOF
-mkdir -p /run/sshd
-"$SSHD" -f "$WORK/sshd_config"
-trap 'kill $(cat "$WORK/sshd.pid") 2>/dev/null || true; rm -rf "$WORK"' EXIT
-sleep 0.5
+e2e_sshd "$PORT"
 
 as() {  # as USER COMMAND… — run over SSH as that OS user
     local user=$1; shift
-    ssh -q -p "$PORT" -i "$WORK/$user" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-        -o BatchMode=yes "$user@127.0.0.1" ". ~/.tui-crm-env; $*"
+    e2e_ssh "$PORT" "$user" "$user" ". ~/.tui-crm-env; $*"
 }
 
 # 1. The first user creates the database (mode 0660 in the setgid folder) and is admin.
@@ -119,16 +82,13 @@ echo "$anna" | grep -q anna-call && ! echo "$anna" | grep -q boris-call \
     && pass "each user sees only their own reminders" || fail "reminders leak: $anna / $boris"
 
 # 5. Forced commands: the key decides the user, whatever the client asks for.
-chown crm_svc "$WORK"
 su crm_svc -c "$TUI --db $SVC_DB init" >/dev/null
 su crm_svc -c "$TUI --db $SVC_DB user add anna --role manager" >/dev/null
 su crm_svc -c "$TUI --db $SVC_DB user add boris --role manager" >/dev/null
 su crm_svc -c "$TUI --db $SVC_DB --user anna add events event_type=call title=svc-anna starts_at='$soon' reminder_minutes=15" >/dev/null
-out=$(ssh -q -p "$PORT" -i "$WORK/svc_boris" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o BatchMode=yes crm_svc@127.0.0.1 "tui-crm --user anna reminders --json" | tr -d '\r')
+out=$(e2e_ssh "$PORT" svc_boris crm_svc "tui-crm --user anna reminders --json" | tr -d '\r')
 echo "$out" | grep -q '\[' && ! echo "$out" | grep -q svc-anna \
     && pass "a forced command ignores the user the client asks for" || fail "forced command: $out"
-out=$(ssh -q -p "$PORT" -i "$WORK/svc_anna" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o BatchMode=yes crm_svc@127.0.0.1 | tr -d '\r')
+out=$(e2e_ssh "$PORT" svc_anna crm_svc | tr -d '\r')
 echo "$out" | grep -q svc-anna && pass "anna's key sees anna's reminder" || fail "anna: $out"
 echo "ALL PASSED"
