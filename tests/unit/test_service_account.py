@@ -91,6 +91,12 @@ def test_a_session_for_someone_else_names_no_files_on_the_server(db, actor: Acto
         assert path.exists() == existed, name
     assert records.total("organizations") == 1
     assert mailing.list_templates(boss) == []
+    # Nor a variable of the server account's environment (sent to an SMTP server anna names).
+    with pytest.raises(PermissionDenied) as err:
+        mailing.add_account(anna, "mine", host="smtp.example.ru", from_address="a@example.ru",
+                            login="a", password_env="PGPASSWORD")
+    assert "cannot use its environment variables ($PGPASSWORD)" in str(err.value)
+    assert mailing.list_accounts(boss) == []
 
     # The program's own temporary folder is allowed (that is how -o - works), and the same
     # person working on their own account writes where they like.

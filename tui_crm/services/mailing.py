@@ -185,6 +185,8 @@ def add_account(actor: Actor, name: str, *, host: str, port: int | str | None = 
     """Add an SMTP account. The password goes to the secure keyring (read back and compared)
     or stays in the environment variable `password_env`; the database keeps neither."""
     _require_mail(actor)
+    if password_env:
+        server_files.check_environment(actor, password_env)
     cleaned = _clean_account(name, host, port, security, from_address, login)
     if password and password_env:
         raise ValidationError({"password": _("Give a password or an environment variable, "

@@ -1,9 +1,12 @@
-"""Files named by a person for whom tui-crm acts through another OS account.
+"""Files (and environment variables) named by a person for whom tui-crm acts through
+another OS account.
 
 Through the service account (a forced SSH command, sudo, an admin's --user) tui-crm runs
 with that account's file rights: its SSH keys, its .pgpass, the database file itself. A
 file a person names there (export to, import from, attach, back up to) would be read or
-written as that account, so for such a session (`Actor.on_behalf`) it is refused. The
+written as that account, so for such a session (`Actor.on_behalf`) it is refused; so is a
+variable of its environment (a mail account's password "in $PGPASSWORD", sent to any
+SMTP server the person names). The
 program's own temporary folders (`scratch`) are fine: that is how `-o -` sends a file to
 the person's side of the connection.
 """
@@ -49,3 +52,12 @@ def check(actor: Actor, path: str | os.PathLike, *, allowed: Path | None = None)
         _("Working through the server's account you cannot read or write files there by"
           " name ({path}); to get a file, ask for it with -o - (it comes to your side of the"
           " connection).").format(path=path))
+
+
+def check_environment(actor: Actor, name: str) -> None:
+    """Refuse a variable of the server account's environment named by a person it acts
+    for (see the module's docstring)."""
+    if actor.on_behalf:
+        raise PermissionDenied(
+            _("Working through the server's account you cannot use its environment"
+              " variables (${name}); type the password instead.").format(name=name))
