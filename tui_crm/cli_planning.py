@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from typing import Any
 
 from tui_crm import dates
+from tui_crm.cli import emit_json, say
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import (
@@ -27,9 +27,9 @@ from tui_crm.services.rights import Actor
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:
     if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        emit_json(data)
     else:
-        print(text)
+        say(text)
     return 0
 
 
@@ -207,7 +207,7 @@ def handle_restore(args: argparse.Namespace, actor: Actor) -> int:
             raise ValidationError({"yes": _("Restoring replaces all data; confirm with --yes")})
         answer = input(_("Replace ALL data with {source}? Type yes: ").format(source=args.source))
         if answer.strip().lower() not in ("yes", "да"):
-            print(_("Nothing changed."))
+            say(_("Nothing changed."))
             return 1
     live = backup.restore(actor, args.source)
     return _print(args, {"restored": str(live)}, _("Restored {source} into {path}").format(
@@ -259,9 +259,9 @@ def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
     from tui_crm.db.database import current
 
     target = str(current().database)
-    print(_("Warning: the browser UI has no login of its own. Keep it on 127.0.0.1 and reach "
+    say(_("Warning: the browser UI has no login of its own. Keep it on 127.0.0.1 and reach "
             "it through an SSH tunnel, or put it behind an authenticating proxy."),
-          file=sys.stderr)
+          err=True)
     command = " ".join(shlex.quote(part) for part in (
         sys.executable, "-m", "tui_crm", "--db", target, "--user", actor.login))
     Server(command, host=args.host, port=args.port, title="tui-crm").serve()
