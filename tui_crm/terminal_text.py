@@ -42,6 +42,11 @@ def visible(text: str, keep: str = "") -> str:
     return pattern.sub(_escaped, text) if pattern.search(text) else text
 
 
+def needs_escaping(text: str) -> bool:
+    """Whether `visible(text)` differs from `text`."""
+    return _pattern("").search(text) is not None
+
+
 def json_text(dumped: str) -> str:
     """JSON from json.dumps(..., ensure_ascii=False) made safe for a terminal with the same
     meaning: json.dumps escapes C0 controls itself but not DEL, C1 or the bidi controls,

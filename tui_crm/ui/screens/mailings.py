@@ -40,7 +40,7 @@ from tui_crm.services.kinds import CATEGORY_CHOICES, KINDS
 from tui_crm.services.mailing import Candidate, RecipientSource
 from tui_crm.services.rights import Actor
 from tui_crm.ui.screens.settings import error_text
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
 
 TABLE_LIMIT = 1000  # rows a status table shows at once (filter by status for the rest)
 
@@ -94,8 +94,8 @@ class MailingsPane(Vertical):
         self.rows: list[mailing.MailingView] = []
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="ml-title")
-        table = DataTable(id="ml-table", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="ml-title", markup=False)
+        table = PlainTable(id="ml-table", cursor_type="row", zebra_stripes=True)
         yield table
         with Horizontal(id="ml-buttons"):
             yield Button(_("New mailing"), id="ml-new", variant="primary")
@@ -233,7 +233,7 @@ class TemplatePicker(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(_("Choose a template to edit (Enter), or press Escape"))
-            yield DataTable(id="tp-table", cursor_type="row")
+            yield PlainTable(id="tp-table", cursor_type="row")
             yield Button(_("New template"), id="tp-new")
 
     def on_mount(self) -> None:
@@ -443,7 +443,8 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
             self.candidates = []
             self.query_one("#te-preview", Static).update(error_text(exc))
         select = self.query_one("#te-recipient", Select)
-        select.set_options([(_candidate_label(c), i) for i, c in enumerate(self.candidates)])
+        select.set_options(text_choices((_candidate_label(c), i)
+                                        for i, c in enumerate(self.candidates)))
         if self.candidates:
             select.value = 0
         self.update_preview()
@@ -563,10 +564,10 @@ class RecipientPicker(ModalScreen[int | None]):
         with Vertical():
             yield Label(_("New mailing"), classes="title")
             with Horizontal(classes="row"):
-                yield Select([(t.name, t.id) for t in templates], prompt=_("Template"),
+                yield Select(text_choices((t.name, t.id) for t in templates), prompt=_("Template"),
                              value=templates[0].id if templates else Select.NULL,
                              id="rp-template")
-                yield Select([(f"{a.name} <{a.from_address}>", a.id) for a in accounts],
+                yield Select(text_choices((f"{a.name} <{a.from_address}>", a.id) for a in accounts),
                              prompt=_("Account"),
                              value=accounts[0].id if accounts else Select.NULL,
                              id="rp-account")
@@ -581,14 +582,14 @@ class RecipientPicker(ModalScreen[int | None]):
                              prompt=_("Any category"), id="rp-category")
                 yield Button(_("Find"), id="rp-find")
             with Horizontal(classes="row"):
-                yield Select([(n, n) for n in recipient_lists.names()],
+                yield Select(text_choices((n, n) for n in recipient_lists.names()),
                              prompt=_("Saved list"), id="rp-saved")
                 yield Input(placeholder=_("Save these conditions as a list named…"),
                             id="rp-save-name")
                 yield Button(_("Save list"), id="rp-save")
             yield Label("", id="rp-summary", markup=False)
             with Horizontal(id="rp-main"):
-                yield DataTable(id="rp-table", cursor_type="row", zebra_stripes=True)
+                yield PlainTable(id="rp-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="rp-preview", markup=False)
             yield Static("", classes="error", id="rp-error", markup=False)
             with Horizontal(classes="row"):
@@ -607,7 +608,7 @@ class RecipientPicker(ModalScreen[int | None]):
     def _fill_groups(self) -> None:
         kind = str(self.query_one("#rp-kind", Select).value)
         self.query_one("#rp-group", Select).set_options(
-            [(name, name) for _gid, name, _parent in settings.groups(kind)])
+            text_choices((name, name) for _gid, name, _parent in settings.groups(kind)))
 
     @on(Select.Changed, "#rp-kind")
     def _kind_changed(self) -> None:
@@ -640,7 +641,7 @@ class RecipientPicker(ModalScreen[int | None]):
             self._show_error(str(exc))
             return
         self.query_one("#rp-saved", Select).set_options(
-            [(n, n) for n in recipient_lists.names()])
+            text_choices((n, n) for n in recipient_lists.names()))
         self.app.notify(_("Saved list {name!r}").format(name=name), markup=False)
 
     def current_source(self) -> RecipientSource:
@@ -844,7 +845,7 @@ class MailingStatusScreen(ModalScreen[None]):
             with Horizontal(classes="row"):
                 yield ProgressBar(id="ms-progress", show_eta=False)
                 yield Label("", id="ms-counts", markup=False)
-            yield DataTable(id="ms-table", cursor_type="row", zebra_stripes=True)
+            yield PlainTable(id="ms-table", cursor_type="row", zebra_stripes=True)
             yield Static("", classes="error", id="ms-error", markup=False)
             with Horizontal(classes="row"):
                 yield Button(_("Send"), variant="primary", id="ms-send")

@@ -30,6 +30,7 @@ from tui_crm.services import records, settings
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES
 from tui_crm.services.records import ListQuery, PointView, RecordView
 from tui_crm.services.rights import Actor
+from tui_crm.terminal_text import visible
 from tui_crm.ui.widgets import TextLine, translate_bindings
 
 HISTORY_LIMIT = 100
@@ -110,9 +111,9 @@ class RecordTabs(Vertical):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs"):
             with TabPane(_("Card"), id="card"), VerticalScroll():
-                yield Static("", id="card-body", classes="tab-text")
+                yield Static("", id="card-body", classes="tab-text", markup=False)
             with TabPane(_("History"), id="history"), VerticalScroll():
-                yield Static("", id="history-body", classes="tab-text")
+                yield Static("", id="history-body", classes="tab-text", markup=False)
             with TabPane(_("People"), id="people"):
                 yield OptionList(id="people-list")
             with TabPane(_("Tasks"), id="tasks"):
@@ -305,13 +306,14 @@ class DetailPane(Vertical):
                     if index:
                         value.append("\n")
                     kind_names = POINT_TYPE_CHOICES[point.kind]
-                    value.append_text(linked_text(point.value, point_link(point)))
+                    value.append_text(linked_text(visible(point.value), point_link(point)))
                     value.append(f" {_(kind_names.get(point.type, point.type))}", style="dim")
                 rows.append((label, value))
                 continue
             if spec.name in ("primary_phone", "primary_email") and view.points:
                 continue  # shown in full above
-            text = view.display.get(spec.name, "")
+            # Escaped before the card is wrapped, so that the escapes are measured too.
+            text = visible(view.display.get(spec.name, ""), keep="\n")
             if not text or (spec.type == "bool" and not spec.custom
                             and not view.values.get(spec.name)):
                 continue  # empty, or a "no" flag: noise on a card
