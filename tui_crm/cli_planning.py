@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from tui_crm import dates
-from tui_crm.cli import emit_json, say
+from tui_crm.cli import emit_json, say, warn
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import (
@@ -197,6 +197,8 @@ def handle_backup(args: argparse.Namespace, actor: Actor) -> int:
     if result.removed:
         text += "\n" + _("Removed old copies: {names}").format(
             names=", ".join(p.name for p in result.removed))
+    if result.warning:  # the copy is complete and good: a warning, not a failure
+        warn(_("the backup is complete, but {problem}").format(problem=result.warning))
     return _print(args, result.to_dict(), text)
 
 
@@ -209,9 +211,12 @@ def handle_restore(args: argparse.Namespace, actor: Actor) -> int:
         if answer.strip().lower() not in ("yes", "да"):
             say(_("Nothing changed."))
             return 1
-    live = backup.restore(actor, args.source)
-    return _print(args, {"restored": str(live)}, _("Restored {source} into {path}").format(
-        source=args.source, path=live))
+    result = backup.restore(actor, args.source)
+    if result.warning:
+        warn(_("the database is restored, but {problem}").format(problem=result.warning))
+    return _print(args, {"restored": str(result.path), "warning": result.warning},
+                  _("Restored {source} into {path}").format(source=args.source,
+                                                             path=result.path))
 
 
 def handle_reassign(args: argparse.Namespace, actor: Actor) -> int:
