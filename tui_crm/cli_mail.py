@@ -19,10 +19,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tui_crm.cli import emit_json, progress_line, say
+from tui_crm.cli import emit_json, progress_line, say, warn
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import mailing
+from tui_crm.services import mail_files, mailing
 from tui_crm.services.mailing import RecipientSource, SendOptions
 from tui_crm.services.rights import Actor
 
@@ -87,7 +87,8 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     p.add_argument("--body-file", required=True, metavar="FILE", type=Path)
     p.add_argument("--html", action="store_true", help=_("the body is HTML"))
     p.add_argument("--attach", action="append", default=[], metavar="FILE",
-                   help=_("attach a file (repeatable)"))
+                   help=_("attach a file, read now and kept with the template"
+                          " (repeatable)"))
     p = _leaf(template_sub, "list", common, _("list templates"), handle_template_list)
     _add_json(p, common)
     p = _leaf(template_sub, "preview", common, _("show a template filled in for a recipient"),
@@ -240,7 +241,11 @@ def handle_template_list(args: argparse.Namespace, actor: Actor) -> int:
         say(_("No templates; add one with `tui-crm mail template add`."))
     for t in templates:
         kind = "html" if t.html else "text"
-        say(f"{t.id}\t{t.name}\t{kind}\t{t.subject}")
+        files = ", ".join(a.label() for a in t.attachments if not a.problem)
+        say(f"{t.id}\t{t.name}\t{kind}\t{t.subject}" + (f"\t{files}" if files else ""))
+    for t in templates:  # an attachment an upgrade could not keep: never silently dropped
+        for problem in mail_files.problems(t.attachments):
+            warn(_("template {name}: {problem}").format(name=t.name, problem=problem))
     return 0
 
 
@@ -258,12 +263,15 @@ def handle_template_preview(args: argparse.Namespace, actor: Actor) -> int:
                                      account=args.account)
     if _wants_json(args):
         _json({"to_name": shown.to_name, "to": shown.to_address, "subject": shown.subject,
-               "body": shown.body, "html": shown.html, "attachments": shown.attachments})
+               "body": shown.body, "html": shown.html,
+               "attachments": [a.to_dict() for a in shown.attachments]})
         return 0
     say(_("To: {name} <{address}>").format(name=shown.to_name, address=shown.to_address))
     say(_("Subject: {subject}").format(subject=shown.subject))
-    for path in shown.attachments:
-        say(_("Attachment: {path}").format(path=path))
+    for attachment in shown.attachments:
+        say(_("Attachment: {path}").format(path=attachment.label()))
+    for problem in mail_files.problems(shown.attachments):
+        warn(problem)
     say()
     say(shown.body)
     return 0

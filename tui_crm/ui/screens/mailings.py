@@ -35,7 +35,7 @@ from textual.widgets import (
 from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import mailing, recipient_lists, settings
+from tui_crm.services import mail_files, mailing, recipient_lists, settings
 from tui_crm.services.kinds import CATEGORY_CHOICES, KINDS
 from tui_crm.services.mailing import Candidate, RecipientSource
 from tui_crm.services.rights import Actor
@@ -342,14 +342,26 @@ def _candidate_label(c: Candidate) -> str:
     return f"{c.name} <{c.address}>" if c.name else c.address
 
 
+def attachments_text(attachments: list[mail_files.Attachment]) -> str:
+    """What the template keeps: each file's name and size, and any file an upgrade could
+    not keep."""
+    if not attachments:
+        return ""
+    lines = [_("Kept with the template: {files}. A name keeps its file; a path attaches the "
+               "file as it is now.").format(
+        files=", ".join(a.label() for a in attachments if not a.problem) or "—")]
+    lines += mail_files.problems(attachments)
+    return "\n".join(lines)
+
+
 def _preview_text(shown: mailing.Preview) -> Text:
     text = Text()
     text.append(_("To: {name} <{address}>").format(name=shown.to_name,
                                                     address=shown.to_address), style="dim")
     text.append("\n")
     text.append(_("Subject: {subject}").format(subject=shown.subject), style="bold")
-    for path in shown.attachments:
-        text.append("\n" + _("Attachment: {path}").format(path=path), style="dim")
+    for attachment in shown.attachments:
+        text.append("\n" + _("Attachment: {path}").format(path=attachment.label()), style="dim")
     text.append("\n\n")
     text.append(mailing.html_to_text(shown.body) if shown.html else shown.body)
     return text
@@ -397,6 +409,7 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
                     yield Checkbox(_("HTML"), id="te-html")
                     yield Input(placeholder=_("Attachments: file paths separated by ;"),
                                 id="te-attachments")
+                yield Static("", classes="hint", id="te-files", markup=False)
                 yield Label(_("Fields: contact.first_name, contact.last_name, org.name, "
                               "org.city, owner.full_name, sender.name, recipient.email, "
                               "custom fields by name; {{ x|default('…') }} for optional ones."),
@@ -428,7 +441,9 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
             self.query_one("#te-subject", Input).value = t.subject
             self.query_one("#te-body", TextArea).text = t.body
             self.query_one("#te-html", Checkbox).value = t.html
-            self.query_one("#te-attachments", Input).value = "; ".join(t.attachments)
+            kept = [a for a in t.attachments if not a.problem]
+            self.query_one("#te-attachments", Input).value = "; ".join(a.name for a in kept)
+            self.query_one("#te-files", Static).update(attachments_text(t.attachments))
         self.find_recipients()
         self.query_one("#te-name", Input).focus()
 
