@@ -174,6 +174,7 @@ class DetailPane(Vertical):
         self.view: RecordView | None = None
         self._loaded_tabs: set[str] = set()
         self.built = False  # the tabs are mounted
+        self._building = False  # their mount is under way
         self._focus_wanted = False
         # The card's rows of the record shown: a resize only lays them out again.
         self._rows_of: tuple[RecordView, list[tuple[str, Text]]] | None = None
@@ -191,8 +192,11 @@ class DetailPane(Vertical):
         self.set_timer(0.5, self.build_tabs)
 
     async def build_tabs(self) -> None:
-        if self.built:
+        if self.built or self._building:
+            # The fallback timer can fire while the screen's call still awaits the mount:
+            # a second set of tabs would be mounted under the first.
             return
+        self._building = True
         await self.mount(RecordTabs())
         self.built = True
         if self.kind:
