@@ -26,6 +26,7 @@ from typing import Any
 from tui_crm import __version__, cli_pinned
 from tui_crm.errors import CrmError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import LANGUAGES, N_, _, detect_language, set_language
+from tui_crm.terminal_text import json_text, visible
 
 PROG = "tui-crm"
 DEMO_ORGS = 300  # the size of the database `tui-crm --demo` opens
@@ -348,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("SIGHUP", "SIGTERM"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), _hang_up)
+        _route_log_warnings()
     session = _Session(as_program=as_program)
     try:
         return _run(argv, session)
@@ -381,6 +383,18 @@ def main(argv: list[str] | None = None) -> int:
             session.close()
         except Exception:  # noqa: BLE001 - closing must not hide the real outcome
             pass
+
+
+def _route_log_warnings() -> None:
+    """A service's logged warning (nobody configures logging) is printed like every other
+    line: through `say`, with any user data in it escaped."""
+    import logging
+
+    class _Say(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            warn(self.format(record))
+
+    logging.lastResort = _Say(logging.WARNING)
 
 
 def _database_problem(exc: Exception, target: str | None) -> CrmError | None:
@@ -438,7 +452,7 @@ def _run(argv: list[str], session: _Session) -> int:
     actor = users.resolve_actor(args.user)
     if not is_url(target):
         for problem in shared_files.problems(target, service_account=actor.on_behalf):
-            _warn(problem)
+            warn(problem)
     args.db_target = target  # as given (a URL stays a URL), for commands that pass it on
     if not args.lang and not os.environ.get("TUI_CRM_LANG"):
         from tui_crm.services import settings
@@ -499,7 +513,7 @@ def _ensure_demo(session: _Session) -> str:
         leftover.unlink(missing_ok=True)
     from tui_crm.services import demo
 
-    print(_("Generating the demo database {path} …").format(path=path), file=sys.stderr)
+    say(_("Generating the demo database {path} …").format(path=path), err=True)
     session.open(str(partial))
     demo.generate(orgs=DEMO_ORGS, contacts=2 * DEMO_ORGS, events=_default_events(DEMO_ORGS))
     session.close()
@@ -529,21 +543,36 @@ def _open_ui(args: argparse.Namespace, session: _Session) -> int:
 # --- output helpers ---------------------------------------------------------------------------
 
 
+def say(text: object = "", *, err: bool = False) -> None:
+    """Print text output (stdout, or stderr with `err`). Every command prints through here
+    (JSON too, through `emit_json`), so a record's name holding terminal control codes is
+    shown escaped instead of acted on by the terminal of whoever lists it; lines and tabs
+    are kept (see terminal_text)."""
+    print(visible(str(text), keep="\n\t"), file=sys.stderr if err else sys.stdout)
+
+
+def progress_line(text: str, *, done: bool = False) -> None:
+    """Rewrite the progress line on stderr (a terminal's: the caller checks isatty)."""
+    sys.stderr.write("\r" + visible(text) + "\033[K" + ("\n" if done else ""))
+    sys.stderr.flush()
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def warn(message: str) -> None:
+    """`tui-crm: warning: …` on stderr, one line."""
+    say(f"{PROG}: " + _("warning: {message}").format(message=_one_line(message)), err=True)
+
+
 def _fail(message: str) -> None:
-    print(f"{PROG}: {_one_line(message)}", file=sys.stderr)
+    say(f"{PROG}: {_one_line(message)}", err=True)
 
 
-def _warn(message: str) -> None:
-    print(f"{PROG}: " + _("warning: {message}").format(message=_one_line(message)),
-          file=sys.stderr)
-
-
-def _emit_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+def emit_json(data: Any, default: Callable[[Any], Any] = str) -> None:
+    """`data` as indented JSON with its text exact (escaped the JSON way where needed)."""
+    say(json_text(json.dumps(data, ensure_ascii=False, indent=2, default=default)))
 
 
 def _width(text: str) -> int:
@@ -553,7 +582,7 @@ def _width(text: str) -> int:
 
 
 def _fit(text: str, limit: int) -> str:
-    text = _one_line(text)
+    text = _one_line(visible(text, keep="\n\t"))  # measured as shown
     if _width(text) <= limit:
         return text
     out, used = [], 0
@@ -593,7 +622,7 @@ def _card(pairs: Iterable[tuple[str, str]]) -> str:
     width = max((_width(label) for label, _v in pairs), default=0) + 1
     lines = []
     for label, value in pairs:
-        first, *rest = str(value).splitlines() or [""]
+        first, *rest = visible(str(value), keep="\n\t").splitlines() or [""]
         lines.append(f"{_pad(label + ':', width)}  {first}")
         lines.extend(" " * (width + 2) + line for line in rest)
     return "\n".join(lines)
@@ -684,10 +713,10 @@ def cmd_init(args: argparse.Namespace, actor: Any) -> int:
     version = stored_version(db)
     where = describe(str(db.database))
     if args.json:
-        _emit_json({"database": where, "schema_version": version, "user": actor.login,
+        emit_json({"database": where, "schema_version": version, "user": actor.login,
                     "role": actor.role})
     else:
-        print(_("The database {path} is ready (schema version {version}); you are {login} "
+        say(_("The database {path} is ready (schema version {version}); you are {login} "
                 "({role}).").format(path=where, version=version, login=actor.login,
                                     role=actor.role))
     return 0
@@ -717,19 +746,19 @@ def cmd_demo(args: argparse.Namespace, actor: Any) -> int:
                            payments=args.payments, months=max(1, args.months))
     seconds = round(time.perf_counter() - started, 2)
     if args.json:
-        _emit_json({"counts": counts, "seconds": seconds})
+        emit_json({"counts": counts, "seconds": seconds})
         return 0
     rows = [(_(COUNT_LABELS.get(key, key)), f"{value:,}".replace(",", " "))
             for key, value in counts.items()]
-    print(_table([_("Added"), _("Rows")], rows, right=(1,)))
-    print(_("Generated in {seconds} s.").format(seconds=seconds))
+    say(_table([_("Added"), _("Rows")], rows, right=(1,)))
+    say(_("Generated in {seconds} s.").format(seconds=seconds))
     return 0
 
 
 def _warn_about_points(view: Any) -> None:
     for point in view.points:
         if point.kind == "phone" and not point.valid:
-            _warn(_("{value} is not a valid phone number; it was kept as typed").format(
+            warn(_("{value} is not a valid phone number; it was kept as typed").format(
                 value=point.value))
 
 
@@ -741,11 +770,11 @@ def cmd_add(args: argparse.Namespace, actor: Any) -> int:
     view = records.create(actor, kind, data)
     _warn_about_points(view)
     for dup in duplicates.find(actor, kind, data, exclude_id=view.id, limit=3):
-        _warn(_("possible duplicate: {description}").format(description=dup.describe()))
+        warn(_("possible duplicate: {description}").format(description=dup.describe()))
     if args.json:
-        _emit_json(view.to_dict())
+        emit_json(view.to_dict())
     else:
-        print(view.id)
+        say(view.id)
     return 0
 
 
@@ -803,9 +832,9 @@ def cmd_show(args: argparse.Namespace, actor: Any) -> int:
     kind = resolve_section(args.section)
     view = records.get(actor, kind, args.id)
     if args.json:
-        _emit_json(view.to_dict())
+        emit_json(view.to_dict())
     else:
-        print(_record_card(view))
+        say(_record_card(view))
     return 0
 
 
@@ -839,7 +868,7 @@ def cmd_list(args: argparse.Namespace, actor: Any) -> int:
         text=args.query, filters=filters, sort=args.sort, descending=args.desc,
         offset=args.offset, limit=limit, trash=args.trash))
     if args.json:
-        _emit_json({"section": kind, "total": page.total, "offset": page.offset,
+        emit_json({"section": kind, "total": page.total, "offset": page.offset,
                     "limit": limit, "rows": [row.to_dict() for row in page.rows]})
         return 0
     columns = [f for f in records.field_specs(kind) if f.column]
@@ -847,11 +876,11 @@ def cmd_list(args: argparse.Namespace, actor: Any) -> int:
     right = [0] + [i + 1 for i, f in enumerate(columns) if f.type in ("decimal", "int")]
     rows = [[row.id] + [row.display.get(f.name, "") for f in columns] for row in page.rows]
     if rows:
-        print(_table(headers, rows, right=right))
+        say(_table(headers, rows, right=right))
     if page.total > len(rows) or not rows:
         first = page.offset + 1 if rows else 0
-        print(_("{first}–{last} of {total}").format(
-            first=first, last=page.offset + len(rows), total=page.total), file=sys.stderr)
+        say(_("{first}–{last} of {total}").format(
+            first=first, last=page.offset + len(rows), total=page.total), err=True)
     return 0
 
 
@@ -864,11 +893,11 @@ def cmd_edit(args: argparse.Namespace, actor: Any) -> int:
     view = records.update(actor, kind, args.id, data, expected_version=args.expected_version)
     _warn_about_points(view)
     if args.json:
-        _emit_json(view.to_dict())
+        emit_json(view.to_dict())
     elif view.version == before.version:
-        print(_("Nothing to change in {what} #{id}.").format(what=_singular(kind), id=view.id))
+        say(_("Nothing to change in {what} #{id}.").format(what=_singular(kind), id=view.id))
     else:
-        print(_("Saved {what} #{id} (version {version}).").format(
+        say(_("Saved {what} #{id} (version {version}).").format(
             what=_singular(kind), id=view.id, version=view.version))
     return 0
 
@@ -885,9 +914,9 @@ def cmd_delete(args: argparse.Namespace, actor: Any) -> int:
     kind = resolve_section(args.section)
     records.delete(actor, kind, args.id)
     if args.json:
-        _emit_json({"section": kind, "id": args.id, "deleted": True})
+        emit_json({"section": kind, "id": args.id, "deleted": True})
     else:
-        print(_("Moved {what} #{id} to the trash; `tui-crm restore {section} {id}` brings it "
+        say(_("Moved {what} #{id} to the trash; `tui-crm restore {section} {id}` brings it "
                 "back.").format(what=_singular(kind), id=args.id, section=kind))
     return 0
 
@@ -906,9 +935,9 @@ def cmd_restore(args: argparse.Namespace, actor: Any) -> int:
     kind = resolve_section(args.section)
     view = records.restore(actor, kind, args.id)
     if args.json:
-        _emit_json(view.to_dict())
+        emit_json(view.to_dict())
     else:
-        print(_("Restored {what} #{id}: {title}").format(what=_singular(kind), id=view.id,
+        say(_("Restored {what} #{id}: {title}").format(what=_singular(kind), id=view.id,
                                                          title=view.title))
     return 0
 
@@ -945,10 +974,10 @@ def _find_in_file(args: argparse.Namespace, target: str) -> bool:
 def _print_hits(args: argparse.Namespace, hits: list[Any],
                 section_name: Callable[[str], str]) -> None:
     if args.json:
-        _emit_json([hit.to_dict() for hit in hits])
+        emit_json([hit.to_dict() for hit in hits])
         return
     if not hits:
-        print(_("Nothing found."), file=sys.stderr)
+        say(_("Nothing found."), err=True)
         return
     names: dict[str, str] = {}
     rows = []
@@ -956,7 +985,7 @@ def _print_hits(args: argparse.Namespace, hits: list[Any],
         if hit.section not in names:
             names[hit.section] = section_name(hit.section)
         rows.append((names[hit.section], hit.id, hit.title))
-    print(_table([_("Section"), _("ID"), _("Title")], rows, right=(1,)))
+    say(_table([_("Section"), _("ID"), _("Title")], rows, right=(1,)))
 
 
 def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:
@@ -970,12 +999,12 @@ def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:
     _check_fields(kind, data)
     found = duplicates.find(actor, kind, data)
     if args.json:
-        _emit_json([d.to_dict() for d in found])
+        emit_json([d.to_dict() for d in found])
         return 0
     if not found:
-        print(_("No duplicates found."), file=sys.stderr)
+        say(_("No duplicates found."), err=True)
         return 0
-    print(_table([_("ID"), _("Title"), _("Owner"), _("Same"), _("Score")],
+    say(_table([_("ID"), _("Title"), _("Owner"), _("Same"), _("Score")],
                  [(d.id, d.title, d.owner, ", ".join(d.reasons), f"{d.score:.0f}")
                   for d in found], right=(0, 4)))
     return 0
@@ -987,7 +1016,7 @@ def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
     kind = resolve_section(args.section)
     specs = records.field_specs(kind)
     if args.json:
-        _emit_json([{"name": f.name, "type": f.type, "label": settings.field_label(kind, f.name),
+        emit_json([{"name": f.name, "type": f.type, "label": settings.field_label(kind, f.name),
                      "required": f.required, "editable": f.editable, "custom": f.custom,
                      "choices": list(f.choices)} for f in specs])
         return 0
@@ -1007,7 +1036,7 @@ def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
         elif f.type == "tags":
             notes.append(_("repeatable as tag="))
         rows.append((f.name, f.type, settings.field_label(kind, f.name), "; ".join(notes)))
-    print(_table([_("Field"), _("Type"), _("Label"), _("Notes")], rows))
+    say(_table([_("Field"), _("Type"), _("Label"), _("Notes")], rows))
     return 0
 
 
@@ -1019,7 +1048,7 @@ def cmd_history(args: argparse.Namespace, actor: Any) -> int:
     records.get(actor, kind, args.id)  # exists, and the actor may see it
     entries = audit.history(kind, args.id, limit=max(1, args.limit))
     if args.json:
-        _emit_json([{"at": e.at.isoformat() if e.at else None, "login": e.login,
+        emit_json([{"at": e.at.isoformat() if e.at else None, "login": e.login,
                      "action": e.action, "field": e.field, "old": e.old, "new": e.new,
                      "details": e.details} for e in entries])
         return 0
@@ -1028,7 +1057,7 @@ def cmd_history(args: argparse.Namespace, actor: Any) -> int:
         change = f"{e.old} → {e.new}" if e.field else e.details
         rows.append((dates.format_datetime(e.at) if e.at else "", e.login or "—",
                      _(AUDIT_ACTIONS.get(e.action, e.action)), e.field, change))
-    print(_table([_("When"), _("Who"), _("Action"), _("Field"), _("Change")], rows))
+    say(_table([_("When"), _("Who"), _("Action"), _("Field"), _("Change")], rows))
     return 0
 
 
@@ -1045,9 +1074,9 @@ _USER_HEADERS = (N_("Login"), N_("Name"), N_("Role"), N_("Sees"), N_("Active"), 
 
 def _print_users(args: argparse.Namespace, views: list[Any], *, many: bool = False) -> int:
     if args.json:
-        _emit_json([u.to_dict() for u in views] if many else views[0].to_dict())
+        emit_json([u.to_dict() for u in views] if many else views[0].to_dict())
     else:
-        print(_table([_(h) for h in _USER_HEADERS], _user_rows(views)))
+        say(_table([_(h) for h in _USER_HEADERS], _user_rows(views)))
     return 0
 
 

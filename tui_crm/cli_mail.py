@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from tui_crm.cli import emit_json, progress_line, say, warn
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import mailing, server_files
+from tui_crm.services import mail_files, mailing, server_files
 from tui_crm.services.mailing import RecipientSource, SendOptions
 from tui_crm.services.rights import Actor
 
@@ -87,7 +87,8 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     p.add_argument("--body-file", required=True, metavar="FILE", type=Path)
     p.add_argument("--html", action="store_true", help=_("the body is HTML"))
     p.add_argument("--attach", action="append", default=[], metavar="FILE",
-                   help=_("attach a file (repeatable)"))
+                   help=_("attach a file, read now and kept with the template"
+                          " (repeatable)"))
     p = _leaf(template_sub, "list", common, _("list templates"), handle_template_list)
     _add_json(p, common)
     p = _leaf(template_sub, "preview", common, _("show a template filled in for a recipient"),
@@ -160,7 +161,7 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
 
 
 def _json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    emit_json(data)
 
 
 def _wants_json(args: argparse.Namespace) -> bool:
@@ -168,7 +169,7 @@ def _wants_json(args: argparse.Namespace) -> bool:
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    say(text, err=True)
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ def handle_account_add(args: argparse.Namespace, actor: Actor) -> int:
                                security=args.security, from_address=args.from_address,
                                from_name=args.from_name, login=args.login, password=password,
                                password_env=args.password_env)
-    print(_("Account {name} added ({host}:{port}, {security}); password: {where}.").format(
+    say(_("Account {name} added ({host}:{port}, {security}); password: {where}.").format(
         name=view.name, host=view.host, port=view.port, security=view.security,
         where=view.describe_password()))
     return 0
@@ -197,22 +198,22 @@ def handle_account_list(args: argparse.Namespace, actor: Actor) -> int:
         _json([a.to_dict() for a in accounts])
         return 0
     if not accounts:
-        print(_("No mail accounts; add one with `tui-crm mail account add`."))
+        say(_("No mail accounts; add one with `tui-crm mail account add`."))
     for a in accounts:
-        print(f"{a.name}\t{a.from_address}\t{a.host}:{a.port}\t{a.security}\t"
+        say(f"{a.name}\t{a.from_address}\t{a.host}:{a.port}\t{a.security}\t"
               f"{a.login or '-'}\t{a.describe_password()}")
     return 0
 
 
 def handle_account_test(args: argparse.Namespace, actor: Actor) -> int:
     reply = mailing.test_account(actor, args.name, to=args.to)
-    print(_("The test message was accepted: {reply}").format(reply=reply))
+    say(_("The test message was accepted: {reply}").format(reply=reply))
     return 0
 
 
 def handle_account_remove(args: argparse.Namespace, actor: Actor) -> int:
     mailing.remove_account(actor, args.name)
-    print(_("Account {name} removed.").format(name=args.name))
+    say(_("Account {name} removed.").format(name=args.name))
     return 0
 
 
@@ -228,7 +229,7 @@ def handle_template_add(args: argparse.Namespace, actor: Actor) -> int:
             path=args.body_file, reason=getattr(exc, "strerror", None) or exc)}) from None
     view = mailing.add_template(actor, args.name, subject=args.subject, body=body,
                                 html=args.html, attachments=args.attach)
-    print(_("Template {name} added (#{id}).").format(name=view.name, id=view.id))
+    say(_("Template {name} added (#{id}).").format(name=view.name, id=view.id))
     return 0
 
 
@@ -238,10 +239,14 @@ def handle_template_list(args: argparse.Namespace, actor: Actor) -> int:
         _json([t.to_dict() for t in templates])
         return 0
     if not templates:
-        print(_("No templates; add one with `tui-crm mail template add`."))
+        say(_("No templates; add one with `tui-crm mail template add`."))
     for t in templates:
         kind = "html" if t.html else "text"
-        print(f"{t.id}\t{t.name}\t{kind}\t{t.subject}")
+        files = ", ".join(a.label() for a in t.attachments if not a.problem)
+        say(f"{t.id}\t{t.name}\t{kind}\t{t.subject}" + (f"\t{files}" if files else ""))
+    for t in templates:  # an attachment an upgrade could not keep: never silently dropped
+        for problem in mail_files.problems(t.attachments):
+            warn(_("template {name}: {problem}").format(name=t.name, problem=problem))
     return 0
 
 
@@ -259,14 +264,17 @@ def handle_template_preview(args: argparse.Namespace, actor: Actor) -> int:
                                      account=args.account)
     if _wants_json(args):
         _json({"to_name": shown.to_name, "to": shown.to_address, "subject": shown.subject,
-               "body": shown.body, "html": shown.html, "attachments": shown.attachments})
+               "body": shown.body, "html": shown.html,
+               "attachments": [a.to_dict() for a in shown.attachments]})
         return 0
-    print(_("To: {name} <{address}>").format(name=shown.to_name, address=shown.to_address))
-    print(_("Subject: {subject}").format(subject=shown.subject))
-    for path in shown.attachments:
-        print(_("Attachment: {path}").format(path=path))
-    print()
-    print(shown.body)
+    say(_("To: {name} <{address}>").format(name=shown.to_name, address=shown.to_address))
+    say(_("Subject: {subject}").format(subject=shown.subject))
+    for attachment in shown.attachments:
+        say(_("Attachment: {path}").format(path=attachment.label()))
+    for problem in mail_files.problems(shown.attachments):
+        warn(problem)
+    say()
+    say(shown.body)
     return 0
 
 
@@ -285,7 +293,7 @@ def handle_save_list(args: argparse.Namespace, actor: Actor) -> int:
     source = _source(args)
     recipient_lists.save(actor, args.list_name, source)
     count = len(mailing.select_recipients(actor, source).recipients)
-    print(_("Saved list {name!r}: {source} ({count} recipients now)").format(
+    say(_("Saved list {name!r}: {source} ({count} recipients now)").format(
         name=args.list_name, source=source.describe(), count=count))
     return 0
 
@@ -310,7 +318,7 @@ def handle_create(args: argparse.Namespace, actor: Actor) -> int:
                                "message": p.message} for p in found])
         _json(data)
         return 0
-    print(view.id)
+    say(view.id)
     _err(selection.summary())
     _print_problems(found)
     return 0
@@ -332,9 +340,9 @@ def handle_list(args: argparse.Namespace, actor: Actor) -> int:
         _json([r.to_dict() for r in rows])
         return 0
     if not rows:
-        print(_("No mailings yet."))
+        say(_("No mailings yet."))
     for r in rows:
-        print(f"{r.id}\t{r.name}\t{_(mailing.MAILING_STATUS_LABELS.get(r.status, r.status))}\t"
+        say(f"{r.id}\t{r.name}\t{_(mailing.MAILING_STATUS_LABELS.get(r.status, r.status))}\t"
               f"{r.done}/{r.total}\t{mailing.counts_line(r.counts)}")
     return 0
 
@@ -347,13 +355,12 @@ class _Progress:
 
     def __call__(self, p: mailing.Progress) -> None:
         if self.tty:
-            sys.stderr.write("\r" + _("{done} of {total}: {counts}").format(
-                done=p.done, total=p.total, counts=mailing.counts_line(p.counts)) + "\033[K")
-            sys.stderr.flush()
+            progress_line(_("{done} of {total}: {counts}").format(
+                done=p.done, total=p.total, counts=mailing.counts_line(p.counts)))
 
     def end(self) -> None:
         if self.tty:
-            sys.stderr.write("\n")
+            say(err=True)
 
 
 def _send(args: argparse.Namespace, actor: Actor, *, resume: bool) -> int:
@@ -391,10 +398,10 @@ def _send(args: argparse.Namespace, actor: Actor, *, resume: bool) -> int:
             _err(_("{count} messages were interrupted while sending last time; they are "
                    "'unknown' (see `tui-crm mail unknown {id}`).").format(
                 count=report.became_unknown, id=args.id))
-        print(_("Mailing #{id}: {counts}").format(id=args.id,
+        say(_("Mailing #{id}: {counts}").format(id=args.id,
                                                    counts=mailing.counts_line(report.counts)))
         if report.stopped or report.counts.get("pending"):
-            print(_("Not finished; continue with `tui-crm mail resume {id}`.").format(
+            say(_("Not finished; continue with `tui-crm mail resume {id}`.").format(
                 id=args.id))
     return 0
 
@@ -417,14 +424,14 @@ def handle_status(args: argparse.Namespace, actor: Actor) -> int:
             data["recipients"] = [r.to_dict() for r in listed]
         _json(data)
         return 0
-    print(_("Mailing #{id} {name}: {status}, {done} of {total} handled").format(
+    say(_("Mailing #{id} {name}: {status}, {done} of {total} handled").format(
         id=view.id, name=view.name,
         status=_(mailing.MAILING_STATUS_LABELS.get(view.status, view.status)),
         done=view.done, total=view.total))
     for status in mailing.STATUSES:
-        print(f"  {_(mailing.STATUS_LABELS[status])}\t{view.counts.get(status, 0)}")
+        say(f"  {_(mailing.STATUS_LABELS[status])}\t{view.counts.get(status, 0)}")
     for r in listed:
-        print(f"{r.id}\t{r.name}\t{r.address}\t{_(mailing.STATUS_LABELS[r.status])}\t"
+        say(f"{r.id}\t{r.name}\t{r.address}\t{_(mailing.STATUS_LABELS[r.status])}\t"
               f"{r.attempts}\t{r.reply}")
     return 0
 
@@ -432,9 +439,9 @@ def handle_status(args: argparse.Namespace, actor: Actor) -> int:
 def handle_unknown(args: argparse.Namespace, actor: Actor) -> int:
     changed = mailing.resolve_unknown(actor, args.id, args.recipient, resend=args.resend)
     if args.resend:
-        print(_("{count} messages will be sent again by `tui-crm mail resume {id}`.").format(
+        say(_("{count} messages will be sent again by `tui-crm mail resume {id}`.").format(
             count=changed, id=args.id))
     else:
-        print(_("{count} messages counted as sent.").format(count=changed))
+        say(_("{count} messages counted as sent.").format(count=changed))
     return 0
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from typing import Any
 
 from tui_crm import cli_stdout, dates
+from tui_crm.cli import emit_json, say, warn
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import (
@@ -28,9 +28,9 @@ from tui_crm.services.rights import Actor
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:
     with cli_stdout.messages_aside(getattr(args, "output", None)):
         if getattr(args, "json", False):
-            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+            emit_json(data)
         else:
-            print(text)
+            say(text)
     return 0
 
 
@@ -200,6 +200,8 @@ def handle_backup(args: argparse.Namespace, actor: Actor) -> int:
     if result.removed:
         text += "\n" + _("Removed old copies: {names}").format(
             names=", ".join(p.name for p in result.removed))
+    if result.warning:  # the copy is complete and good: a warning, not a failure
+        warn(_("the backup is complete, but {problem}").format(problem=result.warning))
     return _print(args, result.to_dict(), text)
 
 
@@ -210,11 +212,14 @@ def handle_restore(args: argparse.Namespace, actor: Actor) -> int:
             raise ValidationError({"yes": _("Restoring replaces all data; confirm with --yes")})
         answer = input(_("Replace ALL data with {source}? Type yes: ").format(source=args.source))
         if answer.strip().lower() not in ("yes", "да"):
-            print(_("Nothing changed."))
+            say(_("Nothing changed."))
             return 1
-    live = backup.restore(actor, args.source)
-    return _print(args, {"restored": str(live)}, _("Restored {source} into {path}").format(
-        source=args.source, path=live))
+    result = backup.restore(actor, args.source)
+    if result.warning:
+        warn(_("the database is restored, but {problem}").format(problem=result.warning))
+    return _print(args, {"restored": str(result.path), "warning": result.warning},
+                  _("Restored {source} into {path}").format(source=args.source,
+                                                             path=result.path))
 
 
 def handle_reassign(args: argparse.Namespace, actor: Actor) -> int:
@@ -262,9 +267,9 @@ def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
         # port act as this person.
         raise PermissionDenied(_("Working through the server's account you cannot start"
                                  " the browser UI."))
-    print(_("Warning: the browser UI has no login of its own. Keep it on 127.0.0.1 and reach "
+    say(_("Warning: the browser UI has no login of its own. Keep it on 127.0.0.1 and reach "
             "it through an SSH tunnel, or put it behind an authenticating proxy."),
-          file=sys.stderr)
+        err=True)
     command = serve_command(args.db_target, actor.login)
     Server(command, host=args.host, port=args.port, title="tui-crm").serve()
     return 0

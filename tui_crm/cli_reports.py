@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 from decimal import Decimal
 from typing import Any
 
 from tui_crm import cli_stdout, dates
+from tui_crm.cli import emit_json, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import money, reports, segmentation, values
 from tui_crm.services.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES
 from tui_crm.services.rights import Actor
+from tui_crm.terminal_text import visible
 
 MAX_CELL = 30
 
@@ -33,11 +34,11 @@ def _json(data: Any) -> None:
             return value.isoformat()
         return str(value)
 
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=plain))
+    emit_json(data, default=plain)
 
 
 def _cut(text: str, width: int = MAX_CELL) -> str:
-    text = text.replace("\n", " ")
+    text = visible(text.replace("\n", " "))  # measured as shown
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
@@ -250,7 +251,7 @@ def handle_segment(args: argparse.Namespace, actor: Actor) -> int:
                         "the follow-up queue").format(
             changed=applied.changed, unchanged=applied.unchanged, cleared=applied.cleared,
             silent=applied.silent_vips)]
-    print("\n".join(lines))
+    say("\n".join(lines))
     return 0
 
 
@@ -268,13 +269,13 @@ def handle_report(args: argparse.Namespace, actor: Actor) -> int:
             if getattr(args, "json", False):
                 _json({"report": report.name, "rows": rows, "output": args.output})
             else:
-                print(_("{title}: {n} rows written to {path}").format(
+                say(_("{title}: {n} rows written to {path}").format(
                     title=report.title, n=rows, path=cli_stdout.shown(args.output, args.output)))
         return 0
     if getattr(args, "json", False):
         _json(report.to_dict())
         return 0
-    print(render_report(report))
+    say(render_report(report))
     return 0
 
 
@@ -310,7 +311,7 @@ def handle_journal(args: argparse.Namespace, actor: Actor) -> int:
         _json({"day": entry.day, "user_id": entry.user_id,
                "lateness_minutes": entry.lateness_minutes, "journal_sent": entry.journal_sent})
         return 0
-    print(_("{day}: late {minutes} min, work journal {sent}").format(
+    say(_("{day}: late {minutes} min, work journal {sent}").format(
         day=dates.format_date(entry.day), minutes=entry.lateness_minutes,
         sent=_("sent") if entry.journal_sent else _("not sent")))
     return 0
@@ -333,7 +334,7 @@ def handle_meeting_report(args: argparse.Namespace, actor: Actor) -> int:
               (_("Next contact"), dates.format_date(view.next_contact_date)
                if view.next_contact_date else "")]
     width = max(len(label) for label, _v in labels)
-    print("\n".join(f"{label.ljust(width)}  {value}" for label, value in labels))
+    say("\n".join(f"{label.ljust(width)}  {value}" for label, value in labels))
     return 0
 
 
@@ -342,7 +343,7 @@ def handle_deal_move(args: argparse.Namespace, actor: Actor) -> int:
     if getattr(args, "json", False):
         _json(view.to_dict())
         return 0
-    print(_("{title}: {stage}").format(title=view.title, stage=view.display.get("stage", "")))
+    say(_("{title}: {stage}").format(title=view.title, stage=view.display.get("stage", "")))
     return 0
 
 
@@ -369,5 +370,5 @@ def handle_money(args: argparse.Namespace, actor: Actor) -> int:
         out += [f"  {dates.format_datetime(c.at)}  {c.login}  "
                 f"{_(CATEGORY_CHOICES.get(c.old, c.old))} → {_(CATEGORY_CHOICES.get(c.new, c.new))}"
                 for c in summary.category_history]
-    print("\n".join(out))
+    say("\n".join(out))
     return 0

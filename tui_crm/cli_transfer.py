@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_crm import cli_stdout
+from tui_crm.cli import emit_json, progress_line, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.rights import Actor
@@ -18,11 +19,9 @@ from tui_crm.services.rights import Actor
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:
     with cli_stdout.messages_aside(getattr(args, "output", None)):
         if getattr(args, "json", False):
-            from tui_crm.cli import _emit_json
-
-            _emit_json(data)
+            emit_json(data)
         else:
-            print(text)
+            say(text)
     return 0
 
 
@@ -60,11 +59,8 @@ class _Bar:
         self.last = now
         width = 30
         filled = int(width * done / total) if total else width
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}]"
-                         f" {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        progress_line(f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+                      done=done >= total)
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -235,3 +235,41 @@ async def test_account_form_names_an_environment_variable(crm: Crm) -> None:
         assert not isinstance(app.screen, AccountForm)
     account = mailing.get_account(crm.actor, "backup")
     assert account.password_source == "env" and account.password_env == "BACKUP_SMTP_PASSWORD"
+
+
+async def test_the_template_editor_keeps_files_and_shows_their_names_and_sizes(
+        crm: Crm, tmp_path: Path) -> None:
+    prices = tmp_path / "prices.csv"
+    prices.write_bytes(b"item;price\nromashka;100\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"admin only")
+    link = tmp_path / "link.csv"
+    link.symlink_to(secret)
+    app = Host(crm.actor)
+    async with app.run_test(size=(180, 50)) as pilot:
+        app.push_screen(TemplateEditor(crm.actor))
+        await pilot.pause()
+        editor = app.screen
+        editor.query_one("#te-name", Input).value = "Offer"
+        editor.query_one("#te-subject", Input).value = "Prices"
+        editor.query_one("#te-attachments", Input).value = f"{prices}; {link}"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is editor  # refused, in one line, nothing saved
+        assert shown(app, "#te-error") == f"{link} is a symbolic link, not the file itself"
+        assert mailing.list_templates(crm.actor) == []
+        editor.query_one("#te-attachments", Input).value = str(prices)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        (saved,) = mailing.list_templates(crm.actor)
+        # Opened again: the file is named, with its size; the name keeps it when saved.
+        prices.write_bytes(b"changed later")
+        app.push_screen(TemplateEditor(crm.actor, saved.id))
+        await pilot.pause()
+        editor = app.screen
+        assert editor.query_one("#te-attachments", Input).value == "prices.csv"
+        assert "Kept with the template: prices.csv (24 B)." in shown(app, "#te-files")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    (again,) = mailing.list_templates(crm.actor)
+    assert again.attachments == saved.attachments

@@ -1,4 +1,5 @@
-"""Tables of e-mail mailings (schema step 5): accounts, templates, mailings, recipients.
+"""Tables of e-mail mailings (schema step 5): accounts, templates, mailings, recipients;
+and the attachments' bytes (step 9).
 
 No password column anywhere: an account names where its password lives (the keyring, or an
 environment variable); see tui_crm.services.secrets.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from peewee import (
     AutoField,
+    BlobField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -41,7 +43,8 @@ class MailTemplate(BaseModel):
     subject = TextField(default="")
     body = TextField(default="")
     html = BooleanField(default=False)
-    attachments = TextField(default="[]")  # JSON list of file paths
+    # JSON list of attachments: {"name", "size", "sha256"} of a MailFile (see mail_files)
+    attachments = TextField(default="[]")
     version = IntegerField(default=1)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=now)
@@ -109,4 +112,15 @@ class MailRecipient(BaseModel):
         )
 
 
-MAIL_MODELS = [MailAccount, MailTemplate, Mailing, MailRecipient]
+class MailFile(BaseModel):
+    """The bytes of an attachment, read when its template was saved; once per content
+    (templates and the mailings made from them refer to it by SHA-256)."""
+
+    id = AutoField()
+    sha256 = CharField(max_length=64, unique=True)
+    size = IntegerField()
+    data = BlobField()
+    created_at = DateTimeField(default=now)
+
+
+MAIL_MODELS = [MailAccount, MailTemplate, Mailing, MailRecipient]  # schema step 5

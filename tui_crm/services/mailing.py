@@ -32,7 +32,6 @@ import base64
 import datetime as dt
 import email.policy
 import functools
-import json
 import logging
 import mimetypes
 import os
@@ -48,7 +47,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from html.parser import HTMLParser
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -65,6 +63,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import (
     audit,
     lookups,
+    mail_files,
     records,
     search,
     secrets,
@@ -91,7 +90,6 @@ MAILING_STATUS_LABELS = {"draft": N_("draft"), "sending": N_("sending"),
                          "interrupted": N_("interrupted")}
 STALE_RUNNER = dt.timedelta(minutes=2)  # a runner on another host is dead after this
 HEARTBEAT_SECONDS = 20.0
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 # Runs of this process that are alive (a runner with our pid but another token is dead).
 _active_tokens: set[str] = set()
@@ -294,24 +292,23 @@ class TemplateView:
     subject: str
     body: str
     html: bool
-    attachments: list[str]
+    attachments: list[mail_files.Attachment]
     version: int
     updated_at: dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "subject": self.subject, "body": self.body,
-                "html": self.html, "attachments": list(self.attachments),
+                "html": self.html, "attachments": [a.to_dict() for a in self.attachments],
                 "version": self.version,
                 "updated_at": self.updated_at.isoformat() if self.updated_at else None}
 
 
 def _template_view(t: MailTemplate) -> TemplateView:
     return TemplateView(t.id, t.name, t.subject, t.body, bool(t.html),
-                        json.loads(t.attachments or "[]"), t.version, t.updated_at)
+                        mail_files.parse(t.attachments), t.version, t.updated_at)
 
 
-def _check_template(subject: str, body: str, html: bool, attachments: Iterable[str]
-                    ) -> list[str]:
+def _check_template(subject: str, body: str, html: bool) -> None:
     errors: dict[str, str] = {}
     if not subject.strip():
         errors["subject"] = _("Required")
@@ -322,36 +319,37 @@ def _check_template(subject: str, body: str, html: bool, attachments: Iterable[s
             templating.compile_template(text, html=is_html)
         except templating.TemplateProblem as exc:
             errors[name] = str(exc)
-    files = []
-    for raw in attachments:
-        path = Path(str(raw)).expanduser()
-        if not path.is_file():
-            errors["attachments"] = _("No such file: {path}").format(path=path)
-            break
-        if path.stat().st_size > MAX_ATTACHMENT_BYTES:
-            errors["attachments"] = _("{path} is larger than 20 MB").format(path=path)
-            break
-        files.append(str(path.resolve()))
     if errors:
         raise ValidationError(errors)
-    return files
+
+
+def _check_files_named(actor: Actor, entries: Iterable[str],
+                       kept: Iterable[mail_files.Attachment] = ()) -> None:
+    """A file path among a template's attachments is read as this process's account:
+    refused for a session acting for someone else (a kept attachment's name is no path)."""
+    names = {a.name for a in kept}
+    for raw in entries:
+        entry = str(raw).strip()
+        if entry and not (entry in names and "/" not in entry):
+            server_files.check(actor, entry)
 
 
 @write
 def add_template(actor: Actor, name: str, *, subject: str, body: str, html: bool = False,
                  attachments: Iterable[str] = ()) -> TemplateView:
-    """A new template; its subject and body are checked for template mistakes now."""
+    """A new template; its subject and body are checked for template mistakes now, and the
+    files named in `attachments` are read now and kept with it (see mail_files)."""
     _require_mail(actor)
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Required")})
     if MailTemplate.select().where(MailTemplate.name == name).exists():
         raise ValidationError({"name": _("A template {name!r} already exists").format(name=name)})
-    for raw in attachments:
-        server_files.check(actor, raw)
-    files = _check_template(subject, body, html, attachments)
+    _check_template(subject, body, html)
+    _check_files_named(actor, attachments)
+    files = mail_files.take(attachments)
     row = MailTemplate.create(name=name, subject=subject, body=body, html=html,
-                              attachments=json.dumps(files), created_by=actor.user_id)
+                              attachments=mail_files.dump(files), created_by=actor.user_id)
     audit.log(actor, "create", "mail_templates", row.id, details=name)
     return _template_view(row)
 
@@ -361,6 +359,8 @@ def update_template(actor: Actor, ref: str | int, *, name: str | None = None,
                     subject: str | None = None, body: str | None = None,
                     html: bool | None = None, attachments: Iterable[str] | None = None,
                     expected_version: int | None = None) -> TemplateView:
+    """Change a template; `attachments` (None: as they are) lists file paths to read now
+    and names of its attachments to keep."""
     _require_mail(actor)
     row = _find_template(ref)
     if expected_version is not None and row.version != expected_version:
@@ -376,12 +376,15 @@ def update_template(actor: Actor, ref: str | int, *, name: str | None = None,
     new_subject = row.subject if subject is None else subject
     new_body = row.body if body is None else body
     new_html = bool(row.html) if html is None else html
-    for raw in attachments or ():
-        server_files.check(actor, raw)
-    files = _check_template(new_subject, new_body, new_html,
-                            json.loads(row.attachments) if attachments is None else attachments)
+    _check_template(new_subject, new_body, new_html)
+    kept = mail_files.parse(row.attachments)
+    if attachments is None:
+        files = kept
+    else:
+        _check_files_named(actor, attachments, kept)
+        files = mail_files.take(attachments, kept=kept)
     updated = (MailTemplate.update(name=new_name, subject=new_subject, body=new_body,
-                                   html=new_html, attachments=json.dumps(files),
+                                   html=new_html, attachments=mail_files.dump(files),
                                    updated_at=m.now(), version=MailTemplate.version + 1)
                .where((MailTemplate.id == row.id) & (MailTemplate.version == row.version))
                .execute())
@@ -389,6 +392,7 @@ def update_template(actor: Actor, ref: str | int, *, name: str | None = None,
         raise ConflictError(_("The template {name!r} was changed by someone else after you "
                               "opened it; nothing was saved.").format(name=row.name))
     audit.log(actor, "update", "mail_templates", row.id, details=new_name)
+    mail_files.prune()
     return _template_view(MailTemplate.get_by_id(row.id))
 
 
@@ -411,6 +415,7 @@ def delete_template(actor: Actor, ref: str | int) -> None:
     row = _find_template(ref)
     audit.log(actor, "delete", "mail_templates", row.id, details=row.name)
     row.delete_instance()
+    mail_files.prune()
 
 
 # --- recipients --------------------------------------------------------------------------------
@@ -771,6 +776,7 @@ def delete_mailing(actor: Actor, mailing_id: int) -> None:
                                             "history")})
     audit.log(actor, "delete", "mailings", row.id, details=row.name)
     row.delete_instance()
+    mail_files.prune()
 
 
 @dataclass(frozen=True)
@@ -1085,7 +1091,7 @@ class Preview:
     subject: str
     body: str
     html: bool
-    attachments: list[str]
+    attachments: list[mail_files.Attachment]
 
 
 def _subject_line(text: str) -> str:
@@ -1131,7 +1137,7 @@ def preview_template(actor: Actor, template: str | int, *, kind: str, record_id:
     result = preview(actor, subject=tpl.subject, body=tpl.body, html=bool(tpl.html), kind=kind,
                      record_id=record_id, account=account)
     return Preview(result.to_name, result.to_address, result.subject, result.body, result.html,
-                   json.loads(tpl.attachments or "[]"))
+                   mail_files.parse(tpl.attachments))
 
 
 def preview_recipient(actor: Actor, mailing_id: int, recipient_id: int | None = None) -> Preview:
@@ -1148,7 +1154,7 @@ def preview_recipient(actor: Actor, mailing_id: int, recipient_id: int | None = 
     subj, text = _render_pair(templating.compile_template(row.subject),
                               templating.compile_template(row.body, html=row.html), context)
     return Preview(rec.name, rec.address, subj, text, bool(row.html),
-                   json.loads(row.attachments or "[]"))
+                   mail_files.parse(row.attachments))
 
 
 @dataclass(frozen=True)
@@ -1175,10 +1181,8 @@ def problems(actor: Actor, mailing_id: int, *, limits: templating.Limits | None 
         contexts.prefetch(row.kind, [r.record_id for r in pending[start:start + 200]])
         for rec in pending[start:start + 200]:
             found.extend(_problem(contexts, rec, subject_tpl, body_tpl, limits))
-    for path in json.loads(row.attachments or "[]"):
-        if not Path(path).is_file():
-            found.append(RecipientProblem(0, "", "", _("The attachment {path} is missing.")
-                                          .format(path=path)))
+    found.extend(RecipientProblem(0, "", "", problem)
+                 for problem in mail_files.problems(mail_files.parse(row.attachments)))
     return found
 
 
@@ -1248,11 +1252,10 @@ def _header_address(address: str) -> str:
 
 
 def build_message(account: AccountView | MailAccount, to_name: str, to_address: str,
-                  subject: str, body: str, *, html: bool, attachments: Iterable[str],
-                  message_id: str, attachment_data: dict[str, bytes] | None = None) -> bytes:
-    """The message as bytes ready for SMTP DATA (CRLF line ends).
-
-    `attachment_data` caches the attachments' bytes for a run (path → bytes)."""
+                  subject: str, body: str, *, html: bool,
+                  attachments: Iterable[tuple[str, bytes]], message_id: str) -> bytes:
+    """The message as bytes ready for SMTP DATA (CRLF line ends); `attachments` are
+    (file name, bytes) as mail_files.contents gives them."""
     attachments = list(attachments)
     if not html and not attachments:
         try:
@@ -1271,19 +1274,12 @@ def build_message(account: AccountView | MailAccount, to_name: str, to_address: 
         msg.add_alternative(body, subtype="html")
     else:
         msg.set_content(body)
-    for raw in attachments:
-        path = Path(raw)
-        ctype, encoding = mimetypes.guess_type(path.name)
+    for name, content in attachments:
+        ctype, encoding = mimetypes.guess_type(name)
         if ctype is None or encoding is not None:
             ctype = "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)
-        if attachment_data is None:
-            content = path.read_bytes()
-        elif raw not in attachment_data:
-            content = attachment_data[raw] = path.read_bytes()
-        else:
-            content = attachment_data[raw]
-        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=path.name)
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return msg.as_bytes(policy=POLICY)
 
 
@@ -1955,8 +1951,8 @@ def send_test(actor: Actor, mailing_id: int, *, to: str | None = None,
     session = session or SmtpSession(account, account_password(account), timeout=timeout)
     target = validate_email(to) if to else account.from_address
     data = build_message(account, account.from_name, target, _("[TEST] {subject}").format(
-        subject=shown.subject), shown.body, html=shown.html, attachments=shown.attachments,
-        message_id=new_message_id(account))
+        subject=shown.subject), shown.body, html=shown.html,
+        attachments=mail_files.contents(shown.attachments), message_id=new_message_id(account))
     try:
         try:
             reply = session.send(account.from_address, target, data)
@@ -2137,8 +2133,8 @@ class _Run:
         self.sleeper = sleeper
         self.subject_tpl = templating.compile_template(row.subject)
         self.body_tpl = templating.compile_template(row.body, html=row.html)
-        self.attachments = json.loads(row.attachments or "[]")
-        self.attachment_data: dict[str, bytes] = {}
+        # Read once from the database for the whole run (never from disk).
+        self.attachments = mail_files.contents(mail_files.parse(row.attachments))
         self.contexts = _Contexts(actor, account, [self.subject_tpl, self.body_tpl],
                                   row.kind)
         self.history = _History(actor, row)
@@ -2272,8 +2268,7 @@ class _Run:
             body = templating.render(self.body_tpl, context, limits=options.limits)
             data = build_message(self.account, rec.name, rec.address, subject, body,
                                  html=self.row.html, attachments=self.attachments,
-                                 message_id=rec.message_id,
-                                 attachment_data=self.attachment_data)
+                                 message_id=rec.message_id)
         except (CrmError, OSError, ValueError) as exc:
             self.outcome(rec, "pending", "failed", reply=str(exc))
             self.report.failed_now += 1
@@ -2363,10 +2358,8 @@ def send(actor: Actor, mailing_id: int, *, options: SendOptions | None = None,
     actor.require("events", "edit")  # each message is written to the client's history
     account = _sending_account(row)
     password = account_password(account)  # a missing password stops us before anything
-    for path in json.loads(row.attachments or "[]"):
-        if not Path(path).is_file():
-            raise ValidationError({"attachments": _("The attachment {path} is missing.")
-                                   .format(path=path)})
+    for problem in mail_files.problems(mail_files.parse(row.attachments)):
+        raise ValidationError({"attachments": problem})
     rate = options.rate_per_minute if options.rate_per_minute is not None \
         else row.rate_per_minute
     interval = 60.0 / rate if rate and rate > 0 else 0.0

@@ -50,6 +50,19 @@ def _view(u: m.User) -> UserView:
 
 
 @write
+def _first_user(login: str) -> m.User | None:
+    """The OS account as the admin of a database without users (None: it has users now)."""
+    if m.User.select().count() != 0:
+        return m.User.get_or_none(m.User.login == login)
+    # get_or_create: two first sessions at once (PostgreSQL does not serialize them as
+    # SQLite's write lock does) end up as the same admin, not a crash.
+    me, created = m.User.get_or_create(login=login,
+                                       defaults={"full_name": login, "role": "admin"})
+    if created:
+        audit.log(actor_from_user(me), "create", "users", me.id, details=login)
+    return me
+
+
 def resolve_actor(requested: str | None = None, *,
                   invocation: Invocation | None = None) -> Actor:
     """The acting user for this session.
@@ -60,7 +73,8 @@ def resolve_actor(requested: str | None = None, *,
     the database has no users yet (never through sudo by someone else). `requested`
     (`--user`) is honoured only when the acting account is an admin, so a manager cannot
     act as someone else by typing a name. `invocation` is for tests: another identity
-    without another process.
+    without another process. Only that first user is written: a session that only reads
+    never waits for another session's write lock.
     """
     inv = invocation or current_invocation()
     process = m.User.get_or_none(m.User.login == inv.login)
@@ -73,15 +87,10 @@ def resolve_actor(requested: str | None = None, *,
               " {account} itself (as root: sudo -u {account} tui-crm init).").format(
                 login=inv.sudo_login, account=inv.login))
     me = process if login == inv.login else m.User.get_or_none(m.User.login == login)
+    if me is None and not m.User.select().exists():
+        me = _first_user(login)
     if me is None:
-        if m.User.select().count() == 0:
-            # get_or_create: two first sessions at once (PostgreSQL does not serialize
-            # them as SQLite's write lock does) end up as the same admin, not a crash.
-            me, created = m.User.get_or_create(
-                login=login, defaults={"full_name": login, "role": "admin"})
-            if created:
-                audit.log(actor_from_user(me), "create", "users", me.id, details=login)
-        elif not requested:
+        if not requested:
             raise PermissionDenied(
                 _("No tui-crm user for the OS account {login}; ask an admin to run"
                   " `tui-crm user add {login}`.").format(login=login))

@@ -11,17 +11,21 @@ import datetime as dt
 import gc
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 
 from tui_crm import paths
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _, detect_language, get_language, set_language
 from tui_crm.services.rights import Actor
+from tui_crm.terminal_text import visible
 from tui_crm.ui.messages import SettingsChanged
+from tui_crm.ui.visible_controls import VisibleControls
 from tui_crm.ui.widgets import translate_bindings
 
 DEFAULT_THEME = "textual-dark"
@@ -31,6 +35,7 @@ POLL_SECONDS = 1.0
 # moment (time.monotonic(), one clock for every process) to the file READY_FILE_ENV names.
 EXIT_WHEN_READY_ENV = "TUI_CRM_EXIT_WHEN_READY"
 READY_FILE_ENV = "TUI_CRM_READY_FILE"
+VISIBLE_CONTROLS = VisibleControls()  # one instance: Textual caches filtered lines per filter
 
 
 def _crm_commands() -> type:
@@ -99,6 +104,15 @@ class CrmApp(App[int]):
         self.started_at = dt.datetime.now()
         self.startup_problems: list[str] = []  # shared-folder modes, shown at start
         self.reminders_shown: list = []  # this session's reminders, to snooze or dismiss
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then ours: record data never drives the terminal."""
+        return [*super().get_line_filters(), VISIBLE_CONTROLS]
+
+    def notify(self, message: str, *, title: str = "", **options: Any) -> None:
+        """A toast, its text escaped before it is laid out (so the escapes are measured too;
+        the line filter would catch them anyway, cutting the end of the line)."""
+        super().notify(visible(message, keep="\n"), title=visible(title), **options)
 
     # --- start ---------------------------------------------------------------------------------
 

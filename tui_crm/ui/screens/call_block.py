@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -53,13 +54,14 @@ class CallBlockScreen(Screen[None]):
         self.run: BlockRunView | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="counter")
+        # Client names are text, never markup (a "[/b]" in a name would stop the screen).
+        yield Label("", id="counter", markup=False)
         with Vertical():
-            yield Static("", id="client")
-            yield Static("", id="results")
+            yield Static("", id="client", markup=False)
+            yield Static("", id="results", markup=False)
             with VerticalScroll(id="history"):
-                yield Static("", id="history-text")
-            yield Static("", id="queue")
+                yield Static("", id="history-text", markup=False)
+            yield Static("", id="queue", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -104,11 +106,11 @@ class CallBlockScreen(Screen[None]):
         if item.phone:
             digits = "".join(ch for ch in item.phone if ch.isdigit() or ch == "+")
             card.append(_("Phone") + ": ")
-            card.append(item.phone, style=f"bold cyan link tel:{digits}")
+            card.append(item.phone, style=Style(bold=True, color="cyan", link=f"tel:{digits}"))
             card.append("\n")
         if item.email:
             card.append(_("E-mail") + ": ")
-            card.append(item.email, style=f"link mailto:{item.email}")
+            card.append(item.email, style=Style(link=f"mailto:{item.email}"))  # not parsed
             card.append("\n")
         if item.source:
             card.append(_("Source") + ": " + item.source + "\n")

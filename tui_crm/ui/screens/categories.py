@@ -30,7 +30,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import segmentation as seg
 from tui_crm.services.rights import Actor
 from tui_crm.ui.messages import RecordChanged
-from tui_crm.ui.widgets import modal_css, translate_bindings
+from tui_crm.ui.widgets import PlainTable, modal_css, translate_bindings
 
 SHOWN_ROWS = 500
 SPANS = (3, 6, 12)
@@ -149,11 +149,11 @@ class CategoriesPane(Vertical):
         yield Static("", id="cat-summary", markup=False)
         with TabbedContent(id="cat-tabs"):
             with TabPane(_("Clients"), id="tab-clients"):
-                yield DataTable(cursor_type="row", zebra_stripes=True, id="cat-clients")
+                yield PlainTable(cursor_type="row", zebra_stripes=True, id="cat-clients")
             with TabPane(_("By month"), id="tab-months"):
-                yield DataTable(cursor_type="row", id="cat-months")
+                yield PlainTable(cursor_type="row", id="cat-months")
             with TabPane(_("Attention"), id="tab-attention"):
-                yield DataTable(cursor_type="row", id="cat-attention")
+                yield PlainTable(cursor_type="row", id="cat-attention")
             with TabPane(_("Pareto"), id="tab-pareto"):
                 from textual_plotext import PlotextPlot
 

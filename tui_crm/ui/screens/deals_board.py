@@ -53,7 +53,7 @@ class PaymentModal(ModalScreen[dict | None]):
             yield Input(dates.format_date(self.today), id="date")
             yield Label(_("Description"))
             yield Input("", id="description")
-            yield Label("", classes="error", id="error")
+            yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Save"), variant="primary", id="save")
                 yield Button(_("Cancel"), id="cancel")
@@ -94,7 +94,7 @@ class ReasonModal(ModalScreen[str | None]):
         with Vertical():
             yield Label(self.heading, classes="title", markup=False)
             yield Input(placeholder=_("Why was the deal lost?"), id="reason")
-            yield Label("", classes="error", id="error")
+            yield Label("", classes="error", id="error", markup=False)
 
     def on_mount(self) -> None:
         translate_bindings(self)
@@ -129,7 +129,7 @@ class StageColumn(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(_(DEAL_STAGE_CHOICES[self.stage]), classes="stage-title")
-        yield Label("", classes="stage-sum")
+        yield Label("", classes="stage-sum", markup=False)
         yield OptionList(id=f"list-{self.stage}")
 
     @property

@@ -63,7 +63,7 @@ class FollowupsPane(Vertical):
         self.items: list[FollowUp] = []
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="fu-title")
+        yield Label("", id="fu-title", markup=False)
         yield OptionList(id="fu-list")
 
     def on_mount(self) -> None:

@@ -86,7 +86,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(_("Your own keys: {path} ([keymap] id = \"key\")").format(
                 path=paths.config_dir() / "keymap.toml"), id="help-keymap", markup=False)
             with VerticalScroll():
-                yield Static(self._table(), id="help-table")
+                yield Static(self._table(), id="help-table", markup=False)
 
     def _table(self) -> Table:
         table = Table(box=None, expand=True, padding=(0, 1), show_header=False)

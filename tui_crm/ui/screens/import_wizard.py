@@ -37,6 +37,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import importing, server_files, settings
 from tui_crm.services.importing import ImportOptions, ImportPlan, ImportResult, SourceTable
 from tui_crm.services.rights import Actor
+from tui_crm.ui.widgets import PlainTable
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".vcf", ".vcard"}
@@ -107,19 +108,19 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="wizard"):
             yield Label(_("Import into {section}").format(
-                section=settings.section_name(self.kind)), id="wizard-title")
+                section=settings.section_name(self.kind)), id="wizard-title", markup=False)
             with ContentSwitcher(initial="step-file"):
                 with Vertical(id="step-file"):
                     yield Label(_("Choose a .xlsx, .xls, .ods, .csv or .vcf file:"))
                     yield SpreadsheetTree(str(self.folder), id="file-tree")
                     yield Input(value=self.start_path, placeholder=_("Path to the file"),
                                 id="file-path")
-                    yield Static("", id="file-error", classes="error")
+                    yield Static("", id="file-error", classes="error", markup=False)
                     with Horizontal(classes="buttons"):
                         yield Button(_("Next"), id="file-next", variant="primary")
                         yield Button(_("Cancel"), id="file-cancel")
                 with Vertical(id="step-map"):
-                    yield Label("", id="source-info")
+                    yield Label("", id="source-info", markup=False)
                     with Horizontal(id="csv-options"):
                         yield Select([(e, e) for e in ENCODINGS], id="encoding",
                                      allow_blank=False, value="utf-8")
@@ -127,13 +128,13 @@ class ImportWizard(ModalScreen[ImportResult | None]):
                                      id="delimiter", allow_blank=False, value=";")
                     yield Label(_("Where each column goes:"))
                     yield VerticalScroll(id="mapping")
-                    yield Static("", id="map-error", classes="error")
+                    yield Static("", id="map-error", classes="error", markup=False)
                     with Horizontal(classes="buttons"):
                         yield Button(_("Back"), id="map-back")
                         yield Button(_("Preview"), id="map-next", variant="primary")
                 with Vertical(id="step-preview"):
-                    yield Label("", id="preview-summary")
-                    yield DataTable(id="preview-table", zebra_stripes=True)
+                    yield Label("", id="preview-summary", markup=False)
+                    yield PlainTable(id="preview-table", zebra_stripes=True)
                     with RadioSet(id="policy"):
                         for code, label in POLICIES.items():
                             yield RadioButton(_(label), value=code == "skip", id=f"policy-{code}")
@@ -146,8 +147,8 @@ class ImportWizard(ModalScreen[ImportResult | None]):
                     with Horizontal(classes="buttons"):
                         yield Button(_("Cancel"), id="progress-cancel", variant="error")
                 with Vertical(id="step-done"):
-                    yield Label("", id="done-summary")
-                    yield Static("", id="done-problems")
+                    yield Label("", id="done-summary", markup=False)
+                    yield Static("", id="done-problems", markup=False)
                     with Horizontal(classes="buttons"):
                         yield Button(_("Close"), id="done-close", variant="primary")
                         yield Button(_("Undo the import"), id="done-undo", variant="warning")

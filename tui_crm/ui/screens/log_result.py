@@ -17,7 +17,7 @@ from tui_crm import dates
 from tui_crm.i18n import N_, _
 from tui_crm.services import settings
 from tui_crm.services.settings import EventTypeInfo, ResultInfo
-from tui_crm.ui.widgets import modal_css, translate_bindings
+from tui_crm.ui.widgets import modal_css, text_choices, translate_bindings
 
 RESULT_KEYS = "123456789"
 
@@ -62,7 +62,7 @@ class WhenInput(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self._placeholder, classes="when")
-        yield Label("", classes="hint")
+        yield Label("", classes="hint", markup=False)
 
     def value(self, now: dt.datetime) -> dt.datetime | None:
         text = self.query_one(Input).value.strip()
@@ -136,9 +136,10 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
                     yield Button("+1d", id="pick-1d")
                     yield Button("+3d", id="pick-3d")
                     yield Button(_("next week"), id="pick-week")
-                yield Select([(t.name, t.code) for t in self.types], value=self._next_type(),
+                yield Select(text_choices((t.name, t.code) for t in self.types),
+                             value=self._next_type(),
                              allow_blank=False, id="next-type")
-            yield Label("", classes="error", id="error")
+            yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Save"), variant="primary", id="save")
                 yield Button(_("Cancel"), id="cancel")
@@ -230,7 +231,7 @@ class MoveModal(ModalScreen[Moved | None]):
             yield Label(self.heading, markup=False)
             yield WhenInput(_("When: tomorrow 10:00, +1h, 31.12.2026"), id="when")
             yield Input(placeholder=_("Reason (kept in the client's history)"), id="reason")
-            yield Label("", classes="error", id="error")
+            yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Move"), variant="primary", id="ok")
                 yield Button(_("Cancel"), id="cancel")

@@ -35,12 +35,12 @@ from textual.widgets import (
 from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import mailing, recipient_lists, settings
+from tui_crm.services import mail_files, mailing, recipient_lists, settings
 from tui_crm.services.kinds import CATEGORY_CHOICES, KINDS
 from tui_crm.services.mailing import Candidate, RecipientSource
 from tui_crm.services.rights import Actor
 from tui_crm.ui.screens.settings import error_text
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
 
 TABLE_LIMIT = 1000  # rows a status table shows at once (filter by status for the rest)
 
@@ -94,8 +94,8 @@ class MailingsPane(Vertical):
         self.rows: list[mailing.MailingView] = []
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="ml-title")
-        table = DataTable(id="ml-table", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="ml-title", markup=False)
+        table = PlainTable(id="ml-table", cursor_type="row", zebra_stripes=True)
         yield table
         with Horizontal(id="ml-buttons"):
             yield Button(_("New mailing"), id="ml-new", variant="primary")
@@ -233,7 +233,7 @@ class TemplatePicker(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(_("Choose a template to edit (Enter), or press Escape"))
-            yield DataTable(id="tp-table", cursor_type="row")
+            yield PlainTable(id="tp-table", cursor_type="row")
             yield Button(_("New template"), id="tp-new")
 
     def on_mount(self) -> None:
@@ -342,14 +342,26 @@ def _candidate_label(c: Candidate) -> str:
     return f"{c.name} <{c.address}>" if c.name else c.address
 
 
+def attachments_text(attachments: list[mail_files.Attachment]) -> str:
+    """What the template keeps: each file's name and size, and any file an upgrade could
+    not keep."""
+    if not attachments:
+        return ""
+    lines = [_("Kept with the template: {files}. A name keeps its file; a path attaches the "
+               "file as it is now.").format(
+        files=", ".join(a.label() for a in attachments if not a.problem) or "—")]
+    lines += mail_files.problems(attachments)
+    return "\n".join(lines)
+
+
 def _preview_text(shown: mailing.Preview) -> Text:
     text = Text()
     text.append(_("To: {name} <{address}>").format(name=shown.to_name,
                                                     address=shown.to_address), style="dim")
     text.append("\n")
     text.append(_("Subject: {subject}").format(subject=shown.subject), style="bold")
-    for path in shown.attachments:
-        text.append("\n" + _("Attachment: {path}").format(path=path), style="dim")
+    for attachment in shown.attachments:
+        text.append("\n" + _("Attachment: {path}").format(path=attachment.label()), style="dim")
     text.append("\n\n")
     text.append(mailing.html_to_text(shown.body) if shown.html else shown.body)
     return text
@@ -397,6 +409,7 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
                     yield Checkbox(_("HTML"), id="te-html")
                     yield Input(placeholder=_("Attachments: file paths separated by ;"),
                                 id="te-attachments")
+                yield Static("", classes="hint", id="te-files", markup=False)
                 yield Label(_("Fields: contact.first_name, contact.last_name, org.name, "
                               "org.city, owner.full_name, sender.name, recipient.email, "
                               "custom fields by name; {{ x|default('…') }} for optional ones."),
@@ -428,7 +441,9 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
             self.query_one("#te-subject", Input).value = t.subject
             self.query_one("#te-body", TextArea).text = t.body
             self.query_one("#te-html", Checkbox).value = t.html
-            self.query_one("#te-attachments", Input).value = "; ".join(t.attachments)
+            kept = [a for a in t.attachments if not a.problem]
+            self.query_one("#te-attachments", Input).value = "; ".join(a.name for a in kept)
+            self.query_one("#te-files", Static).update(attachments_text(t.attachments))
         self.find_recipients()
         self.query_one("#te-name", Input).focus()
 
@@ -443,7 +458,8 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
             self.candidates = []
             self.query_one("#te-preview", Static).update(error_text(exc))
         select = self.query_one("#te-recipient", Select)
-        select.set_options([(_candidate_label(c), i) for i, c in enumerate(self.candidates)])
+        select.set_options(text_choices((_candidate_label(c), i)
+                                        for i, c in enumerate(self.candidates)))
         if self.candidates:
             select.value = 0
         self.update_preview()
@@ -563,10 +579,10 @@ class RecipientPicker(ModalScreen[int | None]):
         with Vertical():
             yield Label(_("New mailing"), classes="title")
             with Horizontal(classes="row"):
-                yield Select([(t.name, t.id) for t in templates], prompt=_("Template"),
+                yield Select(text_choices((t.name, t.id) for t in templates), prompt=_("Template"),
                              value=templates[0].id if templates else Select.NULL,
                              id="rp-template")
-                yield Select([(f"{a.name} <{a.from_address}>", a.id) for a in accounts],
+                yield Select(text_choices((f"{a.name} <{a.from_address}>", a.id) for a in accounts),
                              prompt=_("Account"),
                              value=accounts[0].id if accounts else Select.NULL,
                              id="rp-account")
@@ -581,14 +597,14 @@ class RecipientPicker(ModalScreen[int | None]):
                              prompt=_("Any category"), id="rp-category")
                 yield Button(_("Find"), id="rp-find")
             with Horizontal(classes="row"):
-                yield Select([(n, n) for n in recipient_lists.names()],
+                yield Select(text_choices((n, n) for n in recipient_lists.names()),
                              prompt=_("Saved list"), id="rp-saved")
                 yield Input(placeholder=_("Save these conditions as a list named…"),
                             id="rp-save-name")
                 yield Button(_("Save list"), id="rp-save")
             yield Label("", id="rp-summary", markup=False)
             with Horizontal(id="rp-main"):
-                yield DataTable(id="rp-table", cursor_type="row", zebra_stripes=True)
+                yield PlainTable(id="rp-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="rp-preview", markup=False)
             yield Static("", classes="error", id="rp-error", markup=False)
             with Horizontal(classes="row"):
@@ -607,7 +623,7 @@ class RecipientPicker(ModalScreen[int | None]):
     def _fill_groups(self) -> None:
         kind = str(self.query_one("#rp-kind", Select).value)
         self.query_one("#rp-group", Select).set_options(
-            [(name, name) for _gid, name, _parent in settings.groups(kind)])
+            text_choices((name, name) for _gid, name, _parent in settings.groups(kind)))
 
     @on(Select.Changed, "#rp-kind")
     def _kind_changed(self) -> None:
@@ -640,7 +656,7 @@ class RecipientPicker(ModalScreen[int | None]):
             self._show_error(str(exc))
             return
         self.query_one("#rp-saved", Select).set_options(
-            [(n, n) for n in recipient_lists.names()])
+            text_choices((n, n) for n in recipient_lists.names()))
         self.app.notify(_("Saved list {name!r}").format(name=name), markup=False)
 
     def current_source(self) -> RecipientSource:
@@ -844,7 +860,7 @@ class MailingStatusScreen(ModalScreen[None]):
             with Horizontal(classes="row"):
                 yield ProgressBar(id="ms-progress", show_eta=False)
                 yield Label("", id="ms-counts", markup=False)
-            yield DataTable(id="ms-table", cursor_type="row", zebra_stripes=True)
+            yield PlainTable(id="ms-table", cursor_type="row", zebra_stripes=True)
             yield Static("", classes="error", id="ms-error", markup=False)
             with Horizontal(classes="row"):
                 yield Button(_("Send"), variant="primary", id="ms-send")

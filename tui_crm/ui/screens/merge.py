@@ -21,6 +21,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import merging
 from tui_crm.services.merging import FieldChoice, MergeResult
 from tui_crm.services.rights import Actor
+from tui_crm.ui.widgets import PlainTable
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 
 MARKS = {"keep": "←", "other": "→", "both": "+"}
@@ -63,11 +64,11 @@ class MergeScreen(ModalScreen[MergeResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="merge-dialog"):
-            yield Label("", id="merge-title")
+            yield Label("", id="merge-title", markup=False)
             yield Label(_("← keep this value · → take the other · + both · S swap ·"
                           " Ctrl+S merge"))
-            yield DataTable(id="merge-table", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="merge-error")
+            yield PlainTable(id="merge-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="merge-error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(_("Merge"), id="merge-do", variant="warning")
                 yield Button(_("Cancel"), id="merge-cancel")

@@ -37,7 +37,7 @@ class PickModal(ModalScreen[str | None]):
             options = [Option(line, id=key) for key, line in self.choices]
             if not options:
                 options = [Option(self.empty or "—", disabled=True)]
-            yield OptionList(*options)
+            yield OptionList(*options, markup=False)  # record titles, file names
 
     def on_mount(self) -> None:
         translate_bindings(self)

@@ -56,7 +56,7 @@ class PlanTomorrowScreen(Screen[None]):
         with Vertical():
             yield Label(_("Plan for {day}").format(day=dates.format_date(self.day)),
                         id="plan-title")
-            yield Label("", id="block")
+            yield Label("", id="block", markup=False)
             yield OptionList(id="candidates")
             yield Input(placeholder=_("Export to file (.xlsx), Enter to write"), id="export")
         yield Footer()

@@ -22,7 +22,7 @@ from tui_crm.services import reports, users
 from tui_crm.services.reports import DayEntry, MeetingReportView, Report
 from tui_crm.services.rights import Actor
 from tui_crm.ui.screens.log_result import now_of as _now
-from tui_crm.ui.widgets import modal_css, translate_bindings
+from tui_crm.ui.widgets import PlainTable, modal_css, translate_bindings
 
 EVERYONE = "*"
 NUMERIC = ("int", "money", "decimal", "percent")
@@ -48,7 +48,7 @@ class ExportModal(ModalScreen[str | None]):
                             .format(formats=", ".join(f".{f}" for f in self.formats)),
                             classes="title", markup=False)
             yield Input(self.default_path, id="path")
-            yield Label("", classes="error", id="error")
+            yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Export"), variant="primary", id="export")
                 yield Button(_("Cancel"), id="cancel")
@@ -113,7 +113,7 @@ class MeetingReportForm(ModalScreen[MeetingReportView | None]):
                 yield Input(dates.format_date(v.next_contact_date) if v.next_contact_date
                             else "", placeholder=_("e.g. 31.12.2026, +7d, пятница"),
                             id="next_contact_date")
-            yield Label("", classes="error", id="error")
+            yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Save"), variant="primary", id="save")
                 yield Button(_("Cancel"), id="cancel")
@@ -171,7 +171,7 @@ class DayJournalModal(ModalScreen[DayEntry | None]):
             yield Input(str(self.entry.lateness_minutes), id="late", type="integer")
             yield Checkbox(_("Work journal for the next day sent"), self.entry.journal_sent,
                            id="sent")
-            yield Label("", classes="error", id="error")
+            yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Save"), variant="primary", id="save")
                 yield Button(_("Cancel"), id="cancel")
@@ -247,7 +247,7 @@ class ReportsPane(Vertical):
                          id="rep-manager")
             yield Button(_("Export…"), compact=True, id="rep-export")
         yield Static("", id="rep-title", markup=False)
-        yield DataTable(cursor_type="row", zebra_stripes=True, id="rep-table")
+        yield PlainTable(cursor_type="row", zebra_stripes=True, id="rep-table")
         from textual_plotext import PlotextPlot
 
         yield PlotextPlot(id="rep-chart")

@@ -70,8 +70,8 @@ class TodayPane(Vertical):
         self._block_of: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="day-title")
-        yield Static("", id="week")
+        yield Label("", id="day-title", markup=False)
+        yield Static("", id="week", markup=False)
         yield OptionList(id="day-list")
 
     def on_mount(self) -> None:

@@ -54,7 +54,7 @@ class UsersPane(Vertical):
             yield Select([(_(label), key) for key, label in VISIBILITIES.items()],
                          prompt=_("visibility"), id="set-visibility")
             yield Select([], prompt=_("hand clients to…"), id="hand-to")
-        yield Label("", id="users-error")
+        yield Label("", id="users-error", markup=False)
 
     def on_mount(self) -> None:
         translate_bindings(self)

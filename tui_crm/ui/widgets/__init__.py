@@ -1,4 +1,4 @@
-"""Widgets of the main screen, and a helper they share.
+"""Widgets of the main screen, and helpers they share.
 
 Binding descriptions are declared in English (`N_`) at class level, but the footer and
 the help screen show them in the user's language, which can change while the app runs:
@@ -8,16 +8,18 @@ the help screen show them in the user's language, which can change while the app
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import DataTable
 
 from tui_crm.i18n import _
 
@@ -94,6 +96,32 @@ class TextLine(Widget):
 
     def render(self) -> Text:
         return Text(self.text, no_wrap=True, overflow="ellipsis")
+
+
+# --- data shown as text, never as markup ---------------------------------------------------------
+# Textual reads a plain str as markup in a DataTable cell or a Select choice: a "[/b]" in a
+# client's name would stop the screen, an "[@click=…]" would run an action when clicked.
+
+
+class PlainTable(DataTable):
+    """A DataTable whose str cells and column labels are shown as the text they are."""
+
+    def add_column(self, label: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().add_column(escape(label) if isinstance(label, str) else label,
+                                  *args, **kwargs)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> Any:
+        return super().add_row(*(escape(c) if isinstance(c, str) else c for c in cells),
+                               **kwargs)
+
+    def update_cell(self, row_key: Any, column_key: Any, value: Any, **kwargs: Any) -> None:
+        super().update_cell(row_key, column_key,
+                            escape(value) if isinstance(value, str) else value, **kwargs)
+
+
+def text_choices(choices: Iterable[tuple[str, T]]) -> list[tuple[Text, T]]:
+    """Select choices whose labels are shown as the text they are."""
+    return [(Text(label), value) for label, value in choices]
 
 
 def translate_bindings(node: DOMNode) -> None:

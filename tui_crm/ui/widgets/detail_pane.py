@@ -30,6 +30,7 @@ from tui_crm.services import records, settings
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES
 from tui_crm.services.records import ListQuery, PointView, RecordView
 from tui_crm.services.rights import Actor
+from tui_crm.terminal_text import visible
 from tui_crm.ui.widgets import TextLine, translate_bindings
 
 HISTORY_LIMIT = 100
@@ -110,9 +111,9 @@ class RecordTabs(Vertical):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs"):
             with TabPane(_("Card"), id="card"), VerticalScroll():
-                yield Static("", id="card-body", classes="tab-text")
+                yield Static("", id="card-body", classes="tab-text", markup=False)
             with TabPane(_("History"), id="history"), VerticalScroll():
-                yield Static("", id="history-body", classes="tab-text")
+                yield Static("", id="history-body", classes="tab-text", markup=False)
             with TabPane(_("People"), id="people"):
                 yield OptionList(id="people-list")
             with TabPane(_("Tasks"), id="tasks"):
@@ -173,6 +174,7 @@ class DetailPane(Vertical):
         self.view: RecordView | None = None
         self._loaded_tabs: set[str] = set()
         self.built = False  # the tabs are mounted
+        self._building = False  # their mount is under way
         self._focus_wanted = False
         # The card's rows of the record shown: a resize only lays them out again.
         self._rows_of: tuple[RecordView, list[tuple[str, Text]]] | None = None
@@ -190,8 +192,11 @@ class DetailPane(Vertical):
         self.set_timer(0.5, self.build_tabs)
 
     async def build_tabs(self) -> None:
-        if self.built:
+        if self.built or self._building:
+            # The fallback timer can fire while the screen's call still awaits the mount:
+            # a second set of tabs would be mounted under the first.
             return
+        self._building = True
         await self.mount(RecordTabs())
         self.built = True
         if self.kind:
@@ -305,13 +310,14 @@ class DetailPane(Vertical):
                     if index:
                         value.append("\n")
                     kind_names = POINT_TYPE_CHOICES[point.kind]
-                    value.append_text(linked_text(point.value, point_link(point)))
+                    value.append_text(linked_text(visible(point.value), point_link(point)))
                     value.append(f" {_(kind_names.get(point.type, point.type))}", style="dim")
                 rows.append((label, value))
                 continue
             if spec.name in ("primary_phone", "primary_email") and view.points:
                 continue  # shown in full above
-            text = view.display.get(spec.name, "")
+            # Escaped before the card is wrapped, so that the escapes are measured too.
+            text = visible(view.display.get(spec.name, ""), keep="\n")
             if not text or (spec.type == "bool" and not spec.custom
                             and not view.values.get(spec.name)):
                 continue  # empty, or a "no" flag: noise on a card

@@ -538,7 +538,8 @@ class RecordPicker(FieldInput):
         self._chosen_title = self._shown_text = text
         yield Input(text, compact=True, id=f"input-{self.field_name}",
                     placeholder=_("type a name, phone or #id"))
-        yield OptionList(id=f"suggestions-{self.field_name}", classes="suggestions")
+        yield OptionList(id=f"suggestions-{self.field_name}", classes="suggestions",
+                         markup=False)  # record titles
 
     @property
     def input(self) -> Input:

@@ -220,11 +220,11 @@ class FilterDialog(ModalScreen[dict | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(self.title_text, classes="title", markup=False)
             with VerticalScroll():
                 for index, field in enumerate(self.fields):
                     with Horizontal(classes="row"):
-                        yield Label(field.label)
+                        yield Label(field.label, markup=False)
                         value = self.current.get(field.name)
                         if field.options:
                             values = [v for _l, v in field.options]

@@ -33,6 +33,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import records
 from tui_crm.services.records import ListQuery, RecordView
 from tui_crm.services.rights import Actor
+from tui_crm.terminal_text import visible
 from tui_crm.ui.widgets import in_query_thread, translate_bindings
 
 PAGE = 100  # rows per fetch: ~10 ms on 100k organizations
@@ -99,7 +100,7 @@ def fit_widths(columns: list[Column], width: int) -> list[Column]:
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
-    text = text.replace("\n", " ")
+    text = visible(text.replace("\n", " "))  # escaped here to be measured as shown
     if cell_len(text) > width:
         return set_cell_size(text, max(0, width - 1)) + "…" if width > 1 else text[:width]
     if right:
