@@ -44,28 +44,22 @@ def _view(u: m.User) -> UserView:
                     json.loads(u.rights or "{}"))
 
 
-@write
 def resolve_actor(requested: str | None = None) -> Actor:
     """The acting user for this session.
 
     The OS account is mapped to a user (created as admin when the database has no users
     yet). `requested` (`--user`) is honoured only when the OS account is an admin, so a
     manager cannot act as someone else by typing a name.
+
+    Only reads, so that starting a command or the UI never waits for another session's
+    write; the one write is the very first user of an empty database.
     """
     login = os_login()
-    me = m.User.get_or_none(m.User.login == login)
-    if me is None:
-        if m.User.select().count() == 0:
-            # get_or_create: two first sessions at once (PostgreSQL does not serialize
-            # them as SQLite's write lock does) end up as the same admin, not a crash.
-            me, created = m.User.get_or_create(
-                login=login, defaults={"full_name": login, "role": "admin"})
-            if created:
-                audit.log(actor_from_user(me), "create", "users", me.id, details=login)
-        elif not requested:
-            raise PermissionDenied(
-                _("No tui-crm user for the OS account {login}; ask an admin to run"
-                  " `tui-crm user add {login}`.").format(login=login))
+    me = _user_or_first(login)
+    if me is None and not requested:
+        raise PermissionDenied(
+            _("No tui-crm user for the OS account {login}; ask an admin to run"
+              " `tui-crm user add {login}`.").format(login=login))
     if requested and (me is None or requested != me.login):
         if me is None or me.role != "admin" or not me.active:
             raise PermissionDenied(
@@ -77,6 +71,31 @@ def resolve_actor(requested: str | None = None) -> Actor:
     if not me.active:
         raise PermissionDenied(_("The user {login} is disabled.").format(login=me.login))
     return actor_from_user(me)
+
+
+def _user_or_first(login: str) -> m.User | None:
+    """The user of this login; on an empty database, registered as its first user (admin)."""
+    me = m.User.get_or_none(m.User.login == login)
+    if me is not None:
+        return me
+    if m.User.select().exists():
+        # Looked up again: another first session of this account may have just registered it.
+        return m.User.get_or_none(m.User.login == login)
+    return _register_first_user(login)
+
+
+@write
+def _register_first_user(login: str) -> m.User | None:
+    """The first user of an empty database, as admin; None when someone else came first."""
+    # Looked at again in the write transaction: another first session may have won.
+    if m.User.select().exists():
+        return m.User.get_or_none(m.User.login == login)
+    # get_or_create: two first sessions at once (PostgreSQL does not serialize them as
+    # SQLite's write lock does) end up as the same admin, not a crash.
+    me, created = m.User.get_or_create(login=login, defaults={"full_name": login, "role": "admin"})
+    if created:
+        audit.log(actor_from_user(me), "create", "users", me.id, details=login)
+    return me
 
 
 def actor_for(login: str) -> Actor:
