@@ -94,7 +94,7 @@ def backup(actor: Actor, dest: str | os.PathLike, *, keep: int | None = None,
         for old in copies[: max(0, len(copies) - keep)]:
             old.unlink()
             removed.append(old)
-    audit.log(actor, "backup", "", None, details=str(target))
+    audit.log_alone(actor, "backup", "", None, details=str(target))
     return BackupResult(target, target.stat().st_size, removed)
 
 
@@ -137,5 +137,5 @@ def restore(actor: Actor, source: str | os.PathLike) -> Path:
         dst.close()
     db.connect(reuse_if_open=True)
     migrations.migrate(db)
-    audit.log(actor, "restore", "", None, details=str(path))
+    audit.log_alone(actor, "restore", "", None, details=str(path))
     return live

@@ -522,7 +522,7 @@ def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = 
     except OSError as exc:
         raise ValidationError({"output": _("Cannot write {path}: {reason}").format(
             path=path, reason=exc.strerror)}) from None
-    audit.log(actor, "export", "plan", None, details=f"{day.isoformat()} → {path}")
+    audit.log_alone(actor, "export", "plan", None, details=f"{day.isoformat()} → {path}")
     return rows
 
 
