@@ -110,6 +110,21 @@ def test_nothing_a_reader_does_is_written(base: Base, tmp_path: Path) -> None:
     db.close()
 
 
+def test_opening_a_current_database_writes_nothing_and_waits_for_no_writer(
+        db, db_target: str, actor: Actor) -> None:
+    from tui_crm.db import open_database
+    from tui_crm.db.database import is_sqlite
+
+    db.close()
+    with write_lock_held(db_target) as holder:
+        again = open_database(db_target)  # checks the schema version: a read
+        assert users.resolve_actor() == actor
+        if is_sqlite(again):
+            assert again.connection().total_changes == 0  # not a row written on this start
+        assert holder.still_held()
+    again.close()
+
+
 # --- reminders: claimed when the database is free, never waited for ----------------------------
 
 
