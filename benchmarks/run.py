@@ -545,17 +545,20 @@ conn.execute("ROLLBACK")
 """
 
 # A long import in another process: the benchmark's import file, again and again (argv:
-# database, file), until it is stopped. Each round is one write transaction.
+# database, file), until it is stopped. Each round holds the write lock from its start and
+# is rolled back at its end, so every read (and the baseline) sees the same data.
 IMPORT_LOOP = """
 import sys
 from tui_crm.db import open_database
 from tui_crm.services import importing, users
-open_database(sys.argv[1])
+db = open_database(sys.argv[1])
 actor = users.resolve_actor()
 print("importing", flush=True)
 while True:
-    importing.import_file(actor, sys.argv[2], importing.ImportOptions(
-        kind="organizations", on_duplicate="create"))
+    with db.atomic() as round_:
+        importing.import_file(actor, sys.argv[2], importing.ImportOptions(
+            kind="organizations", on_duplicate="create"))
+        round_.rollback()
 """
 
 
@@ -596,8 +599,8 @@ def fig_concurrency(data: bench_data.BenchData, repeat: int, hold: float) -> lis
         run(name)
     quiet = {name: [run(name) for _ in range(repeat)] for name in commands}
 
-    # (a) `list` while the import runs: only reads that start while its write transaction
-    # holds the lock are counted (the import first reads and checks the file unlocked).
+    # (a) `list` while the import runs: only reads that start while it holds the write lock
+    # are counted (between two rounds it is briefly free).
     wanted = max(5, 2 * repeat)
     importer = subprocess.Popen([PY, "-c", IMPORT_LOOP, str(db), str(data.csv_file)],
                                 env=_env(), stdout=subprocess.PIPE, text=True)
@@ -622,6 +625,16 @@ def fig_concurrency(data: bench_data.BenchData, repeat: int, hold: float) -> lis
                       "≤ no writer + 100 ms", during, quiet["list"], max_extra=100,
                       notes="reads started while the import held the write lock",
                       extra={"reads": len(during)})]
+    # The import also takes a core: the same reads beside a process that only burns CPU
+    # (no database) tell how much of the difference is the machine, not the database.
+    burner = subprocess.Popen([PY, "-c", "while True: pass"])
+    try:
+        busy = [run("list") for _ in range(len(during))]
+    finally:
+        burner.kill()
+        burner.wait()
+    figures.append(Figure("`tui-crm list` beside a CPU-bound process (no writer)",
+                          "reference for the line above", busy, quiet["list"]))
 
     # (b) the write lock held by another process for the whole measurement.
     holder = subprocess.Popen([PY, "-c", LOCK_HOLDER, str(db), str(hold)],
