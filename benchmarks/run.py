@@ -42,6 +42,7 @@ class Figure:
     limit: float | None = None  # absolute limit in `unit`
     max_ratio: float | None = None  # ratio limit against the baseline
     min_ratio: float | None = None
+    max_extra: float | None = None  # limit in `unit` on the median above the baseline's
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -70,6 +71,8 @@ class Figure:
             ok &= self.ratio <= self.max_ratio
         if self.min_ratio is not None and self.ratio is not None:
             ok &= self.ratio >= self.min_ratio
+        if self.max_extra is not None and self.base_median is not None:
+            ok &= self.median - self.base_median <= self.max_extra
         return ok
 
     def to_dict(self) -> dict[str, Any]:
@@ -530,6 +533,139 @@ def fig_mailing(data: bench_data.BenchData, count: int, repeat: int) -> Figure:
                   crm, base, unit="msg/s", min_ratio=0.8, extra={"messages": sent})
 
 
+# Another session holding the write lock: BEGIN IMMEDIATE, then wait until stdin closes or
+# the time is up (argv: database, seconds).
+LOCK_HOLDER = """
+import select, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+conn.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+select.select([sys.stdin], [], [], float(sys.argv[2]))
+conn.execute("ROLLBACK")
+"""
+
+# A long import in another process: the benchmark's import file, again and again (argv:
+# database, file), until it is stopped. Each round holds the write lock from its start and
+# is rolled back at its end, so every read (and the baseline) sees the same data.
+IMPORT_LOOP = """
+import sys
+from tui_crm.db import open_database
+from tui_crm.services import importing, users
+db = open_database(sys.argv[1])
+actor = users.resolve_actor()
+print("importing", flush=True)
+while True:
+    with db.atomic() as round_:
+        importing.import_file(actor, sys.argv[2], importing.ImportOptions(
+            kind="organizations", on_duplicate="create"))
+        round_.rollback()
+"""
+
+
+def _write_locked(db: Path) -> bool:
+    """Another connection holds the write lock right now (a probe that does not wait)."""
+    probe = sqlite3.connect(db, isolation_level=None, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+def _readers(db: Path, show_id: int) -> dict[str, list[str]]:
+    """The read-only commands measured, each a new process as a user types it."""
+    crm = [PY, "-m", "tui_crm", "--db", str(db)]
+    return {"list": [*crm, "list", "organizations"],
+            "show": [*crm, "show", "organizations", str(show_id)],
+            "find": [*crm, "find", QUERY],
+            "UI": [PY, "-c", CRM_APP, str(db)]}
+
+
+def fig_concurrency(data: bench_data.BenchData, repeat: int, hold: float) -> list[Figure]:
+    """Readers while another process writes: (a) `list` during a long import, (b) list,
+    show, find and opening the UI while another process holds the write lock for `hold`
+    seconds. Each against the same command with no writer."""
+    db = bench_data.scratch_copy(data, "concurrency.sqlite3")
+    commands = _readers(db, data.history_org)
+    ui_env = _env(TUI_CRM_EXIT_WHEN_READY="1", TEXTUAL_HEADLESS="1")
+
+    def run(name: str) -> float:
+        return run_process(commands[name], ui_env if name == "UI" else None)[0]
+
+    for name in commands:  # one untimed round: the first would read the pages from disk
+        run(name)
+    quiet = {name: [run(name) for _ in range(repeat)] for name in commands}
+
+    # (a) `list` while the import runs: only reads that start while it holds the write lock
+    # are counted (between two rounds it is briefly free).
+    wanted = max(5, 2 * repeat)
+    importer = subprocess.Popen([PY, "-c", IMPORT_LOOP, str(db), str(data.csv_file)],
+                                env=_env(), stdout=subprocess.PIPE, text=True)
+    during: list[float] = []
+    try:
+        if importer.stdout is None or importer.stdout.readline().strip() != "importing":
+            raise RuntimeError("the import did not start")
+        deadline = time.monotonic() + 300
+        while len(during) < wanted and time.monotonic() < deadline:
+            if not _write_locked(db):
+                time.sleep(0.02)
+                continue
+            during.append(run("list"))
+            if importer.poll() is not None:
+                raise RuntimeError("the import stopped")
+    finally:
+        importer.kill()
+        importer.wait()
+    if not during:
+        raise RuntimeError("no read overlapped the import's write")
+    figures = [Figure(f"`tui-crm list` during a {data.rows:,}-row import (new process)",
+                      "≤ no writer + 100 ms", during, quiet["list"], max_extra=100,
+                      notes="reads started while the import held the write lock",
+                      extra={"reads": len(during)})]
+    # The import also takes a core: the same reads beside a process that only burns CPU
+    # (no database) tell how much of the difference is the machine, not the database.
+    burner = subprocess.Popen([PY, "-c", "while True: pass"])
+    try:
+        busy = [run("list") for _ in range(len(during))]
+    finally:
+        burner.kill()
+        burner.wait()
+    figures.append(Figure("`tui-crm list` beside a CPU-bound process (no writer)",
+                          "reference for the line above", busy, quiet["list"]))
+
+    # (b) the write lock held by another process for the whole measurement.
+    holder = subprocess.Popen([PY, "-c", LOCK_HOLDER, str(db), str(hold)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locked: dict[str, list[float]] = {name: [] for name in commands}
+    try:
+        if holder.stdout is None or holder.stdout.readline().strip() != "held":
+            raise RuntimeError("the lock holder did not start")
+        started = time.monotonic()
+        # Rounds until the hold is nearly over: every read in it finds the lock taken.
+        longest = 0.0
+        while not locked["UI"] or time.monotonic() - started + longest < hold - 1.0:
+            begun = time.monotonic()
+            for name in commands:
+                locked[name].append(run(name))
+            longest = max(longest, time.monotonic() - begun)
+        if not _write_locked(db):
+            raise RuntimeError("the lock was let go before the reads ended")
+        held_for = time.monotonic() - started
+    finally:
+        if holder.stdin is not None:
+            holder.stdin.close()
+        holder.wait()
+    for name, values in locked.items():
+        what = "open the UI to the first rows" if name == "UI" else f"`tui-crm {name}`"
+        figures.append(Figure(f"{what}, write lock held {hold:.0f} s by another process",
+                              "succeeds, ≤ no writer + 100 ms", values, quiet[name],
+                              max_extra=100, extra={"held_s": round(held_for, 1)}))
+    return figures
+
+
 # --- output -----------------------------------------------------------------------------------
 
 
@@ -554,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--only", action="append", default=None,
                         help="run only these groups: startup ui search find segmentation "
-                             "import export mailing")
+                             "import export mailing concurrency")
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 5)
     os.environ.setdefault("TUI_CRM_LANG", "en")
@@ -574,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(Path(tui_crm.__file__).parent, quiet=1)
     data = bench_data.ensure(args.quick, args.seed, log)
     groups = set(args.only or ["startup", "ui", "search", "find", "segmentation", "import",
-                               "export", "mailing"])
+                               "export", "mailing", "concurrency"])
     figures: list[Figure] = []
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("startup", lambda: figures.extend(fig_startup(data.database, repeat))),
@@ -587,6 +723,8 @@ def main(argv: list[str] | None = None) -> int:
         ("import", lambda: figures.extend(fig_import(data, 2 if args.quick else 3))),
         ("mailing", lambda: figures.append(fig_mailing(data, 200 if args.quick else 1000,
                                                        repeat))),
+        ("concurrency", lambda: figures.extend(fig_concurrency(data, repeat,
+                                                               15.0 if args.quick else 40.0))),
     ]
     for name, step in steps:
         if name in groups:

@@ -141,3 +141,106 @@ def test_no_database_open_is_a_clear_problem() -> None:
     with pytest.raises(DatabaseProblem) as err:
         dbmod.current()
     assert str(err.value) == "No database is open."
+
+
+# --- read transactions --------------------------------------------------------------------------
+
+
+def _commit_a_tag_elsewhere(target: str, name: str) -> None:
+    """Another session adds a tag and commits (a connection of its own, not peewee's)."""
+    if "://" in target:
+        import psycopg2
+
+        conn = psycopg2.connect(target)
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO tag (name) VALUES (%s)", (name,))
+    else:
+        conn = sqlite3.connect(target)
+        with conn:
+            conn.execute("INSERT INTO tag (name) VALUES (?)", (name,))
+    conn.close()
+
+
+def test_a_read_sees_one_snapshot(db, db_target: str) -> None:
+    """Two queries in one `read()` agree even when another session commits in between (a
+    page and its count, a report's figures)."""
+
+    @dbmod.read
+    def twice() -> tuple[int, int]:
+        first = m.Tag.select().count()
+        _commit_a_tag_elsewhere(db_target, "meanwhile")
+        return first, m.Tag.select().count()
+
+    first, second = twice()
+    assert first == second
+    assert m.Tag.select().count() == first + 1  # after the read, the commit is seen
+
+
+def test_a_write_inside_a_read_is_a_bug_and_changes_nothing(db, actor: Actor, row_counts) -> None:
+    before = row_counts()
+
+    @dbmod.read
+    def sneaky() -> None:
+        records.create(actor, "notes", {"title": "never"})
+
+    with pytest.raises(RuntimeError, match="inside a read"):
+        sneaky()
+    assert row_counts() == before
+    # A plain write straight into the read snapshot is refused by the database too.
+
+    @dbmod.read
+    def raw() -> None:
+        m.Tag.create(name="never")
+
+    with pytest.raises(Exception, match="(?i)read-?only|readonly"):
+        raw()
+    assert row_counts() == before
+    # And the connection writes normally again afterwards.
+    records.create(actor, "notes", {"title": "after the reads"})
+    assert row_counts()["note"] == before["note"] + 1
+
+
+def test_a_read_inside_a_write_joins_it(db, actor: Actor) -> None:
+    @dbmod.read
+    def names() -> list[str]:
+        return [t.name for t in m.Tag.select()]
+
+    @dbmod.write
+    def add_and_look() -> list[str]:
+        m.Tag.create(name="inside")
+        return names()
+
+    assert add_and_look() == ["inside"]
+
+
+def test_a_read_does_not_wait_for_a_writer(db, db_target: str, actor: Actor) -> None:
+    from tests.write_lock import write_lock_held
+
+    @dbmod.read
+    def page_and_count() -> tuple[int, int]:
+        return len(list(m.User.select())), m.User.select().count()
+
+    with write_lock_held(db_target) as holder:
+        assert page_and_count() == (1, 1)
+        assert holder.still_held()
+
+
+def test_a_write_that_must_not_wait_gives_up_at_once(db, db_target: str, actor: Actor,
+                                                     row_counts) -> None:
+    from tests.write_lock import write_lock_held
+
+    @dbmod.write(wait=False)
+    def add() -> None:
+        m.Tag.create(name="later")
+
+    before = row_counts()
+    # Held for less than a waiting write's retries: one that waited would get through.
+    with write_lock_held(db_target, seconds=10) as holder:
+        with pytest.raises(DatabaseProblem, match="locked by another session"):
+            add()
+        assert holder.still_held()
+    assert row_counts() == before
+    add()  # the database free again: it goes through, and the busy timeout is back
+    assert [t.name for t in m.Tag.select()] == ["later"]
+    if dbmod.is_sqlite(db):
+        assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 5000

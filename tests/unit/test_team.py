@@ -247,3 +247,19 @@ def test_sigterm_in_the_middle_of_a_save_leaves_the_database_consistent(tmp_path
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT COUNT(*) FROM organization").fetchone()[0] == 0
     conn.close()
+
+
+def test_a_backup_made_while_another_process_writes_is_logged_once_the_lock_is_free(
+        team, tmp_path):
+    """The copy is a read and goes ahead; its audit entry is a write and, like every write,
+    waits and retries for the lock (past the 5 s busy timeout) instead of failing."""
+    from tests.write_lock import write_lock_held
+
+    path, admin = team
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    with write_lock_held(str(path), seconds=7):
+        result = backup.backup(admin, folder)
+    assert backup.integrity_ok(result.path)
+    [entry] = audit.history(action="backup")
+    assert str(result.path) in entry.details

@@ -1,9 +1,13 @@
 """Opening the database: a plain path or a `playhouse.db_url` URL, SQLite or PostgreSQL.
 
-On SQLite every transaction starts `BEGIN IMMEDIATE` (set once here through `lock_type`,
-so call sites stay portable to PostgreSQL), the journal is WAL, `busy_timeout` is 5 s and
-foreign keys are on. `write()` wraps a unit of work in a transaction and retries with
-jitter when another process holds the lock for longer than the busy timeout.
+On SQLite every write transaction starts `BEGIN IMMEDIATE` (set once here through
+`lock_type`, so call sites stay portable to PostgreSQL), the journal is WAL, `busy_timeout`
+is 5 s and foreign keys are on. `write()` wraps a unit of work in a transaction and retries
+with jitter when another process holds the lock for longer than the busy timeout.
+
+Reads never take the write lock: a single query runs on its own (autocommit), and `read()`
+gives several queries one snapshot (a page and its count, a report). With WAL on SQLite and
+MVCC on PostgreSQL a reader neither waits for a writer nor makes one wait.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import os
 import random
 import sqlite3
 import stat
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
@@ -33,6 +39,7 @@ SQLITE_PRAGMAS = {
     "temp_store": "memory",
 }
 LOCK_RETRIES = 4
+NO_WAIT_PG = "200ms"  # how long a `write(wait=False)` waits for a row lock on PostgreSQL
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -161,7 +168,8 @@ def is_postgres(db: Database | None = None) -> bool:
 
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "database is locked" in text or "database is busy" in text
+    return ("database is locked" in text or "database is busy" in text
+            or "lock timeout" in text)  # PostgreSQL's lock_timeout (a `write(wait=False)`)
 
 
 def _is_retryable(exc: Exception) -> bool:
@@ -194,24 +202,42 @@ def translate_error(exc: Exception, target: str | None = None) -> DatabaseProble
     return DatabaseProblem(_("Database error: {reason}").format(reason=first))
 
 
-def write(fn: Callable[P, T]) -> Callable[P, T]:
+_reading = threading.local()  # .active: this thread is inside a read() transaction
+
+
+@overload
+def write(fn: Callable[P, T]) -> Callable[P, T]: ...
+@overload
+def write(*, wait: bool = True) -> Callable[[Callable[P, T]], Callable[P, T]]: ...
+
+
+def write(fn: Callable[P, T] | None = None, *, wait: bool = True) -> Any:
     """Run `fn` in one write transaction; retry with jitter when the database is locked.
 
     Nested calls join the outer transaction (a savepoint), so only the outermost retries.
+    `@write(wait=False)`: one attempt that gives up at once when another session holds the
+    lock (DatabaseProblem), for work that can as well be done on the next try (claiming a
+    reminder) and must not freeze the screen meanwhile.
     """
+    if fn is None:
+        return functools.partial(write, wait=wait)
+    attempts = LOCK_RETRIES if wait else 1
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         db = current()
+        if getattr(_reading, "active", False):
+            # A bug, not a user's doing: the read snapshot cannot become a write safely.
+            raise RuntimeError(f"{fn.__qualname__} writes inside a read() transaction")
         if db.in_transaction():
             with db.atomic():
                 return fn(*args, **kwargs)
-        for attempt in range(LOCK_RETRIES):
+        for attempt in range(attempts):
             try:
-                with db.atomic():
+                with _write_transaction(db, wait):
                     return fn(*args, **kwargs)
             except (OperationalError, sqlite3.OperationalError) as exc:
-                if _is_retryable(exc) and attempt < LOCK_RETRIES - 1:
+                if _is_retryable(exc) and attempt < attempts - 1:
                     time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
                     continue
                 text = str(exc).lower()
@@ -223,3 +249,63 @@ def write(fn: Callable[P, T]) -> Callable[P, T]:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+@contextmanager
+def _write_transaction(db: Database, wait: bool) -> Iterator[None]:
+    """A write transaction; without `wait`, one that does not queue behind another's lock:
+    SQLite's busy timeout is off while it takes the lock, and on PostgreSQL (no database-wide
+    lock, but rows another session holds) it waits for a row at most NO_WAIT_PG."""
+    if wait:
+        with db.atomic():
+            yield
+    elif is_sqlite(db):
+        db.execute_sql("PRAGMA busy_timeout = 0")
+        try:
+            with db.atomic():
+                yield
+        finally:
+            db.execute_sql(f"PRAGMA busy_timeout = {SQLITE_PRAGMAS['busy_timeout']}")
+    else:
+        with db.atomic():
+            db.execute_sql(f"SET LOCAL lock_timeout = '{NO_WAIT_PG}'")
+            yield
+
+
+def read(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run `fn`'s queries in one read-only transaction, so they see one snapshot of the
+    database (a page agrees with its count, a report's figures with each other).
+
+    It never takes the write lock, so it neither waits for a writer nor blocks one: on
+    SQLite a deferred transaction on WAL (with `query_only` on, so a write inside is an
+    error rather than a lock), on PostgreSQL a REPEATABLE READ READ ONLY transaction (one
+    snapshot; a read-only one never fails to serialize). Inside another transaction (a
+    write, or an outer read) `fn` simply joins it.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        db = current()
+        if db.in_transaction():
+            return fn(*args, **kwargs)
+        with _read_transaction(db):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def _read_transaction(db: Database) -> Iterator[None]:
+    sqlite = is_sqlite(db)
+    with db.atomic("DEFERRED") if sqlite else db.atomic():
+        if sqlite:
+            db.execute_sql("PRAGMA query_only = 1")
+        else:
+            db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        _reading.active = True
+        try:
+            yield
+        finally:
+            _reading.active = False
+            if sqlite:
+                db.execute_sql("PRAGMA query_only = 0")

@@ -10,6 +10,7 @@ from typing import Any
 
 from peewee import JOIN
 
+from tui_crm.db.database import write
 from tui_crm.db.models import AuditLog, User
 from tui_crm.services.rights import Actor
 
@@ -40,6 +41,14 @@ def log(actor: Actor, action: str, kind: str = "", record_id: int | None = None,
     else:
         AuditLog.create(user=actor.user_id, action=action, kind=kind, record_id=record_id,
                         details=details)
+
+
+@write
+def log_alone(actor: Actor, action: str, kind: str = "", record_id: int | None = None,
+              details: str = "") -> None:
+    """`log` in a transaction of its own, for an action that changed nothing else (a plan
+    exported, a backup made): it waits and retries for the write lock as every write does."""
+    log(actor, action, kind, record_id, details=details)
 
 
 @dataclass(frozen=True)

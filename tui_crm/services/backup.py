@@ -155,9 +155,8 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-@write
 def _audit(actor: Actor, action: str, details: str) -> None:
-    audit.log(actor, action, "", None, details=details)
+    audit.log_alone(actor, action, "", None, details=details)
 
 
 def _audit_after(actor: Actor, action: str, details: str) -> str:

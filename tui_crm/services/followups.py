@@ -11,7 +11,7 @@ from typing import Any
 from peewee import SQL, Case, fn
 
 from tui_crm.db import models as m
-from tui_crm.db.database import write
+from tui_crm.db.database import read, write
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import N_, _
 from tui_crm.services import audit, events, lookups, records
@@ -65,6 +65,7 @@ def _members(actor: Actor, user_id: int | None, now: dt.datetime):  # noqa: ANN2
     return alive & (warm_clause | vip_clause)
 
 
+@read
 def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None = None,
           limit: int | None = None) -> list[FollowUp]:
     """The queue in its order (the first `limit` of it). `user_id` narrows it to one

@@ -15,7 +15,7 @@ from typing import Any
 from peewee import fn
 
 from tui_crm.db import models as m
-from tui_crm.db.database import write
+from tui_crm.db.database import read, write
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _
 from tui_crm.services import audit, lookups, records
@@ -131,6 +131,7 @@ def category_history(organization_id: int, limit: int = 100) -> list[CategoryCha
             if e.field == "category"][:limit]
 
 
+@read
 def summary(actor: Actor, organization_id: int, *, today: dt.date | None = None) -> MoneySummary:
     """What the organization card shows about money (respects the actor's visibility)."""
     view = records.get(actor, "organizations", organization_id)

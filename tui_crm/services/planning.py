@@ -10,7 +10,7 @@ from typing import Any
 from peewee import fn
 
 from tui_crm.db import models as m
-from tui_crm.db.database import write
+from tui_crm.db.database import read, write
 from tui_crm.db.planning_models import CallBlockRun
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import N_, _
@@ -268,6 +268,7 @@ def _items(occ: list[events.Occurrence]) -> list[DayItem]:
             if o.event_id in rows]
 
 
+@read
 def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
              now: dt.datetime | None = None) -> DayView:
     """The user's day: blocks with their events, overdue items, tasks due, birthdays."""
@@ -522,7 +523,7 @@ def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = 
     except OSError as exc:
         raise ValidationError({"output": _("Cannot write {path}: {reason}").format(
             path=path, reason=exc.strerror)}) from None
-    audit.log(actor, "export", "plan", None, details=f"{day.isoformat()} → {path}")
+    audit.log_alone(actor, "export", "plan", None, details=f"{day.isoformat()} → {path}")
     return rows
 
 

@@ -17,7 +17,7 @@ from peewee import SQL, fn
 
 from tui_crm.dates import DateParseError
 from tui_crm.db import models as m
-from tui_crm.db.database import current, is_postgres, write
+from tui_crm.db.database import current, is_postgres, read, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import audit, lookups, search, values
@@ -250,6 +250,7 @@ def _to_places(spec: KindSpec, name: str, value: Any) -> Any:
     return Decimal(value).quantize(Decimal(1).scaleb(-places))
 
 
+@read
 def get(actor: Actor, kind: str, record_id: int, *, include_deleted: bool = True) -> RecordView:
     """One record with everything on its card."""
     spec = kind_spec(kind)
@@ -348,6 +349,7 @@ def _order(spec: KindSpec, query: ListQuery) -> list:
     return [column.asc(nulls="LAST"), model.id.asc()]
 
 
+@read
 def list_records(actor: Actor, kind: str, query: ListQuery | None = None) -> Page:
     """A page of records with the filters, text and sort applied, and the total count."""
     spec = kind_spec(kind)

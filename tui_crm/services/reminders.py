@@ -11,9 +11,9 @@ from typing import Any
 from peewee import IntegrityError
 
 from tui_crm.db import models as m
-from tui_crm.db.database import current, write
+from tui_crm.db.database import current, read, write
 from tui_crm.db.planning_models import ReminderState
-from tui_crm.errors import ValidationError
+from tui_crm.errors import DatabaseProblem, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import events, lookups
 from tui_crm.services.planning import birthday_clause
@@ -94,6 +94,7 @@ def _birthday_reminders(user_id: int, start: dt.datetime, end: dt.datetime) -> l
     return result
 
 
+@read
 def pending(actor: Actor, now: dt.datetime | None = None) -> list[Reminder]:
     """Reminders of the acting user that are due and not yet claimed by any session
     (including snoozed ones whose time has come)."""
@@ -130,7 +131,7 @@ def upcoming(actor: Actor, now: dt.datetime | None = None, hours: int = 24) -> l
     return sorted(found, key=lambda r: r.fire_at)
 
 
-@write
+@write(wait=False)
 def _claim(actor: Actor, reminder: Reminder, now: dt.datetime) -> bool:
     state = ReminderState.get_or_none(ReminderState.key == reminder.key)
     if state is None:
@@ -151,11 +152,18 @@ def _claim(actor: Actor, reminder: Reminder, now: dt.datetime) -> bool:
 def claim_due(actor: Actor, now: dt.datetime | None = None,
               session_started: dt.datetime | None = None) -> list[Reminder]:
     """The reminders this session should show now; each is shown by one session only.
-    Those that came due before the session started are marked `missed`."""
+    Those that came due before the session started are marked `missed`.
+
+    A claim does not wait for another session's write (a long import): the screen would
+    freeze meanwhile. What is not claimed now stays pending for the next check."""
     now = now or m.now()
     shown = []
     for r in pending(actor, now):
-        if _claim(actor, r, now):
+        try:
+            claimed = _claim(actor, r, now)
+        except DatabaseProblem:
+            break  # the database is busy (or failing): the rest waits for the next check
+        if claimed:
             r.missed = session_started is not None and r.fire_at < session_started
             shown.append(r)
     return shown

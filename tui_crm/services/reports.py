@@ -23,7 +23,7 @@ from peewee import fn
 
 from tui_crm import dates
 from tui_crm.db import models as m
-from tui_crm.db.database import write
+from tui_crm.db.database import read, write
 from tui_crm.db.report_models import DayJournal, MeetingReport
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _, get_language
@@ -1176,6 +1176,7 @@ REPORTS: dict[str, tuple[str, Callable[..., Report]]] = {
 }
 
 
+@read
 def build(actor: Actor, name: str, start: dt.date, end: dt.date,
           manager: str | int | None = None, **options: Any) -> Report:
     """Any report by name (for the CLI and the Reports screen)."""

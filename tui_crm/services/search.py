@@ -13,7 +13,7 @@ from typing import Any
 
 from tui_crm.db import models as m
 from tui_crm.db import search_index
-from tui_crm.db.database import current, is_postgres
+from tui_crm.db.database import current, is_postgres, read
 from tui_crm.services import lookups, values
 from tui_crm.services.rights import Actor
 from tui_crm.services.search_rank import (  # noqa: F401 - Hit and query_terms are this API
@@ -227,6 +227,7 @@ def match_ids_sql(kind: str, text: str) -> tuple[str, list[Any]] | None:
     return f"SELECT {key} / 16 FROM search_doc WHERE {where}", params
 
 
+@read
 def quick_search(actor: Actor, text: str, *, sections: Iterable[str] | None = None,
                  limit: int = 30) -> list[Hit]:
     """Ranked hits across sections, best first; never raises on odd input."""

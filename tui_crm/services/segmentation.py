@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tui_crm.db import models as m
-from tui_crm.db.database import current, is_postgres, write
+from tui_crm.db.database import current, is_postgres, read, write
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _, get_language
 from tui_crm.services import records, values
@@ -770,6 +770,7 @@ def _names(ids: Iterable[int]) -> dict[int, str]:
 # --- the whole computation --------------------------------------------------------------------
 
 
+@read
 def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str = "lenient", *,
             per_month: bool = False, share: Decimal | float | str = DEFAULT_SHARE,
             abc: tuple[Any, Any] = DEFAULT_ABC, averages: bool = True,

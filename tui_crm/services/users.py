@@ -49,20 +49,6 @@ def _view(u: m.User) -> UserView:
                     json.loads(u.rights or "{}"))
 
 
-@write
-def _first_user(login: str) -> m.User | None:
-    """The OS account as the admin of a database without users (None: it has users now)."""
-    if m.User.select().count() != 0:
-        return m.User.get_or_none(m.User.login == login)
-    # get_or_create: two first sessions at once (PostgreSQL does not serialize them as
-    # SQLite's write lock does) end up as the same admin, not a crash.
-    me, created = m.User.get_or_create(login=login,
-                                       defaults={"full_name": login, "role": "admin"})
-    if created:
-        audit.log(actor_from_user(me), "create", "users", me.id, details=login)
-    return me
-
-
 def resolve_actor(requested: str | None = None, *,
                   invocation: Invocation | None = None) -> Actor:
     """The acting user for this session.
@@ -87,8 +73,8 @@ def resolve_actor(requested: str | None = None, *,
               " {account} itself (as root: sudo -u {account} tui-crm init).").format(
                 login=inv.sudo_login, account=inv.login))
     me = process if login == inv.login else m.User.get_or_none(m.User.login == login)
-    if me is None and not m.User.select().exists():
-        me = _first_user(login)
+    if me is None:
+        me = _user_or_first(login)
     if me is None:
         if not requested:
             raise PermissionDenied(
@@ -106,6 +92,31 @@ def resolve_actor(requested: str | None = None, *,
         raise PermissionDenied(_("The user {login} is disabled.").format(login=me.login))
     on_behalf = me.login != inv.login or inv.through_sudo
     return replace(actor_from_user(me), on_behalf=on_behalf)
+
+
+def _user_or_first(login: str) -> m.User | None:
+    """The user of this login; on an empty database, registered as its first user (admin)."""
+    me = m.User.get_or_none(m.User.login == login)
+    if me is not None:
+        return me
+    if m.User.select().exists():
+        # Looked up again: another first session of this account may have just registered it.
+        return m.User.get_or_none(m.User.login == login)
+    return _register_first_user(login)
+
+
+@write
+def _register_first_user(login: str) -> m.User | None:
+    """The first user of an empty database, as admin; None when someone else came first."""
+    # Looked at again in the write transaction: another first session may have won.
+    if m.User.select().exists():
+        return m.User.get_or_none(m.User.login == login)
+    # get_or_create: two first sessions at once (PostgreSQL does not serialize them as
+    # SQLite's write lock does) end up as the same admin, not a crash.
+    me, created = m.User.get_or_create(login=login, defaults={"full_name": login, "role": "admin"})
+    if created:
+        audit.log(actor_from_user(me), "create", "users", me.id, details=login)
+    return me
 
 
 def actor_for(login: str) -> Actor:
