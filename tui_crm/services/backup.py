@@ -27,7 +27,7 @@ from pathlib import Path
 from peewee import PeeweeException
 
 from tui_crm.db import migrations
-from tui_crm.db.database import current, is_postgres, write
+from tui_crm.db.database import current, is_postgres
 from tui_crm.errors import CrmError, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import audit, server_files
