@@ -71,8 +71,10 @@ def test_manager_with_own_visibility_cannot_touch_anothers_client(
         clients["anna_org"]]
     assert records.list_records(anna, "contacts").total == 0
     hits = {(h.section, h.id) for h in search.quick_search(anna, "ромашка")}
-    # Notes have no owner: everyone who may view notes sees them.
-    assert hits == {("organizations", clients["anna_org"]), ("notes", clients["note"])}
+    # A note attached to no client follows its author (boris).
+    assert hits == {("organizations", clients["anna_org"])}
+    with pytest.raises(PermissionDenied):
+        records.get(anna, "notes", clients["note"])
 
 
 def test_others_see_everything(team: dict[str, Actor], clients: dict[str, int],
