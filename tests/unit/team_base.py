@@ -59,7 +59,8 @@ def build(admin: Actor) -> Team:
 
         org = add("organizations", {"name": f"Ромашка {word(owner, 'organizations')}",
                                     "status": "client", "source": "Website",
-                                    "phones": [f"+7 916 000-00-0{len(owner)}"]})
+                                    "phones": [f"+7 916 000-00-0{len(owner)}"],
+                                    "emails": [f"{owner}@client.example.com"]})
         person = add("contacts", {"last_name": word(owner, "contacts"), "first_name": "Иван",
                                   "organization": org})
         add("tasks", {"title": word(owner, "tasks"), "organization": org, "contact": person})

@@ -91,6 +91,10 @@ def test_others_see_everything(team: dict[str, Actor], clients: dict[str, int],
 def test_duplicates_warn_across_managers(team: dict[str, Actor],
                                          clients: dict[str, int]) -> None:
     found = duplicates.find(team["anna"], "organizations", {"name": "Ромашка Бориса"})
+    # Whose client it is, but not which: anna may not see boris's clients.
+    assert [(d.id, d.title, d.owner) for d in found] == [(None, "(another manager's)",
+                                                          "Борис Котов")]
+    found = duplicates.find(team["gleb"], "organizations", {"name": "Ромашка Бориса"})
     assert [(d.id, d.owner) for d in found] == [(clients["boris_org"], "Борис Котов")]
 
 
