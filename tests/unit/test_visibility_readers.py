@@ -53,6 +53,16 @@ def test_reports_cover_only_the_clients_one_sees(team: Team) -> None:
     assert secret(team) not in text
     with pytest.raises(PermissionDenied):
         reports.build(anna, "payments", start, end, manager="boris")
+    # The head gives anna a meeting and a visit at boris's client: her reports count them
+    # without naming the client.
+    for kind in ("meeting", "visit"):
+        records.create(gleb, "events", {"event_type": kind, "starts_at": "2026-03-05 10:00",
+                                        "assignee": "anna", "status": "done",
+                                        "organization": team.id("boris", "organizations")})
+    for name in ("meetings", "visits"):
+        report = reports.build(anna, name, start, end)
+        assert len(report.rows) == 1, name
+        assert secret(team) not in str(report.rows), name
 
 
 def test_segmentation_ranks_only_the_clients_one_sees(team: Team) -> None:
@@ -88,6 +98,13 @@ def test_mailing_recipients_are_ones_own_clients(team: Team) -> None:
     assert picked.recipients == []
     with pytest.raises(PermissionDenied):
         mailing.recipient_context(anna, "organizations", team.id("boris", "organizations"))
+    # Her own contact who works at boris's client: the letter's fields do not name it.
+    person = records.create(team.actors["gleb"], "contacts", {
+        "last_name": "Общий", "owner": "anna", "emails": ["common@example.com"],
+        "organization": team.id("boris", "organizations")})
+    fields = mailing.recipient_context(anna, "contacts", person.id)
+    assert fields["contact"]["last_name"] == "Общий"
+    assert secret(team) not in str(fields)
 
 
 def test_documents_leave_out_a_client_one_may_not_see(team: Team) -> None:
