@@ -270,7 +270,8 @@ def _seen_keys(actor: Actor, kinds: list[str]) -> tuple[str, list[Any]] | None:
         parts.append(f"SELECT v.id * {search_index.KEY_SHIFT} + "
                      f"{search_index.KIND_CODES[kind]} FROM ({sub[0]}) AS v")
         params.extend(sub[1])
-    return f"{key} IN ({' UNION ALL '.join(parts)})", params
+    # `+`: a filter on the matches, never the way in (FTS5 would test MATCH per row).
+    return f"+{key} IN ({' UNION ALL '.join(parts)})", params
 
 
 def _retitled(actor: Actor, hits: list[Hit]) -> list[Hit]:
