@@ -258,3 +258,21 @@ def test_every_change_of_money_is_audited(team: Team) -> None:
         ("update", "amount", "500", "750", "boris")]
     records.delete(boris, "services", team.id("boris", "services"))
     assert audit.history("services", team.id("boris", "services"))[0].action == "delete"
+
+
+def test_a_manager_gets_her_hits_however_many_a_colleague_has(team: Team) -> None:
+    """The filter is in the search's SQL, before its LIMIT: 700 of boris's clients that
+    match first do not crowd out anna's two."""
+    from tui_crm.db import models as m
+
+    boris = team.actors["boris"]
+    m.Organization.insert_many([{"name": f"Общая {i}", "owner": boris.user_id,
+                                 "created_by": boris.user_id, "updated_by": boris.user_id}
+                                for i in range(700)]).execute()
+    anna = team.actors["anna"]
+    mine = {records.create(anna, "organizations", {"name": f"Общая моя {i}",
+                                                   "source": "Website"}).id
+            for i in range(2)}
+    search.rebuild(["organizations"])
+    assert {h.id for h in search.quick_search(anna, "общая", limit=30)} == mine
+    assert len(search.quick_search(boris, "общая", limit=30)) == 30

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from peewee import SQL
+
 from tui_crm.db import models as m
 from tui_crm.db import search_index
 from tui_crm.db.database import current, is_postgres
 from tui_crm.services import lookups, values, visibility
+from tui_crm.services.kinds import KINDS
 from tui_crm.services.rights import Actor
 from tui_crm.services.search_rank import (  # noqa: F401 - Hit and query_terms are this API
     CLIENT_KINDS,
@@ -257,21 +260,27 @@ def quick_search(actor: Actor, text: str, *, sections: Iterable[str] | None = No
 
 
 def _seen_keys(actor: Actor, kinds: list[str]) -> tuple[str, list[Any]] | None:
-    """A condition on the index's row key keeping the documents of records the actor sees
-    (in SQL, so that the candidates' LIMIT counts only those); None when they see all."""
+    """A condition on an index row keeping the documents of records the actor sees, in SQL,
+    so that the candidates' LIMIT counts only those (None when they see all). Each match is
+    looked up by its id — the set of everything a manager sees (a million events) is never
+    built."""
     if actor.sees_all:
         return None
-    key = "id" if is_postgres(current()) else "rowid"
+    postgres = is_postgres(current())
+    key = "id" if postgres else "rowid"
+    # The kind is the key's low bits (psycopg2 would read a literal % as a parameter).
+    code = f"MOD(search_doc.id, {search_index.KEY_SHIFT})" if postgres \
+        else f"search_doc.rowid % {search_index.KEY_SHIFT}"
     parts: list[str] = []
     params: list[Any] = []
     for kind in kinds:
-        sub = visibility.visible_ids_sql(actor, kind)
-        # The key is id × 16 + the kind's code: the kind's documents of visible ids.
-        parts.append(f"SELECT v.id * {search_index.KEY_SHIFT} + "
-                     f"{search_index.KIND_CODES[kind]} FROM ({sub[0]}) AS v")
-        params.extend(sub[1])
-    # `+`: a filter on the matches, never the way in (FTS5 would test MATCH per row).
-    return f"+{key} IN ({' UNION ALL '.join(parts)})", params
+        model = KINDS[kind].model
+        this = visibility.visible_ids_select(actor, kind).where(
+            model.id == SQL(f"search_doc.{key} / {search_index.KEY_SHIFT}"))
+        sql, sub_params = this.sql()
+        parts.append(f"WHEN {search_index.KIND_CODES[kind]} THEN EXISTS ({sql})")
+        params.extend(sub_params)
+    return f"CASE {code} {' '.join(parts)} ELSE FALSE END", params
 
 
 def _retitled(actor: Actor, hits: list[Hit]) -> list[Hit]:
