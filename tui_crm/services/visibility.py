@@ -3,8 +3,8 @@
 A record follows the client it belongs to. An organization is seen by those who see its
 owner. A contact: its owner, or its organization. A task or an event: its assignee, or
 its organization or contact. A deal: its owner, or its organization. A note, link, payment
-or service rendered (no person of its own): any of its parents (organization, contact,
-deal) that it has; with none, its author. Whose records a user sees is their visibility:
+or service rendered (no person of its own) follows its first parent — its organization;
+without one, its contact (a note) or deal (a payment); with no parent at all, its author. Whose records a user sees is their visibility:
 everyone's ("all"), their own ("own"), or their group's and their own ("group").
 
 Changing a record (edit, delete, restore) needs seeing it and, for a record attached to a
@@ -33,7 +33,7 @@ from tui_crm.i18n import _
 from tui_crm.services.kinds import KINDS
 from tui_crm.services.rights import Actor
 
-# The records a record belongs to (its "parents"), by reference field.
+# The records a record belongs to (its "parents"), by reference field, first parent first.
 PARENTS: dict[str, tuple[str, ...]] = {
     "organizations": (),
     "contacts": ("organization",),
@@ -102,14 +102,19 @@ def _branches(actor: Actor, kind: str, *, scan: bool = False) -> list[Any]:
         column = getattr(model, name)
         return _unindexed(column) if scan else column
 
-    parents = [col(name).in_(visible_ids_select(actor, REFERENCE_KINDS[name]))
-               for name in PARENTS[kind]]
-    if spec.owner_field:
-        person = _by_user(actor, col(spec.owner_field))
-    else:
-        orphan = [col(name).is_null() for name in PARENTS[kind]]
-        person = reduce(operator.and_, [*orphan, _by_user(actor, col("created_by"))])
-    return [person, *parents]
+    names = PARENTS[kind]
+    if spec.owner_field:  # its person, or any of its parents
+        return [_by_user(actor, col(spec.owner_field)),
+                *(col(name).in_(visible_ids_select(actor, REFERENCE_KINDS[name]))
+                  for name in names)]
+    # Its first parent (a payment's organization before its deal); with none, its author.
+    branches = []
+    for i, name in enumerate(names):
+        before = [col(earlier).is_null() for earlier in names[:i]]
+        branches.append(reduce(operator.and_, [
+            *before, col(name).in_(visible_ids_select(actor, REFERENCE_KINDS[name]))]))
+    orphan = [col(name).is_null() for name in names]
+    return [*branches, reduce(operator.and_, [*orphan, _by_user(actor, col("created_by"))])]
 
 
 # The shapes of the one rule (`clause`), for the way a query reads the table.
