@@ -241,7 +241,7 @@ def get(actor: Actor, kind: str, record_id: int, *, include_deleted: bool = True
     return _views(actor, spec, [row], full=True)[0]
 
 
-MANY = 1000  # visible rows from which a page walks the table's order (visibility.SCAN)
+MANY = 1000  # visible records from which a page walks the table's order (visibility.SCAN)
 
 
 def _seen(actor: Actor, spec: KindSpec, select,  # noqa: ANN001, ANN202 - peewee selects
@@ -253,13 +253,15 @@ def _seen(actor: Actor, spec: KindSpec, select,  # noqa: ANN001, ANN202 - peewee
 
 
 def _filtered(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
-              visible_only: bool = True):
+              shape: str | None = visibility.UNION):
+    """The query's records (None when its text has nothing to look for); `shape`: how the
+    visibility rule is written for this read (visibility.clause), None: not applied."""
     model = spec.model
     select = model.select()
     select = select.where(model.deleted_at.is_null(False) if query.trash
                           else model.deleted_at.is_null())
-    if visible_only:
-        select = _seen(actor, spec, select)
+    if shape is not None:
+        select = _seen(actor, spec, select, shape)
     if query.text.strip():
         ids_sql = search.match_ids_sql(spec.name, query.text)
         if ids_sql is None:
@@ -343,11 +345,11 @@ def list_records(actor: Actor, kind: str, query: ListQuery | None = None) -> Pag
     spec = kind_spec(kind)
     actor.require(kind, "view")
     query = query or ListQuery()
-    every = _filtered(actor, spec, query, visible_only=False)
+    every = _filtered(actor, spec, query, shape=None)
     if every is None:
         return Page([], 0, query.offset)
-    total = _seen(actor, spec, every, visibility.COUNT).count()
-    select = _seen(actor, spec, every, visibility.SCAN if total > MANY else visibility.PLAIN)
+    total = _seen(actor, spec, every, visibility.UNION).count()
+    select = _seen(actor, spec, every, visibility.SCAN if total > MANY else visibility.UNION)
     limit = max(1, min(query.limit, MAX_PAGE))
     rows = list(select.order_by(*_order(spec, query)).offset(max(0, query.offset)).limit(limit))
     return Page(_views(actor, spec, rows, full=False), total, query.offset)
@@ -356,8 +358,8 @@ def list_records(actor: Actor, kind: str, query: ListQuery | None = None) -> Pag
 def count(actor: Actor, kind: str, query: ListQuery | None = None) -> int:
     spec = kind_spec(kind)
     actor.require(kind, "view")
-    every = _filtered(actor, spec, query or ListQuery(), visible_only=False)
-    return 0 if every is None else _seen(actor, spec, every, visibility.COUNT).count()
+    select = _filtered(actor, spec, query or ListQuery())
+    return 0 if select is None else select.count()
 
 
 def row_ids(actor: Actor, kind: str, query: ListQuery) -> list[int]:
@@ -379,7 +381,7 @@ def views_of(actor: Actor, kind: str, ids: list[int]) -> list[RecordView]:
     actor.require(kind, "view")
     if not ids:
         return []
-    select = _filtered(actor, spec, ListQuery())
+    select = _filtered(actor, spec, ListQuery(), shape=visibility.PLAIN)
     if select is None:
         return []
     found = {r.id: r for r in select.where(spec.model.id.in_(ids))}
