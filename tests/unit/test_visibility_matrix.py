@@ -276,3 +276,20 @@ def test_a_manager_gets_her_hits_however_many_a_colleague_has(team: Team) -> Non
     search.rebuild(["organizations"])
     assert {h.id for h in search.quick_search(anna, "общая", limit=30)} == mine
     assert len(search.quick_search(boris, "общая", limit=30)) == 30
+
+
+def test_quick_payments_follow_the_same_rules_and_are_audited(team: Team, row_counts) -> None:
+    """The deals board's "add payment" (money.add_payment) writes through records: audited,
+    and refused on a colleague's deal or client."""
+    from tui_crm.services import money
+
+    anna, boris = team.actors["anna"], team.actors["boris"]
+    before = row_counts()
+    with pytest.raises(PermissionDenied):
+        money.add_payment(anna, amount="1000000", deal_id=team.id("boris", "deals"))
+    with pytest.raises(ValidationError):
+        money.add_payment(anna, team.id("boris", "organizations"), "1000000")
+    assert row_counts() == before
+    paid = money.add_payment(boris, amount="250", deal_id=team.id("boris", "deals"))
+    assert [(e.action, e.login) for e in audit.history("payments", paid.id)] == [
+        ("create", "boris")]
