@@ -323,6 +323,35 @@ def fig_search(db: Path, repeat: int) -> list[Figure]:
     raw_f = timed(raw_filter, repeat)
     figures.append(Figure("filter query for the table (count + first page)",
                           "≤ 2 × the raw query", filt, raw_f, max_ratio=2.0))
+    figures.extend(fig_manager(queries, repeat, raws))
+    return figures
+
+
+MANAGER = "ivanov"  # a demo manager: "own" visibility, a tenth of the base
+
+
+def fig_manager(queries: list[str], repeat: int, raws: list[Callable[[], Any]]
+                ) -> list[Figure]:
+    """The same reads as a manager who sees only their own clients: every record kind is
+    narrowed to what follows those clients (services/visibility.py), in SQL."""
+    from tui_crm.services import records, search, users
+
+    manager = users.actor_for(MANAGER)
+    per = len(queries)
+    quick = timed(lambda: [search.quick_search(manager, q) for q in queries], repeat)
+    raw = timed(lambda: [r() for r in raws], repeat)
+    figures = [Figure("global quick search as a manager (own clients), per query",
+                      "≤ 30 ms", [v / per for v in quick], [v / per for v in raw], limit=30)]
+    for kinds, what in ((("organizations", "contacts"), "organizations / contacts"),
+                        (("notes", "payments", "events"), "notes / payments / events")):
+        pages = timed(lambda kinds=kinds: [records.list_records(
+            manager, kind, records.ListQuery(limit=100)) for kind in kinds], repeat)
+        figures.append(Figure(f"a manager's table: {what} (count + first page, per section)",
+                              "≤ 100 ms", [v / len(kinds) for v in pages], limit=100))
+    filt = timed(lambda: records.list_records(manager, "organizations",
+                                              records.ListQuery(text=QUERY, limit=100)), repeat)
+    figures.append(Figure("a manager's filter query (count + first page)", "≤ 100 ms", filt,
+                          limit=100))
     return figures
 
 

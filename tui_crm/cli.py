@@ -1005,8 +1005,8 @@ def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:
         say(_("No duplicates found."), err=True)
         return 0
     say(_table([_("ID"), _("Title"), _("Owner"), _("Same"), _("Score")],
-                 [(d.id, d.title, d.owner, ", ".join(d.reasons), f"{d.score:.0f}")
-                  for d in found], right=(0, 4)))
+                 [("—" if d.id is None else d.id, d.title, d.owner, ", ".join(d.reasons),
+                   f"{d.score:.0f}") for d in found], right=(0, 4)))
     return 0
 
 

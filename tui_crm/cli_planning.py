@@ -21,6 +21,7 @@ from tui_crm.services import (
     reassign,
     reminders,
     users,
+    visibility,
 )
 from tui_crm.services.rights import Actor
 
@@ -48,7 +49,7 @@ def _user_id(actor: Actor, login: str | None) -> int | None:
         return actor.user_id
     for u in users.list_users(actor):
         if u.login == login:
-            if u.id != actor.user_id and not actor.sees_all:
+            if not visibility.sees_user(actor, u.id):
                 raise ValidationError({"user": _("You can see only your own day")})
             return u.id
     raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=login))

@@ -72,8 +72,10 @@ def test_manager_with_own_visibility_cannot_touch_anothers_client(
         clients["anna_org"]]
     assert records.list_records(anna, "contacts").total == 0
     hits = {(h.section, h.id) for h in search.quick_search(anna, "ромашка")}
-    # Notes have no owner: everyone who may view notes sees them.
-    assert hits == {("organizations", clients["anna_org"]), ("notes", clients["note"])}
+    # A note attached to no client follows its author (boris).
+    assert hits == {("organizations", clients["anna_org"])}
+    with pytest.raises(PermissionDenied):
+        records.get(anna, "notes", clients["note"])
 
 
 def test_others_see_everything(team: dict[str, Actor], clients: dict[str, int],
@@ -90,6 +92,10 @@ def test_others_see_everything(team: dict[str, Actor], clients: dict[str, int],
 def test_duplicates_warn_across_managers(team: dict[str, Actor],
                                          clients: dict[str, int]) -> None:
     found = duplicates.find(team["anna"], "organizations", {"name": "Ромашка Бориса"})
+    # Whose client it is, but not which: anna may not see boris's clients.
+    assert [(d.id, d.title, d.owner) for d in found] == [(None, "(another manager's)",
+                                                          "Борис Котов")]
+    found = duplicates.find(team["gleb"], "organizations", {"name": "Ромашка Бориса"})
     assert [(d.id, d.owner) for d in found] == [(clients["boris_org"], "Борис Котов")]
 
 

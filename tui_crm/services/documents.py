@@ -21,7 +21,7 @@ from tui_crm import paths
 from tui_crm.db import models as m
 from tui_crm.errors import CrmError, NotFound, ValidationError
 from tui_crm.i18n import _, get_language
-from tui_crm.services import lookups, records, server_files, values
+from tui_crm.services import lookups, records, server_files, values, visibility
 from tui_crm.services.kinds import KINDS
 from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
@@ -113,6 +113,14 @@ def _first_contact(actor: Actor, org_id: int) -> RecordView | None:
     return records.get(actor, "contacts", row.id) if row else None
 
 
+def _linked(actor: Actor, kind: str, record_id: int) -> RecordView | None:
+    """A record the card points at, or None when the actor may not see it (another
+    manager's client stays out of the document rather than stopping it)."""
+    if not visibility.can_see(actor, kind, record_id):
+        return None
+    return records.get(actor, kind, record_id)
+
+
 def context(actor: Actor, kind: str, record_id: int) -> dict[str, Any]:
     """What a template sees: org, contact, deal (empty when the card has none), record,
     today, user."""
@@ -127,13 +135,13 @@ def context(actor: Actor, kind: str, record_id: int) -> dict[str, Any]:
     elif kind == "contacts":
         contact = view
         if view.values.get("organization"):
-            org = records.get(actor, "organizations", view.values["organization"])
+            org = _linked(actor, "organizations", view.values["organization"])
     else:
         deal = view
         if view.values.get("organization"):
-            org = records.get(actor, "organizations", view.values["organization"])
+            org = _linked(actor, "organizations", view.values["organization"])
         if view.values.get("contact"):
-            contact = records.get(actor, "contacts", view.values["contact"])
+            contact = _linked(actor, "contacts", view.values["contact"])
         elif org is not None:
             contact = _first_contact(actor, org.id)
     user = m.User.get_or_none(m.User.id == actor.user_id) if actor.user_id else None

@@ -1,7 +1,8 @@
 """Finding records that look like a new or edited organization or contact.
 
 Matches by normalized phone, e-mail, tax id, or a close name (rapidfuzz), across all
-managers, and says whose client it already is — so the form and the importer can warn.
+managers, and says whose client it already is — so the form and the importer can warn. A
+record the actor may not see is told by its owner alone: neither its name nor its id.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from rapidfuzz import fuzz
 from tui_crm.db import models as m
 from tui_crm.db.database import current
 from tui_crm.i18n import _
-from tui_crm.services import lookups, search
+from tui_crm.services import lookups, search, visibility
 from tui_crm.services.kinds import POINT_TYPES
 from tui_crm.services.rights import Actor
 from tui_crm.services.values import phone_region, split_point
@@ -26,18 +27,33 @@ NAME_THRESHOLD = 88
 @dataclass
 class Duplicate:
     section: str
-    id: int
+    id: int | None  # None: a record the actor may not see
     title: str
     owner: str
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
 
+    @property
+    def hidden(self) -> bool:
+        return self.id is None
+
+    @property
+    def key(self) -> str:
+        """Tells one warning from another (to acknowledge it) without the hidden id."""
+        if self.id is not None:
+            return f"{self.section}:{self.id}"
+        return f"{self.section}:hidden:{self.owner}:{','.join(self.reasons)}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"section": self.section, "id": self.id, "title": self.title,
-                "owner": self.owner, "reasons": self.reasons, "score": round(self.score, 1)}
+                "owner": self.owner, "hidden": self.hidden, "reasons": self.reasons,
+                "score": round(self.score, 1)}
 
     def describe(self) -> str:
         owner = self.owner or _("nobody")
+        if self.hidden:
+            return _("a client of {owner} you cannot open; same {reasons}").format(
+                owner=owner, reasons=", ".join(self.reasons))
         return _("{title} (#{id}) — client of {owner}; same {reasons}").format(
             title=self.title, id=self.id, owner=owner, reasons=", ".join(self.reasons))
 
@@ -117,12 +133,16 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
         return []
     rows = {r.id: r for r in model.select().where(model.id.in_(list(found)))}
     owners = lookups.names("user", (r.owner_id for r in rows.values()))
+    seen = visibility.visible_subset(actor, kind, rows)
     result = []
     for record_id, dup in found.items():
         row = rows.get(record_id)
         if row is None or row.deleted_at is not None:
             continue
-        dup.title = search.title_of(kind, row)
+        if record_id in seen:
+            dup.title = search.title_of(kind, row)
+        else:  # whose client it is, and nothing that names or opens it
+            dup.id, dup.title = None, visibility.hidden_name()
         dup.owner = owners.get(row.owner_id, "")
         dup.reasons = reasons[record_id]
         dup.score += 10 * (len(dup.reasons) - 1)

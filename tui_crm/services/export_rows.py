@@ -62,7 +62,7 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
         return iter(())
     model = spec.model
     db = model._meta.database
-    ctx = _Context(db, spec, typed)
+    ctx = _Context(db, spec, typed, actor)
     customs = {cf.name: cf for cf in values.custom_fields(kind)}
 
     # One selected expression per column, in the export's order. A column filled per page
@@ -170,8 +170,8 @@ class _Context:
     """What the converters of one export share: typed or text, the language's words, the
     names read so far, and the points / tags / custom values of the current page."""
 
-    def __init__(self, db: Any, spec: KindSpec, typed: bool) -> None:
-        self.db, self.spec, self.typed = db, spec, typed
+    def __init__(self, db: Any, spec: KindSpec, typed: bool, actor: Actor) -> None:
+        self.db, self.spec, self.typed, self.actor = db, spec, typed, actor
         self.language = get_language()
         self.ru = self.language == "ru"
         self.yes, self.no = _("yes"), _("no")
@@ -185,14 +185,15 @@ class _Context:
         self._custom = None
 
     def reference_column(self, ref_type: str) -> ConvertColumn:
-        """Names of referenced records; ids not seen before are named in one query."""
+        """Names of referenced records (a client the actor may not see is not named); ids not
+        seen before are named in one query."""
         cache = self.names.setdefault(ref_type, {None: "", 0: ""})
 
         def convert(column: Sequence[Any]) -> list[str]:
             missing = set(column) - cache.keys()
             if missing:
                 cache.update(dict.fromkeys(missing, ""))  # a gone record: named "" once
-                cache.update(lookups.names(ref_type, missing))
+                cache.update(lookups.names(ref_type, missing, actor=self.actor))
             return list(map(cache.__getitem__, column))
         return convert
 

@@ -14,7 +14,7 @@ from tui_crm.db import models as m
 from tui_crm.db.database import read, write
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import audit, events, lookups, records
+from tui_crm.services import audit, events, lookups, records, visibility
 from tui_crm.services.rights import Actor
 
 WARM_STAGES = ("proposal", "negotiation", "invoice")
@@ -51,8 +51,8 @@ def _members(actor: Actor, user_id: int | None, now: dt.datetime):  # noqa: ANN2
     """What puts an organization into the queue, as a condition on its own row: the counts of
     held meetings and warm deals are kept on the row by triggers (migration 7)."""
     actor.require("organizations", "view")
-    if not actor.sees_all:
-        user_id = actor.user_id
+    if not actor.sees_all and (user_id is None or not visibility.sees_user(actor, user_id)):
+        user_id = actor.user_id  # one's own queue, or a colleague's one may see
     org = m.Organization
     alive = org.deleted_at.is_null() & (org.status != "lost")
     if user_id is not None:

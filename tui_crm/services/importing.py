@@ -44,7 +44,16 @@ from tui_crm.db.database import current, is_postgres, write
 from tui_crm.db.import_models import ImportItem, ImportRun
 from tui_crm.errors import CrmError, NotFound, ValidationError
 from tui_crm.i18n import _, catalog
-from tui_crm.services import audit, lookups, records, search, server_files, settings, values
+from tui_crm.services import (
+    audit,
+    lookups,
+    records,
+    search,
+    server_files,
+    settings,
+    values,
+    visibility,
+)
 from tui_crm.services.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
 from tui_crm.validate import (
@@ -783,7 +792,9 @@ class ImportPlan:
             if r.error:
                 continue
             duplicate = r.duplicate_of is not None or r.duplicate_row is not None
-            if not duplicate or policy == "create":
+            if r.hidden_owner:
+                skipped += 1  # another manager's client: never imported a second time
+            elif not duplicate or policy == "create":
                 created += 1
             elif policy == "merge" and not r.hidden_owner:
                 merged += 1
@@ -806,6 +817,7 @@ class _Resolver:
         self.cache: dict[tuple[str, str], Any] = {}
         self.pending: dict[tuple[str, str], Pending] = {}
         self.org_names: dict[str, list[int]] | None = None
+        self.hidden_orgs: dict[str, int | None] = {}  # name → owner, of clients not seen
         self.default_source: Any = None
 
     def resolve(self, ref_type: str, text: str) -> Any:
@@ -829,7 +841,7 @@ class _Resolver:
         if ref_type == "organization":
             return self._organization(text)
         try:
-            return lookups.resolve(ref_type, text, {"section": self.kind})
+            return lookups.resolve(ref_type, text, {"section": self.kind, "actor": self.actor})
         except InvalidValue:
             if ref_type in ("source", "group") and self.options.create_missing:
                 return self._pending(ref_type, text.strip())
@@ -844,18 +856,28 @@ class _Resolver:
     def _organization(self, text: str) -> int | Pending:
         raw = text.strip()
         if raw.lstrip("#").isdigit():
-            return lookups.resolve("organization", raw, {})
+            return lookups.resolve("organization", raw, {"actor": self.actor})
         if self.org_names is None:
             self.org_names = {}
-            for row in m.Organization.select(m.Organization.id, m.Organization.name).where(
+            seen = visibility.visible_id_set(self.actor, "organizations")
+            for org_id, name, owner in m.Organization.select(
+                    m.Organization.id, m.Organization.name, m.Organization.owner).where(
                     m.Organization.deleted_at.is_null()).tuples():
-                self.org_names.setdefault(normalize_text(row[1]), []).append(row[0])
+                if seen is None or org_id in seen:
+                    self.org_names.setdefault(normalize_text(name), []).append(org_id)
+                else:
+                    self.hidden_orgs.setdefault(normalize_text(name), owner)
         ids = self.org_names.get(normalize_text(raw), [])
         if len(ids) == 1:
             return ids[0]
         if len(ids) > 1:
             raise InvalidValue(_("Several organizations are called {name!r}; give the id")
                                .format(name=raw))
+        if normalize_text(raw) in self.hidden_orgs:
+            # Another manager's client: neither attached to nor silently made twice.
+            owner = self.hidden_orgs[normalize_text(raw)]
+            raise InvalidValue(_("{name!r} is already a client of {owner}").format(
+                name=raw, owner=lookups.names("user", [owner]).get(owner) or _("nobody")))
         if self.options.create_missing:
             return self._pending("organization", raw)
         raise InvalidValue(_("No organization called {name!r}").format(name=raw))
@@ -1416,7 +1438,7 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
     # Normalized phones, e-mails and tax ids → ("db", an existing id) or ("row", an earlier
     # row's position).
     keys: dict[tuple[str, str], tuple[str, int]] = {}
-    visible = _visible_ids(actor, kind)
+    visible = visibility.visible_id_set(actor, kind)
     sql = (f"SELECT p.kind, p.normalized, p.{owner_col} FROM contact_point p "
            f"JOIN \"{table_name}\" r ON r.id = p.{owner_col} "
            f"WHERE p.kind IN ('phone', 'email') AND p.valid AND p.normalized <> '' "
@@ -1490,13 +1512,22 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
             org = values_.get("organization")
             row_names.setdefault(name_key, []).append(
                 (root[1], str(org) if isinstance(org, int) else "", ""))
+    _name_hidden_owners(model, [row for row in rows if row.hidden_owner])
 
 
-def _visible_ids(actor: Actor, kind: str) -> set[int] | None:
-    """Ids the actor may see, or None when they see everything."""
-    if actor.sees_all:
-        return None
-    return set(records.row_ids(actor, kind, records.ListQuery()))
+def _name_hidden_owners(model: type[m.Record], rows: list[PreparedRow]) -> None:
+    """Tell whose client each row already is when the actor may not see it (SPEC: the user
+    is told whose client it is), without its name or id; such a row is never imported."""
+    targets = sorted({row.duplicate_of for row in rows if row.duplicate_of is not None})
+    owners: dict[int, int | None] = {}
+    for start in range(0, len(targets), 900):
+        owners.update(model.select(model.id, model.owner).where(
+            model.id.in_(targets[start:start + 900])).tuples())
+    logins = lookups.names("user", owners.values())
+    for row in rows:
+        owner = logins.get(owners.get(row.duplicate_of or 0) or 0) or _("nobody")
+        row.problems.append(_("Already a client of {owner} (same {reason}): not imported")
+                            .format(owner=owner, reason=row.duplicate_reason))
 
 
 def _find(kind: str, row: PreparedRow, keys: dict[tuple[str, str], tuple[str, int]],
@@ -1736,7 +1767,9 @@ class _Writer:
         for row in plan.rows:
             if row.error:
                 continue
-            if row.duplicate_of is None and row.duplicate_row is None or policy == "create":
+            if row.hidden_owner:
+                skipped += 1  # another manager's client: never imported a second time
+            elif row.duplicate_of is None and row.duplicate_row is None or policy == "create":
                 to_create.append(row)
             elif policy == "merge" and row.duplicate_row is not None:
                 merge_into_row.setdefault(row.duplicate_row, []).append(row)

@@ -10,6 +10,8 @@ from typing import Any
 
 from tui_crm.db import models as m
 from tui_crm.i18n import _, get_language
+from tui_crm.services import visibility
+from tui_crm.services.rights import Actor
 from tui_crm.validate import InvalidValue, normalize_text
 
 
@@ -30,10 +32,21 @@ def event_result_name(er: m.EventResult) -> str:
     return er.name_ru if get_language() == "ru" else er.name_en
 
 
-def _by_id_or_none(model: type[m.BaseModel], text: str) -> int | None:
+def _seen(kind: str, context: dict[str, Any]) -> Any:  # a peewee expression, or None
+    """The condition keeping the records of `kind` that the acting user (`context["actor"]`,
+    when given) sees: a reference to a record they may not see is refused exactly as one to
+    a record that does not exist, so the refusal tells nothing about it."""
+    actor = context.get("actor")
+    return visibility.clause(actor, kind) if actor is not None else None
+
+
+def _by_id_or_none(model: type[m.BaseModel], text: str, seen: Any = None) -> int | None:
     raw = text.strip().lstrip("#")
     if raw.isascii() and raw.isdigit() and len(raw) <= 18:  # longer is a name, not an id
-        if model.select().where(model._meta.primary_key == int(raw)).exists():
+        query = model.select().where(model._meta.primary_key == int(raw))
+        if seen is not None:
+            query = query.where(seen)
+        if query.exists():
             return int(raw)
         raise InvalidValue(_("No record with id {id}").format(id=raw))
     return None
@@ -52,14 +65,15 @@ def _resolve_user(text: str, context: dict[str, Any]) -> int:
 
 
 def _resolve_named(model: type[m.BaseModel], column: str, text: str, what: str,
-                   extra: Any = None) -> int:
-    found = _by_id_or_none(model, text)
+                   extra: Any = None, seen: Any = None) -> int:
+    found = _by_id_or_none(model, text, seen)
     if found is not None:
         return found
     want = normalize_text(text)
     query = model.select(model._meta.primary_key, getattr(model, column))
-    if extra is not None:
-        query = query.where(extra)
+    for condition in (extra, seen):
+        if condition is not None:
+            query = query.where(condition)
     exact = [r for r in query if normalize_text(getattr(r, column)) == want]
     if len(exact) == 1:
         return exact[0].get_id()
@@ -70,13 +84,14 @@ def _resolve_named(model: type[m.BaseModel], column: str, text: str, what: str,
 
 
 def _resolve_organization(text: str, context: dict[str, Any]) -> int:
-    found = _by_id_or_none(m.Organization, text)
+    seen = _seen("organizations", context)
+    found = _by_id_or_none(m.Organization, text, seen)
     if found is not None:
         return found
     want = " ".join(text.split())
-    rows = list(m.Organization.select(m.Organization.id).where(
+    query = m.Organization.select(m.Organization.id).where(
         m.Organization.name.in_(_spellings(want)) & m.Organization.deleted_at.is_null())
-        .limit(2))
+    rows = list((query if seen is None else query.where(seen)).limit(2))
     if len(rows) == 1:
         return rows[0].id
     if len(rows) > 1:
@@ -85,7 +100,7 @@ def _resolve_organization(text: str, context: dict[str, Any]) -> int:
     # Case- and ё-insensitive fallback: candidates from the search index (SQL LIKE does
     # not fold Cyrillic case on SQLite), then an exact comparison of normalized names.
     norm = normalize_text(want)
-    exact = [org.id for org in _indexed("organizations", m.Organization, text)
+    exact = [org.id for org in _indexed("organizations", m.Organization, text, seen)
              if normalize_text(org.name) == norm]
     if len(exact) == 1:
         return exact[0]
@@ -102,8 +117,9 @@ def _spellings(text: str) -> list[str]:
                                text.upper()]))
 
 
-def _indexed(kind: str, model: type[m.Record], text: str) -> list:
-    """Live records of `kind` whose search document contains every word of `text`."""
+def _indexed(kind: str, model: type[m.Record], text: str, seen: Any = None) -> list:
+    """Live records of `kind` whose search document contains every word of `text` (of
+    those `seen` keeps)."""
     from peewee import SQL
 
     from tui_crm.services import search
@@ -112,12 +128,14 @@ def _indexed(kind: str, model: type[m.Record], text: str) -> list:
     if found is None:
         return []
     sql, params = found
-    return list(model.select().where(model.deleted_at.is_null()
-                                     & model.id.in_(SQL(f"({sql})", params))).limit(200))
+    query = model.select().where(model.deleted_at.is_null()
+                                 & model.id.in_(SQL(f"({sql})", params)))
+    return list((query if seen is None else query.where(seen)).limit(200))
 
 
 def _resolve_contact(text: str, context: dict[str, Any]) -> int:
-    found = _by_id_or_none(m.Contact, text)
+    seen = _seen("contacts", context)
+    found = _by_id_or_none(m.Contact, text, seen)
     if found is not None:
         return found
     norm = normalize_text(text)
@@ -127,10 +145,11 @@ def _resolve_contact(text: str, context: dict[str, Any]) -> int:
     # Same-named people are common: first those whose last name is spelled as typed (an
     # indexed lookup, however many there are), then the search index for ё and odd case.
     last = " ".join(text.split()).split(" ")[0]
-    candidates = list(m.Contact.select().where(
-        m.Contact.last_name.in_(_spellings(last)) & m.Contact.deleted_at.is_null()))
+    query = m.Contact.select().where(
+        m.Contact.last_name.in_(_spellings(last)) & m.Contact.deleted_at.is_null())
+    candidates = list(query if seen is None else query.where(seen))
     if not candidates:
-        candidates = _indexed("contacts", m.Contact, text)
+        candidates = _indexed("contacts", m.Contact, text, seen)
     exact = [c for c in candidates
              if normalize_text(contact_name(c.last_name, c.first_name, c.middle_name)) == norm
              or normalize_text(contact_name(c.last_name, c.first_name)) == norm]
@@ -188,7 +207,7 @@ def _resolve_source(text: str, context: dict[str, Any]) -> int:
 
 
 def _resolve_deal(text: str, context: dict[str, Any]) -> int:
-    return _resolve_named(m.Deal, "title", text, _("deals"))
+    return _resolve_named(m.Deal, "title", text, _("deals"), seen=_seen("deals", context))
 
 
 RESOLVERS = {
@@ -204,15 +223,29 @@ RESOLVERS = {
 
 
 def resolve(ref_type: str, text: str, context: dict[str, Any]) -> int:
-    """The id a typed reference (name or id) points to; InvalidValue when there is none."""
+    """The id a typed reference (name or id) points to; InvalidValue when there is none.
+    With `context["actor"]`, organizations, contacts and deals are looked for only among
+    the records that user sees."""
     return RESOLVERS[ref_type](text, context)
 
 
-def names(ref_type: str, ids: Iterable[int | None]) -> dict[int, str]:
-    """Display names for a batch of referenced ids (one query)."""
+def names(ref_type: str, ids: Iterable[int | None], *, actor: Actor | None = None
+          ) -> dict[int, str]:
+    """Display names for a batch of referenced ids (one query). With `actor`, an
+    organization, contact or deal they may not see is named `visibility.hidden_name()`."""
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
+    found = _names(ref_type, wanted)
+    kind = visibility.REFERENCE_KINDS.get(ref_type)
+    if actor is None or kind is None or actor.sees_all:
+        return found
+    seen = visibility.visible_subset(actor, kind, found)
+    hidden = visibility.hidden_name()
+    return {i: (name if i in seen else hidden) for i, name in found.items()}
+
+
+def _names(ref_type: str, wanted: set[int]) -> dict[int, str]:
     if ref_type == "user":
         return {u.id: user_name(u) for u in m.User.select().where(m.User.id.in_(wanted))}
     if ref_type == "organization":

@@ -70,6 +70,7 @@ from tui_crm.services import (
     server_files,
     templating,
     values,
+    visibility,
 )
 from tui_crm.services.kinds import CATEGORY_CHOICES
 from tui_crm.services.records import ListQuery
@@ -491,8 +492,7 @@ def _matching_ids(actor: Actor, source: RecipientSource) -> list[int]:
         model = records.kind_spec(kind).model
         live = {r.id for r in model.select(model.id).where(
             model.id.in_(wanted) & model.deleted_at.is_null())}
-        if not actor.sees_all:
-            live &= set(records.row_ids(actor, kind, ListQuery()))
+        live = visibility.visible_subset(actor, kind, live)
         return [i for i in wanted if i in live]
     ids = records.row_ids(actor, kind, ListQuery(text=source.text, filters=filters))
     if category is not None and kind == "contacts":
@@ -684,7 +684,7 @@ def _load_mailing(actor: Actor, mailing_id: int) -> Mailing:
     row = Mailing.get_or_none(Mailing.id == int(mailing_id))
     if row is None:
         raise NotFound(_("Mailing #{id} does not exist.").format(id=mailing_id))
-    if not actor.sees_all and row.created_by_id != actor.user_id and not actor.is_admin:
+    if not actor.is_admin and not visibility.sees_user(actor, row.created_by_id):
         raise PermissionDenied(_("This mailing belongs to another manager."))
     return row
 
@@ -710,8 +710,9 @@ def get_mailing(actor: Actor, mailing_id: int) -> MailingView:
 def list_mailings(actor: Actor, *, limit: int = 200) -> list[MailingView]:
     """Mailings, newest first, with their counts per status."""
     query = Mailing.select().order_by(Mailing.id.desc()).limit(limit)
-    if not actor.sees_all and not actor.is_admin:
-        query = query.where(Mailing.created_by == actor.user_id)
+    users = visibility.visible_user_ids(actor)
+    if users is not None and not actor.is_admin:
+        query = query.where(Mailing.created_by.in_(users))
     return _mailing_views(list(query))
 
 
@@ -925,12 +926,10 @@ class _Contexts:
         """Rows read elsewhere (see record_columns) for `quick` contexts; the visibility
         rule of records.get applies."""
         self.actor.require(kind, "view")
-        spec = records.kind_spec(kind)
+        seen = visibility.visible_subset(self.actor, kind, rows)
         for record_id, row in rows.items():
-            try:
-                records._check_visible(self.actor, spec, row)
-            except PermissionDenied as exc:
-                self._cards[(kind, record_id)] = exc
+            if record_id not in seen:
+                self._cards[(kind, record_id)] = visibility.refusal()
                 continue
             self._rows[(kind, record_id)] = row
 
@@ -953,17 +952,17 @@ class _Contexts:
         rows = []
         found: dict[int, Any] = {}
         for chunk in _chunks(sorted(set(ids))):
-            for row in spec.model.select().where(spec.model.id.in_(chunk)):
-                try:
-                    records._check_visible(self.actor, spec, row)
-                except PermissionDenied as exc:
-                    found[row.id] = exc
+            chunk_rows = list(spec.model.select().where(spec.model.id.in_(chunk)))
+            seen = visibility.visible_subset(self.actor, kind, [r.id for r in chunk_rows])
+            for row in chunk_rows:
+                if row.id not in seen:
+                    found[row.id] = visibility.refusal()
                     continue
                 rows.append(row)
         if rows_only:
             found.update((row.id, row) for row in rows)
             return found
-        for view in records._views(spec, rows, full=True):
+        for view in records._views(self.actor, spec, rows, full=True):
             found[view.id] = view
         return found
 

@@ -19,8 +19,8 @@ from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import audit, events, records, search, settings
-from tui_crm.services.importing import LINKS, _visible_ids, fuzzy_key
+from tui_crm.services import audit, events, records, search, settings, visibility
+from tui_crm.services.importing import LINKS, fuzzy_key
 from tui_crm.services.kinds import POINT_TYPES
 from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
@@ -77,7 +77,7 @@ def scan(actor: Actor, kind: str | None = None, *, limit: int = 1000) -> list[Du
 def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
     spec = records.kind_spec(kind)
     model = spec.model
-    visible = _visible_ids(actor, kind)
+    visible = visibility.visible_id_set(actor, kind)
     pairs: dict[tuple[int, int], DuplicatePair] = {}
 
     def pair(a: int, b: int, reason: str, score: float) -> None:

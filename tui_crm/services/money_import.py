@@ -11,7 +11,7 @@ from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import audit, records, server_files
+from tui_crm.services import audit, records, server_files, visibility
 from tui_crm.services.importing import read_table
 from tui_crm.services.rights import Actor
 from tui_crm.validate import normalize_name, normalize_text
@@ -91,14 +91,17 @@ def _mapping(kind: str, headers: list[str], pairs: list[str]) -> dict[int, str]:
 
 
 class _Organizations:
-    """Tax id and normalized name → organization id (one query)."""
+    """Tax id and normalized name → organization id (one query), among the clients the
+    actor sees: another manager's client reads as no client at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, actor: Actor) -> None:
         self.by_inn: dict[str, int] = {}
         self.by_name: dict[str, list[int]] = {}
-        for org in m.Organization.select(m.Organization.id, m.Organization.inn,
-                                         m.Organization.name).where(
-                m.Organization.deleted_at.is_null()):
+        query = m.Organization.select(m.Organization.id, m.Organization.inn,
+                                      m.Organization.name).where(
+            m.Organization.deleted_at.is_null())
+        seen = visibility.clause(actor, "organizations")
+        for org in (query if seen is None else query.where(seen)):
             if org.inn:
                 self.by_inn.setdefault(org.inn, org.id)
             self.by_name.setdefault(normalize_name(org.name), []).append(org.id)
@@ -144,7 +147,7 @@ def import_money(actor: Actor, path: str | Path, kind: str, *, map_pairs: list[s
 @write
 def _run(actor: Actor, table: Any, kind: str, mapping: dict[int, str], dry_run: bool
          ) -> MoneyImportResult:
-    orgs = _Organizations()
+    orgs = _Organizations(actor)
     result = MoneyImportResult(kind, 0, len(table.rows), dry_run,
                                mapping={table.headers[i]: f for i, f in mapping.items()})
     prepared: list[tuple[int, dict[str, Any]]] = []

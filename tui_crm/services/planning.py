@@ -14,7 +14,7 @@ from tui_crm.db.database import read, write
 from tui_crm.db.planning_models import CallBlockRun
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import audit, events, lookups, records, server_files
+from tui_crm.services import audit, events, lookups, records, server_files, visibility
 from tui_crm.services.rights import Actor
 
 BLOCK_KINDS = {"calls": N_("Calls"), "meetings": N_("Meetings"), "paperwork": N_("Paperwork"),
@@ -185,9 +185,12 @@ class DayView:
         }
 
 
-def _client_details(org_ids: set[int], contact_ids: set[int]) -> dict[str, dict]:
-    """Names, decision makers, phones, sources and last results of the clients on a list,
-    in a fixed number of queries."""
+def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
+                    ) -> dict[str, dict]:
+    """Names, decision makers, phones, sources and last results of the clients on a list
+    that the actor sees, in a fixed number of queries."""
+    org_ids = visibility.visible_subset(actor, "organizations", org_ids)
+    contact_ids = visibility.visible_subset(actor, "contacts", contact_ids)
     o, c_ = m.Organization, m.Contact
     org_cols = (o.id, o.name, o.source, o.primary_phone, o.primary_email, o.next_contact_at)
     contact_cols = (c_.id, c_.last_name, c_.first_name, c_.middle_name, c_.is_decision_maker,
@@ -247,21 +250,34 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
         event_id=event.id, starts_at=when, type_code=et.code if et else "",
         type_name=lookups.event_type_name(et) if et else "", title=event.title,
         status=event.status if not virtual else "planned",
-        organization_id=event.organization_id, organization=org.name if org else "",
+        organization_id=event.organization_id,
+        organization=org.name if org else _hidden_if(event.organization_id),
         contact_id=event.contact_id,
         contact=lookups.contact_name(contact.last_name, contact.first_name, contact.middle_name)
-        if contact else "",
+        if contact else _hidden_if(event.contact_id),
         decision_maker=lookups.contact_name(dm.last_name, dm.first_name, dm.middle_name)
         if dm else "",
         phone=phone, email=email, last_result=last or "",
         source=details["sources"].get(source_id, "") if source_id else "", virtual=virtual)
 
 
-def _items(occ: list[events.Occurrence]) -> list[DayItem]:
+def _hidden_if(ref_id: int | None) -> str:
+    """The name shown for a client the user may not see ("" when there is no client)."""
+    return visibility.hidden_name() if ref_id else ""
+
+
+def _whose(actor: Actor, user_id: int | None) -> int | None:
+    """The user whose day is asked for, if the actor sees their records; else the actor's
+    own (a manager with "own" visibility sees only their own day)."""
+    user_id = user_id if user_id is not None else actor.user_id
+    return user_id if visibility.sees_user(actor, user_id) else actor.user_id
+
+
+def _items(actor: Actor, occ: list[events.Occurrence]) -> list[DayItem]:
     if not occ:
         return []
     rows = {e.id: e for e in m.Event.select().where(m.Event.id.in_({o.event_id for o in occ}))}
-    details = _client_details({e.organization_id for e in rows.values() if e.organization_id},
+    details = _client_details(actor, {e.organization_id for e in rows.values() if e.organization_id},
                               {e.contact_id for e in rows.values() if e.contact_id})
     types = {t.id: t for t in m.EventType.select()}
     return [_item(rows[o.event_id], o.starts_at, details, types, o.virtual) for o in occ
@@ -273,16 +289,14 @@ def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
              now: dt.datetime | None = None) -> DayView:
     """The user's day: blocks with their events, overdue items, tasks due, birthdays."""
     actor.require("events", "view")
-    user_id = user_id if user_id is not None else actor.user_id
-    if user_id != actor.user_id and not actor.sees_all:
-        user_id = actor.user_id  # a manager with "own" visibility sees only their own day
+    user_id = _whose(actor, user_id)
     now = now or m.now()
     start = dt.datetime.combine(day, dt.time())
     end = start + dt.timedelta(days=1)
     blocks = [BlockView(b, is_now=(now.date() == day and b.contains(now.time())))
               for b in schedule_for(user_id, day)]
     outside: list[DayItem] = []
-    for item in _items(events.occurrences(user_id, start, end)):
+    for item in _items(actor, events.occurrences(user_id, start, end)):
         if item.status in ("cancelled",):
             continue
         target = next((b for b in blocks if b.block.contains(item.starts_at.time())), None)
@@ -292,7 +306,7 @@ def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
         (m.Event.assignee == user_id) & (m.Event.status == "planned")
         & m.Event.deleted_at.is_null() & (m.Event.rrule == "")
         & (m.Event.starts_at < min(start, today_start))).order_by(m.Event.starts_at).limit(200))
-    overdue = _items([events.Occurrence(e.id, e.starts_at) for e in overdue_rows])
+    overdue = _items(actor, [events.Occurrence(e.id, e.starts_at) for e in overdue_rows])
     for item in overdue:
         item.overdue = True
     tasks = []
@@ -300,7 +314,8 @@ def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
             (m.Task.assignee == user_id) & m.Task.deleted_at.is_null()
             & m.Task.status.in_(["open", "in_progress"])
             & (m.Task.due_at < end)).order_by(m.Task.due_at).limit(200)):
-        org = lookups.names("organization", [t.organization_id]).get(t.organization_id, "")
+        org = lookups.names("organization", [t.organization_id], actor=actor).get(
+            t.organization_id, "")
         tasks.append(TaskItem(t.id, t.title, t.due_at, t.priority, org,
                               bool(t.due_at and t.due_at < now)))
     return DayView(day, blocks, outside, overdue, tasks, birthdays_on(actor, day, user_id))
@@ -329,10 +344,13 @@ def birthdays_on(actor: Actor, day: dt.date, user_id: int | None = None) -> list
                               m.Contact.middle_name, m.Contact.birthday,
                               m.Contact.organization, m.Contact.primary_phone)
              .where(m.Contact.deleted_at.is_null() & birthday_clause(day)))
+    seen = visibility.clause(actor, "contacts")
+    if seen is not None:
+        query = query.where(seen)
     if user_id is not None:
         query = query.where(m.Contact.owner == user_id)
     rows = list(query)
-    orgs = lookups.names("organization", (c.organization_id for c in rows))
+    orgs = lookups.names("organization", (c.organization_id for c in rows), actor=actor)
     return [BirthdayItem(c.id, lookups.contact_name(c.last_name, c.first_name, c.middle_name),
                          orgs.get(c.organization_id, ""), age(c.birthday, day), c.primary_phone)
             for c in rows]
@@ -375,7 +393,7 @@ def candidates(actor: Actor, day: dt.date, *, user_id: int | None = None, limit:
     birthdays, and new leads never called — each once, in that order."""
     from tui_crm.services import followups
 
-    user_id = user_id if user_id is not None else actor.user_id
+    user_id = _whose(actor, user_id)
     end = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=1)
     already = {e.organization_id for e in m.Event.select(m.Event.organization).where(
         (m.Event.assignee == user_id) & (m.Event.status == "planned")
@@ -407,7 +425,8 @@ def candidates(actor: Actor, day: dt.date, *, user_id: int | None = None, limit:
             .order_by(m.Organization.created_at.desc()).limit(limit)):
         add(o.id, None, "new_lead")
     picked = picked[:limit]
-    details = _client_details({o for o, _c, _r in picked if o}, {c for _o, c, _r in picked if c})
+    details = _client_details(actor, {o for o, _c, _r in picked if o},
+                              {c for _o, c, _r in picked if c})
     result = []
     for org_id, contact_id, reason in picked:
         org = details["orgs"].get(org_id)
@@ -474,7 +493,7 @@ def _next_free_slot(user_id: int | None, day: dt.date, block: Block) -> dt.datet
 def auto_plan(actor: Actor, day: dt.date, *, user_id: int | None = None,
               now: dt.datetime | None = None) -> list[int]:
     """Fill the day's call blocks with the best candidates, in order."""
-    user_id = user_id if user_id is not None else actor.user_id
+    user_id = _whose(actor, user_id)
     call_blocks = [b for b in schedule_for(user_id, day) if b.kind == "calls"]
     if not call_blocks:
         return []
@@ -612,7 +631,7 @@ def log_in_block(actor: Actor, day: dt.date, block_key: str, item: DayItem, resu
 
 def week(actor: Actor, start: dt.date, *, user_id: int | None = None) -> list[tuple[dt.date, int]]:
     """Planned-event counts for seven days from `start` (the week strip)."""
-    user_id = user_id if user_id is not None else actor.user_id
+    user_id = _whose(actor, user_id)
     begin = dt.datetime.combine(start, dt.time())
     result = []
     occ = events.occurrences(user_id, begin, begin + dt.timedelta(days=7))

@@ -20,7 +20,7 @@ from tui_crm.db import models as m
 from tui_crm.db.database import current, is_postgres, read, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import audit, lookups, search, values
+from tui_crm.services import audit, lookups, search, values, visibility
 from tui_crm.services.kinds import KINDS, POINT_TYPES, FieldSpec, KindSpec
 from tui_crm.services.rights import Actor
 from tui_crm.validate import InvalidValue, format_phone, normalize_phone
@@ -133,29 +133,6 @@ def _column(spec: KindSpec, name: str) -> str:
     return name
 
 
-def _visible_clause(actor: Actor, spec: KindSpec):  # noqa: ANN202 - a peewee expression
-    if actor.sees_all or not spec.owner_field:
-        return None
-    owner = getattr(spec.model, spec.owner_field)
-    if actor.visibility == "group" and actor.group_id is not None:
-        members = m.User.select(m.User.id).where(m.User.group_id == actor.group_id)
-        return owner.in_(members) | (owner == actor.user_id)
-    return owner == actor.user_id
-
-
-def _check_visible(actor: Actor, spec: KindSpec, row: m.Record) -> None:
-    if actor.sees_all or not spec.owner_field:
-        return
-    owner_id = getattr(row, f"{spec.owner_field}_id")
-    if owner_id == actor.user_id:
-        return
-    if actor.visibility == "group" and actor.group_id is not None and owner_id is not None:
-        owner = m.User.get_or_none(m.User.id == owner_id)
-        if owner is not None and owner.group_id == actor.group_id:
-            return
-    raise PermissionDenied(_("This record belongs to another manager."))
-
-
 def _load(spec: KindSpec, record_id: int) -> m.Record:
     # An id no column can hold (typed by a user) would be a driver error, not "not found".
     valid = isinstance(record_id, int) and 0 < record_id < 2**63
@@ -166,15 +143,17 @@ def _load(spec: KindSpec, record_id: int) -> m.Record:
     return row
 
 
-def _views(spec: KindSpec, rows: list[m.Record], *, full: bool) -> list[RecordView]:
-    """Build views for rows, naming references in one query per referenced kind."""
+def _views(actor: Actor, spec: KindSpec, rows: list[m.Record], *,
+           full: bool) -> list[RecordView]:
+    """Build views for rows, naming references in one query per referenced kind (a client
+    the actor may not see is not named)."""
     if not rows:
         return []
     ref_names: dict[str, dict[int, str]] = {}
     for f in spec.fields:
         if f.is_reference:
             ref_names[f.name] = lookups.names(f.type, (getattr(row, f"{f.name}_id")
-                                                       for row in rows))
+                                                       for row in rows), actor=actor)
     user_ids = {r.created_by_id for r in rows} | {r.updated_by_id for r in rows}
     users = lookups.names("user", user_ids)
     ids = [r.id for r in rows]
@@ -259,18 +238,31 @@ def get(actor: Actor, kind: str, record_id: int, *, include_deleted: bool = True
     if row.deleted_at is not None and not include_deleted:
         raise NotFound(_("{kind} #{id} is in the trash.").format(kind=_(spec.singular),
                                                                   id=record_id))
-    _check_visible(actor, spec, row)
-    return _views(spec, [row], full=True)[0]
+    visibility.check(actor, kind, row)
+    return _views(actor, spec, [row], full=True)[0]
 
 
-def _filtered(actor: Actor, spec: KindSpec, query: ListQuery):  # noqa: ANN202
+MANY = 1000  # visible records from which a page walks the table's order (visibility.SCAN)
+
+
+def _seen(actor: Actor, spec: KindSpec, select,  # noqa: ANN001, ANN202 - peewee selects
+          shape: str = visibility.PLAIN):
+    """The select narrowed to the records the actor sees, in the shape that reads fastest
+    for what the query does (visibility.clause)."""
+    visible = visibility.clause(actor, spec.name, shape)
+    return select if visible is None else select.where(visible)
+
+
+def _filtered(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
+              shape: str | None = visibility.UNION):
+    """The query's records (None when its text has nothing to look for); `shape`: how the
+    visibility rule is written for this read (visibility.clause), None: not applied."""
     model = spec.model
     select = model.select()
     select = select.where(model.deleted_at.is_null(False) if query.trash
                           else model.deleted_at.is_null())
-    visible = _visible_clause(actor, spec)
-    if visible is not None:
-        select = select.where(visible)
+    if shape is not None:
+        select = _seen(actor, spec, select, shape)
     if query.text.strip():
         ids_sql = search.match_ids_sql(spec.name, query.text)
         if ids_sql is None:
@@ -287,7 +279,7 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery):  # noqa: ANN202
     # The custom fields are read only when some filter may name one (not per keystroke).
     wanted_any = any(v is not None and v != "" for v in query.filters.values())
     customs = {cf.name: cf for cf in values.custom_fields(spec.name)} if wanted_any else {}
-    context = {"section": spec.name}
+    context = {"section": spec.name, "actor": actor}
     errors: dict[str, str] = {}
     for name, wanted in query.filters.items():
         if wanted is None or wanted == "":
@@ -355,13 +347,14 @@ def list_records(actor: Actor, kind: str, query: ListQuery | None = None) -> Pag
     spec = kind_spec(kind)
     actor.require(kind, "view")
     query = query or ListQuery()
-    select = _filtered(actor, spec, query)
-    if select is None:
+    every = _filtered(actor, spec, query, shape=None)
+    if every is None:
         return Page([], 0, query.offset)
-    total = select.count()
+    total = _seen(actor, spec, every, visibility.UNION).count()
+    select = _seen(actor, spec, every, visibility.SCAN if total > MANY else visibility.UNION)
     limit = max(1, min(query.limit, MAX_PAGE))
     rows = list(select.order_by(*_order(spec, query)).offset(max(0, query.offset)).limit(limit))
-    return Page(_views(spec, rows, full=False), total, query.offset)
+    return Page(_views(actor, spec, rows, full=False), total, query.offset)
 
 
 def count(actor: Actor, kind: str, query: ListQuery | None = None) -> int:
@@ -390,11 +383,11 @@ def views_of(actor: Actor, kind: str, ids: list[int]) -> list[RecordView]:
     actor.require(kind, "view")
     if not ids:
         return []
-    select = _filtered(actor, spec, ListQuery())
+    select = _filtered(actor, spec, ListQuery(), shape=visibility.PLAIN)
     if select is None:
         return []
     found = {r.id: r for r in select.where(spec.model.id.in_(ids))}
-    return _views(spec, [found[i] for i in ids if i in found], full=False)
+    return _views(actor, spec, [found[i] for i in ids if i in found], full=False)
 
 
 def position_of(actor: Actor, kind: str, query: ListQuery, record_id: int) -> int | None:
@@ -533,8 +526,10 @@ def create(actor: Actor, kind: str, data: dict[str, Any]) -> RecordView:
     """Create a record from field values (typed or as typed by a user)."""
     spec = kind_spec(kind)
     actor.require(kind, "edit")
-    cleaned = values.clean(spec, data, partial=False)
+    # References resolve only among the records the actor sees (attaching needs that).
+    cleaned = values.clean(spec, data, partial=False, context={"actor": actor})
     _check_rules(spec, cleaned, is_new=True)
+    visibility.check_clients(actor, kind, cleaned)
     columns = _split(spec, cleaned)
     if spec.owner_field and not columns.get(f"{spec.owner_field}_id"):
         columns[f"{spec.owner_field}_id"] = actor.user_id
@@ -554,7 +549,14 @@ def create(actor: Actor, kind: str, data: dict[str, Any]) -> RecordView:
     _save_custom(spec, record_id, cleaned)
     _reindex(spec, record_id)
     audit.log(actor, "create", kind, record_id)
-    return _views(spec, [_load(spec, record_id)], full=True)[0]
+    return _views(actor, spec, [_load(spec, record_id)], full=True)[0]
+
+
+def _same_reference(spec: KindSpec, row: m.Record, name: str, value: Any) -> bool:
+    f = spec.field(name)
+    return f is not None and f.type in visibility.REFERENCE_KINDS \
+        and isinstance(value, int) and not isinstance(value, bool) \
+        and value == getattr(row, f"{name}_id")
 
 
 def _current_values(view: RecordView, names: list[str]) -> dict[str, Any]:
@@ -583,18 +585,25 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     spec = kind_spec(kind)
     actor.require(kind, "edit")
     row = _load(spec, record_id)
-    _check_visible(actor, spec, row)
+    visibility.check_write(actor, kind, row)
     if row.deleted_at is not None:
         raise ValidationError({"id": _("The record is in the trash; restore it first")})
-    # An edited event's result is looked up within the event's type.
-    context = {"event_type": row.event_type_id} if spec.name == "events" else {}
+    # An edited event's result is looked up within the event's type; references only among
+    # the records the actor sees.
+    context: dict[str, Any] = {"actor": actor}
+    if spec.name == "events":
+        context["event_type"] = row.event_type_id
+    # A reference given back as it is attaches nothing (a form sends every field back).
+    data = {name: value for name, value in data.items()
+            if not _same_reference(spec, row, name, value)}
     cleaned = values.clean(spec, data, partial=True, context=context)
-    before = _views(spec, [row], full=True)[0]
+    before = _views(actor, spec, [row], full=True)[0]
     if expected_version is not None and row.version != expected_version:
         raise _conflict(spec, before, cleaned)
     merged = dict(before.values)
     merged.update({k: v for k, v in cleaned.items()})
     _check_rules(spec, merged, is_new=False)
+    visibility.check_clients(actor, kind, cleaned)
     if spec.owner_field and f"{spec.owner_field}" in cleaned and not actor.sees_all \
             and cleaned[spec.owner_field] != actor.user_id:
         raise PermissionDenied(_("Only the head of sales can hand a client to someone else."))
@@ -610,7 +619,8 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
                .where((spec.model.id == record_id) & (spec.model.version == version))
                .execute())
     if updated != 1:  # someone saved between our read and this write
-        raise _conflict(spec, _views(spec, [_load(spec, record_id)], full=True)[0], cleaned)
+        raise _conflict(spec, _views(actor, spec, [_load(spec, record_id)], full=True)[0],
+                        cleaned)
     if spec.has_points:
         primary = _save_points(spec, record_id, {k: cleaned[k] for k in changes})
         if primary:
@@ -620,7 +630,7 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     _save_custom(spec, record_id, {k: cleaned[k] for k in changes})
     _reindex(spec, record_id)
     audit.log(actor, "update", kind, record_id, changes)
-    return _views(spec, [_load(spec, record_id)], full=True)[0]
+    return _views(actor, spec, [_load(spec, record_id)], full=True)[0]
 
 
 def _conflict(spec: KindSpec, current: RecordView, mine: dict[str, Any]) -> ConflictError:
@@ -649,7 +659,7 @@ def delete(actor: Actor, kind: str, record_id: int) -> None:
     spec = kind_spec(kind)
     actor.require(kind, "delete")
     row = _load(spec, record_id)
-    _check_visible(actor, spec, row)
+    visibility.check_write(actor, kind, row)
     if row.deleted_at is not None:
         return
     _set_deleted(actor, spec, record_id, m.now())
@@ -664,12 +674,12 @@ def restore(actor: Actor, kind: str, record_id: int) -> RecordView:
     spec = kind_spec(kind)
     actor.require(kind, "delete")
     row = _load(spec, record_id)
-    _check_visible(actor, spec, row)
+    visibility.check_write(actor, kind, row)
     if row.deleted_at is not None:
         _set_deleted(actor, spec, record_id, None)
         _reindex(spec, record_id)
         audit.log(actor, "restore", kind, record_id)
-    return _views(spec, [_load(spec, record_id)], full=True)[0]
+    return _views(actor, spec, [_load(spec, record_id)], full=True)[0]
 
 
 def field_specs(kind: str) -> list[FieldSpec]:

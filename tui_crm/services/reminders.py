@@ -41,8 +41,10 @@ class Reminder:
                 "missed": self.missed}
 
 
-def _event_reminders(user_id: int, start: dt.datetime, end: dt.datetime) -> list[Reminder]:
-    """Reminders of the user's planned events whose fire time is in [start, end)."""
+def _event_reminders(actor: Actor, start: dt.datetime, end: dt.datetime) -> list[Reminder]:
+    """Reminders of the user's planned events whose fire time is in [start, end) (a client
+    the user may not see is not named)."""
+    user_id = actor.user_id
     result = []
     # An event fires at start − minutes; look ahead by the largest offset in use.
     longest = m.Event.select(m.Event.reminder_minutes).where(
@@ -61,8 +63,9 @@ def _event_reminders(user_id: int, start: dt.datetime, end: dt.datetime) -> list
         fire_at = o.starts_at - dt.timedelta(minutes=e.reminder_minutes)
         if not start <= fire_at < end:
             continue
-        who = lookups.names("organization", [e.organization_id]).get(e.organization_id) or \
-            lookups.names("contact", [e.contact_id]).get(e.contact_id, "")
+        who = lookups.names("organization", [e.organization_id], actor=actor).get(
+            e.organization_id) or lookups.names("contact", [e.contact_id], actor=actor).get(
+            e.contact_id, "")
         kind = lookups.event_type_name(types[e.event_type_id]) if e.event_type_id in types else ""
         title = e.title or kind
         result.append(Reminder(
@@ -102,7 +105,7 @@ def pending(actor: Actor, now: dt.datetime | None = None) -> list[Reminder]:
         return []
     now = now or m.now()
     start = now - dt.timedelta(days=LOOKBACK_DAYS)
-    found = _event_reminders(actor.user_id, start, now + dt.timedelta(seconds=1))
+    found = _event_reminders(actor, start, now + dt.timedelta(seconds=1))
     # Birthdays only for today and tomorrow: last week's birthday is no reason for a toast.
     today_start = dt.datetime.combine(now.date(), dt.time())
     found += _birthday_reminders(actor.user_id, today_start, now + dt.timedelta(seconds=1))
@@ -126,7 +129,7 @@ def upcoming(actor: Actor, now: dt.datetime | None = None, hours: int = 24) -> l
         return []
     now = now or m.now()
     end = now + dt.timedelta(hours=hours)
-    found = _event_reminders(actor.user_id, now, end) + \
+    found = _event_reminders(actor, now, end) + \
         _birthday_reminders(actor.user_id, now, end)
     return sorted(found, key=lambda r: r.fire_at)
 

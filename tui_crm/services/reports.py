@@ -36,6 +36,7 @@ from tui_crm.services import (
     segmentation,
     server_files,
     values,
+    visibility,
 )
 from tui_crm.services.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES, STATUS_CHOICES
 from tui_crm.services.rights import Actor
@@ -249,10 +250,7 @@ def _user(ref: str | int | None) -> m.User:
 
 
 def _may_see_user(actor: Actor, user: m.User) -> bool:
-    if actor.sees_all or user.id == actor.user_id:
-        return True
-    return actor.visibility == "group" and actor.group_id is not None \
-        and user.group_id == actor.group_id
+    return visibility.sees_user(actor, user.id)
 
 
 @write
@@ -771,8 +769,8 @@ def meetings(actor: Actor, start: dt.date, end: dt.date, manager: str | int | No
     users, events = _events_of(actor, start, end, manager, "meeting_types", ("done",))
     saved = {r.event_id: r for r in MeetingReport.select().where(
         MeetingReport.event.in_([e.id for e in events]))} if events else {}
-    orgs = lookups.names("organization", (e.organization_id for e in events))
-    people = lookups.names("contact", (e.contact_id for e in events))
+    orgs = lookups.names("organization", (e.organization_id for e in events), actor=actor)
+    people = lookups.names("contact", (e.contact_id for e in events), actor=actor)
     managers = lookups.names("user", (e.assignee_id for e in events))
     result_names = lookups.names("event_result", (e.result_id for e in events))
     rows = []
@@ -1002,10 +1000,12 @@ def visits(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None
     """The field representative's daily report (table 5.10): outlets visited per day with the
     result of each visit, from done events of type "visit"."""
     users, events = _events_of(actor, start, end, manager, "visit_types", ("done", "missed"))
+    # The outlets the actor sees (a visit on another manager's client is not named).
+    seen = visibility.visible_subset(actor, "organizations",
+                                     (e.organization_id for e in events))
     org_rows = {o.id: o for o in m.Organization.select(
         m.Organization.id, m.Organization.name, m.Organization.address, m.Organization.city)
-        .where(m.Organization.id.in_([e.organization_id for e in events
-                                      if e.organization_id]))} if events else {}
+        .where(m.Organization.id.in_(sorted(seen)))} if seen else {}
     reps = lookups.names("user", (e.assignee_id for e in events))
     results = {r.id: r for r in m.EventResult.select()}
     rows = []
@@ -1015,7 +1015,8 @@ def visits(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None
         r = results.get(e.result_id)
         row = {"date": e.starts_at.date(), "representative": reps.get(e.assignee_id, ""),
                "time": e.starts_at.strftime("%H:%M"),
-               "outlet": o.name if o else e.title,
+               "outlet": o.name if o else (visibility.hidden_name() if e.organization_id
+                                            else e.title),
                "address": ", ".join(p for p in ((o.city, o.address) if o else ()) if p),
                "result": lookups.event_result_name(r) if r else (
                    _("Missed") if e.status == "missed" else ""),
@@ -1108,7 +1109,7 @@ def birthdays(actor: Actor, start: dt.date, end: dt.date, manager: str | int | N
         bday = money.as_date(person.birthday)
         for on_day in wanted.get((bday.month, bday.day), []):
             found.append((on_day, person))
-    orgs = lookups.names("organization", (p.organization_id for _d, p in found))
+    orgs = lookups.names("organization", (p.organization_id for _d, p in found), actor=actor)
     owners_names = lookups.names("user", (p.owner_id for _d, p in found))
     rows = []
     for on_day, p in sorted(found, key=lambda x: (x[0], x[1].last_name, x[1].id)):

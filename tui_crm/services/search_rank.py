@@ -90,15 +90,19 @@ Execute = Callable[[str, list[Any]], list[tuple[Any, ...]]]
 
 
 def sqlite_candidates(execute: Execute, terms: list[str], kinds: list[str], *,
-                      enough: int | None = None) -> list[tuple[int, str]]:
+                      enough: int | None = None,
+                      extra: tuple[str, list[Any]] | None = None) -> list[tuple[int, str]]:
     """Matches without sorting them all (ranking every match of a common word costs tens of
     milliseconds): names of clients and people first, then names of other records, then any
     match in the rest of the card (phones, e-mails, notes) — each query stops early. Names
-    outrank any match elsewhere, so once they fill `enough` the rest is not read."""
+    outrank any match elsewhere, so once they fill `enough` the rest is not read. `extra`
+    (SQL and parameters) is one more condition every match must meet (what a user sees)."""
     long_terms = [t for t in terms if len(t) >= MIN_TRIGRAM]
     seen: dict[int, str] = {}
 
     def run(where: str, params: list[Any]) -> None:
+        if extra is not None:
+            where, params = f"{where} AND {extra[0]}", [*params, *extra[1]]
         sql = f"SELECT rowid, title FROM search_doc WHERE {where} LIMIT {CANDIDATES}"
         for key, title in execute(sql, params):
             seen.setdefault(int(key), title)

@@ -21,7 +21,7 @@ from tui_crm.db import models as m
 from tui_crm.db.database import current, is_postgres, read, write
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _, get_language
-from tui_crm.services import records, values
+from tui_crm.services import records, values, visibility
 from tui_crm.services.rights import Actor
 
 CRITERIA = {
@@ -513,16 +513,12 @@ def format_value(value: int | float | Decimal | None, scale: int) -> str:
 
 
 def _visible_owner_sql(actor: Actor) -> tuple[str, list[Any]]:
-    """A SQL condition on `organization_id` for a manager who sees only own (or group) clients."""
+    """A SQL condition on `organization_id` keeping the clients the actor sees (a client's
+    money follows the client)."""
     if actor.sees_all:
         return "", []
-    p = current().param
-    if actor.visibility == "group" and actor.group_id is not None:
-        return (f" AND organization_id IN (SELECT o.id FROM organization o WHERE o.owner_id IN"
-                f" (SELECT u.id FROM \"user\" u WHERE u.group_id = {p}) OR o.owner_id = {p})",
-                [actor.group_id, actor.user_id])
-    return (f" AND organization_id IN (SELECT o.id FROM organization o WHERE o.owner_id = {p})",
-            [actor.user_id])
+    sql, params = visibility.visible_ids_sql(actor, "organizations")
+    return f" AND organization_id IN ({sql})", params
 
 
 def check_criterion(criterion: str) -> None:

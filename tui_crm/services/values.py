@@ -17,7 +17,7 @@ from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _, get_language
-from tui_crm.services import lookups
+from tui_crm.services import lookups, visibility
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpec
 from tui_crm.validate import InvalidValue, normalize_url, validate_email, validate_inn
 
@@ -179,6 +179,10 @@ def parse_field(spec_type: str, value: Any, *, choices: dict[str, str] | None = 
     if spec_type == "choice" and value not in (choices or {}):
         return parse_choice(str(value), choices or {})
     if spec_type in lookups.RESOLVERS and not isinstance(value, int):
+        return lookups.resolve(spec_type, str(value), context or {})
+    if isinstance(value, int) and not isinstance(value, bool) \
+            and spec_type in visibility.REFERENCE_KINDS and (context or {}).get("actor"):
+        # An id given as a number is an attach like a typed one: among what the user sees.
         return lookups.resolve(spec_type, str(value), context or {})
     return value
 

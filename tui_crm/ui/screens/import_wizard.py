@@ -429,7 +429,7 @@ def _problems(row: importing.PreparedRow) -> str:
     parts = []
     if row.error:
         parts.append(row.error)
-    if row.duplicate_of is not None:
+    if row.duplicate_of is not None and not row.hidden_owner:  # else named in problems
         parts.append(_("same {reason} as #{id}").format(reason=row.duplicate_reason,
                                                         id=row.duplicate_of))
     elif row.duplicate_row is not None:

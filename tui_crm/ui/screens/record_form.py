@@ -170,7 +170,7 @@ class RecordForm(ModalScreen[FormResult]):
         self.initial = dict(initial or {})
         self.view: RecordView | None = None
         self._load_error = ""
-        self._acknowledged: set[int] = set()
+        self._acknowledged: set[str] = set()
         self.duplicates: list[Duplicate] = []
         self._dup_timer: Timer | None = None
         self._save_when_acknowledged = False
@@ -314,7 +314,7 @@ class RecordForm(ModalScreen[FormResult]):
                 found = duplicates.find(self.actor, self.kind, wanted, exclude_id=self.record_id)
             except CrmError:
                 found = []  # a failed look-up must not block saving
-        fresh = [d for d in found if d.id not in self._acknowledged]
+        fresh = [d for d in found if d.key not in self._acknowledged]
         self._save_when_acknowledged = from_save and bool(fresh)
         self._show_duplicates(fresh)
         return fresh
@@ -323,21 +323,30 @@ class RecordForm(ModalScreen[FormResult]):
         panel = self.query_one("#duplicates", Vertical)
         panel.set_class(bool(found), "-shown")
         panel.border_title = _("Possible duplicate")
-        same = [(d.id, d.reasons) for d in found] == [(d.id, d.reasons) for d in self.duplicates]
+        same = [(d.key, d.reasons) for d in found] == [(d.key, d.reasons)
+                                                        for d in self.duplicates]
         self.duplicates = found
         if same:
             return  # already shown: no flicker while the user types
         rows = self.query_one("#duplicate-rows", Vertical)
         rows.remove_children()
         # No ids on these rows: a new look-up may replace them before the old are gone.
-        rows.mount_all(
-            Horizontal(
-                Label(_("Looks like {title} — client of {owner} (same {reasons})").format(
-                    title=dup.title, owner=dup.owner or _("nobody"),
-                    reasons=", ".join(dup.reasons)), classes="dup-text", markup=False),
-                Button(_("Open it"), classes="dup-open", name=str(dup.id), compact=True),
-                classes="dup-row")
-            for dup in found[:MAX_DUPLICATES_SHOWN])
+        rows.mount_all(self._duplicate_row(dup) for dup in found[:MAX_DUPLICATES_SHOWN])
+
+    @staticmethod
+    def _duplicate_row(dup: Duplicate) -> Horizontal:
+        reasons = ", ".join(dup.reasons)
+        owner = dup.owner or _("nobody")
+        if dup.hidden:  # another manager's client: whose it is, not what it is
+            return Horizontal(Label(_("Looks like a client of {owner} you cannot open (same "
+                                      "{reasons})").format(owner=owner, reasons=reasons),
+                                    classes="dup-text", markup=False), classes="dup-row")
+        return Horizontal(
+            Label(_("Looks like {title} — client of {owner} (same {reasons})").format(
+                title=dup.title, owner=owner, reasons=reasons), classes="dup-text",
+                markup=False),
+            Button(_("Open it"), classes="dup-open", name=str(dup.id), compact=True),
+            classes="dup-row")
 
     @property
     def duplicate_lines(self) -> list[str]:
@@ -354,7 +363,7 @@ class RecordForm(ModalScreen[FormResult]):
     @on(Button.Pressed, "#dup-ignore")
     def _ignore_duplicates(self, event: Button.Pressed) -> None:
         event.stop()
-        self._acknowledged |= {d.id for d in self.duplicates}
+        self._acknowledged |= {d.key for d in self.duplicates}
         save = self._save_when_acknowledged
         self._show_duplicates([])
         self._save_when_acknowledged = False

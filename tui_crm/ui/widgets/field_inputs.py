@@ -529,7 +529,8 @@ class RecordPicker(FieldInput):
         if isinstance(value, str) and value.strip().lstrip("#").isdigit():
             value = int(value.strip().lstrip("#"))
         if isinstance(value, int):
-            title = display or lookups.names(self.spec.type, [value]).get(value) or f"#{value}"
+            title = display or lookups.names(self.spec.type, [value], actor=self.actor).get(
+                value) or f"#{value}"
             return value, title
         return None, _text(value)
 
