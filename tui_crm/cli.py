@@ -419,6 +419,9 @@ def _choose_early_language(argv: list[str]) -> None:
 def _run(argv: list[str], session: _Session) -> int:
     _choose_early_language(argv)
     forced = cli_pinned.expand(argv)
+    from tui_crm.services.identity import current_invocation
+
+    through_server = forced is not argv or current_invocation().through_sudo
     if forced is not argv:
         argv = forced
         _choose_early_language(argv)  # the client's command may say --lang
@@ -451,7 +454,10 @@ def _run(argv: list[str], session: _Session) -> int:
 
     actor = users.resolve_actor(args.user)
     if not is_url(target):
-        for problem in shared_files.problems(target, service_account=actor.on_behalf):
+        # The folder must be closed to others when a person works through the server's
+        # account (sudo, a forced command); an admin's own --user is no such session.
+        for problem in shared_files.problems(
+                target, service_account=actor.on_behalf and through_server):
             warn(problem)
     args.db_target = target  # as given (a URL stays a URL), for commands that pass it on
     if not args.lang and not os.environ.get("TUI_CRM_LANG"):

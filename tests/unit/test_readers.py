@@ -188,10 +188,9 @@ def test_a_second_os_account_is_not_made_admin_by_starting(
         db, actor: Actor, monkeypatch: pytest.MonkeyPatch, row_counts) -> None:
     """Only an empty database registers whoever starts it; otherwise nothing is written."""
     from tui_crm.errors import PermissionDenied
-    from tui_crm.services import rights
+    from tui_crm.services.identity import Invocation
 
     before = row_counts()
-    monkeypatch.setattr(rights.getpass, "getuser", lambda: "stranger")
     with pytest.raises(PermissionDenied):
-        users.resolve_actor()
+        users.resolve_actor(invocation=Invocation("stranger"))
     assert row_counts() == before
