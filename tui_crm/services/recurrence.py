@@ -74,6 +74,8 @@ def _parse(rule: str, dtstart: dt.datetime) -> tuple[rrule, dict[str, str]]:
     parts = _parts(rule)
     if "BYEASTER" in parts:  # not RFC 5545, and Easter does not repeat every 400 years
         raise RuleProblem(_("BYEASTER is not supported"))
+    if "COUNT" in parts and "UNTIL" in parts:  # RFC 5545 forbids it; dateutil warns
+        raise RuleProblem(_("Give COUNT or UNTIL, not both"))
     try:
         parsed = rrulestr(rule.strip(), dtstart=dtstart.replace(microsecond=0), ignoretz=True)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -100,8 +102,6 @@ def check(rule: str, dtstart: dt.datetime) -> None:
     if _sub_minute(parsed):
         raise RuleProblem(_("A rule may repeat at most once a minute (no FREQ=SECONDLY, at "
                             "most one BYSECOND)"))
-    if "COUNT" in parts and "UNTIL" in parts:
-        raise RuleProblem(_("Give COUNT or UNTIL, not both"))
     if parsed._count is not None and not 1 <= parsed._count <= MAX_COUNT:
         raise RuleProblem(_("COUNT must be from 1 to {n}; for a longer series give an end "
                             "date (UNTIL)").format(n=MAX_COUNT))
