@@ -494,9 +494,6 @@ def _check_rules(spec: KindSpec, merged: dict[str, Any], is_new: bool) -> None:
     if spec.name == "events" and merged.get("ends_at") and merged.get("starts_at") \
             and merged["ends_at"] < merged["starts_at"]:
         errors["ends_at"] = _("The end is before the start")
-    if spec.name in ("payments", "services") and merged.get("amount") is not None \
-            and merged["amount"] < 0:
-        errors["amount"] = _("The amount cannot be negative")
     if spec.name == "events" and merged.get("rrule"):
         from tui_crm.services import recurrence
 
