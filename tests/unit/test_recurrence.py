@@ -192,3 +192,16 @@ def test_the_today_command_with_a_hostile_stored_rule(tmp_path: Path, capsys) ->
     data = json.loads(capsys.readouterr().out)
     listed = [i for b in data["blocks"] for i in b["events"]] + data["outside_blocks"]
     assert [i["event_id"] for i in listed] == [event_id]
+
+
+def test_reminders_of_hostile_stored_values_stay_bounded(team) -> None:
+    from tui_crm.services import reminders
+
+    _admin, anna = team
+    series = _hostile_series(anna, "FREQ=MINUTELY", dt.datetime(2016, 11, 27, 9, 0))
+    # A reminder "two billion minutes before" (stored before the field had a range) would
+    # make every reminder look-up expand four thousand years of the series.
+    m.Event.update(reminder_minutes=2**31 - 1).where(m.Event.id == series).execute()
+    found = reminders.upcoming(anna, now=NOW, hours=24)
+    assert 0 < len(found) <= recurrence.MAX_OCCURRENCES
+    assert all(r.event_id == series for r in found)

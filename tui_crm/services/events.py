@@ -4,6 +4,7 @@ recurring series (RFC 5545 RRULE via dateutil), and each client's last/next cont
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,10 +52,14 @@ def expand(rule: str, dtstart: dt.datetime, start: dt.datetime, end: dt.datetime
     return recurrence.between(rule, dtstart, start, end)
 
 
-def occurrences(user_id: int | None, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
+def occurrences(user_id: int | None, start: dt.datetime, end: dt.datetime, *,
+                series_range: Callable[[m.Event], tuple[dt.datetime, dt.datetime]] | None = None,
+                ) -> list[Occurrence]:
     """Every occurrence assigned to a user in [start, end): stored events and the repeats of
     series that have no stored row for that time yet (at most MAX_REPEATS of those, the
-    earliest: a range never holds more repeats than a screen or a day could use)."""
+    earliest: a range never holds more repeats than a screen or a day could use).
+    `series_range` narrows the range per series (reminders: the repeats whose reminder
+    falls in the time asked about), so the cap never drops the repeats that matter."""
     base = m.Event.deleted_at.is_null()
     if user_id is not None:
         base &= m.Event.assignee == user_id
@@ -65,9 +70,13 @@ def occurrences(user_id: int | None, start: dt.datetime, end: dt.datetime) -> li
                                     & (m.Event.status == OPEN))
     repeats: list[Occurrence] = []
     for s in series:
+        low, high = start, end
+        if series_range is not None:
+            wanted = series_range(s)
+            low, high = max(start, wanted[0]), min(end, wanted[1])
         stored = {e.starts_at for e in m.Event.select(m.Event.starts_at).where(
-            (m.Event.series == s.id) & (m.Event.starts_at >= start) & (m.Event.starts_at < end))}
-        for t in expand(s.rrule, s.starts_at, start, end):
+            (m.Event.series == s.id) & (m.Event.starts_at >= low) & (m.Event.starts_at < high))}
+        for t in expand(s.rrule, s.starts_at, low, high):
             if t not in stored:
                 repeats.append(Occurrence(s.id, t, virtual=True))
     repeats.sort(key=lambda o: o.starts_at)
