@@ -1052,8 +1052,6 @@ def cmd_user_set(args: argparse.Namespace, actor: Any) -> int:
 def cmd_user_disable(args: argparse.Namespace, actor: Any) -> int:
     from tui_crm.services import users
 
-    if args.login == actor.login:
-        raise ValidationError({"login": _("You cannot disable yourself")})
     return _print_users(args, [users.set_user(actor, args.login, {"active": "no"})])
 
 

@@ -16,7 +16,7 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
@@ -148,6 +148,13 @@ def is_sqlite(db: Database | None = None) -> bool:
 
 def is_postgres(db: Database | None = None) -> bool:
     return isinstance(db or current(), PostgresqlDatabase)
+
+
+def for_update(query: Any) -> Any:
+    """Rows read to decide a write, locked until the transaction ends: on PostgreSQL with
+    FOR UPDATE (READ COMMITTED would let two sessions decide on the same rows); SQLite's
+    write transaction (BEGIN IMMEDIATE) already lets one writer in at a time."""
+    return query.for_update() if is_postgres() else query
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -58,7 +58,7 @@ from peewee import JOIN, CharField, ForeignKeyField, IntegrityError, TextField, 
 from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.db import search_index
-from tui_crm.db.database import current, is_postgres, write
+from tui_crm.db.database import current, for_update, is_postgres, write
 from tui_crm.db.mail_models import MailAccount, Mailing, MailRecipient, MailTemplate
 from tui_crm.errors import ConflictError, CrmError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _
@@ -1642,10 +1642,8 @@ def _runner_alive(runner: str, heartbeat: dt.datetime | None) -> bool:
 def _claim(mailing_id: int, runner: str) -> int:
     """Become the one sender of the mailing; turn rows a dead run left in `sending` into
     `unknown`. Returns how many became unknown."""
-    query = Mailing.select().where(Mailing.id == mailing_id)
-    if is_postgres():  # two runs starting at once: the second waits here, then sees the first
-        query = query.for_update()
-    row = query.get()
+    # Two runs starting at once: the second waits here, then sees the first.
+    row = for_update(Mailing.select().where(Mailing.id == mailing_id)).get()
     if row.runner and row.runner != runner and _runner_alive(row.runner, row.heartbeat_at):
         raise MailingBusy(_("Mailing #{id} is being sent by another session ({runner}); wait "
                             "for it to finish.").format(id=mailing_id,
