@@ -32,6 +32,7 @@ import base64
 import datetime as dt
 import email.policy
 import functools
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -141,6 +142,34 @@ def secret_key(host: str, port: int, login: str) -> str:
     return f"smtp:{login}@{host}:{port}"
 
 
+def is_loopback(host: str) -> bool:
+    """A server on this computer: localhost or a loopback address (no name is looked up)."""
+    name = host.strip().strip("[]").rstrip(".").casefold()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def clear_text_login(security: str, host: str, login: str) -> str | None:
+    """Why an account may not log in as set up (the password would cross the network in
+    clear text), or None. Checked when an account is saved and again before connecting,
+    for accounts saved before the rule."""
+    if security == "none" and login.strip() and not is_loopback(host):
+        return _("A login without encryption would send the password in clear text to "
+                 "{host}; choose starttls or ssl (only a server on this computer may go "
+                 "without)").format(host=host.strip())
+    return None
+
+
+def _check_transport(account: AccountView | MailAccount) -> None:
+    problem = clear_text_login(account.security, account.host, account.login)
+    if problem is not None:
+        raise ValidationError({"security": problem})
+
+
 def _clean_account(name: str, host: str, port: int | str | None, security: str,
                    from_address: str, login: str) -> dict[str, Any]:
     errors: dict[str, str] = {}
@@ -164,6 +193,10 @@ def _clean_account(name: str, host: str, port: int | str | None, security: str,
         _check_deliverable(out["from_address"])
     except (InvalidValue, CrmError) as exc:
         errors["from_address"] = str(exc)
+    if "host" not in errors and "security" not in errors:
+        problem = clear_text_login(out["security"], out["host"], out["login"])
+        if problem is not None:
+            errors["security"] = problem
     if errors:
         raise ValidationError(errors)
     return out
@@ -254,6 +287,7 @@ def test_account(actor: Actor, ref: str | int, *, to: str | None = None,
     """Connect, log in and send a short message to the sender (or `to`); the server's reply."""
     _require_mail(actor)
     account = _account_view(_find_account(ref))
+    _check_transport(account)
     target = validate_email(to) if to else account.from_address
     session = SmtpSession(account, account_password(account), timeout=timeout)
     try:
@@ -680,6 +714,7 @@ def _sending_account(row: Mailing) -> AccountView:
     account = _mailing_account(row)
     if account is None:
         raise ValidationError({"account": _("The mailing's account was removed")})
+    _check_transport(account)
     return account
 
 
@@ -1468,6 +1503,7 @@ class SmtpSession:
 
     def _connect(self) -> smtplib.SMTP:
         acc = self.account
+        _check_transport(acc)  # before a byte goes out
         smtp: smtplib.SMTP | None = None
         try:
             if acc.security == "ssl":
