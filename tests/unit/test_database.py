@@ -141,3 +141,85 @@ def test_no_database_open_is_a_clear_problem() -> None:
     with pytest.raises(DatabaseProblem) as err:
         dbmod.current()
     assert str(err.value) == "No database is open."
+
+
+# --- another program's database ---------------------------------------------------------------
+
+
+def _schema(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                            "ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
+def _other_application(path: Path) -> bytes:
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE foo (id INTEGER PRIMARY KEY, name TEXT);"
+                       "INSERT INTO foo (name) VALUES ('bar');"
+                       "CREATE VIEW foo_names AS SELECT name FROM foo;")
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", [["list", "organizations"], ["init"],
+                                     ["add", "organizations", "name=X", "source=Website"],
+                                     ["find", "bar"], ["today"]])
+def test_another_programs_sqlite_file_is_refused_and_not_touched(
+        tmp_path: Path, capsys, command: list[str]) -> None:  # noqa: ANN001
+    from tui_crm.cli import main
+
+    (tmp_path / "theirs").mkdir()
+    path = tmp_path / "theirs" / "their.db"
+    content = _other_application(path)
+    schema = _schema(path)
+    assert main(["--db", str(path), *command]) == DatabaseProblem.exit_code
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "is not a tui-crm database" in err and "another program's tables" in err
+    assert _schema(path) == schema
+    assert path.read_bytes() == content  # not even switched to WAL
+    assert [p.name for p in path.parent.iterdir()] == ["their.db"]  # no -wal, -shm
+
+
+def test_an_empty_file_or_a_new_path_becomes_a_tui_crm_database(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (empty, tmp_path / "new.db"):
+        database = open_database(path)
+        assert "schema_version" in database.get_tables()
+        database.close()
+        m.database_proxy.initialize(None)
+        # and it opens again as ours
+        open_database(path).close()
+        m.database_proxy.initialize(None)
+
+
+def test_another_programs_postgresql_database_is_refused(pg_database: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(pg_database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE foo (id serial PRIMARY KEY, name text)")
+    try:
+        with pytest.raises(DatabaseProblem, match="is not a tui-crm database"):
+            open_database(pg_database)
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = 'public' ORDER BY 1")
+            assert cur.fetchall() == [("foo",)]
+    finally:
+        conn.close()
+        m.database_proxy.initialize(None)
+
+
+def test_an_empty_postgresql_database_is_created_as_now(pg_database: str) -> None:
+    database = open_database(pg_database)
+    try:
+        assert "schema_version" in database.get_tables()
+    finally:
+        database.close()
+        m.database_proxy.initialize(None)

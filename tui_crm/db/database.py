@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import quote
 
 from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
@@ -119,6 +120,8 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
         _create_sqlite_file(path)
     elif not os.access(path, os.R_OK):
         raise DatabaseProblem(_("No permission to read the database {path}.").format(path=path))
+    else:
+        _refuse_foreign(path)
     return SqliteDatabase(
         str(path),
         pragmas=SQLITE_PRAGMAS,
@@ -126,6 +129,28 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
         check_same_thread=False,
         timeout=5,
     )
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Refuse another program's SQLite file before our connection's settings (WAL) or a
+    migration could change it: read its schema with a plain connection that writes
+    nothing. A file SQLite cannot read is left to the normal open, which explains it."""
+    from tui_crm.db.migrations import is_foreign, not_ours
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True,
+                               timeout=5)
+    except sqlite3.Error:
+        return
+    try:
+        names = [row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+    except sqlite3.Error:
+        return
+    finally:
+        conn.close()
+    if is_foreign(names):
+        raise not_ours(str(path))
 
 
 def bind(db: Database) -> Database:
