@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -197,29 +198,40 @@ def test_an_empty_file_or_a_new_path_becomes_a_tui_crm_database(tmp_path: Path) 
         m.database_proxy.initialize(None)
 
 
-def test_another_programs_postgresql_database_is_refused(pg_database: str) -> None:
+BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TUI_CRM_TEST_PG") else [])
+
+
+def _tables(target: str) -> list[str]:
+    if "://" not in target:
+        return [row[1] for row in _schema(Path(target)) if row[0] == "table"]
     import psycopg2
 
-    conn = psycopg2.connect(pg_database)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("CREATE TABLE foo (id serial PRIMARY KEY, name text)")
+    conn = psycopg2.connect(target)
     try:
-        with pytest.raises(DatabaseProblem, match="is not a tui-crm database"):
-            open_database(pg_database)
         with conn.cursor() as cur:
             cur.execute("SELECT table_name FROM information_schema.tables "
                         "WHERE table_schema = 'public' ORDER BY 1")
-            assert cur.fetchall() == [("foo",)]
+            return [row[0] for row in cur.fetchall()]
     finally:
         conn.close()
-        m.database_proxy.initialize(None)
 
 
-def test_an_empty_postgresql_database_is_created_as_now(pg_database: str) -> None:
-    database = open_database(pg_database)
-    try:
-        assert "schema_version" in database.get_tables()
-    finally:
-        database.close()
-        m.database_proxy.initialize(None)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_open_database_refuses_another_programs_database(request, tmp_path: Path,  # noqa: ANN001
+                                                         backend: str) -> None:
+    if backend == "postgres":
+        import psycopg2
+
+        target = request.getfixturevalue("pg_database")
+        conn = psycopg2.connect(target)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE foo (id serial PRIMARY KEY, name text)")
+        conn.close()
+    else:
+        target = str(tmp_path / "their.db")
+        _other_application(Path(target))
+    with pytest.raises(DatabaseProblem, match="is not a tui-crm database"):
+        open_database(target)
+    assert m.database_proxy.obj is None
+    assert _tables(target) == ["foo"]

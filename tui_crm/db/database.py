@@ -112,9 +112,14 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
         return SqliteDatabase(text, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     path = Path(text).expanduser()
     _share_with_group(path.parent)
-    if path.is_dir():
+    try:
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError as exc:  # a folder on the way this account may not enter
+        raise DatabaseProblem(_("Cannot open the database {path}: {reason}").format(
+            path=path, reason=exc.strerror or exc)) from None
+    if is_dir:
         raise DatabaseProblem(_("{path} is a folder, not a database file.").format(path=path))
-    if not path.exists():
+    if not exists:
         if not create:
             raise DatabaseProblem(_("The database {path} does not exist.").format(path=path))
         _create_sqlite_file(path)

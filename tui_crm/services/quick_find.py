@@ -50,8 +50,11 @@ def latest_schema() -> int:
 def find_in_file(path: str, login: str, text: str, *, limit: int = 30) -> Found | None:
     """The hits `search.quick_search` would give `login` on this SQLite file, or None when
     only the full path can answer."""
-    if "://" in path or not Path(path).is_file():
-        return None
+    try:
+        if "://" in path or not Path(path).is_file():
+            return None
+    except OSError:
+        return None  # a folder this account may not enter: the full path says so
     try:
         conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True,
                                timeout=5)
