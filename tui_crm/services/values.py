@@ -177,6 +177,8 @@ def parse_field(spec_type: str, value: Any, *, choices: dict[str, str] | None = 
         return [str(t).strip() for t in value if str(t).strip()]
     if spec_type == "decimal":
         return parse_decimal(str(value))
+    if spec_type in ("date", "datetime") and isinstance(value, dt.date):
+        dates.check_year(value)
     if spec_type == "datetime" and isinstance(value, dt.date) and not isinstance(
             value, dt.datetime):
         return dt.datetime.combine(value, dt.time(9, 0))
@@ -302,7 +304,7 @@ def parse_custom(cf: m.CustomField, value: Any) -> Any:
         return number.quantize(Decimal("1e-6"), rounding=ROUND_HALF_UP).normalize() \
             if number.as_tuple().exponent < -6 else number
     if cf.kind == "date":
-        return value if isinstance(value, dt.date) else dates.parse_date(text)
+        return dates.check_year(value) if isinstance(value, dt.date) else dates.parse_date(text)
     if cf.kind == "bool":
         return value if isinstance(value, bool) else parse_bool(text)
     if cf.kind == "choice":
