@@ -205,3 +205,21 @@ def test_reminders_of_hostile_stored_values_stay_bounded(team) -> None:
     found = reminders.upcoming(anna, now=NOW, hours=24)
     assert 0 < len(found) <= recurrence.MAX_OCCURRENCES
     assert all(r.event_id == series for r in found)
+
+
+def test_the_calendar_export_passes_on_only_rules_that_pass_the_check(team) -> None:
+    from tui_crm.services import icalendar_export
+    from tui_crm.services.records import ListQuery
+
+    _admin, anna = team
+    weekly = records.create(anna, "events", {"event_type": "call", "starts_at": NOW,
+                                             "rrule": "FREQ=WEEKLY;BYDAY=FR"})
+    hostile = _hostile_series(anna, "FREQ=SECONDLY;COUNT=100000000", NOW)
+    data, count = icalendar_export.calendar(anna, ListQuery())
+    text = data.decode()
+    assert count == 2
+    blocks = text.split("BEGIN:VEVENT")[1:]
+    by_id = {next(b for b in blocks if f"event-{i}-" in b): i for i in (weekly.id, hostile)}
+    rules = {event_id: [line for line in block.splitlines() if line.startswith("RRULE")]
+             for block, event_id in by_id.items()}
+    assert rules == {weekly.id: ["RRULE:FREQ=WEEKLY;BYDAY=FR"], hostile: []}

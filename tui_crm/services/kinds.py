@@ -88,8 +88,9 @@ class KindSpec:
 
 
 F = FieldSpec
-CADENCE_DAYS = {"min_value": 1, "max_value": 3650}  # every day … every ten years
-REMINDER_MINUTES = {"min_value": 0, "max_value": 30 * 24 * 60}  # at the start … a month before
+CADENCE_DAYS = {"min_value": 0}
+# At the start … a month before: reminders look this far ahead for every series.
+REMINDER_MINUTES = {"min_value": 0, "max_value": 30 * 24 * 60}
 NOT_NEGATIVE = {"min_value": Decimal(0)}
 
 ORGANIZATIONS = KindSpec(

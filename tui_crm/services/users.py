@@ -125,17 +125,17 @@ _ACTIVE_ADMIN = (m.User.role == "admin") & (m.User.active == True)  # noqa: E712
 def set_user(actor: Actor, login: str, settings: dict[str, str]) -> UserView:
     """Change a user: role, visibility, full_name, email, active, can_<action>[.<section>]."""
     _require_admin(actor)
+    admins: set[int] = set()
+    if {"role", "active"} & set(settings):
+        # Every active admin's row, locked before anything is read: two admins demoting
+        # each other at once must not leave the base without one.
+        admins = {u.id for u in for_update(m.User.select(m.User.id).where(_ACTIVE_ADMIN))}
     user = m.User.get_or_none(m.User.login == login)
     if user is None:
         raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=login))
     from tui_crm.services.values import parse_bool
 
-    was_admin = user.role == "admin" and user.active
-    admins: set[int] = set()
-    if was_admin and {"role", "active"} & set(settings):
-        # Every active admin's row, locked: two admins demoting each other at once must not
-        # leave the base without one.
-        admins = {u.id for u in for_update(m.User.select(m.User.id).where(_ACTIVE_ADMIN))}
+    was_admin = user.id in admins
     rights = json.loads(user.rights or "{}")
     changes: dict[str, tuple] = {}
     errors: dict[str, str] = {}
