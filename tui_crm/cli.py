@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -64,7 +65,14 @@ class UsageError(CrmError):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line instead of usage text and exit."""
+    """argparse that reports a usage error as one line instead of usage text and exit,
+    and reads `type=int` / `type=float` options within what the program can use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every parser and sub-parser of the program: `int` and `float` read as bounded.
+        self.register("type", int, _whole_number)
+        self.register("type", float, _finite_number)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(_("{problem} (see `{prog} --help`)").format(
@@ -92,20 +100,46 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
 
 def _record_id(text: str) -> int:
     raw = text.strip().lstrip("#")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²" and "٣" are digits to str.isdigit
         raise argparse.ArgumentTypeError(_("not a record id: {text!r}").format(text=text))
     return int(raw)
 
 
-def _positive(text: str) -> int:
+LARGEST_ID = 2**63 - 1  # what a database column of ids can hold
+LARGEST_COUNT = 2**31 - 1  # rows to skip or show, days, items: far beyond any base
+
+
+def _whole_number(text: str, *, low: int = -LARGEST_ID, high: int = LARGEST_ID) -> int:
+    """An integer option, refused (one line) beyond what a database column can hold: the
+    driver would fail with an overflow otherwise."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             _("not a whole number: {text!r}").format(text=text)) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(_("must not be negative: {text!r}").format(text=text))
+    if value < low:
+        raise argparse.ArgumentTypeError(_("must not be negative: {text!r}").format(text=text)
+                                         if low == 0 else _("too small: {text!r}").format(
+                                             text=text))
+    if value > high:
+        raise argparse.ArgumentTypeError(_("too large: {text!r} (at most {n})").format(
+            text=text, n=high))
     return value
+
+
+def _finite_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("not a number: {text!r}").format(text=text)) from None
+    if not math.isfinite(value) or abs(value) > 1e12:
+        raise argparse.ArgumentTypeError(_("not a usable number: {text!r}").format(text=text))
+    return value
+
+
+def _positive(text: str) -> int:
+    """A count (rows, items, days): 0 … LARGEST_COUNT."""
+    return _whole_number(text, low=0, high=LARGEST_COUNT)
 
 
 def build_parser(word: str | None = None, *, opens_ui: bool = False) -> argparse.ArgumentParser:
@@ -366,6 +400,13 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, AttributeError):
             pass
         return 0
+    except OSError as exc:
+        # A file or folder this account may not use (an export's folder, the database's
+        # folder): the system's reason, in one line.
+        where = exc.filename or session.target or ""
+        _fail(_("Cannot use {path}: {reason}").format(path=where, reason=exc.strerror or exc)
+              if where else str(exc.strerror or exc))
+        return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         problem = _database_problem(exc, session.target)
         if problem is not None:
@@ -411,6 +452,22 @@ def _database_problem(exc: Exception, target: str | None) -> CrmError | None:
     return None
 
 
+def _check_text(argv: Sequence[str]) -> None:
+    """Refuse an argument that is not text: bytes in another encoding (a terminal set to
+    Windows-1251) reach Python as lone surrogates, which no database or file can take."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                shown = repr(arg.encode("utf-8", "surrogateescape"))[1:]
+            except UnicodeEncodeError:
+                shown = ascii(arg)
+            raise UsageError(_("The argument {arg} is not UTF-8 text; set your terminal "
+                               "(e.g. PuTTY: Window > Translation) to UTF-8.").format(
+                arg=shown)) from None
+
+
 def _choose_early_language(argv: list[str]) -> None:
     early = _language_from(argv) or os.environ.get("TUI_CRM_LANG") or ""
     set_language(early if early in LANGUAGES else detect_language())
@@ -418,6 +475,7 @@ def _choose_early_language(argv: list[str]) -> None:
 
 def _run(argv: list[str], session: _Session) -> int:
     _choose_early_language(argv)
+    _check_text(argv)
     forced = cli_pinned.expand(argv)
     from tui_crm.services.identity import current_invocation
 
@@ -1115,8 +1173,6 @@ def cmd_user_set(args: argparse.Namespace, actor: Any) -> int:
 def cmd_user_disable(args: argparse.Namespace, actor: Any) -> int:
     from tui_crm.services import users
 
-    if args.login == actor.login:
-        raise ValidationError({"login": _("You cannot disable yourself")})
     return _print_users(args, [users.set_user(actor, args.login, {"active": "no"})])
 
 

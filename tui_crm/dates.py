@@ -31,6 +31,12 @@ DEFAULT_TIME = time(9, 0)
 _SHOWN_MAX = 40
 
 
+# Dates a user or a file may give: wide enough for any birthday or plan, and far enough
+# from the calendar's ends (years 1 and 9999) that a day, a week or a year added or taken
+# for a view, a reminder or a repeat never overflows.
+FIRST_YEAR, LAST_YEAR = 1000, 8999
+
+
 class DateParseError(ValueError):
     """Text that is not a date or time; the message is translated and names the text."""
 
@@ -261,6 +267,9 @@ def parse_when(text: str, now: datetime | None = None, *, want_time: bool = True
         ) from None
     if day is None:
         raise _unknown(source)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise DateParseError(
+            _("Date is out of range: {text}").format(text=_shown(source)), source)
     if isinstance(day, datetime):
         if clock is not None:  # "+2h 10:00", "now 10:00": contradictory
             raise _unknown(source)
@@ -268,6 +277,15 @@ def parse_when(text: str, now: datetime | None = None, *, want_time: bool = True
     if clock is None:
         clock = DEFAULT_TIME if want_time else time(0, 0)
     return datetime.combine(day, clock)
+
+
+def check_year(value: date) -> date:
+    """A date (or datetime) already typed, e.g. a spreadsheet's cell, within the years
+    parse_when accepts; DateParseError otherwise."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise DateParseError(
+            _("Date is out of range: {text}").format(text=value.isoformat()), value.isoformat())
+    return value
 
 
 def parse_date(text: str, today: date | None = None) -> date:

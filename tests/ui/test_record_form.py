@@ -609,3 +609,30 @@ def test_missing_record_closes_the_form_with_a_message(form_crm: Crm) -> None:
 
     app = run(lambda: RecordForm("organizations", form_crm.actor, record_id=999), scenario)
     assert app.results == [None]
+
+
+def test_a_sub_minute_repeat_rule_and_a_negative_reminder_are_marked_on_save(
+        form_crm: Crm) -> None:
+    event = records.create(form_crm.actor, "events", {
+        "event_type": "call", "starts_at": "01.12.2026 10:00", "rrule": "FREQ=WEEKLY"})
+
+    async def scenario(pilot: Pilot, app: FormHost) -> None:
+        form = form_of(app)
+        await type_into(pilot, form.query_one("#input-rrule", Input), "FREQ=SECONDLY")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "once a minute" in form.field("rrule").error
+        assert "\n" not in form.field("rrule").error
+        await type_into(pilot, form.query_one("#input-rrule", Input), "FREQ=WEEKLY")
+        await type_into(pilot, form.query_one("#input-reminder_minutes", Input), "-5")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert form.field("reminder_minutes").error == "Must be at least 0"
+        assert app.screen is form and app.results == []
+        await pilot.press("escape")  # the discard question
+        await pilot.pause()
+
+    run(lambda: RecordForm("events", form_crm.actor, record_id=event.id), scenario)
+    stored = records.get(form_crm.actor, "events", event.id)
+    assert (stored.version, stored.values["rrule"], stored.values["reminder_minutes"]) == (
+        event.version, "FREQ=WEEKLY", None)

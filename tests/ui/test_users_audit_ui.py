@@ -54,3 +54,22 @@ async def test_audit_pane_filters_by_section_and_record(crm: CrmData) -> None:
         listing = pane.query_one("#audit-list")
         lines = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
     assert len(lines) == 1 and "city" in lines[0] and "Тверь" in lines[0]
+
+
+async def test_the_last_admin_is_kept_by_the_users_pane(crm: CrmData) -> None:
+    app = build_app(crm.path, section="users")
+    app.poll_seconds = 0
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        pane = app.main_screen.query_one(UsersPane)
+        listing = pane.query_one("#users-list")
+        listing.highlighted = [u.login for u in pane.items].index(crm.admin.login)
+        pane.query_one("#set-role").value = "manager"
+        await settle(pilot)
+        assert "last active admin" in str(pane.query_one("#users-error").render())
+        listing.focus()
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        assert "last active admin" in str(pane.query_one("#users-error").render())
+    me = [u for u in users.list_users(crm.admin) if u.login == crm.admin.login]
+    assert [(u.role, u.active) for u in me] == [("admin", True)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -244,3 +245,94 @@ def test_a_write_that_must_not_wait_gives_up_at_once(db, db_target: str, actor: 
     assert [t.name for t in m.Tag.select()] == ["later"]
     if dbmod.is_sqlite(db):
         assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 5000
+# --- another program's database ---------------------------------------------------------------
+
+
+def _schema(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                            "ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
+def _other_application(path: Path) -> bytes:
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE foo (id INTEGER PRIMARY KEY, name TEXT);"
+                       "INSERT INTO foo (name) VALUES ('bar');"
+                       "CREATE VIEW foo_names AS SELECT name FROM foo;")
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", [["list", "organizations"], ["init"],
+                                     ["add", "organizations", "name=X", "source=Website"],
+                                     ["find", "bar"], ["today"]])
+def test_another_programs_sqlite_file_is_refused_and_not_touched(
+        tmp_path: Path, capsys, command: list[str]) -> None:  # noqa: ANN001
+    from tui_crm.cli import main
+
+    (tmp_path / "theirs").mkdir()
+    path = tmp_path / "theirs" / "their.db"
+    content = _other_application(path)
+    schema = _schema(path)
+    assert main(["--db", str(path), *command]) == DatabaseProblem.exit_code
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "is not a tui-crm database" in err and "another program's tables" in err
+    assert _schema(path) == schema
+    assert path.read_bytes() == content  # not even switched to WAL
+    assert [p.name for p in path.parent.iterdir()] == ["their.db"]  # no -wal, -shm
+
+
+def test_an_empty_file_or_a_new_path_becomes_a_tui_crm_database(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (empty, tmp_path / "new.db"):
+        database = open_database(path)
+        assert "schema_version" in database.get_tables()
+        database.close()
+        m.database_proxy.initialize(None)
+        # and it opens again as ours
+        open_database(path).close()
+        m.database_proxy.initialize(None)
+
+
+BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TUI_CRM_TEST_PG") else [])
+
+
+def _tables(target: str) -> list[str]:
+    if "://" not in target:
+        return [row[1] for row in _schema(Path(target)) if row[0] == "table"]
+    import psycopg2
+
+    conn = psycopg2.connect(target)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = 'public' ORDER BY 1")
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_open_database_refuses_another_programs_database(request, tmp_path: Path,  # noqa: ANN001
+                                                         backend: str) -> None:
+    if backend == "postgres":
+        import psycopg2
+
+        target = request.getfixturevalue("pg_database")
+        conn = psycopg2.connect(target)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE foo (id serial PRIMARY KEY, name text)")
+        conn.close()
+    else:
+        target = str(tmp_path / "their.db")
+        _other_application(Path(target))
+    with pytest.raises(DatabaseProblem, match="is not a tui-crm database"):
+        open_database(target)
+    assert m.database_proxy.obj is None
+    assert _tables(target) == ["foo"]

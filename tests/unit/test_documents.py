@@ -105,3 +105,84 @@ def test_cli_document(tmp_path: Path, deal, actor: Actor, capsys) -> None:
     assert "Поставка бумаги" in text_of(out)
     code, text = run_cli(["document"], actor, capsys)
     assert "invoice" in text
+
+
+# --- the sandbox and limits of the mail templates --------------------------------------------
+
+
+HOSTILE = {
+    "center": "{{ 'x'|center(10**9) }}",
+    "center_float": "{{ 'x'|center(1e9) }}",
+    "multiply": "{{ 'x' * 10**9 }}",
+    "range": "{% for i in range(10**9) %}x{% endfor %}",
+    "nested_loops": "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}"
+                    "{% endfor %}",
+    "doubling": "{% set s = 'x' * 1000000 %}{{ s ~ s ~ s ~ s ~ s ~ s }}",
+    "format_width": "{{ '%999999999d'|format(1) }}",
+    "power": "{{ 10 ** 100000000 }}",
+    "dunder": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "mutate": "{{ org.update({'name': 1}) }}",
+    "cycler": "{{ cycler.__init__.__globals__ }}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_template_stops_with_one_line_and_no_big_allocation(
+        tmp_path: Path, deal, actor: Actor, name: str) -> None:
+    import tracemalloc
+
+    template = make_template(tmp_path / f"{name}.docx", "Договор", HOSTILE[name])
+    out = tmp_path / "out.docx"
+    tracemalloc.start()
+    try:
+        with pytest.raises(CrmError) as refused:
+            documents.render(actor, template, "deals", deal.id, out)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024  # a gigabyte was asked for
+    message = str(refused.value)
+    assert "\n" not in message and f"{name}.docx" in message
+    assert not out.exists()
+
+
+def test_the_time_limit_applies_to_documents(tmp_path: Path, deal, actor: Actor) -> None:
+    from tui_crm.services.templating import Limits
+
+    template = make_template(tmp_path / "slow.docx", "{% for i in range(9000) %}{{ i }}"
+                                                     "{% endfor %}")
+    with pytest.raises(CrmError, match="takes longer than"):
+        documents.render(actor, template, "deals", deal.id, tmp_path / "o.docx",
+                         limits=Limits(max_chars=5_000_000, time_limit=-1.0))
+    done = documents.render(actor, template, "deals", deal.id, tmp_path / "o.docx")
+    assert "8999" in text_of(done)
+
+
+def test_template_files_too_large_are_refused_before_reading(tmp_path: Path, deal,
+                                                             actor: Actor) -> None:
+    import zipfile
+
+    huge = tmp_path / "huge.docx"
+    with open(huge, "wb") as fh:
+        fh.truncate(documents.MAX_TEMPLATE_BYTES + 1)
+    with pytest.raises(CrmError, match="larger than 20 MB"):
+        documents.render(actor, huge, "deals", deal.id, tmp_path / "o.docx")
+    bomb = make_template(tmp_path / "bomb.docx", "{{ org.name }}")
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("word/media/zeros.bin", "w", force_zip64=True) as part:
+            chunk = bytes(1024 * 1024)
+            for _i in range(documents.MAX_UNPACKED_BYTES // len(chunk) + 1):
+                part.write(chunk)
+    assert bomb.stat().st_size < 1024 * 1024
+    with pytest.raises(CrmError, match="unpacks to more than 100 MB"):
+        documents.render(actor, bomb, "deals", deal.id, tmp_path / "o.docx")
+
+
+def test_field_values_are_written_as_text_not_as_document_xml(tmp_path: Path, deal,
+                                                              actor: Actor) -> None:
+    org = deal.values["organization"]
+    name = 'Рога & Копыта <w:p>"</w:t>'
+    records.update(actor, "organizations", org, {"name": name})
+    template = make_template(tmp_path / "n.docx", "Клиент: {{ org.name }}.")
+    out = documents.render(actor, template, "deals", deal.id, tmp_path / "n-out.docx")
+    assert f"Клиент: {name}." in text_of(out)

@@ -24,8 +24,9 @@ TODAY = dt.date(2026, 3, 16)
 @pytest.fixture
 def base(db, actor: Actor) -> dict[str, int]:
     """Demo data of every kind, custom fields of every type with some values, and records
-    with the odd cases: typed and invalid phones, negative and fractional numbers, a
-    record in the trash, empty and formula-like text."""
+    with the odd cases: typed and invalid phones, negative and fractional numbers (a
+    custom number; amounts may not be negative), a record in the trash, empty and
+    formula-like text."""
     demo.generate(orgs=30, contacts=50, events=150, seed=3, today=TODAY)
     for kind, name in (("number", "size"), ("date", "since"), ("bool", "partner"),
                        ("choice", "tier"), ("text", "code")):
@@ -37,14 +38,14 @@ def base(db, actor: Actor) -> dict[str, int]:
         "name": "=Формула", "source": "Website", "city": "Тверь",
         "phones": ["+7 916 123-45-67", "work:+7 495 111-22-33", "fax:12", "home:abc"],
         "emails": ["a@b.ru", "personal:c@d.ru"], "messengers": ["vk:durov", "@handle"],
-        "tags": ["опт", "vip"], "status": "warm", "cadence_days": "-3", "opt_out": "yes",
+        "tags": ["опт", "vip"], "status": "warm", "cadence_days": "3", "opt_out": "yes",
         "size": "-12,5", "since": "2025-02-03", "partner": "no", "tier": "Gold",
         "code": "+1", "notes": "a\nb"})
     records.create(actor, "contacts", {"last_name": "Пустой", "shoe": "41.25"})
     gone = records.create(actor, "organizations", {"name": "В корзине", "source": "Website"})
     records.delete(actor, "organizations", gone.id)
     deal = m.Deal.select().first()
-    records.update(actor, "deals", deal.id, {"signed": "2026-01-31", "amount": "-1234.5"})
+    records.update(actor, "deals", deal.id, {"signed": "2026-01-31", "amount": "1234.5"})
     return {"formula": made.id, "gone": gone.id}
 
 
@@ -98,11 +99,11 @@ def test_the_odd_cells_as_written(base, actor: Actor) -> None:
     assert text["phones"] == "+7 916 123-45-67; work: +7 495 111-22-33; fax: 12; home: abc"
     assert text["emails"] == "a@b.ru; personal: c@d.ru"
     assert text["tags"] == "vip, опт"
-    assert (text["cadence_days"], text["size"], text["opt_out"]) == ("-3", "-12.5", "yes")
+    assert (text["cadence_days"], text["size"], text["opt_out"]) == ("3", "-12.5", "yes")
     assert (text["since"], text["partner"], text["tier"]) == ("2025-02-03", "no", "Gold")
     typed = dict(zip(names, next(export_rows.stream_rows(actor, "organizations", query, cols,
                                                          typed=True)), strict=True))
-    assert typed["cadence_days"] == -3 and typed["size"] == Decimal("-12.5")
+    assert typed["cadence_days"] == 3 and typed["size"] == Decimal("-12.5")
     assert typed["since"] == dt.date(2025, 2, 3) and typed["last_contact_at"] is None
     set_language("ru")
     ru = dict(zip(names, next(export_rows.stream_rows(actor, "organizations", query, cols,

@@ -874,3 +874,90 @@ def test_command_line_send_refuses_when_fields_are_missing(admin, smtp_server, t
     assert smtp_server.recorder.count() == 0
     assert run_cli(["mail", "send", str(mailing_id), "--skip-problems"], admin) == 0
     assert "failed 2" in capsys.readouterr().out
+
+
+# --- no password in clear text -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.4.5.6", True), ("::1", True), ("[::1]", True),
+    ("localhost", True), ("LocalHost.", True), ("mail.localhost", True),
+    ("10.0.0.1", False), ("smtp.yandex.ru", False), ("localhost.evil.test", False),
+    ("127.0.0.1.nip.io", False), ("::ffff:8.8.8.8", False)])
+def test_only_this_computer_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert mailing.is_loopback(host) is loopback
+
+
+def test_a_login_without_encryption_to_another_host_is_refused_when_saved(admin) -> None:
+    with pytest.raises(ValidationError) as refused:
+        mailing.add_account(admin, "office", host="smtp.firm.test", security="none",
+                            from_address="s@firm.test", login="sales",
+                            password_env="OFFICE_PASS")
+    assert list(refused.value.errors) == ["security"]
+    assert "clear text" in refused.value.errors["security"]
+    assert mailing.list_accounts(admin) == []
+    # Without a login nothing secret travels; with TLS the login is protected.
+    mailing.add_account(admin, "relay", host="smtp.firm.test", security="none",
+                        from_address="s@firm.test")
+    mailing.add_account(admin, "tls", host="smtp.firm.test", security="starttls",
+                        from_address="s@firm.test", login="sales", password_env="OFFICE_PASS")
+    assert [a.name for a in mailing.list_accounts(admin)] == ["relay", "tls"]
+
+
+def test_an_account_saved_before_the_rule_is_refused_before_connecting(admin, monkeypatch
+                                                                       ) -> None:
+    from tui_crm.db.mail_models import MailAccount
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    monkeypatch.setenv("OFFICE_PASS", "секрет")
+    # As an older version stored it; the host is this machine under a name that is not
+    # "loopback" by the rule, so a connection, if any were made, would reach `listener`.
+    MailAccount.create(name="old", host="127.0.0.1.nip.io", port=port, security="none",
+                       login="sales", from_address="s@firm.test", from_name="",
+                       password_source="env", password_env="OFFICE_PASS",
+                       created_by=admin.user_id)
+    make_contacts(admin, 2)
+    simple_template(admin)
+    mailing_id = mailing.create_mailing(admin, template="hello", account="old",
+                                        source=RecipientSource("contacts")).id
+    for attempt in (lambda: mailing.test_account(admin, "old"),
+                    lambda: mailing.send_test(admin, mailing_id),
+                    lambda: mailing.send(admin, mailing_id, options=FAST)):
+        with pytest.raises(ValidationError, match="clear text"):
+            attempt()
+    with pytest.raises(TimeoutError):
+        listener.accept()  # nobody came
+    listener.close()
+    assert set(statuses(mailing_id).values()) == {"pending"}
+
+
+def test_a_login_without_encryption_on_loopback_still_sends(admin, monkeypatch) -> None:
+    recorder = Recorder(password="local-pass")
+    controller, server = start_server(recorder)
+    try:
+        monkeypatch.setenv("LOCAL_PASS", "local-pass")
+        mailing.add_account(admin, "local", host="localhost", port=server.port,
+                            security="none", from_address="s@firm.test", login="relay",
+                            password_env="LOCAL_PASS")
+        mailing.test_account(admin, "local")
+    finally:
+        controller.stop()
+    assert recorder.auth == ["relay"] and recorder.count() == 1
+
+
+def test_the_cli_refuses_a_clear_text_login_with_one_line(tmp_path, capsys) -> None:
+    from tui_crm.cli import main
+
+    db = str(tmp_path / "crm.sqlite3")
+    assert main(["--db", db, "mail", "account", "add", "office", "--host", "smtp.firm.test",
+                 "--security", "none", "--from", "s@firm.test", "--login", "sales",
+                 "--password-env", "OFFICE_PASS"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "security: A login without encryption" in err
+    assert main(["--db", db, "mail", "account", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

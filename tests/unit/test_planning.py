@@ -201,7 +201,10 @@ def test_recurrence_across_dst_and_month_ends():
     yearly = events.expand("FREQ=YEARLY", dt.datetime(2024, 2, 29, 9, 0),
                            dt.datetime(2024, 1, 1), dt.datetime(2029, 1, 1))
     assert [d.year for d in yearly] == [2024, 2028]
+    # A stored rule that cannot be run repeats nothing: the event keeps its own time.
     assert events.expand("NOT A RULE", dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 1),
+                         dt.datetime(2026, 2, 1)) == [dt.datetime(2026, 1, 1)]
+    assert events.expand("NOT A RULE", dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2),
                          dt.datetime(2026, 2, 1)) == []
 
 

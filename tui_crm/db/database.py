@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, overload
+from urllib.parse import quote
 
 from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
@@ -119,22 +120,25 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
     path = Path(text).expanduser()
     _share_with_group(path.parent)
     try:
-        path.stat()
+        is_dir, exists = path.is_dir(), path.exists()
     except PermissionError:
         # A folder this account may not enter (the service account's, 0700): the same
         # one line as a file it may not read, not a traceback.
         raise DatabaseProblem(_("No permission to read the database {path}.").format(
             path=path)) from None
-    except OSError:
-        pass  # not there (yet): said below
-    if path.is_dir():
+    except OSError as exc:  # another problem on the way (a loop of links, a bad name)
+        raise DatabaseProblem(_("Cannot open the database {path}: {reason}").format(
+            path=path, reason=exc.strerror or exc)) from None
+    if is_dir:
         raise DatabaseProblem(_("{path} is a folder, not a database file.").format(path=path))
-    if not path.exists():
+    if not exists:
         if not create:
             raise DatabaseProblem(_("The database {path} does not exist.").format(path=path))
         _create_sqlite_file(path)
     elif not os.access(path, os.R_OK):
         raise DatabaseProblem(_("No permission to read the database {path}.").format(path=path))
+    else:
+        _refuse_foreign(path)
     return SqliteDatabase(
         str(path),
         pragmas=SQLITE_PRAGMAS,
@@ -142,6 +146,28 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
         check_same_thread=False,
         timeout=5,
     )
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Refuse another program's SQLite file before our connection's settings (WAL) or a
+    migration could change it: read its schema with a plain connection that writes
+    nothing. A file SQLite cannot read is left to the normal open, which explains it."""
+    from tui_crm.db.migrations import is_foreign, not_ours
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True,
+                               timeout=5)
+    except sqlite3.Error:
+        return
+    try:
+        names = [row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")]
+    except sqlite3.Error:
+        return
+    finally:
+        conn.close()
+    if is_foreign(names):
+        raise not_ours(str(path))
 
 
 def bind(db: Database) -> Database:
@@ -164,6 +190,13 @@ def is_sqlite(db: Database | None = None) -> bool:
 
 def is_postgres(db: Database | None = None) -> bool:
     return isinstance(db or current(), PostgresqlDatabase)
+
+
+def for_update(query: Any) -> Any:
+    """Rows read to decide a write, locked until the transaction ends: on PostgreSQL with
+    FOR UPDATE (READ COMMITTED would let two sessions decide on the same rows); SQLite's
+    write transaction (BEGIN IMMEDIATE) already lets one writer in at a time."""
+    return query.for_update() if is_postgres() else query
 
 
 def _is_lock_error(exc: Exception) -> bool:

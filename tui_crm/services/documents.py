@@ -4,9 +4,10 @@ organization, contact or deal card with docxtpl.
 Templates live in a folder (`templates_dir()`, three examples are written there on first
 use) and use Jinja tags: {{ org.name }}, {{ org.inn }}, {{ contact.full_name }},
 {{ deal.amount }}, {{ today }}, {{ user.name }}. The context holds plain dictionaries of
-display text only (never model objects) and the template runs in Jinja's immutable
-sandbox, so a template cannot reach the database. A tag naming a field that the card does
-not have stops the document with a message naming the tag.
+display text only (never model objects) and the template runs in the mail templates'
+sandbox and limits (`templating`), so a template can neither reach the database nor make
+the program build gigabytes or loop for ever. A tag naming a field that the card does not
+have stops the document with a message naming the tag.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tui_crm import paths
 from tui_crm.db import models as m
 from tui_crm.errors import CrmError, NotFound, ValidationError
 from tui_crm.i18n import _, get_language
-from tui_crm.services import lookups, records, server_files, values, visibility
+from tui_crm.services import lookups, records, server_files, templating, values, visibility
 from tui_crm.services.kinds import KINDS
 from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
@@ -171,44 +172,62 @@ def field_names(kind: str) -> list[str]:
 
 # --- rendering --------------------------------------------------------------------------------
 
-
-def _environment():  # noqa: ANN202 - a jinja2 Environment
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    class Missing(StrictUndefined):
-        @property
-        def _undefined_message(self) -> str:  # read by every failing operation
-            owner = self._undefined_obj
-            section = getattr(owner, "section", None)
-            name = self._undefined_name
-            tag = f"{section}.{name}" if section else str(name)
-            known = ",".join(sorted(owner)) if isinstance(owner, dict) else ""
-            return f"{MISSING_MARK}{tag}|{known}"
-
-    return ImmutableSandboxedEnvironment(undefined=Missing, autoescape=False)
+# A document is XML: a generous budget, but still a budget (see templating.Limits).
+DOCUMENT_LIMITS = templating.Limits(max_chars=5_000_000, time_limit=10.0)
+MAX_TEMPLATE_BYTES = 20 * 1024 * 1024  # the .docx file
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # its parts, unpacked (a "zip bomb" is refused)
+MAX_PARTS = 2000
 
 
-MISSING_MARK = "tui-crm-missing:"
+def _check_template_file(path: Path) -> None:
+    """Refuse a template too large to read, before reading it."""
+    import zipfile
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEMPLATE_BYTES:
+            raise DocumentError(_("The template {template} is larger than {mb} MB.").format(
+                template=path.name, mb=MAX_TEMPLATE_BYTES // 1024 // 1024))
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError):
+        raise DocumentError(_("{template} is not a Word (.docx) document.").format(
+            template=path.name)) from None
+    except OSError as exc:
+        raise DocumentError(_("Cannot use the template {template}: {reason}").format(
+            template=path.name, reason=exc.strerror or exc)) from None
+    if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
+        raise DocumentError(_("The template {template} unpacks to more than {mb} MB.").format(
+            template=path.name, mb=MAX_UNPACKED_BYTES // 1024 // 1024))
 
 
-class MissingField(Exception):
-    def __init__(self, tag: str, known: list[str]) -> None:
-        super().__init__(tag)
-        self.tag = tag
-        self.known = known
-
-    @classmethod
-    def parse(cls, message: str) -> MissingField | None:
-        if MISSING_MARK not in message:
-            return None
-        tag, _sep, known = message.split(MISSING_MARK, 1)[1].partition("|")
-        return cls(tag, [k for k in known.split(",") if k])
+def _missing(exc: Exception, data: dict[str, Any], path: Path, kind: str,
+             record_id: int) -> DocumentError:
+    """A tag naming a field the card does not have (the sandbox's undefined value)."""
+    owner = getattr(exc, "tc_obj", None)
+    name = getattr(exc, "tc_name", None)
+    section = getattr(owner, "section", None)
+    tag = f"{section}.{name}" if section else str(name or exc)
+    if section in ("org", "contact", "deal") and not data.get(section):
+        return DocumentError(_(
+            "The template {template} uses {{{{ {tag} }}}}, but {kind} #{id} has no"
+            " {section}. Fill it in on the card or use another template.").format(
+            template=path.name, tag=tag, kind=_(KINDS[kind].singular), id=record_id,
+            section=section))
+    known = sorted(owner) if isinstance(owner, dict) else []
+    return DocumentError(_(
+        "The template {template} uses {{{{ {tag} }}}}, which is not a field. Known: {known}"
+    ).format(template=path.name, tag=tag, known=", ".join(known[:40])))
 
 
 def render(actor: Actor, template: str | Path, kind: str, record_id: int,
-           output: str | Path) -> Path:
-    """Fill a .docx template from a card and save it to `output`."""
+           output: str | Path, *, limits: templating.Limits = DOCUMENT_LIMITS) -> Path:
+    """Fill a .docx template from a card and save it to `output`.
+
+    The template runs in the mail templates' sandbox (templating.environment: immutable,
+    plain data only, values escaped for the document's XML) with their limits on output,
+    loops and time (`limits`, one budget for the whole document), and the file's size is
+    checked before it is read."""
     from docx.opc.exceptions import PackageNotFoundError
     from docxtpl import DocxTemplate
     from jinja2 import TemplateError, UndefinedError
@@ -216,35 +235,25 @@ def render(actor: Actor, template: str | Path, kind: str, record_id: int,
     path = find_template(template)
     server_files.check(actor, path, allowed=templates_dir())
     server_files.check(actor, output)
+    _check_template_file(path)
     data = context(actor, kind, record_id)
+    templating.check_plain(data)
     try:
-        try:
+        with templating.limited(limits):
             document = DocxTemplate(str(path))
-            document.render(data, jinja_env=_environment())
-        except UndefinedError as undefined:
-            missing = MissingField.parse(str(undefined))
-            if missing is None:
-                raise
-            raise missing from None
-    except MissingField as exc:
-        section = exc.tag.split(".", 1)[0]
-        if section in ("org", "contact", "deal") and not data.get(section):
-            raise DocumentError(_(
-                "The template {template} uses {{{{ {tag} }}}}, but {kind} #{id} has no"
-                " {section}. Fill it in on the card or use another template.").format(
-                template=path.name, tag=exc.tag, kind=_(KINDS[kind].singular), id=record_id,
-                section=section)) from None
-        raise DocumentError(_(
-            "The template {template} uses {{{{ {tag} }}}}, which is not a field. Known: {known}"
-        ).format(template=path.name, tag=exc.tag, known=", ".join(exc.known[:40]))) from None
+            document.render(data, jinja_env=templating.environment(html=True))
+    except UndefinedError as exc:
+        raise _missing(exc, data, path, kind, record_id) from None
+    except templating.TemplateProblem as exc:
+        raise DocumentError(_("The template {template}: {reason}").format(
+            template=path.name, reason=exc)) from None
     except TemplateError as exc:
         raise DocumentError(_("The template {template} has an error: {reason}").format(
             template=path.name, reason=str(exc).splitlines()[0] if str(exc) else "")) from None
-    except (KeyError, ValueError, OSError, PackageNotFoundError) as exc:  # not a .docx
+    except (OSError, PackageNotFoundError) as exc:  # not a .docx after all
         import zipfile
 
-        if isinstance(exc, zipfile.BadZipFile | PackageNotFoundError) \
-                or "zip" in str(exc).lower():
+        if isinstance(exc, zipfile.BadZipFile | PackageNotFoundError):
             raise DocumentError(_("{template} is not a Word (.docx) document.").format(
                 template=path.name)) from None
         raise DocumentError(_("Cannot use the template {template}: {reason}").format(

@@ -4,10 +4,10 @@ recurring series (RFC 5545 RRULE via dateutil), and each client's last/next cont
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dateutil.rrule import rrulestr
 from peewee import fn
 
 from tui_crm import dates
@@ -15,11 +15,12 @@ from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import audit, lookups, records
+from tui_crm.services import audit, lookups, records, recurrence
 from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
 
 OPEN = "planned"
+MAX_REPEATS = 5000  # virtual repeats in one range, over all series
 
 
 @dataclass(frozen=True)
@@ -44,20 +45,21 @@ def parse_when(value: str | dt.datetime | None, now: dt.datetime | None = None) 
 
 def expand(rule: str, dtstart: dt.datetime, start: dt.datetime, end: dt.datetime
            ) -> list[dt.datetime]:
-    """Occurrences of `rule` (from `dtstart`) in [start, end). Naive wall-clock times, so a
-    10:00 call stays at 10:00 across daylight-saving changes."""
+    """Occurrences of `rule` (from `dtstart`) in [start, end): see `recurrence.between` for
+    the limits. Without a rule, the event's own time if it is in the range."""
     if not rule:
         return [dtstart] if start <= dtstart < end else []
-    try:
-        parsed = rrulestr(rule, dtstart=dtstart, ignoretz=True)
-    except (ValueError, TypeError):
-        return []
-    return [t for t in parsed.between(start, end, inc=True) if start <= t < end]
+    return recurrence.between(rule, dtstart, start, end)
 
 
-def occurrences(user_id: int | None, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
+def occurrences(user_id: int | None, start: dt.datetime, end: dt.datetime, *,
+                series_range: Callable[[m.Event], tuple[dt.datetime, dt.datetime]] | None = None,
+                ) -> list[Occurrence]:
     """Every occurrence assigned to a user in [start, end): stored events and the repeats of
-    series that have no stored row for that time yet."""
+    series that have no stored row for that time yet (at most MAX_REPEATS of those, the
+    earliest: a range never holds more repeats than a screen or a day could use).
+    `series_range` narrows the range per series (reminders: the repeats whose reminder
+    falls in the time asked about), so the cap never drops the repeats that matter."""
     base = m.Event.deleted_at.is_null()
     if user_id is not None:
         base &= m.Event.assignee == user_id
@@ -66,12 +68,19 @@ def occurrences(user_id: int | None, start: dt.datetime, end: dt.datetime) -> li
                      & (m.Event.rrule == ""))]
     series = m.Event.select().where(base & (m.Event.rrule != "") & (m.Event.starts_at < end)
                                     & (m.Event.status == OPEN))
+    repeats: list[Occurrence] = []
     for s in series:
+        low, high = start, end
+        if series_range is not None:
+            wanted = series_range(s)
+            low, high = max(start, wanted[0]), min(end, wanted[1])
         stored = {e.starts_at for e in m.Event.select(m.Event.starts_at).where(
-            (m.Event.series == s.id) & (m.Event.starts_at >= start) & (m.Event.starts_at < end))}
-        for t in expand(s.rrule, s.starts_at, start, end):
+            (m.Event.series == s.id) & (m.Event.starts_at >= low) & (m.Event.starts_at < high))}
+        for t in expand(s.rrule, s.starts_at, low, high):
             if t not in stored:
-                result.append(Occurrence(s.id, t, virtual=True))
+                repeats.append(Occurrence(s.id, t, virtual=True))
+    repeats.sort(key=lambda o: o.starts_at)
+    result.extend(repeats[:MAX_REPEATS])
     result.sort(key=lambda o: o.starts_at)
     return result
 
@@ -119,7 +128,8 @@ def refresh_contact_dates(organization_id: int | None, contact_id: int | None,
                .where(alive & (m.Event.status == OPEN) & (m.Event.rrule == "")))
         model.update(last_contact_at=last, next_contact_at=nxt).where(
             model.id == record_id).execute()
-        repeats = [expand(s.rrule, s.starts_at, now, now + dt.timedelta(days=400))[:1]
+        repeats = [recurrence.between(s.rrule, s.starts_at, now,
+                                      now + dt.timedelta(days=400), limit=1)
                    for s in m.Event.select().where(alive & (m.Event.status == OPEN)
                                                    & (m.Event.rrule != ""))]
         upcoming = [r[0] for r in repeats if r]

@@ -17,7 +17,7 @@ from icalendar import Alarm, Calendar, Event, vRecur
 from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import exporting
+from tui_crm.services import exporting, recurrence
 from tui_crm.services.records import ListQuery, RecordView
 from tui_crm.services.rights import Actor
 
@@ -71,7 +71,7 @@ def event_component(view: RecordView, location: str = "") -> Event:
     event.add("sequence", max(0, view.version - 1))
     if view.updated_at:
         event.add("last-modified", _utc(view.updated_at))
-    if values.get("rrule"):
+    if values.get("rrule") and recurrence.allowed(values["rrule"], start):
         try:
             event.add("rrule", vRecur.from_ical(values["rrule"].removeprefix("RRULE:")))
         except ValueError:

@@ -1285,7 +1285,7 @@ class _RowCleaner:
 
         def typed(value: Any) -> Any:
             if kind == "int" and isinstance(value, float) and value.is_integer():
-                return int(value)
+                return values.check_int(int(value))
             if kind == "decimal" and isinstance(value, float | int):
                 return Decimal(str(value))
             if kind in ("date", "datetime") and isinstance(value, dt.date | dt.datetime):
@@ -1293,7 +1293,10 @@ class _RowCleaner:
             if kind == "bool" and isinstance(value, bool | int | float):
                 return bool(value)
             return values.parse_field(kind, cell_text(value))
-        return typed
+
+        def number(value: Any) -> Any:
+            return values.check_range(spec, typed(value))
+        return number if kind in ("int", "decimal") else typed
 
     def _rules(self, row: PreparedRow) -> None:
         out = row.values

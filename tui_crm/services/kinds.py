@@ -7,6 +7,7 @@ export headers and import mapping, so a field is declared once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from tui_crm.db import models as m
 from tui_crm.i18n import N_
@@ -49,6 +50,10 @@ class FieldSpec:
     width: int = 16
     editable: bool = True
     custom: bool = False
+    # The range of a number field, checked by values.clean (forms, CLI, import) besides
+    # what its column can hold.
+    min_value: int | Decimal | None = None
+    max_value: int | Decimal | None = None
 
     @property
     def is_reference(self) -> bool:
@@ -83,6 +88,10 @@ class KindSpec:
 
 
 F = FieldSpec
+CADENCE_DAYS = {"min_value": 0}
+# At the start … a month before: reminders look this far ahead for every series.
+REMINDER_MINUTES = {"min_value": 0, "max_value": 30 * 24 * 60}
+NOT_NEGATIVE = {"min_value": Decimal(0)}
 
 ORGANIZATIONS = KindSpec(
     "organizations", N_("Organizations"), N_("Organization"), m.Organization,
@@ -104,7 +113,7 @@ ORGANIZATIONS = KindSpec(
         F("owner", N_("Owner"), "user", column=True, width=14),
         F("group", N_("Group"), "group"),
         F("source", N_("Source"), "source"),
-        F("cadence_days", N_("Stay in touch every N days"), "int"),
+        F("cadence_days", N_("Stay in touch every N days"), "int", **CADENCE_DAYS),
         F("opt_out", N_("No mailings"), "bool"),
         F("last_contact_at", N_("Last contact"), "datetime", editable=False, width=16),
         F("next_contact_at", N_("Next step"), "datetime", editable=False, column=True, width=16),
@@ -137,7 +146,7 @@ CONTACTS = KindSpec(
         F("owner", N_("Owner"), "user", column=True, width=14),
         F("group", N_("Group"), "group"),
         F("source", N_("Source"), "source"),
-        F("cadence_days", N_("Stay in touch every N days"), "int"),
+        F("cadence_days", N_("Stay in touch every N days"), "int", **CADENCE_DAYS),
         F("opt_out", N_("No mailings"), "bool"),
         F("last_contact_at", N_("Last contact"), "datetime", editable=False, width=16),
         F("next_contact_at", N_("Next step"), "datetime", editable=False, width=16),
@@ -178,7 +187,7 @@ EVENTS = KindSpec(
         F("result", N_("Result"), "event_result", column=True, width=16),
         F("result_note", N_("Result note"), "multiline"),
         F("next_step", N_("Next step")),
-        F("reminder_minutes", N_("Reminder, minutes before"), "int"),
+        F("reminder_minutes", N_("Reminder, minutes before"), "int", **REMINDER_MINUTES),
         F("rrule", N_("Repeat rule (RRULE)")),
         F("group", N_("Group"), "group"),
     ),
@@ -219,7 +228,7 @@ DEALS = KindSpec(
         F("organization", N_("Organization"), "organization", column=True, width=22),
         F("contact", N_("Contact"), "contact"),
         F("stage", N_("Stage"), "choice", choices=DEAL_STAGE_CHOICES, column=True, width=12),
-        F("amount", N_("Amount"), "decimal", column=True, width=12),
+        F("amount", N_("Amount"), "decimal", column=True, width=12, **NOT_NEGATIVE),
         F("expected_close", N_("Expected close"), "date", column=True, width=10),
         F("owner", N_("Owner"), "user", column=True, width=12),
         F("lost_reason", N_("Lost reason")),
@@ -231,7 +240,8 @@ PAYMENTS = KindSpec(
     "payments", N_("Payments"), N_("Payment"), m.Payment,
     (
         F("date", N_("Date"), "date", required=True, column=True, width=10),
-        F("amount", N_("Amount"), "decimal", required=True, column=True, width=12),
+        F("amount", N_("Amount"), "decimal", required=True, column=True, width=12,
+          **NOT_NEGATIVE),
         F("organization", N_("Organization"), "organization", required=True, column=True,
           width=26),
         F("deal", N_("Deal"), "deal", column=True, width=20),
@@ -244,8 +254,8 @@ SERVICES = KindSpec(
     "services", N_("Services rendered"), N_("Service rendered"), m.ServiceRendered,
     (
         F("date", N_("Date"), "date", required=True, column=True, width=10),
-        F("amount", N_("Amount"), "decimal", column=True, width=12),
-        F("units", N_("Units"), "decimal", column=True, width=8),
+        F("amount", N_("Amount"), "decimal", column=True, width=12, **NOT_NEGATIVE),
+        F("units", N_("Units"), "decimal", column=True, width=8, **NOT_NEGATIVE),
         F("organization", N_("Organization"), "organization", required=True, column=True,
           width=26),
         F("description", N_("Description"), column=True, width=20),

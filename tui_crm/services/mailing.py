@@ -32,6 +32,7 @@ import base64
 import datetime as dt
 import email.policy
 import functools
+import ipaddress
 import logging
 import mimetypes
 import os
@@ -56,7 +57,7 @@ from peewee import JOIN, CharField, ForeignKeyField, IntegrityError, TextField, 
 from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.db import search_index
-from tui_crm.db.database import current, is_postgres, write
+from tui_crm.db.database import current, for_update, is_postgres, write
 from tui_crm.db.mail_models import MailAccount, Mailing, MailRecipient, MailTemplate
 from tui_crm.errors import ConflictError, CrmError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _
@@ -149,6 +150,34 @@ def secret_key(host: str, port: int, login: str) -> str:
     return f"smtp:{login}@{host}:{port}"
 
 
+def is_loopback(host: str) -> bool:
+    """A server on this computer: localhost or a loopback address (no name is looked up)."""
+    name = host.strip().strip("[]").rstrip(".").casefold()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def clear_text_login(security: str, host: str, login: str) -> str | None:
+    """Why an account may not log in as set up (the password would cross the network in
+    clear text), or None. Checked when an account is saved and again before connecting,
+    for accounts saved before the rule."""
+    if security == "none" and login.strip() and not is_loopback(host):
+        return _("A login without encryption would send the password in clear text to "
+                 "{host}; choose starttls or ssl (only a server on this computer may go "
+                 "without)").format(host=host.strip())
+    return None
+
+
+def _check_transport(account: AccountView | MailAccount) -> None:
+    problem = clear_text_login(account.security, account.host, account.login)
+    if problem is not None:
+        raise ValidationError({"security": problem})
+
+
 def _clean_account(name: str, host: str, port: int | str | None, security: str,
                    from_address: str, login: str) -> dict[str, Any]:
     errors: dict[str, str] = {}
@@ -172,6 +201,10 @@ def _clean_account(name: str, host: str, port: int | str | None, security: str,
         _check_deliverable(out["from_address"])
     except (InvalidValue, CrmError) as exc:
         errors["from_address"] = str(exc)
+    if "host" not in errors and "security" not in errors:
+        problem = clear_text_login(out["security"], out["host"], out["login"])
+        if problem is not None:
+            errors["security"] = problem
     if errors:
         raise ValidationError(errors)
     return out
@@ -264,6 +297,7 @@ def test_account(actor: Actor, ref: str | int, *, to: str | None = None,
     """Connect, log in and send a short message to the sender (or `to`); the server's reply."""
     _require_mail(actor)
     account = _account_view(_find_account(ref))
+    _check_transport(account)
     target = validate_email(to) if to else account.from_address
     session = SmtpSession(account, account_password(account), timeout=timeout)
     try:
@@ -700,6 +734,7 @@ def _sending_account(row: Mailing) -> AccountView:
     account = _mailing_account(row)
     if account is None:
         raise ValidationError({"account": _("The mailing's account was removed")})
+    _check_transport(account)
     return account
 
 
@@ -1478,6 +1513,7 @@ class SmtpSession:
 
     def _connect(self) -> smtplib.SMTP:
         acc = self.account
+        _check_transport(acc)  # before a byte goes out
         smtp: smtplib.SMTP | None = None
         try:
             if acc.security == "ssl":
@@ -1652,10 +1688,8 @@ def _runner_alive(runner: str, heartbeat: dt.datetime | None) -> bool:
 def _claim(mailing_id: int, runner: str) -> int:
     """Become the one sender of the mailing; turn rows a dead run left in `sending` into
     `unknown`. Returns how many became unknown."""
-    query = Mailing.select().where(Mailing.id == mailing_id)
-    if is_postgres():  # two runs starting at once: the second waits here, then sees the first
-        query = query.for_update()
-    row = query.get()
+    # Two runs starting at once: the second waits here, then sees the first.
+    row = for_update(Mailing.select().where(Mailing.id == mailing_id)).get()
     if row.runner and row.runner != runner and _runner_alive(row.runner, row.heartbeat_at):
         raise MailingBusy(_("Mailing #{id} is being sent by another session ({runner}); wait "
                             "for it to finish.").format(id=mailing_id,

@@ -489,16 +489,13 @@ def _check_rules(spec: KindSpec, merged: dict[str, Any], is_new: bool) -> None:
     if spec.name == "events" and merged.get("ends_at") and merged.get("starts_at") \
             and merged["ends_at"] < merged["starts_at"]:
         errors["ends_at"] = _("The end is before the start")
-    if spec.name in ("payments", "services") and merged.get("amount") is not None \
-            and merged["amount"] < 0:
-        errors["amount"] = _("The amount cannot be negative")
     if spec.name == "events" and merged.get("rrule"):
-        from dateutil.rrule import rrulestr
+        from tui_crm.services import recurrence
 
         try:
-            rrulestr(merged["rrule"], dtstart=merged.get("starts_at") or dt.datetime.now())
-        except (ValueError, TypeError) as exc:
-            errors["rrule"] = _("Not a valid repeat rule: {reason}").format(reason=exc)
+            recurrence.check(merged["rrule"], merged.get("starts_at") or dt.datetime.now())
+        except recurrence.RuleProblem as exc:
+            errors["rrule"] = str(exc)
     if errors:
         raise ValidationError(errors)
 

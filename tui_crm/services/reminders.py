@@ -16,6 +16,7 @@ from tui_crm.db.planning_models import ReminderState
 from tui_crm.errors import DatabaseProblem, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import events, lookups
+from tui_crm.services.kinds import REMINDER_MINUTES
 from tui_crm.services.planning import birthday_clause
 from tui_crm.services.rights import Actor
 
@@ -41,6 +42,11 @@ class Reminder:
                 "missed": self.missed}
 
 
+def _minutes(stored: int) -> int:
+    """A reminder offset within the field's range (values stored before it had one)."""
+    return max(REMINDER_MINUTES["min_value"], min(stored, REMINDER_MINUTES["max_value"]))
+
+
 def _event_reminders(actor: Actor, start: dt.datetime, end: dt.datetime) -> list[Reminder]:
     """Reminders of the user's planned events whose fire time is in [start, end) (a client
     the user may not see is not named)."""
@@ -50,8 +56,13 @@ def _event_reminders(actor: Actor, start: dt.datetime, end: dt.datetime) -> list
     longest = m.Event.select(m.Event.reminder_minutes).where(
         (m.Event.assignee == user_id) & m.Event.reminder_minutes.is_null(False)).order_by(
         m.Event.reminder_minutes.desc()).first()
-    ahead = dt.timedelta(minutes=longest.reminder_minutes if longest else 0)
-    occ = events.occurrences(user_id, start, end + ahead)
+    ahead = dt.timedelta(minutes=_minutes(longest.reminder_minutes if longest else 0))
+
+    def fired_in_range(series: m.Event) -> tuple[dt.datetime, dt.datetime]:
+        lead = dt.timedelta(minutes=_minutes(series.reminder_minutes or 0))
+        return start + lead, end + lead
+
+    occ = events.occurrences(user_id, start, end + ahead, series_range=fired_in_range)
     if not occ:
         return []
     rows = {e.id: e for e in m.Event.select().where(m.Event.id.in_({o.event_id for o in occ}))}
@@ -60,7 +71,7 @@ def _event_reminders(actor: Actor, start: dt.datetime, end: dt.datetime) -> list
         e = rows.get(o.event_id)
         if e is None or e.reminder_minutes is None or e.status != "planned" and not o.virtual:
             continue
-        fire_at = o.starts_at - dt.timedelta(minutes=e.reminder_minutes)
+        fire_at = o.starts_at - dt.timedelta(minutes=_minutes(e.reminder_minutes))
         if not start <= fire_at < end:
             continue
         who = lookups.names("organization", [e.organization_id], actor=actor).get(

@@ -21,6 +21,7 @@ inside a template.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import functools
@@ -539,22 +540,18 @@ def render(template: Compiled | str, context: dict[str, Any], *, html: bool = Fa
     if compiled.constant is not None and len(compiled.constant) <= limits.max_chars:
         return compiled.constant  # nothing of the context can reach it
     check_plain(context)
-    budget = _Budget(limits, time.monotonic() + limits.time_limit)
-    token = _budget.set(budget)
     try:
-        out: list[str] = []
-        size = 0
-        for chunk in compiled.template.generate(context):
-            size += len(chunk)
-            if size > limits.max_chars:
-                raise _too_large(limits)
-            out.append(chunk)
-        return "".join(out)
+        with limited(limits):
+            out: list[str] = []
+            size = 0
+            for chunk in compiled.template.generate(context):
+                size += len(chunk)
+                if size > limits.max_chars:
+                    raise _too_large(limits)
+                out.append(chunk)
+            return "".join(out)
     except TemplateProblem:
         raise
-    except SecurityError as exc:
-        raise TemplateForbidden(
-            _("The template tries something not allowed: {reason}").format(reason=exc)) from None
     except UndefinedError as exc:
         obj = getattr(exc, "tc_obj", None)
         name = getattr(exc, "tc_name", None)
@@ -570,6 +567,20 @@ def render(template: Compiled | str, context: dict[str, Any], *, html: bool = Fa
     except TemplateError as exc:
         raise TemplateProblem(_("The template cannot be filled in: {reason}").format(
             reason=exc)) from None
+
+
+@contextlib.contextmanager
+def limited(limits: Limits = DEFAULT_LIMITS) -> Iterator[None]:
+    """Run templates of `environment()` under one budget of `limits` (several templates
+    of one document share it), turning what an untrusted template can cause — the
+    sandbox's refusal, a too deep or too large structure, a wrong operation — into
+    TemplateProblem subclasses with a one-line message."""
+    token = _budget.set(_Budget(limits, time.monotonic() + limits.time_limit))
+    try:
+        yield
+    except SecurityError as exc:
+        raise TemplateForbidden(
+            _("The template tries something not allowed: {reason}").format(reason=exc)) from None
     except (RecursionError, MemoryError):
         raise TemplateTooLarge(_("The template is too deep or too large to fill in.")) from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:

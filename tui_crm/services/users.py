@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, replace
 
 from tui_crm.db import models as m
-from tui_crm.db.database import write
+from tui_crm.db.database import for_update, write
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services import audit
@@ -158,15 +158,24 @@ def add_user(actor: Actor, login: str, *, role: str = "manager", full_name: str 
     return _view(user)
 
 
+_ACTIVE_ADMIN = (m.User.role == "admin") & (m.User.active == True)  # noqa: E712
+
+
 @write
 def set_user(actor: Actor, login: str, settings: dict[str, str]) -> UserView:
     """Change a user: role, visibility, full_name, email, active, can_<action>[.<section>]."""
     _require_admin(actor)
+    admins: set[int] = set()
+    if {"role", "active"} & set(settings):
+        # Every active admin's row, locked before anything is read: two admins demoting
+        # each other at once must not leave the base without one.
+        admins = {u.id for u in for_update(m.User.select(m.User.id).where(_ACTIVE_ADMIN))}
     user = m.User.get_or_none(m.User.login == login)
     if user is None:
         raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=login))
     from tui_crm.services.values import parse_bool
 
+    was_admin = user.id in admins
     rights = json.loads(user.rights or "{}")
     changes: dict[str, tuple] = {}
     errors: dict[str, str] = {}
@@ -203,6 +212,12 @@ def set_user(actor: Actor, login: str, settings: dict[str, str]) -> UserView:
                 raise ValueError(_("Unknown setting"))
         except ValueError as exc:
             errors[key] = str(exc)
+    if "active" in changes and not user.active and user.id == actor.user_id:
+        errors["active"] = _("You cannot disable yourself")
+    if was_admin and not (user.role == "admin" and user.active) and not admins - {user.id}:
+        key = "role" if user.role != "admin" else "active"
+        errors[key] = _("{login} is the last active admin; make another user an admin "
+                        "first").format(login=user.login)
     if errors:
         raise ValidationError(errors)
     user.rights = json.dumps(rights)

@@ -18,7 +18,7 @@ from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _, get_language
 from tui_crm.services import lookups, visibility
-from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpec
+from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec, KindSpec
 from tui_crm.validate import InvalidValue, normalize_url, validate_email, validate_inn
 
 TRUE_WORDS = {"1", "yes", "y", "true", "on", "да", "д", "истина", "+"}
@@ -89,8 +89,14 @@ def parse_int(text: str) -> int:
 
 def check_int(value: int) -> int:
     if not -INT_LIMIT <= value < INT_LIMIT:
-        raise InvalidValue(_("The number is too large"))
+        raise _out_of_range(-INT_LIMIT, INT_LIMIT - 1)
     return value
+
+
+def _out_of_range(low: int | Decimal, high: int | Decimal) -> InvalidValue:
+    """What a column (or a custom number) can hold, said with its bounds."""
+    return InvalidValue(_("Out of range: the number must be from {low} to {high}").format(
+        low=low, high=high))
 
 
 def parse_choice(text: str, choices: dict[str, str]) -> str:
@@ -171,6 +177,8 @@ def parse_field(spec_type: str, value: Any, *, choices: dict[str, str] | None = 
         return [str(t).strip() for t in value if str(t).strip()]
     if spec_type == "decimal":
         return parse_decimal(str(value))
+    if spec_type in ("date", "datetime") and isinstance(value, dt.date):
+        dates.check_year(value)
     if spec_type == "datetime" and isinstance(value, dt.date) and not isinstance(
             value, dt.datetime):
         return dt.datetime.combine(value, dt.time(9, 0))
@@ -215,7 +223,8 @@ def clean(spec: KindSpec, values: dict[str, Any], *, partial: bool,
                     parsed = normalize_url(parsed)
                 if field_spec.required and parsed in (None, "", []):
                     raise InvalidValue(_("Required"))
-                parsed = _fit_column(spec, name, field_spec.type, parsed)
+                parsed = _fit_column(spec, name, field_spec.type,
+                                     check_range(field_spec, parsed))
                 cleaned[name] = parsed
                 if name in ("event_type", "organization"):
                     context[name] = parsed
@@ -264,13 +273,24 @@ def _fit_column(spec: KindSpec, name: str, field_type: str, value: Any) -> Any:
         return check_int(value)
     if field_type == "decimal" and isinstance(column, DecimalField):
         limit = Decimal(10) ** (column.max_digits - column.decimal_places)
+        step = Decimal(1).scaleb(-column.decimal_places)
         value = Decimal(value)
-        if abs(value) >= limit:  # checked before rounding, which fails on huge numbers
-            raise InvalidValue(_("The number is too large"))
-        value = value.quantize(Decimal(1).scaleb(-column.decimal_places),
-                               rounding=ROUND_HALF_UP)
-        if abs(value) >= limit:
-            raise InvalidValue(_("The number is too large"))
+        # Checked before rounding (which fails on huge numbers) and after it (…999.999).
+        if abs(value) >= limit or abs(value.quantize(step, rounding=ROUND_HALF_UP)) >= limit:
+            raise _out_of_range(-(limit - step), limit - step)
+        value = value.quantize(step, rounding=ROUND_HALF_UP)
+    return value
+
+
+def check_range(field_spec: FieldSpec, value: Any) -> Any:
+    """A number within the field's range (FieldSpec.min_value / max_value), or InvalidValue
+    naming the bound; the one place every entry path (form, CLI, import) checks it."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return value
+    if field_spec.min_value is not None and value < field_spec.min_value:
+        raise InvalidValue(_("Must be at least {n}").format(n=field_spec.min_value))
+    if field_spec.max_value is not None and value > field_spec.max_value:
+        raise InvalidValue(_("Must be at most {n}").format(n=field_spec.max_value))
     return value
 
 
@@ -283,12 +303,12 @@ def parse_custom(cf: m.CustomField, value: Any) -> Any:
         typed = isinstance(value, Decimal | int | float) and not isinstance(value, bool)
         number = parse_decimal(str(value) if typed else text)
         if abs(number) >= CUSTOM_NUMBER_LIMIT:
-            raise InvalidValue(_("The number is too large"))
+            raise _out_of_range(1 - CUSTOM_NUMBER_LIMIT, CUSTOM_NUMBER_LIMIT - 1)
         # Six places are plenty for a custom number and keep its stored text short.
         return number.quantize(Decimal("1e-6"), rounding=ROUND_HALF_UP).normalize() \
             if number.as_tuple().exponent < -6 else number
     if cf.kind == "date":
-        return value if isinstance(value, dt.date) else dates.parse_date(text)
+        return dates.check_year(value) if isinstance(value, dt.date) else dates.parse_date(text)
     if cf.kind == "bool":
         return value if isinstance(value, bool) else parse_bool(text)
     if cf.kind == "choice":

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from peewee import Database
 
+from tui_crm.db.database import describe
 from tui_crm.errors import DatabaseProblem
 from tui_crm.i18n import _
 from tui_crm.schema_steps import step_names
@@ -40,7 +41,22 @@ def stored_version(db: Database) -> int:
     return int(row[0] or 0)
 
 
+def is_foreign(objects: Iterable[str]) -> bool:
+    """Tables (or views) but no `schema_version`: another program's database. Only an empty
+    database is made a tui-crm one; our schema is never added to another program's."""
+    names = set(objects)
+    return bool(names) and "schema_version" not in names
+
+
+def not_ours(target: str) -> DatabaseProblem:
+    return DatabaseProblem(_(
+        "{path} is not a tui-crm database: it holds another program's tables; nothing was "
+        "changed. Choose another file or an empty database.").format(path=target))
+
+
 def check_version(db: Database) -> int:
+    if is_foreign([*db.get_tables(), *(v.name for v in db.get_views())]):
+        raise not_ours(describe(str(db.database)))
     version = stored_version(db)
     latest = latest_version()
     if version > latest:
