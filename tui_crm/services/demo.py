@@ -25,7 +25,9 @@ from tui_crm.services import lookups, money
 from tui_crm.services.search import point_terms
 from tui_crm.services.translit import slug
 from tui_crm.services.users import os_login
-from tui_crm.validate import make_inn10, make_inn12, normalize_text
+from tui_crm.text.identity import make_inn10, make_inn12
+from tui_crm.text.names import normalize_text
+from tui_crm.text.phones import format_phone
 
 CHUNK = 20_000
 
@@ -327,8 +329,8 @@ def _mobile(rng: _Random) -> tuple[str, str]:
 
 
 def _phone(code: str, n: int) -> tuple[str, str]:
-    s = f"{n:07d}"
-    return f"+7{code}{s}", f"+7 {code} {s[:3]}-{s[3:5]}-{s[5:]}"
+    e164 = f"+7{code}{n:07d}"
+    return e164, format_phone(e164)
 
 
 def _ts(value: dt.datetime) -> str:
