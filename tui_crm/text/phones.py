@@ -107,7 +107,7 @@ def fast_russian(text: str) -> Phone | None:
     """A valid Russian mobile or 3xx/4xx number written with ASCII digits, spaces, dots,
     dashes and brackets only (`8 (916) 123-45-67`, `+7 916 1234567`, `9161234567`), without
     asking phonenumbers: a tenth of the time, and the same answer. None: ask phonenumbers."""
-    if not text.isascii():
+    if not (text and text.isascii()):
         return None
     plus = text[0] == "+"
     code = (text[1:] if plus else text).encode().translate(None, _PUNCTUATION)
@@ -191,7 +191,7 @@ def parse_phone(text: str, region: str = "RU") -> Phone:
     if not isinstance(text, str):
         return Phone("", "", False)
     text = text.strip()
-    if region == "RU" and text and (fast := fast_russian(text)) is not None:
+    if region == "RU" and (fast := fast_russian(text)) is not None:
         return fast
     return slow_parse(text, region)
 
