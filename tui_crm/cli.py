@@ -874,9 +874,9 @@ def _record_card(view: Any) -> str:
             ref_id = view.values.get(f.name)
             if f.type in ("organization", "contact", "deal") and ref_id:
                 text = f"{text} (#{ref_id})"
-            if f.name == "birthday" and view.values.get("birthday"):
-                text = _("{date} (age {age})").format(
-                    date=text, age=dates.age(view.values["birthday"]))
+            if f.name == "birthday" and view.values.get("birthday") \
+                    and (years := dates.age(view.values["birthday"])) is not None:
+                text = _("{date} (age {age})").format(date=text, age=years)
             pairs.append((label, text))
     who = view.created_by or "—"
     if view.created_at:

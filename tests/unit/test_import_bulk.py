@@ -1,12 +1,10 @@
-"""The bulk import path: its fast validators agree with the general ones, the search
-documents it writes are those `search.reindex` writes, a large import leaves the FTS5
-settings and the garbage collector as they were, columns mapped twice keep their order,
+"""The bulk import path: the search documents it writes are those `search.reindex` writes,
+a large import leaves the FTS5 settings and the garbage collector as they were, columns mapped twice keep their order,
 and undoing a large import (several id chunks) removes everything it added."""
 
 from __future__ import annotations
 
 import gc
-import random
 import sqlite3
 from pathlib import Path
 
@@ -19,56 +17,6 @@ from tui_crm.errors import CrmError
 from tui_crm.services import importing, records, search, settings
 from tui_crm.services.importing import ImportOptions
 from tui_crm.services.rights import Actor
-from tui_crm.validate import (
-    InvalidValue,
-    format_phone,
-    make_inn10,
-    make_inn12,
-    normalize_phone,
-    normalize_url,
-    validate_inn,
-)
-
-
-def test_fast_inn_accepts_exactly_what_validate_inn_accepts() -> None:
-    rng = random.Random(7)
-    samples = [make_inn10(f"{rng.randrange(10**9):09d}") for _ in range(300)]
-    samples += [make_inn12(f"{rng.randrange(10**10):010d}") for _ in range(300)]
-    samples += [f"{rng.randrange(10**10):010d}" for _ in range(300)]  # mostly bad sums
-    samples += [f"{rng.randrange(10**12):012d}" for _ in range(300)]
-    samples += ["", "123", "77070838931", "７７０７０８３８９３", "7707 083893", "770708389x"]
-    for text in samples:
-        try:
-            expected = validate_inn(text)
-        except InvalidValue:
-            expected = None
-        fast = importing._fast_inn(text)
-        if fast is not None:
-            assert fast == expected, text
-        elif expected is not None:
-            # Only inputs with spaces may leave the fast path and still be valid.
-            assert not (text.isdigit() and text.isascii()), text
-
-
-def test_fast_url_agrees_with_normalize_url() -> None:
-    samples = ["bench0.ru", "www.example.com", "example.com/price?x=1#top", "сайт.рф",
-               "http://x.ru", "HTTPS://X.RU/a", "//cdn.example.com", "x", "a b.ru",
-               "x.ru:8080", "-x-.ru", "a..ru", "x.ru/путь", "[::1]", "x.ru/\x01", "1.2.3.4"]
-    for text in samples:
-        fast = importing._fast_url(text)
-        if fast is not None:
-            assert fast == normalize_url(text), text
-    assert importing._fast_url("bench0.ru") == "https://bench0.ru"
-
-
-@pytest.mark.parametrize("text", [
-    "+7 (968) 889-00-00", "8 916 123 45 67", "9161234567", "+7 495 111-22-33",
-    "8(3012)34-56-78", "7 916 000 11 22", "+7.916.555.66.77", "89161234567"])
-def test_fast_russian_phones_match_phonenumbers(text: str) -> None:
-    fast = importing._ru_fast(text)
-    e164 = normalize_phone(text, "RU")
-    assert fast is not None and e164 is not None
-    assert fast == (e164, format_phone(e164))
 
 
 def _documents(db, kind: str, ids: list[int]) -> dict[int, tuple[str, str]]:  # noqa: ANN001

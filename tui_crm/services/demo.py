@@ -25,7 +25,9 @@ from tui_crm.services import lookups, money
 from tui_crm.services.search import point_terms
 from tui_crm.services.translit import slug
 from tui_crm.services.users import os_login
-from tui_crm.validate import make_inn10, make_inn12, normalize_text
+from tui_crm.text.identity import email_key, make_inn10, make_inn12, messenger_key
+from tui_crm.text.names import normalize_text
+from tui_crm.text.phones import format_phone
 
 CHUNK = 20_000
 
@@ -327,8 +329,8 @@ def _mobile(rng: _Random) -> tuple[str, str]:
 
 
 def _phone(code: str, n: int) -> tuple[str, str]:
-    s = f"{n:07d}"
-    return f"+7{code}{s}", f"+7 {code} {s[:3]}-{s[3:5]}-{s[5:]}"
+    e164 = f"+7{code}{n:07d}"
+    return e164, format_phone(e164)
 
 
 def _ts(value: dt.datetime) -> str:
@@ -678,10 +680,11 @@ class _Demo:
             elif sole:
                 email = f"{_latin(name.split()[1])}{rng.randrange(100)}@{rng.choice(MAIL_DOMAINS)}"
             if email:
-                points.append((point_id, oid, None, "email", "work", email, email, True, 0))
+                key = email_key(email)
+                points.append((point_id, oid, None, "email", "work", email, key, True, 0))
                 point_id += 1
                 primary_email = email
-                terms.extend(point_terms("email", email, email))
+                terms.extend(point_terms("email", email, key))
             if rng.random() < 0.1:
                 for tag in rng.sample(self.tags, rng.randrange(1, 3)):
                     tag_links.append(("organizations", oid, tag))
@@ -801,17 +804,18 @@ class _Demo:
                 else:
                     email = f"{local}{rng.randrange(1, 1000)}@{rng.choice(MAIL_DOMAINS)}"
                     kind = "personal"
-                points.append((point_id, None, cid, "email", kind, email, email.casefold(),
-                               True, 0))
+                key = email_key(email)
+                points.append((point_id, None, cid, "email", kind, email, key, True, 0))
                 point_id += 1
                 primary_email = email
-                terms.extend(point_terms("email", email, email.casefold()))
+                terms.extend(point_terms("email", email, key))
             if rng.random() < 0.25:
                 handle = f"@{_latin(last).replace('-', '_')}_{rng.randrange(10, 99)}"
-                points.append((point_id, None, cid, "messenger", "telegram", handle,
-                               handle.lstrip("@").casefold(), True, 0))
+                key = messenger_key(handle)
+                points.append((point_id, None, cid, "messenger", "telegram", handle, key, True,
+                               0))
                 point_id += 1
-                terms.extend(point_terms("messenger", handle, handle.lstrip("@").casefold()))
+                terms.extend(point_terms("messenger", handle, key))
             if rng.random() < 0.08:
                 points.append((point_id, None, cid, "messenger", "whatsapp", e164, e164,
                                True, 1))

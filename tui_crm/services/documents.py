@@ -22,10 +22,11 @@ from tui_crm import paths
 from tui_crm.db import models as m
 from tui_crm.errors import CrmError, NotFound, ValidationError
 from tui_crm.i18n import _, get_language
-from tui_crm.services import lookups, records, server_files, templating, values, visibility
+from tui_crm.services import records, server_files, templating, values, visibility
 from tui_crm.services.kinds import KINDS
 from tui_crm.services.records import RecordView
 from tui_crm.services.rights import Actor
+from tui_crm.text.names import full_name, short_name
 
 DOCUMENT_KINDS = ("organizations", "contacts", "deals")
 SECTIONS = {"organizations": "org", "contacts": "contact", "deals": "deal"}
@@ -98,9 +99,8 @@ def _fields(view: RecordView) -> dict[str, Any]:
         last = view.values.get("last_name") or ""
         first = view.values.get("first_name") or ""
         middle = view.values.get("middle_name") or ""
-        data["full_name"] = lookups.contact_name(last, first, middle)
-        initials = "".join(f" {p[0]}." for p in (first, middle) if p)
-        data["short_name"] = f"{last}{initials}".strip()
+        data["full_name"] = full_name(last, first, middle)
+        data["short_name"] = short_name(last, first, middle)
     if view.kind == "deals":
         amount = view.values.get("amount")
         data["amount_number"] = f"{amount:.2f}" if amount is not None else ""

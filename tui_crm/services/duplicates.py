@@ -19,7 +19,9 @@ from tui_crm.services import lookups, search, visibility
 from tui_crm.services.kinds import POINT_TYPES
 from tui_crm.services.rights import Actor
 from tui_crm.services.values import phone_region, split_point
-from tui_crm.validate import normalize_name, normalize_phone
+from tui_crm.text.identity import email_key
+from tui_crm.text.names import org_key as normalize_name
+from tui_crm.text.phones import parse_phone
 
 NAME_THRESHOLD = 88
 
@@ -93,13 +95,16 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
         if record_id not in found or found[record_id].score < score:
             found[record_id] = Duplicate(kind, record_id, "", "", [], score)
 
+    # A phone matches by its stored form: the number and its extension (+74951112233;ext=1),
+    # so two extensions of one switchboard are two people, and a number without one matches
+    # only itself.
     phones = []
     region = phone_region()
     for text in _texts(values.get("phones") or values.get("phone")):
-        e164 = normalize_phone(split_point(text, "phone")[1], region)
-        if e164:
-            phones.append(e164)
-    emails = [split_point(t, "email")[1].strip().casefold()
+        phone = parse_phone(split_point(text, "phone")[1], region)
+        if phone.valid:
+            phones.append(phone.normalized)
+    emails = [email_key(split_point(t, "email")[1].strip())
               for t in _texts(values.get("emails") or values.get("email"))]
     for point_kind, wanted, label in (("phone", phones, _("phone")),
                                       ("email", emails, _("e-mail"))):

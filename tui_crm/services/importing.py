@@ -56,19 +56,16 @@ from tui_crm.services import (
 )
 from tui_crm.services.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
-from tui_crm.validate import (
-    _INN10_WEIGHTS,
-    _INN12_WEIGHTS_1,
-    _INN12_WEIGHTS_2,
+from tui_crm.text.identity import (
     InvalidValue,
-    format_phone,
-    normalize_name,
-    normalize_phone,
-    normalize_text,
+    email_key,
+    messenger_key,
     normalize_url,
     validate_email,
     validate_inn,
 )
+from tui_crm.text.names import fuzzy_key, normalize_text, org_key, person_key, split_full_name
+from tui_crm.text.phones import Phone, parse_phone
 
 IMPORT_KINDS = ("organizations", "contacts")
 POLICIES = ("skip", "merge", "create")
@@ -82,7 +79,6 @@ CHUNK = 2000
 UNDO_CHUNK = 900  # ids per statement when an import is undone (under SQLite's old 999)
 DELIMITERS = (";", ",", "\t", "|")
 _NEUTRALIZED = re.compile(r"^'[=+\-@\t\r]")
-_PATRONYMIC = re.compile(r"(вич|вна|ична|инична|ьич|оглы|кызы)$", re.IGNORECASE)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -893,23 +889,6 @@ class _Resolver:
         return self.default_source
 
 
-def _split_name(text: str, western: bool) -> tuple[str, str, str]:
-    """(last, first, middle) of a full name; Russian order unless `western` and the third
-    word is not a patronymic."""
-    words = text.split()
-    if not words:
-        return "", "", ""
-    if len(words) == 1:
-        return words[0], "", ""
-    if len(words) >= 3 and _PATRONYMIC.search(words[2]):
-        return words[0], words[1], " ".join(words[2:])
-    if len(words) >= 3 and _PATRONYMIC.search(words[1]):
-        return words[-1], words[0], words[1]  # "Иван Иванович Петров"
-    if western:
-        return words[-1], words[0], " ".join(words[1:-1])
-    return words[0], words[1], " ".join(words[2:])
-
-
 _POINT_SPLIT = re.compile(r"[;\n,]+")
 _EMAIL_SPLIT = re.compile(r"[;,\s]+")
 
@@ -934,91 +913,9 @@ def _split_points(text: str, point_kind: str) -> list[str]:
     return parts
 
 
-_PHONE_CHARS = re.compile(r"^\+?[\d\s().\-]+$")
-_NON_DIGITS = re.compile(r"\D")
-_ru_patterns: list[re.Pattern] | None = None
-
-
-def _ru_fast(text: str) -> tuple[str, str] | None:
-    """(E.164, shown) of a plain Russian mobile or 3xx/4xx number without asking
-    phonenumbers (a tenth of the time; the same patterns, read from its metadata)."""
-    global _ru_patterns
-    if not _PHONE_CHARS.match(text):
-        return None
-    digits = _NON_DIGITS.sub("", text)
-    if len(digits) == 11 and digits[0] in "78" and (digits[0] == "7" or not text.startswith("+")):
-        nsn = digits[1:]
-    elif len(digits) == 10 and not text.startswith("+"):
-        nsn = digits
-    else:
-        return None
-    if nsn[0] not in "349":
-        return None
-    if _ru_patterns is None:
-        import phonenumbers
-
-        meta = phonenumbers.PhoneMetadata.metadata_for_region("RU")
-        _ru_patterns = [re.compile(d.national_number_pattern) for d in (meta.mobile,
-                                                                         meta.fixed_line)
-                        if d is not None and d.national_number_pattern]
-    for pattern in _ru_patterns:
-        if pattern.fullmatch(nsn):
-            break
-    else:
-        return None
-    return "+7" + nsn, f"+7 {nsn[:3]} {nsn[3:6]}-{nsn[6:8]}-{nsn[8:]}"
-
-
-def clean_phone(text: str, region: str) -> tuple[str, str, bool]:
-    """(shown value, normalized, valid) of a phone as records store it."""
-    text = text.strip()
-    if region == "RU" and (fast := _ru_fast(text)) is not None:
-        return fast[1], fast[0], True
-    e164 = normalize_phone(text, region)
-    if e164 is None:
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if len(digits) == 11 and digits[0] in "78" and not text.startswith("+"):
-            e164 = normalize_phone("+7" + digits[1:], region)
-        elif len(digits) >= 11 and not text.startswith("+"):
-            e164 = normalize_phone("+" + digits, region)
-    if e164 is None:
-        return text, "".join(ch for ch in text if ch.isdigit()), False
-    return format_phone(e164), e164, True
-
-
 def _unneutralize(text: str) -> str:
     """Drop the apostrophe an export put before = + - @ (so round trips are exact)."""
     return text[1:] if text[:1] == "'" and _NEUTRALIZED.match(text) else text
-
-
-_ZERO = ord("0")
-
-
-def _inn_ok(code: bytes, weights: tuple[int, ...]) -> bool:
-    """Whether the digit after `weights` is the check digit (ASCII codes, no int())."""
-    total = sum(map(operator.mul, code, weights)) - _ZERO * sum(weights)
-    return total % 11 % 10 == code[len(weights)] - _ZERO
-
-
-def _fast_inn(text: str) -> str | None:
-    """A valid 10- or 12-digit INN as is, or None to let `validate_inn` decide (and word
-    the error): the same checksums in a fifth of the time, for files of 100k rows."""
-    if not (text.isdigit() and text.isascii()):
-        return None
-    code = text.encode()
-    if len(code) == 10 and _inn_ok(code, _INN10_WEIGHTS):
-        return text
-    if len(code) == 12 and _inn_ok(code, _INN12_WEIGHTS_1) and _inn_ok(code, _INN12_WEIGHTS_2):
-        return text
-    return None
-
-
-# A bare host name with an optional plain path: `normalize_url` would only add https://.
-_PLAIN_SITE = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/[!-~]*)?")
-
-
-def _fast_url(text: str) -> str | None:
-    return "https://" + text if _PLAIN_SITE.fullmatch(text) else None
 
 
 # How a mapped target's cells are handled.
@@ -1042,7 +939,7 @@ class _RowCleaner:
         self.labels: dict[str, str] = {}
         self.require_source = kind == "organizations" and records._require_source()
         self.handlers: dict[str, tuple[str, str, int]] = {}
-        self.phones: dict[str, tuple[str, str, bool]] = {}  # raw text → clean_phone()
+        self.phones: dict[str, Phone] = {}  # raw text → parse_phone()
         self.converters: dict[str, Callable[[Any], Any]] = {}
 
     def label(self, name: str) -> str:
@@ -1124,7 +1021,7 @@ class _RowCleaner:
                                                                    message=str(exc)))
         prepared = PreparedRow(row=row_number, values=out, problems=problems)
         if CONTACT_PERSON in names:
-            last, first, middle = _split_name(names[CONTACT_PERSON], western=False)
+            last, first, middle = split_full_name(names[CONTACT_PERSON])
             prepared.contact_person = {"last_name": last, "first_name": first,
                                        "middle_name": middle}
         if leftovers:
@@ -1157,16 +1054,16 @@ class _RowCleaner:
             return
         for key, western in ((FULL_NAME, False), (DISPLAY_NAME, True)):
             if key in names and not (out.get("last_name") or out.get("first_name")):
-                last, first, middle = _split_name(names[key], western)
+                last, first, middle = split_full_name(names[key], western=western)
                 out["last_name"], out["first_name"] = last, first
                 if middle and not out.get("middle_name"):
                     out["middle_name"] = middle
 
-    def _phone(self, text: str) -> tuple[str, str, bool]:
-        """`clean_phone`, once per distinct text (a file repeats a company's switchboard)."""
+    def _phone(self, text: str) -> Phone:
+        """`parse_phone`, once per distinct text (a file repeats a company's switchboard)."""
         hit = self.phones.get(text)
         if hit is None:
-            hit = clean_phone(text, self.region)
+            hit = parse_phone(text, self.region)
             if len(self.phones) < 200_000:
                 self.phones[text] = hit
         return hit
@@ -1199,7 +1096,7 @@ class _RowCleaner:
                     continue
                 ptype = ptype if ptype in choices else next(iter(choices))
                 if point_kind == "phone":
-                    shown, normalized, valid = self._phone(text)
+                    shown, normalized, valid, _extension = self._phone(text)
                     if not valid:
                         problems.append(_("{field}: not a valid phone number: {value}").format(
                             field=self.label(base), value=text))
@@ -1211,9 +1108,9 @@ class _RowCleaner:
                             field=self.label(base), message=str(exc)))
                         leftovers.append(f"{self.label(base)}: {text}")
                         continue
-                    normalized, valid = shown.casefold(), True
+                    normalized, valid = email_key(shown), True
                 else:
-                    shown, normalized, valid = text, text.lstrip("@").casefold(), True
+                    shown, normalized, valid = text, messenger_key(text), True
                 bucket = points.get(base)
                 if bucket is None:
                     bucket = points[base] = []
@@ -1248,8 +1145,7 @@ class _RowCleaner:
         if kind == "multiline":
             return cell_text
         if kind == "text":
-            check = {"inn": lambda text: _fast_inn(text) or validate_inn(text),
-                     "website": lambda text: _fast_url(text) or normalize_url(text)}.get(name)
+            check = {"inn": validate_inn, "website": normalize_url}.get(name)
 
             def text_value(value: Any) -> str:
                 text = value.strip() if value.__class__ is str else cell_text(value).strip()
@@ -1292,7 +1188,7 @@ class _RowCleaner:
                 return values.parse_field(kind, value)
             if kind == "bool" and isinstance(value, bool | int | float):
                 return bool(value)
-            return values.parse_field(kind, cell_text(value))
+            return values.parse_field(kind, cell_text(value), past=spec.past_only)
 
         def number(value: Any) -> Any:
             return values.check_range(spec, typed(value))
@@ -1420,17 +1316,9 @@ def _point_keys(values_: dict[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-_PUNCTUATION = re.compile(r"[\W_]+")
-
-
-def fuzzy_key(name: str) -> str:
-    """A normalized name with punctuation as spaces ("ромашка-трейд" = "ромашка трейд")."""
-    return " ".join(_PUNCTUATION.sub(" ", name).split())
-
-
 def contact_key(values_: dict[str, Any]) -> str:
-    return normalize_text(" ".join(str(values_.get(k) or "") for k in
-                                   ("last_name", "first_name", "middle_name")))
+    return person_key(values_.get("last_name"), values_.get("first_name"),
+                      values_.get("middle_name"))
 
 
 def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bool) -> None:
@@ -1463,7 +1351,7 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
             city_key = cities.get(city)
             if city_key is None:
                 city_key = cities[city] = normalize_text(city)
-            names.setdefault(normalize_name(name), []).append((record_id, city_key, inn or ""))
+            names.setdefault(org_key(name), []).append((record_id, city_key, inn or ""))
     else:
         for record_id, last, first, middle, org in db.execute_sql(
                 f'SELECT id, last_name, first_name, middle_name, organization_id'
@@ -1487,7 +1375,7 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
         # The row's keys, worked out once for the look-up and for the rows after it.
         if organizations:
             inn = values_.get("inn") or ""
-            name_key = normalize_name(values_["name"])
+            name_key = org_key(values_["name"])
             city = normalize_text(values_.get("city") or "")
         else:
             inn, name_key, city = "", contact_key(values_), ""
@@ -1538,7 +1426,7 @@ def _find(kind: str, row: PreparedRow, keys: dict[tuple[str, str], tuple[str, in
           tokens: dict[str, list[tuple[str, str]]], fuzzy: bool, point_keys: list[tuple[str, str]],
           name_key: str, city: str) -> tuple[tuple[str, int] | None, str]:
     """The record or earlier row this row duplicates, and why. `point_keys`, `name_key`
-    (normalize_name of an organization, contact_key of a contact) and `city` (normalized)
+    (org_key of an organization, contact_key of a contact) and `city` (normalized)
     are the row's, computed by the caller."""
     values_ = row.values
     if kind == "organizations" and values_.get("inn"):

@@ -54,6 +54,7 @@ class FieldSpec:
     # what its column can hold.
     min_value: int | Decimal | None = None
     max_value: int | Decimal | None = None
+    past_only: bool = False  # a date in the past by its nature (a birthday): see text.dates
 
     @property
     def is_reference(self) -> bool:
@@ -138,7 +139,7 @@ CONTACTS = KindSpec(
         F("messengers", N_("Messengers"), "messengers"),
         F("primary_phone", N_("Phone"), column=True, width=18, editable=False),
         F("primary_email", N_("E-mail"), editable=False, width=22),
-        F("birthday", N_("Birthday"), "date", width=10),
+        F("birthday", N_("Birthday"), "date", width=10, past_only=True),
         F("hobbies", N_("Hobbies")),
         F("registration_address", N_("Registration address")),
         F("residence_address", N_("Residence address")),

@@ -12,16 +12,13 @@ from tui_crm.db import models as m
 from tui_crm.i18n import _, get_language
 from tui_crm.services import visibility
 from tui_crm.services.rights import Actor
-from tui_crm.validate import InvalidValue, normalize_text
+from tui_crm.text.identity import InvalidValue
+from tui_crm.text.names import full_name as contact_name  # noqa: F401 - this module's API
+from tui_crm.text.names import normalize_text
 
 
 def user_name(user: m.User) -> str:
     return user.full_name or user.login
-
-
-def contact_name(last: str, first: str, middle: str = "") -> str:
-    """Full name in last–first–middle order."""
-    return " ".join(p for p in (last, first, middle) if p)
 
 
 def event_type_name(et: m.EventType) -> str:

@@ -15,7 +15,6 @@ from typing import Any
 
 from peewee import SQL, fn
 
-from tui_crm.dates import DateParseError
 from tui_crm.db import models as m
 from tui_crm.db.database import current, is_postgres, read, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
@@ -23,7 +22,9 @@ from tui_crm.i18n import _
 from tui_crm.services import audit, lookups, search, values, visibility
 from tui_crm.services.kinds import KINDS, POINT_TYPES, FieldSpec, KindSpec
 from tui_crm.services.rights import Actor
-from tui_crm.validate import InvalidValue, format_phone, normalize_phone
+from tui_crm.text.dates import DateParseError
+from tui_crm.text.identity import InvalidValue, email_key, messenger_key
+from tui_crm.text.phones import format_phone, parse_phone
 
 MAX_PAGE = 1000
 
@@ -305,11 +306,12 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
                 select = select.where(column.in_(_group_subtree(group_id)))
                 continue
             if isinstance(wanted, list | tuple | set):
-                parsed = [values.parse_field(f.type, w, choices=f.choices, context=context)
-                          for w in wanted]
+                parsed = [values.parse_field(f.type, w, choices=f.choices, context=context,
+                                             past=f.past_only) for w in wanted]
                 select = select.where(column.in_(parsed))
             else:
-                parsed = values.parse_field(f.type, wanted, choices=f.choices, context=context)
+                parsed = values.parse_field(f.type, wanted, choices=f.choices, context=context,
+                                            past=f.past_only)
                 select = select.where(column.is_null() if parsed is None else column == parsed)
         except (InvalidValue, DateParseError, ValueError) as exc:
             errors[name] = str(exc)
@@ -421,16 +423,13 @@ def _save_points(spec: KindSpec, record_id: int, cleaned: dict[str, Any]) -> dic
         m.ContactPoint.delete().where((owner_col == record_id)
                                       & (m.ContactPoint.kind == point_kind)).execute()
         for position, (ptype, text) in enumerate(cleaned[field_name]):
-            normalized, valid, shown = text, True, text
+            valid, shown = True, text
             if point_kind == "phone":
-                e164 = normalize_phone(text, region)
-                valid = e164 is not None
-                normalized = e164 or "".join(ch for ch in text if ch.isdigit())
-                shown = format_phone(e164) if e164 else text
+                shown, normalized, valid, _extension = parse_phone(text, region)
             elif point_kind == "email":
-                normalized = text.casefold()
+                normalized = email_key(text)
             else:
-                normalized = text.strip().lstrip("@").casefold()
+                normalized = messenger_key(text)
             m.ContactPoint.create(**{owner_field: record_id}, kind=point_kind, type=ptype,
                                   value=shown, normalized=normalized, valid=valid,
                                   position=position)

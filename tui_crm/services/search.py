@@ -29,7 +29,8 @@ from tui_crm.services.search_rank import (  # noqa: F401 - Hit and query_terms a
     sqlite_candidates,
     sqlite_where,
 )
-from tui_crm.validate import normalize_text, phone_digit_forms
+from tui_crm.text.names import normalize_text
+from tui_crm.text.phones import phone_digit_forms
 
 SEARCH_KINDS = tuple(search_index.KIND_CODES)
 
@@ -68,12 +69,8 @@ def title_of(kind: str, row: Any, ref_names: dict[str, dict[int, str]] | None = 
 
 
 def phone_terms(value: str, normalized: str, valid: bool) -> list[str]:
-    """The digit runs a phone is found by. A stored Russian E.164 number gives its forms
-    directly (parsing every phone again made a rebuild of 100k clients take minutes)."""
-    if valid and normalized.startswith("+7") and len(normalized) == 12:
-        digits = normalized[1:]
-        return [digits, "8" + digits[1:], digits[1:]]
-    return phone_digit_forms(value)
+    """The digit runs a phone is found by (`phones.phone_digit_forms` of what is stored)."""
+    return phone_digit_forms(normalized, stored=True) if valid else phone_digit_forms(value)
 
 
 def point_terms(kind: str, value: str, normalized: str, valid: bool = True) -> list[str]:

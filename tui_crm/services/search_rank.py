@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui_crm.search_keys import KEY_SHIFT, KIND_CODES, split_key
-from tui_crm.validate import normalize_text
+from tui_crm.text.names import normalize_text
+from tui_crm.text.phones import query_digits
 
-PHONE_QUERY = re.compile(r"[\d\s()+\-.]+")
 MIN_TRIGRAM = 3
 EDGE_PUNCTUATION = "\"'«»“”„‘’`()[]{}<>"
 # Clients and people first when a name matches equally well.
@@ -40,12 +40,9 @@ def query_terms(text: str) -> list[str]:
     raw = (text or "").replace("\x00", "").strip()
     if not raw:
         return []
-    if PHONE_QUERY.fullmatch(raw):
-        digits = "".join(ch for ch in raw if ch.isdigit())
-        if len(digits) >= 5:
-            if len(digits) == 11 and digits[0] in "78":
-                digits = digits[1:]  # +7 / 8 trunk prefix: match the national number
-            return [digits]
+    digits = query_digits(raw)
+    if digits is not None:
+        return [digits]
     # Quotes and brackets around a word are how people write names («Ромашка», "Acme"),
     # not part of them; inner ones (C++, call-back, 50%) stay and are matched literally.
     terms = (t.strip(EDGE_PUNCTUATION) for t in normalize_text(raw).split(" "))

@@ -13,13 +13,13 @@ from typing import Any
 
 from peewee import CharField, DecimalField
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _, get_language
 from tui_crm.services import lookups, visibility
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec, KindSpec
-from tui_crm.validate import InvalidValue, normalize_url, validate_email, validate_inn
+from tui_crm.text import dates
+from tui_crm.text.identity import InvalidValue, normalize_url, validate_email, validate_inn
 
 TRUE_WORDS = {"1", "yes", "y", "true", "on", "да", "д", "истина", "+"}
 FALSE_WORDS = {"0", "no", "n", "false", "off", "нет", "н", "ложь", "-", ""}
@@ -143,8 +143,9 @@ def _parse_points(value: Any, point_kind: str) -> list[tuple[str, str]]:
 
 
 def parse_field(spec_type: str, value: Any, *, choices: dict[str, str] | None = None,
-                context: dict[str, Any] | None = None) -> Any:
-    """Convert one value (text or already typed) to the field's type."""
+                context: dict[str, Any] | None = None, past: bool = False) -> Any:
+    """Convert one value (text or already typed) to the field's type. `past`: a date that
+    lies in the past by its nature (`FieldSpec.past_only`, a birthday)."""
     if isinstance(value, str):
         value = value.replace("\x00", "")  # PostgreSQL cannot store NUL; it is never meant
         text = value.strip()
@@ -159,7 +160,7 @@ def parse_field(spec_type: str, value: Any, *, choices: dict[str, str] | None = 
         if spec_type == "bool":
             return parse_bool(text)
         if spec_type == "date":
-            return dates.parse_date(text)
+            return dates.parse_date(text, past=past)
         if spec_type == "datetime":
             return dates.parse_when(text)
         if spec_type == "choice":
@@ -216,7 +217,7 @@ def clean(spec: KindSpec, values: dict[str, Any], *, partial: bool,
                 if not field_spec.editable:
                     raise InvalidValue(_("This field is filled in automatically"))
                 parsed = parse_field(field_spec.type, value, choices=field_spec.choices,
-                                     context=context)
+                                     context=context, past=field_spec.past_only)
                 if name == "inn" and parsed:
                     parsed = validate_inn(parsed)
                 if name in ("website", "url") and parsed:

@@ -23,6 +23,7 @@ from tui_crm.i18n import _
 from tui_crm.services import records
 from tui_crm.services.records import ListQuery, RecordView
 from tui_crm.services.rights import Actor
+from tui_crm.text.names import split_full_name, western_name
 
 VERSIONS = ("2.1", "3.0", "4.0")
 LINE_OCTETS = 75
@@ -272,9 +273,7 @@ def card_values(card: Card) -> dict[str, Any]:
     fn = card.first("FN")
     full = fn.text().strip() if fn is not None else ""
     if not (out.get("last_name") or out.get("first_name")) and full:
-        from tui_crm.services.importing import _split_name
-
-        last, first, middle = _split_name(full, western=True)
+        last, first, middle = split_full_name(full, western=True)
         out.update(last_name=last, first_name=first, middle_name=middle)
     org = card.first("ORG")
     org_name = org.parts()[0].strip() if org is not None else ""
@@ -473,7 +472,7 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
         last = view.values.get("last_name") or ""
         first = view.values.get("first_name") or ""
         middle = view.values.get("middle_name") or ""
-        full = " ".join(p for p in (first, middle, last) if p)
+        full = western_name(last, first, middle)
         w.prop("N", structured([last, first, middle, "", ""]), raw=True)
         w.prop("FN", full or view.title)
         org = view.display.get("organization", "")

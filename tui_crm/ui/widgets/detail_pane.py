@@ -324,10 +324,9 @@ class DetailPane(Vertical):
             if spec.name in ("website", "url"):
                 url = text if "://" in text else f"https://{text}"
                 rows.append((label, linked_text(text, url)))
-            elif spec.name == "birthday" and isinstance(view.values.get("birthday"), dt.date):
-                from tui_crm.dates import age
-
-                rows.append((label, Text(f"{text} ({_('age')} {age(view.values['birthday'])})")))
+            elif spec.name == "birthday" and isinstance(view.values.get("birthday"), dt.date) \
+                    and (years := dates.age(view.values["birthday"])) is not None:
+                rows.append((label, Text(f"{text} ({_('age')} {years})")))
             else:
                 rows.append((label, Text(text)))
         rows.append(("", Text()))

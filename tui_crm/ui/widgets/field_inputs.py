@@ -23,14 +23,15 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, TextArea
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services import lookups, search, settings, users, values
 from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
+from tui_crm.text import dates
+from tui_crm.text.identity import InvalidValue, validate_email
+from tui_crm.text.phones import parse_phone
 from tui_crm.ui.widgets import translate_bindings  # also imported from here by other screens
-from tui_crm.validate import InvalidValue, normalize_phone, validate_email
 
 ADD_ROW_LABELS = {"phone": N_("+ Add phone"), "email": N_("+ Add e-mail"),
                   "messenger": N_("+ Add messenger")}
@@ -40,12 +41,14 @@ PICKER_SECTIONS = {"organization": "organizations", "contact": "contacts", "deal
 SUGGESTIONS = 8
 
 
-def describe_when(text: str, *, with_time: bool, now: dt.datetime | None = None) -> str:
-    """What a date input understood, e.g. "→ Fri 04.12.2026 10:00"; DateParseError if nothing."""
+def describe_when(text: str, *, with_time: bool, now: dt.datetime | None = None,
+                  past: bool = False) -> str:
+    """What a date input understood, e.g. "→ Fri 04.12.2026 10:00"; DateParseError if nothing.
+    `past`: the field's dates lie in the past (a birthday, `FieldSpec.past_only`)."""
     if with_time:
-        when = dates.parse_when(text, now)
+        when = dates.parse_when(text, now, past=past)
         return f"→ {dates.weekday_name(when)} {dates.format_datetime(when)}"
-    day = dates.parse_date(text, now.date() if now else None)
+    day = dates.parse_date(text, now.date() if now else None, past=past)
     return f"→ {dates.weekday_name(day)} {dates.format_date(day)}"
 
 
@@ -297,7 +300,8 @@ class DateField(TextField):
             self.set_hint()
             return
         try:
-            self.set_hint(describe_when(text, with_time=self.spec.type == "datetime"))
+            self.set_hint(describe_when(text, with_time=self.spec.type == "datetime",
+                                        past=self.spec.past_only))
         except (dates.DateParseError, ValueError, OverflowError) as exc:
             self.set_hint(str(exc), warning=True)
 
@@ -747,7 +751,7 @@ class PointRow(Vertical):
     def _check(self, event: Input.Changed) -> None:
         text = event.value.strip()
         message = ""
-        if text and self.point_kind == "phone" and normalize_phone(text, self.phone_region) is None:
+        if text and self.point_kind == "phone" and not parse_phone(text, self.phone_region).valid:
             message = _("not a valid number, kept as typed")
         elif text and self.point_kind == "email":
             try:
