@@ -18,8 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import (
+    Database,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 
+from tui_crm.db.migrations import migrate
 from tui_crm.db.models import database_proxy
 from tui_crm.errors import DatabaseProblem
 from tui_crm.i18n import _
@@ -126,6 +134,26 @@ def make_database(target: str | os.PathLike, *, create: bool = True) -> Database
         check_same_thread=False,
         timeout=5,
     )
+
+
+def open_database(target: str | os.PathLike, *, create: bool = True) -> Database:
+    """Open (creating if needed) and migrate the database, and bind it for the services."""
+    db = make_database(target, create=create)
+    previous = database_proxy.obj
+    bind(db)
+    try:
+        db.connect(reuse_if_open=True)
+        migrate(db)
+    except BaseException as exc:
+        # Leave nothing half-open: close this database and give the services back the one
+        # they had (a newer schema, a damaged file or a dead server must not stay bound).
+        if not db.is_closed():
+            db.close()
+        database_proxy.initialize(previous)
+        if isinstance(exc, OperationalError | DatabaseError):
+            raise translate_error(exc, str(target)) from None
+        raise
+    return db
 
 
 def bind(db: Database) -> Database:
