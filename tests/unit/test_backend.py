@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -173,3 +174,36 @@ def test_the_database_file(db, db_target: str) -> None:
 
 def test_monthly_summaries_exist_on_sqlite_only(db) -> None:
     assert backend().has_monthly_summary() is (backend().name == "sqlite")
+
+
+def test_a_running_query_stops_when_interrupted_from_another_thread(db) -> None:
+    b = backend()
+    long_query = ("SELECT pg_sleep(120)" if b.name == "postgres" else
+                  "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+                  " WHERE x < 1000000000) SELECT COUNT(*) FROM c")
+    started = threading.Event()
+    held: list = []
+    outcome: list = []
+
+    def run() -> None:
+        with db.connection_context():  # a connection of this thread's own, as the UI's
+            held.append(db.connection())
+            started.set()
+            try:
+                outcome.append(db.execute_sql(long_query).fetchone())
+            except Exception as exc:  # noqa: BLE001 - the interruption is the point
+                outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    assert started.wait(30)
+    # Interrupting a connection that has not started the statement yet does nothing, so
+    # keep asking until the statement has stopped.
+    for _attempt in range(600):
+        b.interrupt(held[0])
+        worker.join(0.05)
+        if not worker.is_alive():
+            break
+    assert not worker.is_alive()
+    assert isinstance(outcome[0], Exception)
+    assert db.execute_sql("SELECT 1").fetchone()[0] == 1  # the main connection is fine

@@ -20,6 +20,7 @@ Where each caller switches (one line each; the calls return what the branches bu
 | `demo._Writer.fix_sequences`                    | `backend().reset_sequence(table)` (or nothing, with `reserve_ids`) |
 | `demo._foreign_keys_trusted`, `_bulk_mode`      | `db.bulk.bulk_load(trust_foreign_keys=True)` |
 | `mailing._claim` `query.for_update()`           | `backend().lock_rows(query)`            |
+| `record_table._stop_index` `conn.interrupt()` (SQLite only) | `backend().interrupt(conn)`   |
 | `mailing._statement` `?` → param                | `backend().sql(text)`                   |
 | `mailing._executemany`                          | `db.bulk.executemany(sql, rows)`        |
 | `mailing._insert_with_ids` (`RETURNING` per row) | `db.bulk.insert_dicts(model, rows)`    |
@@ -120,6 +121,10 @@ class Backend:
         (read on the connection that stays open)."""
         raise NotImplementedError
 
+    def interrupt(self, connection: Any) -> None:
+        """Stop the statement running on `connection` (safe to call from another thread)."""
+        raise NotImplementedError
+
     # -- the database as a whole -------------------------------------------------------------
 
     def file_path(self) -> Path | None:
@@ -179,6 +184,9 @@ class SqliteBackend(Backend):
     def change_marker(self) -> tuple:
         row = self.db.execute_sql("PRAGMA data_version").fetchone()
         return ("sqlite", row[0] if row else 0)
+
+    def interrupt(self, connection: Any) -> None:
+        connection.interrupt()
 
     def file_path(self) -> Path | None:
         name = str(self.db.database)
@@ -258,6 +266,9 @@ class PostgresBackend(Backend):
         # No data_version here: every record write logs in the same transaction.
         row = self.db.execute_sql("SELECT MAX(id) FROM audit_log").fetchone()
         return ("audit", row[0] if row else 0)
+
+    def interrupt(self, connection: Any) -> None:
+        connection.cancel()
 
     def _sequence(self, table: str) -> str:
         if table not in self._sequences:
