@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from benchmarks import bulk_insert
 from benchmarks import data as bench_data
 
 PY = sys.executable
@@ -651,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--only", action="append", default=None,
                         help="run only these groups: startup ui search find segmentation "
-                             "import export mailing demo")
+                             "import export mailing demo bulk")
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 5)
     os.environ.setdefault("TUI_CRM_LANG", "en")
@@ -671,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(Path(tui_crm.__file__).parent, quiet=1)
     data = bench_data.ensure(args.quick, args.seed, log)
     groups = set(args.only or ["startup", "ui", "search", "find", "segmentation", "import",
-                               "export", "mailing", "demo"])
+                               "export", "mailing", "demo", "bulk"])
     figures: list[Figure] = []
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("startup", lambda: figures.extend(fig_startup(data.database, repeat))),
@@ -684,6 +685,8 @@ def main(argv: list[str] | None = None) -> int:
         ("import", lambda: figures.extend(fig_import(data, 2 if args.quick else 3)
                                           + fig_read(data, repeat))),
         ("demo", lambda: figures.append(fig_demo(data, 2))),
+        ("bulk", lambda: figures.extend(bulk_insert.figures(
+            Figure, 50_000 if args.quick else 200_000, repeat))),
         ("mailing", lambda: figures.append(fig_mailing(data, 200 if args.quick else 1000,
                                                        repeat))),
     ]
