@@ -7,10 +7,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 import shutil
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 FULL = {"orgs": 100_000, "contacts": 200_000, "events": 1_000_000, "payments": 1_000_000}
 QUICK = {k: v // 10 for k, v in FULL.items()}
@@ -164,3 +167,100 @@ def empty_copy(name: str) -> Path:
 
     open_database(path).close()
     return path
+
+
+# --- copying what a run wrote, for the honest baselines -----------------------------------------
+
+_FTS_SHADOWS = ("data", "idx", "content", "docsize", "config")
+
+
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    """The tables a writer fills itself, parents before children: no SQLite internals, no
+    FTS5 shadow tables, no table that only triggers fill (the monthly summaries)."""
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master"
+                        " WHERE type IN ('table', 'trigger') ORDER BY rowid").fetchall()
+    virtual = [name for kind, name, sql in rows
+               if kind == "table" and sql and sql.upper().startswith("CREATE VIRTUAL")]
+    shadows = {f"{v}_{s}" for v in virtual for s in _FTS_SHADOWS}
+    by_trigger = set()
+    for kind, _name, sql in rows:
+        if kind == "trigger":
+            by_trigger.update(w.strip('"') for w in re.findall(r"INSERT INTO (\S+)", sql))
+    names = [name for kind, name, _sql in rows if kind == "table"
+             and not name.startswith("sqlite_") and name not in shadows
+             and name not in by_trigger]
+    parents = {name: {r[2] for r in conn.execute(f'PRAGMA foreign_key_list("{name}")')
+                      if r[2] != name} for name in names}
+    ordered: list[str] = []
+    while len(ordered) < len(names):  # a topological order, stable in creation order
+        ready = [n for n in names if n not in ordered
+                 and parents[n] <= set(ordered) | (parents[n] - set(names))]
+        ordered.extend(ready or [n for n in names if n not in ordered])
+    return ordered
+
+
+def table_marks(path: Path) -> dict[str, int]:
+    """The highest rowid of each table a writer fills, before it runs."""
+    conn = sqlite3.connect(path)
+    try:
+        return {t: conn.execute(f'SELECT COALESCE(MAX(rowid), 0) FROM "{t}"').fetchone()[0]
+                for t in _tables(conn)}
+    finally:
+        conn.close()
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    names = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    if sql.upper().startswith("CREATE VIRTUAL"):  # the FTS5 key is its rowid
+        names.insert(0, "rowid")
+    return names
+
+
+def raw_insert(source: Path, marks: dict[str, int], target: Path, *,
+               pragmas: dict[str, Any], fts: dict[str, int]) -> tuple[float, dict[str, int]]:
+    """Insert the rows `source` gained after `marks` into `target` (the same empty database
+    it started as) with plain `executemany`, one table after the other in one transaction,
+    under the same connection settings as the product (`pragmas`, the FTS5 `fts` options).
+    Returns the seconds the inserts and the commit took (each table's rows are read from
+    `source` off the clock, one table at a time) and the rows written per table."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target, isolation_level=None)
+    seconds, written = 0.0, {}
+    try:
+        for key, value in pragmas.items():
+            dst.execute(f"PRAGMA {key} = {value}")
+        dst.execute("BEGIN IMMEDIATE")
+        for key, value in fts.items():
+            dst.execute("INSERT INTO search_doc (search_doc, rank) VALUES (?, ?)", (key, value))
+        for table, mark in marks.items():
+            columns = _columns(src, table)
+            names = ", ".join(f'"{c}"' if c != "rowid" else c for c in columns)
+            rows = src.execute(f'SELECT {names} FROM "{table}" WHERE rowid > ?'
+                               f" ORDER BY rowid", (mark,)).fetchall()
+            if not rows:
+                continue
+            marks_sql = ", ".join("?" for _c in columns)
+            start = time.perf_counter()
+            dst.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks_sql})', rows)
+            seconds += time.perf_counter() - start
+            written[table] = len(rows)
+            del rows
+        start = time.perf_counter()
+        dst.execute("COMMIT")
+        seconds += time.perf_counter() - start
+    finally:
+        src.close()
+        dst.close()
+    return seconds, written
+
+
+def new_rows(path: Path, marks: dict[str, int]) -> dict[str, int]:
+    """How many rows each table gained after `marks` (to check a baseline wrote as many)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        counts = {t: conn.execute(f'SELECT COUNT(*) FROM "{t}" WHERE rowid > ?',
+                                  (mark,)).fetchone()[0] for t, mark in marks.items()}
+        return {t: n for t, n in counts.items() if n}
+    finally:
+        conn.close()

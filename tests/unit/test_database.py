@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -336,3 +338,20 @@ def test_open_database_refuses_another_programs_database(request, tmp_path: Path
         open_database(target)
     assert m.database_proxy.obj is None
     assert _tables(target) == ["foo"]
+
+
+def test_the_package_loads_peewee_only_when_a_database_is_opened() -> None:
+    """A peewee-free module under db/ must import without peewee (`tui-crm find`'s fast
+    path); the package's names are still there for everyone else."""
+    code = ("import sys, tui_crm.db; before = 'peewee' in sys.modules;"
+            " from tui_crm.db import open_database, models;"
+            " print(before, 'peewee' in sys.modules, open_database.__module__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "tui_crm.db.database"]
+    import tui_crm.db as package
+
+    assert package.migrate is not None and package.bind is dbmod.bind
+    with pytest.raises(ImportError):
+        from tui_crm.db import no_such_name  # noqa: F401

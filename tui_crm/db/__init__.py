@@ -1,31 +1,34 @@
-"""The database layer: connection set-up, models, search index, migrations."""
+"""The database layer: connection set-up, models, search index, migrations.
+
+Importing the package loads nothing else: `open_database` and the other entry points are
+looked up on first use (PEP 562), so a peewee-free module under `db/` can be imported
+without peewee (`tui-crm find`'s fast path must not load it).
+"""
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING, Any
 
-from peewee import Database, DatabaseError, OperationalError
+if TYPE_CHECKING:
+    from tui_crm.db.database import bind, make_database, open_database, translate_error
+    from tui_crm.db.migrations import migrate
+    from tui_crm.db.models import database_proxy
 
-from tui_crm.db.database import bind, make_database, translate_error
-from tui_crm.db.migrations import migrate
-from tui_crm.db.models import database_proxy
+__all__ = ["bind", "database_proxy", "make_database", "migrate", "open_database",
+           "translate_error"]
 
 
-def open_database(target: str | os.PathLike, *, create: bool = True) -> Database:
-    """Open (creating if needed) and migrate the database, and bind it for the services."""
-    db = make_database(target, create=create)
-    previous = database_proxy.obj
-    bind(db)
-    try:
-        db.connect(reuse_if_open=True)
-        migrate(db)
-    except BaseException as exc:
-        # Leave nothing half-open: close this database and give the services back the one
-        # they had (a newer schema, a damaged file or a dead server must not stay bound).
-        if not db.is_closed():
-            db.close()
-        database_proxy.initialize(previous)
-        if isinstance(exc, OperationalError | DatabaseError):
-            raise translate_error(exc, str(target)) from None
-        raise
-    return db
+def __getattr__(name: str) -> Any:
+    if name in ("open_database", "make_database", "bind", "translate_error"):
+        from tui_crm.db import database
+
+        return getattr(database, name)
+    if name == "migrate":
+        from tui_crm.db.migrations import migrate
+
+        return migrate
+    if name == "database_proxy":
+        from tui_crm.db.models import database_proxy
+
+        return database_proxy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,8 +25,16 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 
-from peewee import Database, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import (
+    Database,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 
+from tui_crm.db.migrations import migrate
 from tui_crm.db.models import database_proxy
 from tui_crm.errors import DatabaseProblem
 from tui_crm.i18n import _
@@ -168,6 +176,26 @@ def _refuse_foreign(path: Path) -> None:
         conn.close()
     if is_foreign(names):
         raise not_ours(str(path))
+
+
+def open_database(target: str | os.PathLike, *, create: bool = True) -> Database:
+    """Open (creating if needed) and migrate the database, and bind it for the services."""
+    db = make_database(target, create=create)
+    previous = database_proxy.obj
+    bind(db)
+    try:
+        db.connect(reuse_if_open=True)
+        migrate(db)
+    except BaseException as exc:
+        # Leave nothing half-open: close this database and give the services back the one
+        # they had (a newer schema, a damaged file or a dead server must not stay bound).
+        if not db.is_closed():
+            db.close()
+        database_proxy.initialize(previous)
+        if isinstance(exc, OperationalError | DatabaseError):
+            raise translate_error(exc, str(target)) from None
+        raise
+    return db
 
 
 def bind(db: Database) -> Database:
