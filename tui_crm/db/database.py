@@ -36,6 +36,7 @@ from peewee import (
 
 from tui_crm.db.migrations import migrate
 from tui_crm.db.models import database_proxy
+from tui_crm.db.target import describe, is_url  # noqa: F401 - part of this module's API
 from tui_crm.errors import DatabaseProblem
 from tui_crm.i18n import _
 
@@ -52,21 +53,6 @@ NO_WAIT_PG = "200ms"  # how long a `write(wait=False)` waits for a row lock on P
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def is_url(target: str) -> bool:
-    return "://" in target
-
-
-def describe(target: str | os.PathLike) -> str:
-    """The target without a password, for messages."""
-    text = str(target)
-    if is_url(text) and "@" in text:
-        scheme, rest = text.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}@{host}"
-    return text
 
 
 def _create_sqlite_file(path: Path) -> None:

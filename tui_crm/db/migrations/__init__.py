@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from peewee import Database
 
-from tui_crm.db.database import describe
+from tui_crm.db.target import describe
 from tui_crm.errors import DatabaseProblem
 from tui_crm.i18n import _
 from tui_crm.schema_steps import step_names
