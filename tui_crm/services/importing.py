@@ -35,7 +35,6 @@ from types import SimpleNamespace
 from typing import Any, ParamSpec, TypeVar
 
 from peewee import JOIN
-from rapidfuzz import fuzz
 
 from tui_crm import dates
 from tui_crm.db import models as m
@@ -54,6 +53,9 @@ from tui_crm.services import (
     values,
     visibility,
 )
+from tui_crm.services import (
+    duplicate_rule as rule,
+)
 from tui_crm.services.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
 from tui_crm.text.identity import (
@@ -64,7 +66,7 @@ from tui_crm.text.identity import (
     validate_email,
     validate_inn,
 )
-from tui_crm.text.names import fuzzy_key, normalize_text, org_key, person_key, split_full_name
+from tui_crm.text.names import normalize_text, org_key, person_key, split_full_name
 from tui_crm.text.phones import Phone, parse_phone
 
 IMPORT_KINDS = ("organizations", "contacts")
@@ -73,8 +75,6 @@ MAX_FILE_BYTES = 40 * 1024 * 1024  # larger files are refused with a message, no
 MAX_ROWS = 500_000
 HEADER_SCAN = 20  # rows searched for the header
 FUZZY_ROWS = 5000  # close-name matching only below this many rows
-FUZZY_CANDIDATES = 300
-NAME_THRESHOLD = 90
 CHUNK = 2000
 UNDO_CHUNK = 900  # ids per statement when an import is undone (under SQLite's old 999)
 DELIMITERS = (";", ",", "\t", "|")
@@ -735,6 +735,7 @@ class PreparedRow:
     duplicate_of: int | None = None  # an existing record id
     duplicate_row: int | None = None  # index (in plan.rows) of an earlier row of the file
     duplicate_reason: str = ""
+    duplicate_sure: bool = True  # False: only possibly the same (a namesake: see duplicate_rule)
     hidden_owner: bool = False  # the existing duplicate belongs to someone the actor cannot see
 
     @property
@@ -756,7 +757,8 @@ class RowProblem:
 class ImportOptions:
     kind: str = "organizations"
     mapping: dict[int, str] | None = None  # None: auto_mapping
-    on_duplicate: str = "skip"  # skip / merge / create
+    on_duplicate: str = "skip"  # skip / merge / create: rows surely the same as another
+    on_possible: str = "create"  # create / skip / merge: rows possibly the same (a namesake)
     defaults: dict[str, Any] = field(default_factory=dict)  # for rows without the value
     create_missing: bool = True  # unknown sources, groups, contacts' organizations
 
@@ -771,6 +773,7 @@ class ImportPlan:
     rows: list[PreparedRow]
     pending: dict[tuple[str, str], Pending]
     fuzzy: bool
+    _titles: dict[int, str] | None = field(default=None, repr=False)
 
     @property
     def errors(self) -> list[RowProblem]:
@@ -780,27 +783,78 @@ class ImportPlan:
     def warnings(self) -> list[RowProblem]:
         return [RowProblem(r.row, p) for r in self.rows for p in r.problems]
 
+    def action(self, r: PreparedRow) -> str:
+        """What importing does with a row: error / create / merge / skip (one place for
+        the preview, the dry run and the writer)."""
+        if r.error:
+            return "error"
+        if r.duplicate_of is None and r.duplicate_row is None:
+            return "create"
+        if r.hidden_owner:
+            return "skip"  # another manager's client: never imported a second time
+        policy = self.options.on_duplicate if r.duplicate_sure else self.options.on_possible
+        return policy if policy in ("merge", "skip") else "create"
+
+    def target_name(self, r: PreparedRow) -> str:
+        """The record or row a duplicate row matches, named for the user."""
+        if r.duplicate_row is not None:
+            return _("row {row}").format(row=self.rows[r.duplicate_row].row)
+        if r.hidden_owner:
+            return _("a client of another manager")
+        if self._titles is None:
+            wanted = [x.duplicate_of for x in self.rows if x.duplicate_of is not None]
+            self._titles = {}
+            ref = "organization" if self.options.kind == "organizations" else "contact"
+            for start in range(0, len(wanted), UNDO_CHUNK):
+                self._titles.update(lookups.names(ref, wanted[start:start + UNDO_CHUNK]))
+        return f"#{r.duplicate_of} {self._titles.get(r.duplicate_of or 0, '')}".strip()
+
+    def outcome(self, r: PreparedRow) -> tuple[str, str]:
+        """(created / merged / skipped / error, why) of a row, as the user is told it."""
+        action = self.action(r)
+        if action == "error":
+            return "error", r.error
+        if r.duplicate_of is None and r.duplicate_row is None:
+            return "created", ""
+        target, reason = self.target_name(r), r.duplicate_reason
+        if r.hidden_owner:
+            return "skipped", _("already a client of another manager (same {reason})").format(
+                reason=reason)
+        if action == "merge":
+            return "merged", _("merged into {target} (same {reason})").format(
+                target=target, reason=reason)
+        if action == "skip":
+            if r.duplicate_sure:
+                return "skipped", _("same {reason} as {target}").format(
+                    reason=reason, target=target)
+            return "skipped", _("possibly the same as {target} (same {reason} only)").format(
+                target=target, reason=reason)
+        if r.duplicate_sure:
+            return "created", _("same {reason} as {target}; created anyway").format(
+                reason=reason, target=target)
+        return "created", _("possible duplicate of {target} (same {reason} only)").format(
+            target=target, reason=reason)
+
     def counts(self) -> dict[str, int]:
-        """What importing with the chosen policy would do."""
-        created = merged = skipped = 0
-        policy = self.options.on_duplicate
+        """What importing with the chosen policies would do."""
+        done = {"create": 0, "merge": 0, "skip": 0, "error": 0}
         for r in self.rows:
-            if r.error:
-                continue
-            duplicate = r.duplicate_of is not None or r.duplicate_row is not None
-            if r.hidden_owner:
-                skipped += 1  # another manager's client: never imported a second time
-            elif not duplicate or policy == "create":
-                created += 1
-            elif policy == "merge" and not r.hidden_owner:
-                merged += 1
-            else:
-                skipped += 1
-        return {"rows": len(self.rows), "created": created, "merged": merged,
-                "skipped": skipped, "errors": len(self.errors),
+            done[self.action(r)] += 1
+        return {"rows": len(self.rows), "created": done["create"], "merged": done["merge"],
+                "skipped": done["skip"], "errors": done["error"],
                 "duplicates_in_base": sum(1 for r in self.rows if r.duplicate_of is not None),
                 "duplicates_in_file": sum(1 for r in self.rows if r.duplicate_row is not None),
+                "possible_duplicates": sum(1 for r in self.rows if not r.error and not
+                                           r.duplicate_sure),
                 "warnings": sum(len(r.problems) for r in self.rows)}
+
+    def ignored_columns(self) -> list[str]:
+        """The file's columns that go nowhere (named, so nothing is dropped unsaid)."""
+        return [h for i, h in enumerate(self.table.headers) if not self.mapping.get(i)]
+
+    def mapping_by_header(self) -> dict[str, str]:
+        return {self.table.headers[i]: t for i, t in sorted(self.mapping.items())
+                if t and i < len(self.table.headers)}
 
 
 class _Resolver:
@@ -1260,9 +1314,7 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
     kind = options.kind
     _check_kind(kind)
     actor.require(kind, "edit")
-    if options.on_duplicate not in POLICIES:
-        raise ValidationError({"on_duplicate": _("Choose one of: {known}").format(
-            known=", ".join(POLICIES))})
+    _check_policies(options)
     mapping = dict(options.mapping) if options.mapping is not None \
         else auto_mapping(kind, table.headers)
     if not any(mapping.values()):
@@ -1294,6 +1346,13 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
     return ImportPlan(table, options, mapping, rows, resolver.pending, fuzzy)
 
 
+def _check_policies(options: ImportOptions) -> None:
+    for name in ("on_duplicate", "on_possible"):
+        if getattr(options, name) not in POLICIES:
+            raise ValidationError({name: _("Choose one of: {known}").format(
+                known=", ".join(POLICIES))})
+
+
 def _check_name_mapped(kind: str, mapping: dict[int, str]) -> None:
     wanted = {"name"} if kind == "organizations" else {"last_name", "first_name", FULL_NAME,
                                                         DISPLAY_NAME}
@@ -1307,13 +1366,18 @@ def _check_name_mapped(kind: str, mapping: dict[int, str]) -> None:
 # --- duplicates -------------------------------------------------------------------------------
 
 
-def _point_keys(values_: dict[str, Any]) -> list[tuple[str, str]]:
-    keys = []
-    for field_name, point_kind in (("phones", "phone"), ("emails", "email")):
-        for _t, _shown, normalized, valid in values_.get(field_name, []):
-            if valid and normalized:
-                keys.append((point_kind, normalized))
-    return keys
+def _row_keys(kind: str, values_: dict[str, Any]) -> rule.Keys:
+    """A cleaned row's keys for the duplicate rule."""
+    phones = tuple(p[2] for p in values_.get("phones", ()) if p[3] and p[2])
+    emails = tuple(p[2] for p in values_.get("emails", ()) if p[3] and p[2])
+    if kind == "organizations":
+        return rule.Keys(phones, emails, values_.get("inn") or "", org_key(values_["name"]),
+                         city=normalize_text(values_.get("city") or ""))
+    org = values_.get("organization")
+    company = str(org) if isinstance(org, int) else \
+        f"new:{normalize_text(org.name)}" if isinstance(org, Pending) else ""
+    return rule.Keys(phones, emails, "", contact_key(values_), company,
+                     rule.birthday_key(values_.get("birthday")))
 
 
 def contact_key(values_: dict[str, Any]) -> str:
@@ -1322,13 +1386,13 @@ def contact_key(values_: dict[str, Any]) -> str:
 
 
 def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bool) -> None:
+    """Mark each row that is (surely or possibly, see duplicate_rule) a record of the base
+    or an earlier row of the file."""
     model = m.Organization if kind == "organizations" else m.Contact
     owner_col = "organization_id" if kind == "organizations" else "contact_id"
     table_name = model._meta.table_name
     db = current()
-    # Normalized phones, e-mails and tax ids → ("db", an existing id) or ("row", an earlier
-    # row's position).
-    keys: dict[tuple[str, str], tuple[str, int]] = {}
+    index = rule.Index(kind, fuzzy=fuzzy and kind == "organizations")
     visible = visibility.visible_id_set(actor, kind)
     sql = (f"SELECT p.kind, p.normalized, p.{owner_col} FROM contact_point p "
            f"JOIN \"{table_name}\" r ON r.id = p.{owner_col} "
@@ -1337,72 +1401,51 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
     if is_postgres(db):
         sql = sql.replace("p.valid", "p.valid = TRUE")
     # The base is read once, through the driver (no model objects: a 100k-client base has
-    # 700k phones and e-mails), whatever the size of the file.
+    # 700k phones and e-mails), whatever the size of the file. Refs: ("db", id) or
+    # ("row", position in `rows`).
     for point_kind, normalized, record_id in db.execute_sql(sql):
-        keys.setdefault((point_kind, normalized), ("db", record_id))
-    names: dict[str, list[tuple[int, str, str]]] = {}
+        index.add_point(point_kind, normalized, ("db", record_id))
     if kind == "organizations":
         cities: dict[str, str] = {}  # few distinct cities: normalized once each
         for record_id, name, city, inn in db.execute_sql(
                 f'SELECT id, name, city, inn FROM "{table_name}" WHERE deleted_at IS NULL'):
-            if inn:
-                keys.setdefault(("inn", inn), ("db", record_id))
             city = city or ""
             city_key = cities.get(city)
             if city_key is None:
                 city_key = cities[city] = normalize_text(city)
-            names.setdefault(org_key(name), []).append((record_id, city_key, inn or ""))
+            index.add(("db", record_id), rule.Keys(inn=inn or "", name=org_key(name),
+                                                   city=city_key))
     else:
-        for record_id, last, first, middle, org in db.execute_sql(
-                f'SELECT id, last_name, first_name, middle_name, organization_id'
+        for record_id, last, first, middle, org, birthday in db.execute_sql(
+                f'SELECT id, last_name, first_name, middle_name, organization_id, birthday'
                 f' FROM "{table_name}" WHERE deleted_at IS NULL'):
-            key = contact_key({"last_name": last, "first_name": first, "middle_name": middle})
-            names.setdefault(key, []).append((record_id, str(org or ""), ""))
-    tokens: dict[str, list[tuple[str, str]]] = {}  # word → (name, its fuzzy_key)
-    if fuzzy and kind == "organizations":
-        for name in names:
-            name_fuzzy = fuzzy_key(name)
-            for word in name_fuzzy.split():
-                if len(word) >= 3:
-                    tokens.setdefault(word, []).append((name, name_fuzzy))
-    row_names: dict[str, list[tuple[int, str, str]]] = {}
-    organizations = kind == "organizations"
+            index.add(("db", record_id), rule.Keys(
+                name=person_key(last, first, middle), company=str(org or ""),
+                birthday=rule.birthday_key(birthday)))
     for position, row in enumerate(rows):
         if row.error:
             continue
-        values_ = row.values
-        point_keys = _point_keys(values_)
-        # The row's keys, worked out once for the look-up and for the rows after it.
-        if organizations:
-            inn = values_.get("inn") or ""
-            name_key = org_key(values_["name"])
-            city = normalize_text(values_.get("city") or "")
-        else:
-            inn, name_key, city = "", contact_key(values_), ""
-        found, reason = _find(kind, row, keys, names, row_names, tokens, fuzzy,
-                              point_keys, name_key, city)
-        if found is not None:
-            where, target = found
+        keys = _row_keys(kind, row.values)
+        hit = index.find(keys)
+        root: Any = ("row", position)
+        if hit is not None:
+            (where, target), verdict = hit
             if where == "db":
                 row.duplicate_of = target
-                row.hidden_owner = visible is not None and target not in visible
+                row.hidden_owner = verdict.sure and visible is not None \
+                    and target not in visible
             else:
                 row.duplicate_row = target
-            row.duplicate_reason = reason
-            root: tuple[str, int] = found
+            row.duplicate_reason = verdict.reason
+            row.duplicate_sure = verdict.sure
+            if verdict.sure:
+                root = (where, target)
+        # A row merged into another lends it its phones and e-mails; a new one is a record
+        # later rows may match, namesakes included.
+        if root == ("row", position):
+            index.add(root, keys)
         else:
-            root = ("row", position)
-        for key in point_keys:
-            keys.setdefault(key, root)
-        if organizations:
-            if inn:
-                keys.setdefault(("inn", inn), root)
-            if root[0] == "row":
-                row_names.setdefault(name_key, []).append((root[1], city, inn))
-        elif root[0] == "row":
-            org = values_.get("organization")
-            row_names.setdefault(name_key, []).append(
-                (root[1], str(org) if isinstance(org, int) else "", ""))
+            index.add(root, keys._replace(name=""))
     _name_hidden_owners(model, [row for row in rows if row.hidden_owner])
 
 
@@ -1420,56 +1463,6 @@ def _name_hidden_owners(model: type[m.Record], rows: list[PreparedRow]) -> None:
         row.problems.append(_("Already a client of {owner} (same {reason}): not imported")
                             .format(owner=owner, reason=row.duplicate_reason))
 
-
-def _find(kind: str, row: PreparedRow, keys: dict[tuple[str, str], tuple[str, int]],
-          names: dict, row_names: dict,
-          tokens: dict[str, list[tuple[str, str]]], fuzzy: bool, point_keys: list[tuple[str, str]],
-          name_key: str, city: str) -> tuple[tuple[str, int] | None, str]:
-    """The record or earlier row this row duplicates, and why. `point_keys`, `name_key`
-    (org_key of an organization, contact_key of a contact) and `city` (normalized)
-    are the row's, computed by the caller."""
-    values_ = row.values
-    if kind == "organizations" and values_.get("inn"):
-        hit = keys.get(("inn", values_["inn"]))
-        if hit:
-            return hit, _("tax id")
-    for key in point_keys:
-        hit = keys.get(key)
-        if hit:
-            return hit, _("phone") if key[0] == "phone" else _("e-mail")
-    if kind == "organizations":
-        norm = name_key
-        inn = values_.get("inn") or ""
-
-        def compatible(other_city: str, other_inn: str) -> bool:
-            if inn and other_inn and inn != other_inn:
-                return False  # two legal entities of one name (branches, namesakes)
-            return not (city and other_city and city != other_city)
-
-        for source, where in ((names, "db"), (row_names, "row")):
-            for target, other_city, other_inn in source.get(norm, []):
-                if compatible(other_city, other_inn):
-                    return (where, target), _("name")
-        if fuzzy and len(norm) >= 4:
-            words = sorted((w for w in fuzzy_key(norm).split() if len(w) >= 3), key=len,
-                           reverse=True)
-            candidates = tokens.get(words[0], [])[:FUZZY_CANDIDATES] if words else []
-            key = fuzzy_key(norm)
-            for candidate, candidate_key in candidates:
-                if candidate != norm and fuzz.token_sort_ratio(
-                        key, candidate_key) >= NAME_THRESHOLD:
-                    for target, other_city, other_inn in names[candidate]:
-                        if compatible(other_city, other_inn):
-                            return ("db", target), _("similar name")
-        return None, ""
-    key = name_key
-    org = values_.get("organization")
-    org_text = str(org) if isinstance(org, int) else ""
-    for source, where in ((names, "db"), (row_names, "row")):
-        for target, other_org, _x in source.get(key, []):
-            if not org_text or not other_org or org_text == other_org:
-                return (where, target), _("name")
-    return None, ""
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -1598,9 +1591,7 @@ def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = No
     started = time.monotonic()
     kind = plan.options.kind
     actor.require(kind, "edit")
-    if plan.options.on_duplicate not in POLICIES:
-        raise ValidationError({"on_duplicate": _("Choose one of: {known}").format(
-            known=", ".join(POLICIES))})
+    _check_policies(plan.options)
     writer = _Writer(actor, plan, progress, cancel)
     result = writer.run()
     if result.created >= 1000:
@@ -1656,17 +1647,14 @@ class _Writer:
         merge_into_db: list[PreparedRow] = []
         skipped = 0
         for row in plan.rows:
-            if row.error:
-                continue
-            if row.hidden_owner:
-                skipped += 1  # another manager's client: never imported a second time
-            elif row.duplicate_of is None and row.duplicate_row is None or policy == "create":
+            action = plan.action(row)
+            if action == "create":
                 to_create.append(row)
-            elif policy == "merge" and row.duplicate_row is not None:
+            elif action == "merge" and row.duplicate_row is not None:
                 merge_into_row.setdefault(row.duplicate_row, []).append(row)
-            elif policy == "merge" and not row.hidden_owner:
+            elif action == "merge":
                 merge_into_db.append(row)
-            else:
+            elif action == "skip":
                 skipped += 1
         merged = 0
         for target_index, extra in merge_into_row.items():
