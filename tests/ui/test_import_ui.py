@@ -99,12 +99,15 @@ def test_wizard_from_file_choice_to_done_and_undo(tmp_path: Path, actor: Actor) 
         table = wizard.query_one("#preview-table", DataTable)
         assert table.row_count == 3
         problems = [str(table.get_cell(str(row), "problems")) for row in (4, 5, 6)]
-        assert problems[0] == ""
-        assert "same phone as #1" in problems[1]
+        outcomes = [str(table.get_cell(str(row), "outcome")) for row in (4, 5, 6)]
+        assert problems[0] == "" and outcomes[0] == "created"
+        # The row that duplicates a client is named with what happens to it and why.
+        assert outcomes[1].startswith("skipped — same phone as #1")
         assert "e-mail" in problems[2].lower() and "Status" in problems[2]
         await pilot.click("#policy-merge")
         await pilot.pause()
         assert "1 to merge" in text(wizard.query_one("#preview-summary", Label))
+        assert str(table.get_cell("5", "outcome")).startswith("merged — merged into #1")
         await pilot.click("#preview-import")
         await settle(pilot)
         assert wizard.step == "step-done"

@@ -42,7 +42,7 @@ from tui_crm.db import search_index
 from tui_crm.db.database import current, is_postgres, write
 from tui_crm.db.import_models import ImportItem, ImportRun
 from tui_crm.errors import CrmError, NotFound, ValidationError
-from tui_crm.i18n import _, catalog
+from tui_crm.i18n import N_, _, catalog
 from tui_crm.services import (
     audit,
     lookups,
@@ -1468,6 +1468,53 @@ def _name_hidden_owners(model: type[m.Record], rows: list[PreparedRow]) -> None:
 # --- writing ----------------------------------------------------------------------------------
 
 
+OUTCOMES = {"created": N_("created"), "merged": N_("merged"), "skipped": N_("skipped"),
+            "error": N_("error")}
+
+
+@dataclass
+class RowOutcome:
+    """What became of one row of the file, and why."""
+
+    row: int
+    outcome: str  # created / merged / skipped / error
+    reason: str = ""
+    record_id: int | None = None  # the record created or merged into (not another's hidden)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "outcome": self.outcome, "reason": self.reason,
+                "record_id": self.record_id}
+
+
+def outcomes(plan: ImportPlan, created: dict[int, int] | None = None) -> list[RowOutcome]:
+    """Every row's outcome; `created`: row number → the new record's id (after writing)."""
+    result = []
+    for r in plan.rows:
+        outcome, reason = plan.outcome(r)
+        record_id = None
+        if outcome == "created" and created is not None:
+            record_id = created.get(r.row)
+        elif outcome == "skipped" and not r.hidden_owner and r.duplicate_of is not None:
+            record_id = r.duplicate_of
+        elif outcome == "merged" and not r.hidden_owner:
+            record_id = r.duplicate_of if r.duplicate_of is not None else \
+                (created or {}).get(plan.rows[r.duplicate_row].row) \
+                if r.duplicate_row is not None else None
+        result.append(RowOutcome(r.row, outcome, reason, record_id))
+    return result
+
+
+def _result_of(plan: ImportPlan, result: ImportResult,
+               created: dict[int, int] | None = None) -> ImportResult:
+    """`result` with what the plan tells about the columns and every row."""
+    result.mapping = plan.mapping_by_header()
+    result.ignored_columns = plan.ignored_columns()
+    result.outcomes = outcomes(plan, created)
+    result.sheet = plan.table.sheet
+    result.notes = list(plan.table.notes)
+    return result
+
+
 @dataclass
 class ImportResult:
     import_id: int | None
@@ -1485,15 +1532,28 @@ class ImportResult:
     seconds: float = 0.0
     created_ids: list[int] = field(default_factory=list)
     new_lookups: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)  # column header → field
+    ignored_columns: list[str] = field(default_factory=list)
+    outcomes: list[RowOutcome] = field(default_factory=list)  # every row, in file order
+    sheet: str = ""
+    notes: list[str] = field(default_factory=list)  # what the reader detected or guessed
 
     def to_dict(self) -> dict[str, Any]:
         return {"import_id": self.import_id, "section": self.kind, "file": self.file,
-                "format": self.format, "encoding": self.encoding, "rows": self.rows,
+                "format": self.format, "encoding": self.encoding, "sheet": self.sheet,
+                "notes": self.notes, "row_count": self.rows,
                 "created": self.created, "merged": self.merged, "skipped": self.skipped,
+                "mapping": self.mapping, "ignored_columns": self.ignored_columns,
+                "rows": [o.to_dict() for o in self.outcomes],
                 "errors": [e.to_dict() for e in self.errors],
                 "warnings": [w.to_dict() for w in self.warnings[:1000]],
                 "warning_count": len(self.warnings), "dry_run": self.dry_run,
                 "seconds": round(self.seconds, 2), "new_lookups": self.new_lookups}
+
+    def not_created(self) -> list[RowOutcome]:
+        """The rows that did not simply become a new record: merged, skipped, errors and
+        possible duplicates (created, with the reason)."""
+        return [o for o in self.outcomes if o.outcome != "created" or o.reason]
 
     def summary(self) -> str:
         return _("{rows} rows: {created} created, {merged} merged, {skipped} skipped,"
@@ -1517,10 +1577,10 @@ def import_file(actor: Actor, path: str | Path, options: ImportOptions, *,
     plan = analyze(actor, table, options, cancel=cancel)
     if dry_run:
         counts = plan.counts()
-        return ImportResult(None, options.kind, str(table.path), table.format, table.encoding,
-                            counts["rows"], counts["created"], counts["merged"],
-                            counts["skipped"], plan.errors, plan.warnings, dry_run=True,
-                            new_lookups=_pending_names(plan))
+        return _result_of(plan, ImportResult(
+            None, options.kind, str(table.path), table.format, table.encoding, counts["rows"],
+            counts["created"], counts["merged"], counts["skipped"], plan.errors, plan.warnings,
+            dry_run=True, new_lookups=_pending_names(plan)))
     return run_import(actor, plan, progress=progress, cancel=cancel)
 
 
@@ -1682,10 +1742,12 @@ class _Writer:
              "merged": merged, "skipped": skipped, "errors": len(errors)}, ensure_ascii=False))
         if self.progress is not None:
             self.progress(self.total, self.total)
-        return ImportResult(run.id, self.kind, str(plan.table.path), plan.table.format,
-                            plan.table.encoding, len(plan.rows), len(created_ids), merged,
-                            skipped, errors, warnings, created_ids=created_ids,
-                            new_lookups=_pending_names(plan))
+        created_by_row = {row.row: new_id for row, new_id in
+                          zip(to_create, created_ids, strict=True)}
+        return _result_of(plan, ImportResult(
+            run.id, self.kind, str(plan.table.path), plan.table.format, plan.table.encoding,
+            len(plan.rows), len(created_ids), merged, skipped, errors, warnings,
+            created_ids=created_ids, new_lookups=_pending_names(plan)), created_by_row)
 
     def _create_pending(self) -> None:
         for pending in self.plan.pending.values():
