@@ -58,6 +58,7 @@ from tui_crm.services import (
 )
 from tui_crm.services.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.rights import Actor
+from tui_crm.text import encodings
 from tui_crm.text.identity import (
     InvalidValue,
     email_key,
@@ -192,7 +193,8 @@ def file_kind(path: Path) -> str:
                 return "zip"
         except (zipfile.BadZipFile, OSError, EOFError):
             return "damaged-zip"
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) \
+            and not encodings.looks_like_utf16(head):
         return "binary"
     return "text"
 
@@ -229,7 +231,7 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
                 "{name} is named like a spreadsheet but holds plain text (probably CSV)."
                 " Rename it to .csv and import it again.").format(name=name))
         data = path.read_bytes()
-        if suffix in (".vcf", ".vcard") or data.lstrip()[:11].upper() == b"BEGIN:VCARD":
+        if suffix in (".vcf", ".vcard") or _looks_like_vcard(data):
             from tui_crm.services import vcard
 
             return vcard.read_table(path, data, encoding=encoding)
@@ -237,8 +239,16 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
     return _read_workbook(path, kind, sheet)
 
 
-def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
-    """The text and the encoding used: BOM, strict UTF-8, Windows-1251, then a guess."""
+def _looks_like_vcard(data: bytes) -> bool:
+    """A vCard by its first line, whatever the name: BEGIN:VCARD, maybe grouped
+    ("home.begin:vcard") or in UTF-16."""
+    head = data[:512].replace(b"\x00", b"").lower()
+    return re.match(rb"\s*(\xef\xbb\xbf|\xff\xfe|\xfe\xff)?([\w-]+\.)?begin:vcard", head) is not None
+
+
+def decode_text(data: bytes, encoding: str | None, name: str) -> tuple[str, str, str]:
+    """The text, the encoding used and a note when that encoding is only a guess (see
+    text/encodings.py: BOM, UTF-16, UTF-8, then cp1251 / KOI8-R / cp866 / Latin-1 scored)."""
     if encoding:
         try:
             text = data.decode(encoding)
@@ -249,38 +259,14 @@ def _decode(data: bytes, encoding: str | None, name: str) -> tuple[str, str]:
             raise ImportFileError(_(
                 "{name} is not in {encoding} (byte {position} does not fit). Choose another"
                 " encoding.").format(name=name, encoding=encoding, position=exc.start)) from None
-        return text.lstrip("\ufeff"), encoding
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace").lstrip("\ufeff"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp1251")
-    except UnicodeDecodeError:
-        text = ""
-    if text and _looks_russian(text):
-        return text, "cp1251"
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:200_000]).best()
-    if best is not None and best.encoding:
-        encoding = best.encoding
-        return data.decode(encoding, errors="replace"), encoding
-    return data.decode("cp1251", errors="replace"), "cp1251"
-
-
-def _looks_russian(text: str) -> bool:
-    """Whether Windows-1251 decoding gave mostly Cyrillic letters (not mojibake of another
-    code page)."""
-    high = [ch for ch in text[:100_000] if ord(ch) > 127]
-    if not high:
-        return True
-    cyrillic = sum(1 for ch in high if "\u0400" <= ch <= "\u04ff")
-    return cyrillic / len(high) > 0.85
+        return text.lstrip("\ufeff"), encoding, ""
+    found = encodings.guess(data)
+    text = data.decode(found.encoding, errors="replace").lstrip("\ufeff")
+    note = "" if found.sure else _(
+        "The encoding is a guess: {encoding} (or perhaps {other}). If the names look wrong,"
+        " choose the encoding (--encoding).").format(encoding=found.encoding,
+                                                     other=found.runner_up or "utf-8")
+    return text, found.encoding, note
 
 
 def detect_delimiter(text: str) -> str:
@@ -307,7 +293,7 @@ def detect_delimiter(text: str) -> str:
 
 def _read_csv(path: Path, data: bytes, encoding: str | None,
               delimiter: str | None) -> SourceTable:
-    text, used = _decode(data, encoding, path.name)
+    text, used, guessed = decode_text(data, encoding, path.name)
     delim = delimiter or detect_delimiter(text)
     if delim == "\\t":
         delim = "\t"
@@ -318,6 +304,8 @@ def _read_csv(path: Path, data: bytes, encoding: str | None,
             name=path.name, reason=exc)) from None
     notes = [_("Encoding: {encoding}").format(encoding=used),
              _("Delimiter: {delimiter}").format(delimiter=delimiter_name(delim))]
+    if guessed:
+        notes.append(guessed)
     return _with_header(path, "csv", rows, encoding=used, delimiter=delim, notes=notes)
 
 
