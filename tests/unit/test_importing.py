@@ -206,7 +206,8 @@ def test_google_and_outlook_contact_exports_map_automatically(tmp_path: Path, db
     assert {table.headers[i]: t for i, t in mapping.items()} == {
         "Name": "display_name", "Given Name": "first_name", "Family Name": "last_name",
         "Birthday": "birthday", "E-mail 1 - Value": "emails", "Phone 1 - Value": "phones",
-        "Organization 1 - Name": "organization", "Organization 1 - Title": "position"}
+        "Organization 1 - Name": "organization", "Organization 1 - Title": "position",
+        "Group Membership": "tags"}
     outlook = ["Title", "First Name", "Middle Name", "Last Name", "Company", "Job Title",
                "Business Phone", "Mobile Phone", "E-mail Address", "Notes"]
     path2 = write_csv(tmp_path / "outlook.csv", [
@@ -227,6 +228,10 @@ def test_google_and_outlook_contact_exports_map_automatically(tmp_path: Path, db
     petrov = records.get(actor, "contacts", search.quick_search(actor, "Petrov")[0].id)
     assert (petrov.values["first_name"], petrov.values["birthday"]) == ("Ivan",
                                                                         dt.date(1985, 3, 4))
+    # Google's labels type the phone and the e-mail; "* myContacts" is no tag.
+    assert [(p.type, p.value) for p in petrov.points_of("phone")] == [("mobile",
+                                                                       "+7 916 111-00-00")]
+    assert [p.type for p in petrov.points_of("email")] == ["work"] and petrov.tags == []
     assert org_names(actor) == ["Acme"]
 
 

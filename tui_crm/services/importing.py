@@ -130,6 +130,8 @@ class SourceTable:
     sheets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: dict[int, str] = field(default_factory=dict)  # row → a reader's problem (vCard)
+    date_order: str = ""  # "mdy": dates like 2/1/1985 are month first (Outlook in English)
+    used: dict[int, str] = field(default_factory=dict)  # column → what the reader took it for
 
     def samples(self, column: int, count: int = 3) -> list[str]:
         """The first non-empty values of a column, for the mapping screen."""
@@ -235,8 +237,8 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
             from tui_crm.services import vcard
 
             return vcard.read_table(path, data, encoding=encoding)
-        return _read_csv(path, data, encoding, delimiter)
-    return _read_workbook(path, kind, sheet)
+        return recognize(_read_csv(path, data, encoding, delimiter))
+    return recognize(_read_workbook(path, kind, sheet))
 
 
 def _looks_like_vcard(data: bytes) -> bool:
@@ -298,7 +300,7 @@ def _read_csv(path: Path, data: bytes, encoding: str | None,
     if delim == "\\t":
         delim = "\t"
     try:
-        rows: list[list[Any]] = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        rows, problems = csv_rows(text, delim)
     except csv.Error as exc:
         raise ImportFileError(_("{name} is not a valid CSV file: {reason}").format(
             name=path.name, reason=exc)) from None
@@ -306,7 +308,55 @@ def _read_csv(path: Path, data: bytes, encoding: str | None,
              _("Delimiter: {delimiter}").format(delimiter=delimiter_name(delim))]
     if guessed:
         notes.append(guessed)
-    return _with_header(path, "csv", rows, encoding=used, delimiter=delim, notes=notes)
+    return _with_header(path, "csv", rows, encoding=used, delimiter=delim, notes=notes,
+                        problems=problems)
+
+
+def _swallows(row: list[str], delim: str) -> bool:
+    """Whether a row read across several lines took in whole rows: a quote left open
+    ("ООО "Ромашка;…) makes the rest of the file one cell. A note with line breaks has
+    lines of text, not lines of delimited cells."""
+    width = max(2, len(row))
+    for cell in row:
+        if "\n" in cell or "\r" in cell:
+            inner = cell.splitlines()[1:]
+            if any(line.count(delim) >= max(1, width - 2) for line in inner):
+                return True
+    return False
+
+
+def csv_rows(text: str, delim: str) -> tuple[list[list[Any]], dict[int, str]]:
+    """The rows of a CSV text, and the rows (1-based) whose quote is never closed: such a
+    row is kept as its one line, quote and all, with the problem; the rows after it are
+    read as they stand."""
+    rows: list[list[Any]] = []
+    problems: dict[int, str] = {}
+    lines: list[str] | None = None
+    offset = 0  # the line of the text the reader started on (0-based)
+    source = io.StringIO(text, newline="")
+    while True:
+        reader = csv.reader(source, delimiter=delim)
+        previous = 0
+        restart = None
+        for row in reader:
+            if reader.line_num - previous > 1 and _swallows(row, delim):
+                restart = offset + previous
+                break
+            previous = reader.line_num
+            rows.append(row)
+        if restart is None:
+            return rows, problems
+        if lines is None:
+            lines = io.StringIO(text, newline="").readlines()
+        line = lines[restart]
+        problems[len(rows) + 1] = _(
+            "a quote (\") opened on line {line} is never closed, so the rows below would"
+            " become one cell; this row is not imported — close or remove the quote").format(
+            line=restart + 1)
+        rows.append(next(csv.reader([line.rstrip("\r\n")], delimiter=delim,
+                                    quoting=csv.QUOTE_NONE)))
+        offset = restart + 1
+        source = io.StringIO("".join(lines[offset:]), newline="")
 
 
 def delimiter_name(delim: str) -> str:
@@ -456,6 +506,95 @@ def _with_header(path: Path, fmt: str, rows: list[list[Any]], **extra: Any) -> S
                        **extra)
 
 
+# --- the exports of other programs -----------------------------------------------------------
+
+_GOOGLE_PAIR = re.compile(r"^(phone|e-mail|website|address|relation|event|im) (\d+) - "
+                          r"(label|type)$", re.IGNORECASE)
+_GOOGLE_SPLIT = " ::: "  # Google's separator of several values in one cell
+# Google's phone and e-mail labels → our types (a label of the user's own stays a label).
+_GOOGLE_TYPES = {
+    "phone": {"mobile": "mobile", "cell": "mobile", "work": "work", "main": "work",
+              "home": "home", "work fax": "fax", "home fax": "fax", "fax": "fax",
+              "other": "other", "pager": "other", "google voice": "other"},
+    "e-mail": {"home": "personal", "work": "work", "other": "other"},
+}
+_GOOGLE_SYSTEM_LABELS = {"mycontacts"}  # every contact has it: not a tag
+_FAMILIES = (
+    # (name shown, headers that tell it; any one is enough)
+    ("Google Contacts", {"group membership", "labels", "phone 1 - value", "e-mail 1 - value"}),
+    ("Outlook", {"e-mail address", "business phone", "mobile phone", "e-mail display name"}),
+    ("Outlook (Russian)", {"адрес эл. почты", "телефон переносной", "рабочий телефон",
+                           "краткое имя эл. почты"}),
+    ("amoCRM", {"компания контакта", "рабочий email", "рабочий прямой телефон",
+                "примечание 1"}),
+    ("Bitrix24", {"частный e-mail", "рабочий e-mail", "корпоративный сайт",
+                  "тип компании"}),
+    ("1C", {"кпп", "полное наименование", "вид контрагента", "юр. / физ. лицо"}),
+)
+
+
+def _family(headers: list[str]) -> str:
+    """The program whose export these headers look like: two of its marks (one for
+    Google, whose numbered columns no one else writes), else ""."""
+    lowered = {h.strip().casefold() for h in headers}
+    hits, name = max(((len(lowered & marks), name) for name, marks in _FAMILIES),
+                     key=operator.itemgetter(0))
+    return name if hits >= 2 or (hits == 1 and name == "Google Contacts") else ""
+
+
+def recognize(table: SourceTable) -> SourceTable:
+    """A table as the program that wrote it meant it: Google's " ::: " multi-values split
+    and its labels giving phone and e-mail types, tags without "* "; Outlook in English with
+    month-first dates; Outlook's "0/0/00" empty birthday. The family found is named in the
+    notes."""
+    family = _family(table.headers)
+    if not family:
+        return table
+    table.notes.append(_("Recognized: {program} export").format(program=family))
+    if family == "Google Contacts":
+        _google(table)
+    if family == "Outlook" and any(h.casefold() == "birthday" for h in table.headers):
+        table.date_order = "mdy"
+    return table
+
+
+def _google(table: SourceTable) -> None:
+    lowered = [h.strip().casefold() for h in table.headers]
+    pairs: dict[int, tuple[int, dict[str, str]]] = {}  # value column → (label column, types)
+    for index, header in enumerate(lowered):
+        found = _GOOGLE_PAIR.match(header)
+        if found is None:
+            continue
+        what, number = found.group(1), found.group(2)
+        if what not in _GOOGLE_TYPES:
+            continue  # an address's or a website's label gives no type: the column is ignored
+        for suffix in ("value", "formatted"):
+            name = f"{what} {number} - {suffix}"
+            if name in lowered:
+                value_index = lowered.index(name)
+                pairs[value_index] = (index, _GOOGLE_TYPES[what])
+                table.used[index] = _("the types of {column}").format(
+                    column=table.headers[value_index])
+                break
+    tag_columns = {i for i, h in enumerate(lowered) if h in ("labels", "group membership")}
+    for row in table.rows:
+        for index, cell in enumerate(row):
+            if not isinstance(cell, str) or not cell:
+                continue
+            if index in tag_columns:
+                labels = [t.strip().removeprefix("* ").strip() for t in cell.split(":::")]
+                row[index] = ", ".join(t for t in labels
+                                       if t and t.casefold() not in _GOOGLE_SYSTEM_LABELS)
+            elif index in pairs:
+                label_index, types = pairs[index]
+                label = row[label_index] if label_index < len(row) else ""
+                code = types.get(str(label or "").strip().removeprefix("* ").strip().casefold())
+                values = [v.strip() for v in cell.split(_GOOGLE_SPLIT) if v.strip()]
+                row[index] = "\n".join(f"{code}:{v}" if code else v for v in values)
+            elif _GOOGLE_SPLIT in cell:
+                row[index] = "\n".join(v.strip() for v in cell.split(_GOOGLE_SPLIT))
+
+
 # --- mapping ----------------------------------------------------------------------------------
 
 
@@ -476,27 +615,38 @@ _COMMON_ALIASES: dict[str, list[str]] = {
     "phones": ["телефон", "телефоны", "тел", "phone", "phones", "telephone", "phone number",
                "номер телефона", "контактный телефон", "other phone", "primary phone",
                "phone 1 - value", "phone 2 - value", "phone 3 - value", "основной телефон",
-               "телефон 1", "телефон 2", "business phone 2", "company main phone"],
+               "телефон 1", "телефон 2", "company main phone", "другой телефон",
+               "основной телефон организации", "телефон для рассылок", "primary phone",
+               "other phone", "телефоны контакта"],
     "phones:work": ["рабочий телефон", "business phone", "work phone", "служебный телефон",
-                    "городской телефон"],
+                    "городской телефон", "рабочий прямой телефон", "прямой телефон",
+                    "телефон раб 2", "business phone 2"],
     "phones:mobile": ["мобильный", "мобильный телефон", "сотовый", "сотовый телефон",
-                      "mobile", "mobile phone", "cell", "cell phone", "моб", "моб телефон"],
-    "phones:home": ["домашний телефон", "home phone", "home phone 2"],
-    "phones:fax": ["факс", "fax", "business fax", "home fax"],
+                      "mobile", "mobile phone", "cell", "cell phone", "моб", "моб телефон",
+                      "телефон переносной", "переносной телефон"],
+    "phones:home": ["домашний телефон", "home phone", "home phone 2", "телефон дом 2"],
+    "phones:fax": ["факс", "fax", "business fax", "home fax", "other fax", "рабочий факс",
+                   "домашний факс", "другой факс"],
     "emails": ["e-mail", "email", "эл. почта", "электронная почта", "почта", "e-mail address",
                "email address", "mail", "емейл", "имейл", "e-mail 1 - value",
                "e-mail 2 - value", "e-mail 3 - value", "e-mail 2 address", "e-mail 3 address",
-               "адрес электронной почты", "эл почта", "e-mail адрес"],
-    "emails:personal": ["личная почта", "личный e-mail", "personal e-mail", "home e-mail"],
+               "адрес электронной почты", "эл почта", "e-mail адрес", "адрес эл почты",
+               "адрес 2 эл почты", "адрес 3 эл почты", "другой email", "другой e-mail",
+               "e-mail для рассылок", "email для рассылок"],
+    "emails:work": ["рабочий email", "рабочий e-mail", "рабочая почта", "work e-mail",
+                    "work email"],
+    "emails:personal": ["личная почта", "личный e-mail", "personal e-mail", "home e-mail",
+                        "личный email", "частный e-mail", "частный email"],
     "messengers:telegram": ["telegram", "телеграм", "телеграмм", "tg"],
     "messengers:whatsapp": ["whatsapp", "ватсап", "вотсап"],
     "messengers:viber": ["viber", "вайбер"],
     "messengers:skype": ["skype", "скайп"],
     "owner": ["ответственный", "менеджер", "owner", "manager", "responsible",
-              "ответственный менеджер", "account owner", "владелец"],
+              "ответственный менеджер", "account owner", "владелец", "основной менеджер"],
     "group": ["группа", "group"],
     "source": ["источник", "source", "lead source", "канал", "источник клиента"],
-    "tags": ["теги", "метки", "tags", "ярлыки", "categories", "категории контакта"],
+    "tags": ["теги", "метки", "tags", "ярлыки", "categories", "категории контакта",
+             "категории", "labels", "group membership"],
     "notes": ["примечание", "примечания", "комментарий", "комментарии", "заметки", "notes",
               "note", "comment", "comments", "описание", "description"],
     "opt_out": ["не рассылать", "отказ от рассылки", "opt out", "no mailings",
@@ -510,7 +660,7 @@ ALIASES: dict[str, dict[str, list[str]]] = {
                  "название организации", "организация", "компания", "клиент", "контрагент",
                  "name", "company", "company name", "organization", "organisation",
                  "organization name", "account name", "account", "фирма", "наименование клиента",
-                 "краткое наименование"],
+                 "краткое наименование", "название компании", "рабочее наименование"],
         "legal_name": ["полное наименование", "юридическое название",
                        "юридическое наименование", "legal name", "полное название"],
         "inn": ["инн", "inn", "tax id", "taxid", "инн организации", "инн клиента", "vat"],
@@ -519,7 +669,8 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "address": ["адрес", "юридический адрес", "фактический адрес", "address",
                     "business street", "street", "адрес офиса", "почтовый адрес"],
         "website": ["сайт", "веб-сайт", "вебсайт", "website", "web site", "url", "web page",
-                    "www", "сайт компании", "домен"],
+                    "www", "сайт компании", "домен", "web", "веб-страница",
+                    "корпоративный сайт", "website 1 - value"],
         "status": ["статус", "status", "стадия клиента"],
         "category": ["категория", "category", "рейтинг"],
         CONTACT_PERSON: ["контактное лицо", "контакт", "contact", "contact person",
@@ -531,18 +682,18 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "first_name": ["имя", "first name", "given name", "firstname"],
         "middle_name": ["отчество", "middle name", "additional name", "patronymic"],
         FULL_NAME: ["фио", "ф.и.о.", "контактное лицо", "полное имя", "full name",
-                    "фамилия имя отчество", "сотрудник"],
+                    "фамилия имя отчество", "сотрудник", "полное имя контакта"],
         DISPLAY_NAME: ["name", "display name", "contact name"],
         "organization": ["организация", "компания", "company", "organization", "organisation",
                          "organization 1 - name", "organization name", "место работы",
-                         "контрагент", "клиент"],
+                         "контрагент", "клиент", "компания контакта", "название компании"],
         "position": ["должность", "position", "job title", "organization 1 - title",
                      "organization title", "title"],
         "role": ["роль", "role", "роль в сделке"],
         "is_decision_maker": ["лпр", "decision maker", "принимает решения"],
         "birthday": ["день рождения", "дата рождения", "birthday", "birth date",
                      "date of birth", "др"],
-        "hobbies": ["хобби", "увлечения", "hobbies", "interests"],
+        "hobbies": ["хобби", "увлечения", "hobbies", "interests", "hobby"],
         "registration_address": ["адрес регистрации", "адрес прописки",
                                  "registration address"],
         "residence_address": ["адрес проживания", "адрес", "домашний адрес", "address",
@@ -551,12 +702,27 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         **_COMMON_ALIASES,
     },
 }
-# Numbered Google / Outlook columns ("Phone 4 - Value", "E-mail 5 Address").
+# Columns with no field of their own whose values are kept in the notes, each line
+# labelled with the column's header ("Веб-страница: https://…"): nothing dropped unsaid.
+IN_NOTES: dict[str, list[str]] = {
+    "organizations": ["кпп", "огрн", "окпо", "kpp", "ogrn", "вид контрагента",
+                      "юр физ лицо", "тип компании", "расчетный счет", "банк", "бик"],
+    "contacts": ["web page", "веб-страница", "website", "web site", "сайт", "web", "url",
+                 "website 1 - value", "личная страница", "department", "отдел",
+                 "organization department", "organization 1 - department", "nickname",
+                 "прозвище", "spouse", "супруг(а)", "children", "дети", "обращение",
+                 "name prefix", "title", "suffix", "name suffix", "anniversary",
+                 "годовщина"],
+}
+NOTES_LABELLED = "notes:"  # a target "notes:<header>": the value goes to the notes, labelled
+
+# Numbered Google / Outlook / amoCRM columns ("Phone 4 - Value", "Примечание 3").
 _PATTERNS = [
     (re.compile(r"^phone\d+value$"), "phones"),
     (re.compile(r"^email\d+(value|address)$"), "emails"),
     (re.compile(r"^телефон\d+$"), "phones"),
     (re.compile(r"^(email|почта)\d+$"), "emails"),
+    (re.compile(r"^(примечание|заметка|note|notes)\d+$"), "notes"),
 ]
 
 
@@ -617,17 +783,22 @@ def auto_mapping(kind: str, headers: list[str]) -> dict[int, str]:
             continue
         for text in (f.name, f.label, _(f.label), settings.field_label(kind, f.name)):
             table[header_key(text)] = (f.name, 0)
+    in_notes = {header_key(name) for name in IN_NOTES[kind]}
     chosen: dict[int, tuple[str, int]] = {}
     for index, header in enumerate(headers):
         key = header_key(header)
         if not key:
             continue
         hit = table.get(key)
+        if hit is None and " / " in header:  # a flattened two-row header: "Контакты / Телефон"
+            hit = table.get(header_key(header.rsplit(" / ", 1)[1]))
         if hit is None:
             if pattern := _pattern_target(key):
                 hit = (pattern, 50)
             elif ":" in header and header.split(":", 1)[0] in POINT_TYPES:
                 hit = (header.strip(), 0)  # our own "phones:work" style headers
+            elif key in in_notes:
+                hit = (f"{NOTES_LABELLED}{header.strip()}", 60)
         if hit is not None:
             chosen[index] = hit
     best: dict[str, tuple[int, int]] = {}
@@ -668,7 +839,9 @@ def parse_map_options(kind: str, headers: list[str], pairs: Iterable[str],
         if target in ("", "-"):
             mapping.pop(index, None)
             continue
-        if target not in valid:
+        if target == NOTES_LABELLED:  # "notes:": the notes, labelled with the header
+            target = f"{NOTES_LABELLED}{headers[index]}"
+        if target not in valid and not target.startswith(NOTES_LABELLED):
             errors[column] = _("Unknown field {name!r}; see `tui-crm fields {section}`").format(
                 name=target, section=kind)
             continue
@@ -838,11 +1011,14 @@ class ImportPlan:
 
     def ignored_columns(self) -> list[str]:
         """The file's columns that go nowhere (named, so nothing is dropped unsaid)."""
-        return [h for i, h in enumerate(self.table.headers) if not self.mapping.get(i)]
+        return [h for i, h in enumerate(self.table.headers)
+                if not self.mapping.get(i) and i not in self.table.used]
 
     def mapping_by_header(self) -> dict[str, str]:
-        return {self.table.headers[i]: t for i, t in sorted(self.mapping.items())
-                if t and i < len(self.table.headers)}
+        found = {i: t for i, t in self.mapping.items() if t and i < len(self.table.headers)}
+        found.update((i, f"({what})") for i, what in self.table.used.items()
+                     if i not in found)
+        return {self.table.headers[i]: t for i, t in sorted(found.items())}
 
 
 class _Resolver:
@@ -960,6 +1136,14 @@ def _unneutralize(text: str) -> str:
     return text[1:] if text[:1] == "'" and _NEUTRALIZED.match(text) else text
 
 
+_MDY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
+# Excel's day numbers: 1900-03-01 is 61 (Excel counts a 29 February 1900 that never was);
+# serials from 10000 (1927) to 80000 (2119) are taken for dates.
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_FIRST_SERIAL, EXCEL_LAST_SERIAL = 10_000, 80_000
+# What Outlook writes for a birthday it does not know.
+_NO_DATE = {"0/0/00", "0.0.00", "00.00.0000", "0/0/0000"}
+
 # How a mapped target's cells are handled.
 _POINT, _NAME, _VALUE = 0, 1, 2
 
@@ -983,6 +1167,7 @@ class _RowCleaner:
         self.handlers: dict[str, tuple[str, str, int]] = {}
         self.phones: dict[str, Phone] = {}  # raw text → parse_phone()
         self.converters: dict[str, Callable[[Any], Any]] = {}
+        self.date_order = ""  # "mdy": the file writes dates month first (Outlook in English)
 
     def label(self, name: str) -> str:
         base = name.partition(":")[0]
@@ -1031,6 +1216,8 @@ class _RowCleaner:
                 if text:
                     names[base] = text
                 continue
+            if sub and base == "notes":  # kept in the notes under the column's header
+                texts = [f"{sub}: {cell_text(c).strip()}" for c in texts if not _blank(c)]
             value: Any = None
             for cell in texts:
                 if cell is None or (isinstance(cell, str) and not cell.strip()):
@@ -1044,7 +1231,10 @@ class _RowCleaner:
                 continue
             try:
                 convert = converters.get(base) or self._converter_of(base)
-                out[base] = convert(value)
+                converted = convert(value)
+                if base == "notes" and out.get("notes") and converted:
+                    converted = f"{out['notes']}\n{converted}"  # several notes columns
+                out[base] = converted
             except (InvalidValue, dates.DateParseError, ValueError) as exc:
                 shown = cell_text(value).strip()
                 problems.append(_("{field}: {message}").format(field=self.label(base),
@@ -1222,6 +1412,8 @@ class _RowCleaner:
             return reference_or_choice
 
         def typed(value: Any) -> Any:
+            if kind == "date":
+                value = self._date_cell(value)
             if kind == "int" and isinstance(value, float) and value.is_integer():
                 return values.check_int(int(value))
             if kind == "decimal" and isinstance(value, float | int):
@@ -1235,6 +1427,29 @@ class _RowCleaner:
         def number(value: Any) -> Any:
             return values.check_range(spec, typed(value))
         return number if kind in ("int", "decimal") else typed
+
+    def _date_cell(self, value: Any) -> Any:
+        """A date cell as the file meant it: an Excel serial number (a date column saved
+        as a number) as its date, a month-first date of Outlook in English (2/1/1985 is
+        1 February) as a date; other values as they are."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text in _NO_DATE:
+                return ""
+            if text.isdigit() and len(text) == 5:
+                value = int(text)  # "31048": a serial number that went through a CSV
+            elif self.date_order == "mdy" and (found := _MDY.match(text)):
+                month, day, year = (int(g) for g in found.groups())
+                if year < 100:
+                    year += 1900 if year > dt.date.today().year % 100 else 2000
+                try:
+                    return dt.date(year, month, day)
+                except ValueError:
+                    return value  # reported as not a date by the usual parser
+        if isinstance(value, int | float) and not isinstance(value, bool) \
+                and EXCEL_FIRST_SERIAL <= value <= EXCEL_LAST_SERIAL:
+            return EXCEL_EPOCH + dt.timedelta(days=int(value))
+        return value
 
     def _rules(self, row: PreparedRow) -> None:
         out = row.values
@@ -1311,6 +1526,7 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
     _check_name_mapped(kind, mapping)
     resolver = _Resolver(actor, kind, options)
     cleaner = _RowCleaner(actor, kind, options, resolver)
+    cleaner.date_order = table.date_order
     rows: list[PreparedRow] = []
     total = len(table.rows)
     for count, (number, raw) in enumerate(_raw_rows(table, mapping)):

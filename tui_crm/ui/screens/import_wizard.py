@@ -239,9 +239,14 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         for index, header in enumerate(table.headers):
             samples = ", ".join(table.samples(index))
             text = f"{header}" + (f"  [{samples[:40]}]" if samples else "")
+            own = choices
+            if mapping.get(index, "").startswith(importing.NOTES_LABELLED):
+                # A column with no field of its own, kept in the notes under its header.
+                own = [*choices, (_("Notes, as “{header}: …”").format(header=header),
+                                  mapping[index])]
             rows.append(Horizontal(
                 Label(text, classes="map-source", markup=False),
-                Select(choices, value=mapping.get(index, ""), allow_blank=False,
+                Select(own, value=mapping.get(index, ""), allow_blank=False,
                        id=f"map-{index}"),
                 classes="map-row"))
         box.mount_all(rows)
