@@ -371,8 +371,6 @@ def test_bad_files_have_clear_messages_and_import_nothing(tmp_path: Path, db, ac
     cases = {
         "empty": (tmp_path / "empty.csv", b"", "is empty"),
         "truncated": (tmp_path / "cut.xlsx", good.read_bytes()[:1500], "damaged"),
-        "renamed csv": (tmp_path / "csv.xlsx", "Наименование;Телефон\nX;1\n".encode(),
-                        "holds plain text"),
         "word": (tmp_path / "doc.xlsx", None, "Word document"),
         "no header": (tmp_path / "nohead.csv",
                       "ООО Ромашка;7707083893;+7 916 123-45-67\n".encode(), "no header"),
@@ -386,6 +384,10 @@ def test_bad_files_have_clear_messages_and_import_nothing(tmp_path: Path, db, ac
             do_import(actor, path)
     with pytest.raises(ImportFileError, match="password"):
         do_import(actor, FIXTURES / "protected.xlsx")
+    # CSV text named .xlsx is read as what it is, and said so.
+    renamed = tmp_path / "csv.xlsx"
+    renamed.write_bytes("Наименование;Телефон\nX;1\n".encode())
+    assert any("holds CSV text" in n for n in importing.read_table(renamed).notes)
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)  # 50 MB (sparse: written in no time)

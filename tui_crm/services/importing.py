@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ParamSpec, TypeVar
@@ -147,7 +148,7 @@ class SourceTable:
 
 
 def file_kind(path: Path) -> str:
-    """What the file holds, told by its first bytes: xlsx / ods / xls / encrypted / zip /
+    """What the file holds, told by its first bytes: xlsx / xlsb / ods / xls / encrypted / zip /
     ole / empty / text. Raises ImportFileError when it cannot be read at all."""
     try:
         size = path.stat().st_size
@@ -190,6 +191,8 @@ def file_kind(path: Path) -> str:
                     return "odf"
                 if "xl/workbook.xml" in names:
                     return "xlsx"
+                if "xl/workbook.bin" in names:
+                    return "xlsb"  # Excel's binary workbook: calamine reads it too
                 if "word/document.xml" in names:
                     return "docx"
                 return "zip"
@@ -228,17 +231,95 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
                 "zip": _("a ZIP archive"), "ole": _("an old Office document"),
                 "binary": _("a binary file")}[kind]))
     if kind == "text":
-        if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-            raise ImportFileError(_(
-                "{name} is named like a spreadsheet but holds plain text (probably CSV)."
-                " Rename it to .csv and import it again.").format(name=name))
         data = path.read_bytes()
         if suffix in (".vcf", ".vcard") or _looks_like_vcard(data):
             from tui_crm.services import vcard
 
             return vcard.read_table(path, data, encoding=encoding)
-        return recognize(_read_csv(path, data, encoding, delimiter))
+        if _looks_like_html(data):  # Bitrix24's "Export to Excel": an HTML table as .xls
+            return recognize(_read_html(path, data, encoding))
+        table = _read_csv(path, data, encoding, delimiter)
+        if suffix in (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"):
+            table.notes.append(_("{name} is named like a spreadsheet but holds CSV text;"
+                                 " read as CSV.").format(name=name))
+        return recognize(table)
     return recognize(_read_workbook(path, kind, sheet))
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:4096].replace(b"\x00", b"").lower()
+    return b"<table" in data[:200_000].lower() and re.match(
+        rb"\s*(\xef\xbb\xbf)?\s*<(!doctype|html|meta|head|table|\?xml|body)", head) is not None
+
+
+class _HtmlTables(HTMLParser):
+    """The cells of every <table> of an HTML page (<br> as a line break, a colspan as
+    empty cells after the value, as a spreadsheet shows a merged cell)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self.depth = 0
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self.span = 1
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.depth += 1
+            self.tables.append([])
+        elif tag == "tr" and self.depth:
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+            span = dict(attrs).get("colspan") or "1"
+            self.span = int(span) if span.isdigit() and 0 < int(span) < 100 else 1
+        elif tag == "br" and self.cell is not None:
+            self.cell.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None and self.row is not None:
+            text = "".join(self.cell)
+            lines = [" ".join(line.split()) for line in text.split("\n")]
+            self.row.append("\n".join(line for line in lines if line))
+            self.row.extend([""] * (self.span - 1))
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            if self.tables:
+                self.tables[-1].append(self.row)
+            self.row = None
+        elif tag == "table" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def _read_html(path: Path, data: bytes, encoding: str | None) -> SourceTable:
+    """An HTML table saved as .xls (Bitrix24 "Export to Excel", many web CRMs): the
+    largest table of the page."""
+    declared = re.search(rb"charset=[\"']?([\w-]+)", data[:4096], re.IGNORECASE)
+    if encoding is None and declared is not None:
+        try:
+            "".encode(declared.group(1).decode("ascii"))
+            encoding = declared.group(1).decode("ascii")
+        except LookupError:
+            encoding = None
+    text, used, guessed = decode_text(data, encoding, path.name)
+    parser = _HtmlTables()
+    parser.feed(text)
+    parser.close()
+    tables = [t for t in parser.tables if t]
+    if not tables:
+        raise ImportFileError(_("{name} is a web page without a table: there is nothing to"
+                                " import.").format(name=path.name))
+    rows: list[list[Any]] = max(tables, key=len)
+    notes = [_("An HTML table saved as {suffix} (a web export); encoding: {encoding}").format(
+        suffix=path.suffix or "HTML", encoding=used)]
+    if guessed:
+        notes.append(guessed)
+    return _with_header(path, "html", rows, encoding=used, notes=notes)
 
 
 def _looks_like_vcard(data: bytes) -> bool:
@@ -366,7 +447,8 @@ def delimiter_name(delim: str) -> str:
 def _read_workbook(path: Path, kind: str, sheet: str | None) -> SourceTable:
     import python_calamine as pc
 
-    suffixes = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",), "ods": (".ods",)}[kind]
+    suffixes = {"xlsx": (".xlsx", ".xlsm"), "xlsb": (".xlsb",), "xls": (".xls",),
+                "ods": (".ods",)}[kind]
     try:
         if path.suffix.lower() in suffixes:
             workbook = pc.CalamineWorkbook.from_path(str(path))
@@ -382,8 +464,10 @@ def _read_workbook(path: Path, kind: str, sheet: str | None) -> SourceTable:
             " LibreOffice and save it again.").format(
             name=path.name, reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         ) from None
-    names = [s.name for s in workbook.sheets_metadata
-             if str(s.typ).endswith("WorkSheet")] or list(workbook.sheet_names)
+    sheets = [s for s in workbook.sheets_metadata if str(s.typ).endswith("WorkSheet")]
+    names = [s.name for s in sheets] or list(workbook.sheet_names)
+    # Hidden sheets (lists for drop-downs, old data) are read only when asked for by name.
+    shown = [s.name for s in sheets if str(s.visible).endswith(".Visible")] or names
     if not names:
         raise ImportFileError(_("{name} has no sheets.").format(name=path.name))
     try:
@@ -394,8 +478,8 @@ def _read_workbook(path: Path, kind: str, sheet: str | None) -> SourceTable:
             chosen = sheet
             rows = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
         else:
-            chosen, rows = names[0], []
-            for candidate in names:  # the first sheet that has something on it
+            chosen, rows = shown[0], []
+            for candidate in shown:  # the first visible sheet that has something on it
                 rows = workbook.get_sheet_by_name(candidate).to_python(skip_empty_area=False)
                 if any(any(cell not in ("", None) for cell in row) for row in rows[:50]):
                     chosen = candidate
@@ -410,7 +494,12 @@ def _read_workbook(path: Path, kind: str, sheet: str | None) -> SourceTable:
         ) from None
     finally:
         workbook.close()
-    notes = [_("Sheet: {sheet}").format(sheet=chosen)] if len(names) > 1 else []
+    notes = [_("Sheet: {sheet}").format(sheet=chosen)]
+    if len(names) > 1:
+        others = [n for n in names if n != chosen]
+        hidden = [n for n in others if n not in shown]
+        notes.append(_("Other sheets, not read: {names}").format(names=", ".join(
+            f"{n} ({_('hidden')})" if n in hidden else n for n in others)))
     if path.suffix.lower() not in suffixes:
         notes.append(_("The file is a .{kind} workbook named {name}; read as .{kind}.").format(
             kind=kind, name=path.name))
@@ -485,10 +574,18 @@ def _with_header(path: Path, fmt: str, rows: list[list[Any]], **extra: Any) -> S
             "{name} has no header row: the first rows hold data, not column names. Add a row"
             " with names such as Name, Phone, E-mail, INN above the data.").format(
             name=path.name))
-    header_row = rows[best_index]
-    width = max((len(r) for r in rows[best_index:best_index + 1000]), default=0)
-    headers = [cell_text(c).strip() for c in header_row] + [""] * (width - len(header_row))
-    data = rows[best_index + 1:]
+    top, data_start = _two_row_header(rows, best_index, known)
+    width = max((len(r) for r in rows[top:top + 1000]), default=0)
+    if data_start - top == 2:
+        headers = _flatten(rows[top], rows[top + 1], width)
+        extra.setdefault("notes", []).append(_(
+            "A header of two rows (rows {top} and {below}), read as “upper / lower”.").format(
+            top=top + 1, below=top + 2))
+    else:
+        header_row = rows[top]
+        headers = [cell_text(c).strip() for c in header_row] + [""] * (width - len(header_row))
+    best_index = data_start - 1
+    data = rows[data_start:]
     # Columns with neither a header nor any value are dropped (spreadsheets pad them).
     keep = [i for i, h in enumerate(headers)
             if h or any(i < len(r) and cell_text(r[i]).strip() for r in data[:2000])]
@@ -504,6 +601,50 @@ def _with_header(path: Path, fmt: str, rows: list[list[Any]], **extra: Any) -> S
         data.pop()
     return SourceTable(path=path, format=fmt, headers=headers, rows=data, first_row=first_row,
                        **extra)
+
+
+def _cells(row: list[Any], width: int) -> list[str]:
+    return [cell_text(c).strip() for c in row] + [""] * (width - len(row))
+
+
+def _two_row_header(rows: list[list[Any]], index: int, known: set[str]) -> tuple[int, int]:
+    """(the header's first row, the first data row): a header of two rows when a row of
+    known column names sits under (or over) the header row and fills cells the other
+    leaves empty — a merged cell "Контакты" over "Телефон | E-mail"."""
+
+    def sub_header(upper: list[Any], lower: list[Any]) -> bool:
+        width = max(len(upper), len(lower))
+        up, low = _cells(upper, width), _cells(lower, width)
+        filled = [t for t in low if t]
+        if not filled or any(_looks_like_data(t) for t in filled):
+            return False
+        names = sum(1 for t in filled if header_key(t) in known or _pattern_target(header_key(t)))
+        # Cells merged across (upper empty over a name) and down (a name over nothing):
+        # a title row over a header has neither shape.
+        across = any(b and not a for a, b in zip(up, low, strict=True))
+        down = any(a and not b for a, b in zip(up, low, strict=True))
+        uppers = [t for t in up if t]
+        return across and down and names >= max(1, len(filled) // 2) \
+            and not any(_looks_like_data(t) for t in uppers)
+
+    if index + 1 < len(rows) and sub_header(rows[index], rows[index + 1]):
+        return index, index + 2
+    if index > 0 and sub_header(rows[index - 1], rows[index]):
+        return index - 1, index + 1
+    return index, index + 1
+
+
+def _flatten(upper: list[Any], lower: list[Any], width: int) -> list[str]:
+    """Two header rows as one: "Контакты / Телефон" under a merged cell (its text carried
+    right over the empty cells it spans), the upper or the lower text alone elsewhere."""
+    up, low = _cells(upper, width), _cells(lower, width)
+    headers, carried = [], ""
+    for a, b in zip(up, low, strict=True):
+        if a:
+            carried = a
+        group = a or (carried if b else "")
+        headers.append(f"{group} / {b}" if group and b else group or b)
+    return headers
 
 
 # --- the exports of other programs -----------------------------------------------------------
@@ -1521,8 +1662,10 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
     mapping = dict(options.mapping) if options.mapping is not None \
         else auto_mapping(kind, table.headers)
     if not any(mapping.values()):
-        raise ValidationError({"map": _("No column is mapped to a field; map at least the"
-                                        " name column.")})
+        raise ValidationError({"map": _(
+            "No column is mapped to a field; map at least the name column (--map"
+            " COLUMN=FIELD). The columns: {columns}").format(
+            columns=", ".join(table.headers[:30]))})
     _check_name_mapped(kind, mapping)
     resolver = _Resolver(actor, kind, options)
     cleaner = _RowCleaner(actor, kind, options, resolver)
