@@ -13,9 +13,10 @@ import openpyxl
 import pytest
 
 from tests.xlsb_writer import write_xlsb
-from tui_crm.services import importing, records
-from tui_crm.services.importing import ImportOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import importing
+from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.text.dates import NO_YEAR
 
 FORMATS = Path(__file__).resolve().parent.parent / "fixtures" / "formats"

@@ -1,4 +1,4 @@
-"""Duplicates are people, not names: the one duplicate rule (services/duplicate_rule.py)
+"""Duplicates are people, not names: the one duplicate rule (services/duplicates/rule.py)
 through the importer, the form's look-up and the base scan; every row's outcome and every
 column's fate named in the result, the CLI text and --json, a dry run the same."""
 
@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.test_importing import run_cli, write_csv
-from tui_crm.services import duplicate_rule as rule
-from tui_crm.services import duplicates, importing, merging, records
-from tui_crm.services.importing import ImportOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.duplicates import duplicates, merging, rule
+from tui_crm.services.transfer import importing
+from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.text.dates import NO_YEAR
 
 HEADER = ["ФИО", "Компания", "Телефон", "E-mail", "Дата рождения", "Откуда узнали"]
