@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.test_importing import run_cli, write_csv
+from tui_crm.services.analytics import reports
 from tui_crm.services.core import records
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.duplicates import duplicates, merging, rule
+from tui_crm.services.planning import planning
 from tui_crm.services.transfer import importing
 from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.text.dates import NO_YEAR
@@ -168,8 +170,13 @@ def test_the_rule_is_symmetric_and_an_index_agrees_with_it(kind: str, a: rule.Ke
         assert one is not None and found[1].sure == one.sure
 
 
-def test_a_birthday_without_a_year_is_no_age(db, actor: Actor) -> None:
-    contact = base_contact(actor, birthday="--0308")
+def test_a_birthday_without_a_year_is_no_age_and_comes_every_year(db, actor: Actor) -> None:
+    contact = base_contact(actor, birthday="08.03")  # typed in the form: day and month
     view = records.get(actor, "contacts", contact)
     assert view.values["birthday"] == dt.date(NO_YEAR, 3, 8)
     assert view.display["birthday"] == "--03-08"
+    for year in (2026, 2027):
+        [item] = planning.birthdays_on(actor, dt.date(year, 3, 8))
+        assert (item.contact_id, item.age) == (contact, None)
+    report = reports.birthdays(actor, dt.date(2027, 3, 1), dt.date(2027, 3, 31))
+    assert [(row["_contact_id"], row["age"]) for row in report.rows] == [(contact, None)]
