@@ -124,6 +124,20 @@ def test_cli_names_columns_and_rows_and_dry_run_says_the_same(tmp_path: Path, db
     assert "row 5: error: No name" in out
 
 
+def test_two_companies_of_one_trade_name_both_arrive(tmp_path: Path, db,
+                                                    actor: Actor) -> None:
+    path = write_csv(tmp_path / "orgs.csv", [
+        ["Наименование", "Юридическое наименование", "Город"],
+        ["Blue Software", "ООО «Blue Software»", "Москва"],
+        ["Blue Software", "Blue Software Corp.", "Москва"],  # another legal entity
+        ["Blue Software", "", "Москва"]])  # nothing tells it apart: the same client
+    result = importing.import_file(actor, path, ImportOptions(kind="organizations"))
+    assert [(o.row, o.outcome) for o in result.outcomes] == [
+        (2, "created"), (3, "created"), (4, "skipped")]
+    assert result.outcomes[1].reason == "possible duplicate of row 2 (same name only)"
+    assert result.outcomes[2].reason == "same name as row 2"
+
+
 def test_the_form_warning_follows_the_same_rule(db, actor: Actor) -> None:
     org = records.create(actor, "organizations", {"name": "Ромашка", "source": "Website"}).id
     first = base_contact(actor, organization=org, birthday="1985-03-08")
@@ -147,7 +161,8 @@ keys = st.builds(
     name=st.sampled_from(["", "иванов иван", "иванов иван иванович", "петров"]),
     company=st.sampled_from(["", "1", "2"]),
     birthday=st.sampled_from(["", "1985-03-08", f"{NO_YEAR}-03-08", "1990-01-01"]),
-    city=st.sampled_from(["", "москва", "тверь"]))
+    city=st.sampled_from(["", "москва", "тверь"]),
+    legal=st.sampled_from(["", "blue software", "blue software corp"]))
 
 
 @settings(max_examples=300, deadline=None)

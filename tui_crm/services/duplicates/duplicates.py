@@ -74,7 +74,8 @@ def _keys(kind: str, values: dict[str, Any]) -> rule.Keys:
     if kind == "organizations":
         return rule.Keys(inn=str(values.get("inn") or ""),
                          name=normalize_name(candidate_name(kind, values)),
-                         city=normalize_text(str(values.get("city") or "")))
+                         city=normalize_text(str(values.get("city") or "")),
+                         legal=rule.legal_key(str(values.get("legal_name") or "")))
     org = values.get("organization")
     birthday = values.get("birthday")
     if isinstance(birthday, str) and birthday.strip():
@@ -93,7 +94,8 @@ def _keys(kind: str, values: dict[str, Any]) -> rule.Keys:
 def _record_keys(kind: str, row: Any) -> rule.Keys:
     if kind == "organizations":
         return rule.Keys(inn=row.inn or "", name=normalize_name(row.name or ""),
-                         city=normalize_text(row.city or ""))
+                         city=normalize_text(row.city or ""),
+                         legal=rule.legal_key(row.legal_name or ""))
     return rule.Keys(name=person_key(row.last_name, row.first_name, row.middle_name),
                      company=str(row.organization_id or ""),
                      birthday=rule.birthday_key(row.birthday))

@@ -114,11 +114,13 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
     names: dict[str, list[tuple[int, rule.Keys]]] = {}
     if kind == "organizations":
         by_inn: dict[str, list[int]] = {}
-        for rid, name, city, inn in model.select(model.id, model.name, model.city, model.inn) \
-                .where(model.deleted_at.is_null()).tuples():
+        for rid, name, city, inn, legal in model.select(
+                model.id, model.name, model.city, model.inn, model.legal_name).where(
+                model.deleted_at.is_null()).tuples():
             if inn:
                 by_inn.setdefault(inn, []).append(rid)
-            keys = rule.Keys(inn=inn or "", name=org_key(name), city=normalize_text(city or ""))
+            keys = rule.Keys(inn=inn or "", name=org_key(name), city=normalize_text(city or ""),
+                             legal=rule.legal_key(legal or ""))
             names.setdefault(keys.name, []).append((rid, keys))
         pair_groups(by_inn, _("tax id"), 100.0)
     else:

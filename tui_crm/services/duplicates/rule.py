@@ -3,11 +3,13 @@
 
 Sure — the same client:
   * organizations: the same tax id; a shared phone or e-mail; the same name (quotes and
-    legal forms aside) where neither the tax ids nor the cities disagree;
+    legal forms aside) where neither the tax ids, the cities nor the legal names disagree;
   * contacts: a shared phone or e-mail; the same full name and the same company; the same
     full name and the same birthday (a birthday without a year agrees on day and month).
 Possible — shown to the user, never acted on by itself:
   * contacts: the same full name with nothing else agreeing (namesakes are common);
+  * organizations: the same name under two different legal names ("Blue Software" LLC and
+    Corp. in one city);
   * both: a similar name (rapidfuzz token_sort_ratio ≥ NAME_THRESHOLD).
 Not the same: contacts of one name whose birthdays differ; organizations of one name with
 different tax ids or in different cities.
@@ -22,7 +24,7 @@ from typing import Any, NamedTuple
 from rapidfuzz import fuzz
 
 from tui_crm.i18n import _
-from tui_crm.text.names import fuzzy_key
+from tui_crm.text.names import fuzzy_key, normalize_text
 
 NAME_THRESHOLD = 90  # similar names: token_sort_ratio of their fuzzy keys, 0–100
 FUZZY_CANDIDATES = 300  # names sharing a word compared with one name, at most
@@ -41,6 +43,7 @@ class Keys(NamedTuple):
     company: str = ""
     birthday: str = ""
     city: str = ""
+    legal: str = ""  # an organization's legal name (legal_key)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def names_verdict(kind: str, a: Keys, b: Keys, *, similar: bool = False) -> Verd
             return None
         if similar:
             return Verdict(_("similar name"), False)
+        if a.legal and b.legal and a.legal != b.legal:
+            return Verdict(_("name"), False)  # two companies of one trade name
         return Verdict(_("name"), True)
     if a.birthday and b.birthday:
         if not _birthdays_agree(a.birthday, b.birthday):
@@ -165,6 +170,12 @@ class Index:
                         if found is not None:
                             return ref, found
         return possible
+
+
+def legal_key(text: str) -> str:
+    """A legal name as the rule compares it: case, quotes and punctuation aside, the legal
+    form kept ("ООО «Blue Software»" ≠ "Blue Software Corp.")."""
+    return fuzzy_key(normalize_text(text or ""))
 
 
 def birthday_key(value: Any) -> str:

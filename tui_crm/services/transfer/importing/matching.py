@@ -25,7 +25,8 @@ def _row_keys(kind: str, values_: dict[str, Any]) -> rule.Keys:
     emails = tuple(p[2] for p in values_.get("emails", ()) if p[3] and p[2])
     if kind == "organizations":
         return rule.Keys(phones, emails, values_.get("inn") or "", org_key(values_["name"]),
-                         city=normalize_text(values_.get("city") or ""))
+                         city=normalize_text(values_.get("city") or ""),
+                         legal=rule.legal_key(values_.get("legal_name") or ""))
     org = values_.get("organization")
     company = str(org) if isinstance(org, int) else \
         f"new:{normalize_text(org.name)}" if isinstance(org, Pending) else ""
@@ -60,14 +61,15 @@ def match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bo
         index.add_point(point_kind, normalized, ("db", record_id))
     if kind == "organizations":
         cities: dict[str, str] = {}  # few distinct cities: normalized once each
-        for record_id, name, city, inn in db.execute_sql(
-                f'SELECT id, name, city, inn FROM "{table_name}" WHERE deleted_at IS NULL'):
+        for record_id, name, city, inn, legal in db.execute_sql(
+                f'SELECT id, name, city, inn, legal_name FROM "{table_name}"'
+                f' WHERE deleted_at IS NULL'):
             city = city or ""
             city_key = cities.get(city)
             if city_key is None:
                 city_key = cities[city] = normalize_text(city)
             index.add(("db", record_id), rule.Keys(inn=inn or "", name=org_key(name),
-                                                   city=city_key))
+                                                   city=city_key, legal=rule.legal_key(legal or "")))
     else:
         for record_id, last, first, middle, org, birthday in db.execute_sql(
                 f'SELECT id, last_name, first_name, middle_name, organization_id, birthday'
