@@ -46,7 +46,8 @@ from tui_crm.services.transfer.importing import (
 from tui_crm.ui.widgets import PlainTable
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 
-SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".vcf", ".vcard"}
+SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".htm", ".html",
+            ".vcf", ".vcard"}
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1251", "koi8-r", "cp866", "utf-16", "latin-1"]
 DELIMITERS = [";", ",", "\t", "|"]
 PREVIEW_ROWS = 100
@@ -123,7 +124,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
                 section=settings.section_name(self.kind)), id="wizard-title", markup=False)
             with ContentSwitcher(initial="step-file"):
                 with Vertical(id="step-file"):
-                    yield Label(_("Choose a .xlsx, .xls, .ods, .csv or .vcf file:"))
+                    yield Label(_("Choose a .xlsx, .xlsb, .xls, .ods, .csv or .vcf file:"))
                     yield SpreadsheetTree(str(self.folder), id="file-tree")
                     yield Input(value=self.start_path, placeholder=_("Path to the file"),
                                 id="file-path")
