@@ -27,11 +27,27 @@ from tui_crm.text.names import split_full_name, western_name
 
 VERSIONS = ("2.1", "3.0", "4.0")
 LINE_OCTETS = 75
+QP_LINE = 76  # RFC 2045: an encoded line is at most 76 characters, its "=" included
 
 # Columns of the table a .vcf file is read into: target names, so mapping is automatic.
 HEADERS = ["last_name", "first_name", "middle_name", "organization", "position", "role",
            "phones", "emails", "messengers", "birthday", "residence_address", "address",
            "city", "website", "notes", "tags", "contact_person"]
+
+# Fields no standard vCard property holds, written as X- properties (RFC 6350 6.10) that
+# other programs keep and ignore, and read back by name: a .vcf export loses nothing.
+# Choices are written as their codes ("client"), yes/no as TRUE (absent: no).
+X_PROPERTIES = {
+    "organizations": {"X-INN": "inn", "X-LEGAL-NAME": "legal_name",
+                      "X-INDUSTRY": "industry", "X-STATUS": "status",
+                      "X-CATEGORY": "category", "X-SOURCE": "source",
+                      "X-OPT-OUT": "opt_out"},
+    "contacts": {"X-DECISION-MAKER": "is_decision_maker", "X-HOBBIES": "hobbies",
+                 "X-REGISTRATION-ADDRESS": "registration_address", "X-SOURCE": "source",
+                 "X-OPT-OUT": "opt_out"},
+}
+X_BOOLEANS = {"is_decision_maker", "opt_out"}
+HEADERS += sorted({name for props in X_PROPERTIES.values() for name in props.values()})
 
 PHONE_TYPES = {"cell": "mobile", "mobile": "mobile", "iphone": "mobile", "work": "work",
                "home": "home", "fax": "fax", "pager": "other", "other": "other",
@@ -352,6 +368,18 @@ def card_values(card: Card) -> dict[str, Any]:
             if t.strip()]
     if tags:
         out["tags"] = ", ".join(unescape(t) for t in dict.fromkeys(tags))
+    out.update(x_values(card))
+    return out
+
+
+def x_values(card: Card) -> dict[str, str]:
+    """The X- properties the writer adds (X_PROPERTIES), as importer columns."""
+    known = {x: name for props in X_PROPERTIES.values() for x, name in props.items()}
+    out: dict[str, str] = {}
+    for prop in card.properties:
+        name = known.get(prop.name)
+        if name and prop.text().strip():
+            out[name] = prop.text().strip()
     return out
 
 
@@ -409,21 +437,31 @@ def fold(line: str) -> str:
     return "\r\n ".join(pieces)
 
 
-def _qp(text: str) -> str:
-    """Quoted-printable for vCard 2.1 (UTF-8 bytes), soft line breaks before 76 characters."""
+def _qp(text: str, first: int = 0) -> str:
+    """Quoted-printable for vCard 2.1 (UTF-8 bytes) in lines of at most 76 characters with
+    their soft break "=" (RFC 2045); `first` is the room the property's name takes on the
+    first line. A space next to a soft break — last before it, or first after it — is
+    written =20: readers that trim lines, or unfold a line that starts with a space as a
+    folded one, would lose it ("ИП Островская В. Н." read back as "ИП ОстровскаяВ. Н.")."""
     out: list[str] = []
     for byte in text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"):
         ch = chr(byte)
         out.append(ch if 33 <= byte <= 126 and ch != "=" or ch == " " else f"={byte:02X}")
-    lines, current = [], ""
+    lines, current, room = [], "", QP_LINE - 1 - first
     for token in out:
-        if len(current) + len(token) > 73:
-            lines.append(current + "=")
-            current = ""
+        if len(current) + len(token) > room:
+            moved = current.endswith(" ")  # the space goes to the next line, as =20
+            lines.append((current[:-1] if moved else current) + "=")
+            current, room = ("=20" if moved else ""), QP_LINE - 1
+        if token == " " and not current:
+            token = "=20"  # a line starting with a space would read as a folded line
         current += token
+    if current.endswith(" "):  # a trailing space of the value, kept
+        current = current[:-1] + "=20"
+        if len(current) > QP_LINE:
+            lines.append(current[:-3] + "=")
+            current = "=20"
     lines.append(current)
-    if lines[-1].endswith(" "):
-        lines[-1] = lines[-1][:-1] + "=20"
     return "\r\n".join(lines)
 
 
@@ -439,9 +477,9 @@ class _Writer:
         """One property; `raw` values are already escaped (structured ones)."""
         if self.version == "2.1":
             text = value if raw else value.replace("\\", "\\\\").replace(";", "\\;")
-            if any(ord(ch) > 127 for ch in text) or "\n" in text:
-                self.lines.append(f"{name}{params};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:"
-                                  f"{_qp(text)}")
+            if any(ord(ch) > 127 for ch in text) or "\n" in text or len(text) > 60:
+                head = f"{name}{params};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:"
+                self.lines.append(head + _qp(text, len(head)))
             else:
                 self.lines.append(f"{name}{params}:{text}")
             return
@@ -524,6 +562,16 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
             w.lines.append(fold(f"IMPP:{scheme}:{p.value}"))
         elif scheme:
             w.prop(f"X-{scheme.upper()}", p.value)
+    for x_name, name in X_PROPERTIES[view.kind].items():
+        value = view.values.get(name)
+        if name in X_BOOLEANS:
+            if value:
+                w.prop(x_name, "TRUE")
+        elif name == "source":
+            if view.display.get(name):
+                w.prop(x_name, view.display[name])
+        elif value and not (name == "category" and value == "none"):
+            w.prop(x_name, str(value))
     notes = view.values.get("notes") or ""
     if notes:
         w.prop("NOTE", notes)
