@@ -271,3 +271,57 @@ def test_ods_opens_in_odfpy_with_typed_cells(tmp_path: Path, db, actor: Actor) -
     with __import__("zipfile").ZipFile(path) as archive:
         assert archive.namelist()[0] == "mimetype"
         assert archive.getinfo("mimetype").compress_type == 0
+
+
+# --- .docx ------------------------------------------------------------------------------------
+
+
+def test_docx_is_a4_landscape_with_the_columns_that_fit(tmp_path: Path, db, actor: Actor) -> None:
+    from docx import Document
+    from docx.shared import Cm, Pt
+
+    for n in range(3):
+        records.create(actor, "contacts", {
+            "last_name": f"Константинопольская-{n}", "first_name": "Мария",
+            "middle_name": "Петровна", "position": "Главный бухгалтер",
+            "role": "согласует договор", "hobbies": "горные лыжи", "birthday": "1985-02-28",
+            "phones": ["+7 916 123-45-67"], "emails": [f"maria{n}@example.ru"],
+            "residence_address": "Москва, ул. Тверская, д. 1, кв. 5",
+            "registration_address": "Тверь, ул. Советская, д. 10",
+            "notes": "Любит, когда звонят утром. " * 5})
+    path = tmp_path / "c.docx"
+    exporting.export(actor, "contacts", path)
+    document = Document(str(path))
+    section = document.sections[0]
+    assert abs(section.page_width - Cm(29.7)) < Cm(0.05)
+    assert abs(section.page_height - Cm(21.0)) < Cm(0.05)
+    table = document.tables[0]
+    heads = [c.text for c in table.rows[0].cells]
+    # the columns empty in every row (photo, group, …) are not there at all
+    assert "Photo" not in heads and "Group" not in heads
+    assert heads[0] == "Last name" and heads[-1] == "Other fields"
+    widths = [col.width for col in table.columns]
+    assert sum(widths) <= Cm(29.7 - 3) + Cm(0.05)
+    assert min(widths) >= Cm(1.6)
+    rest = table.rows[1].cells[-1].text
+    assert "Notes: Любит, когда звонят утром." in rest
+    for paragraph in (p for row in table.rows for c in row.cells for p in c.paragraphs):
+        for run in paragraph.runs:
+            assert run.font.size is None or run.font.size >= Pt(9)
+    assert document.styles["Normal"].font.size == Pt(9)
+    # every value is somewhere: in its column or in "Other fields"
+    text = "\n".join(c.text for c in table.rows[1].cells)
+    for value in ("Константинопольская-0", "maria0@example.ru", "горные лыжи",
+                  "Тверь, ул. Советская, д. 10", "+7 916 123-45-67"):
+        assert value in text
+
+
+def test_docx_of_few_columns_has_no_other_fields(tmp_path: Path, db, actor: Actor) -> None:
+    from docx import Document
+
+    records.create(actor, "contacts", {"last_name": "Иванов", "first_name": "Иван"})
+    path = tmp_path / "c.docx"
+    exporting.export(actor, "contacts", path, fields=["last_name", "first_name"])
+    table = Document(str(path)).tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["Last name", "First name"]
+    assert [c.text for c in table.rows[1].cells] == ["Иванов", "Иван"]

@@ -27,6 +27,7 @@ from tui_crm.i18n import _, get_language
 from tui_crm.services import (
     audit,
     csv_export,
+    docx_export,
     export_rows,
     ods_export,
     records,
@@ -276,33 +277,6 @@ def _write_txt(path: Path, header: list[str], rows: list[list[Any]]) -> int:
     return len(rows)
 
 
-def _write_docx(path: Path, header: list[str], rows: list[list[Any]], title: str) -> int:
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Pt
-
-    document = Document()
-    section = document.sections[0]
-    if len(header) > 5:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = section.page_height, section.page_width
-    document.add_heading(title, level=1)
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = ""
-        run = cell.paragraphs[0].add_run(_xml_text(text))
-        run.bold = True
-        run.font.size = Pt(8)
-    for row in rows:
-        cells = table.add_row().cells
-        for cell, value in zip(cells, row, strict=True):
-            run = cell.paragraphs[0].add_run(_xml_text(str(value)))
-            run.font.size = Pt(8)
-    document.save(str(path))
-    return len(rows)
-
-
 # --- the service ------------------------------------------------------------------------------
 
 
@@ -377,7 +351,7 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
         elif fmt == "txt":
             count = _write_txt(path, header, list(rows()))
         else:
-            count = _write_docx(path, header, list(rows()), title)
+            count = docx_export.write(path, header, list(rows()), title)
     except OSError as exc:
         raise ExportError(_("Cannot write {path}: {reason}").format(
             path=path, reason=exc.strerror or exc)) from None
