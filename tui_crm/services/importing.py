@@ -891,13 +891,15 @@ class _Resolver:
 
 _POINT_SPLIT = re.compile(r"[;\n,]+")
 _EMAIL_SPLIT = re.compile(r"[;,\s]+")
+_LABEL_SPACE = re.compile(r":\s+")
 
 
 def _split_points(text: str, point_kind: str) -> list[str]:
     """Several phones / e-mails in one cell, separated by ; , or new lines; an extension
     ("доб. 12") stays with its number."""
     if point_kind == "email":
-        return [p for p in _EMAIL_SPLIT.split(text) if p.strip()]
+        # "personal: a@b.ru" (a typed e-mail, as exports write it) stays one piece
+        return [p for p in _EMAIL_SPLIT.split(_LABEL_SPACE.sub(":", text)) if p.strip()]
     if "," not in text and ";" not in text and "\n" not in text:  # one number (most cells)
         piece = text.strip()
         return [piece] if piece else []
