@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Input, Select
 
 from tests.ui.conftest import CrmData, settle
-from tui_crm.services import records
+from tui_crm.services.core import records
 from tui_crm.ui.app import build_app
 from tui_crm.ui.screens.reports import ExportModal
 

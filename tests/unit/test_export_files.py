@@ -19,10 +19,11 @@ from icalendar import Calendar
 from tests.unit.test_importing import run_cli
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.i18n import set_language
-from tui_crm.services import csv_export, exporting, importing, records, settings, users
-from tui_crm.services.importing import ImportOptions
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, settings, users
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import csv_export, exporting, importing
+from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.validate import format_phone
 
 # --- the formula guard ------------------------------------------------------------------------

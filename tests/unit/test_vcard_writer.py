@@ -8,13 +8,14 @@ import quopri
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tui_crm.services import exporting, importing, records, vcard
-from tui_crm.services.importing import ImportOptions
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import exporting, importing, vcard
+from tui_crm.services.transfer.importing import ImportOptions
 
 
 def _unfold_qp(card: str) -> dict[str, str]:
@@ -35,6 +36,7 @@ def _unfold_qp(card: str) -> dict[str, str]:
 
 @given(st.text(alphabet=st.sampled_from(list("ИП Островская В. Н.ab =,;\\\n")), min_size=1,
                max_size=300), st.integers(min_value=0, max_value=60))
+@example("a" * 40 + "  ", 33)  # two spaces at the end of a full line
 def test_quoted_printable_lines_and_spaces(text: str, first: int) -> None:
     encoded = vcard._qp(text, first)
     lines = encoded.split("\r\n")
