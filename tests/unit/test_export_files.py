@@ -326,3 +326,40 @@ def test_docx_of_few_columns_has_no_other_fields(tmp_path: Path, db, actor: Acto
     table = Document(str(path)).tables[0]
     assert [c.text for c in table.rows[0].cells] == ["Last name", "First name"]
     assert [c.text for c in table.rows[1].cells] == ["Иванов", "Иван"]
+
+
+# --- organizations that share a name ---------------------------------------------------------
+
+
+def test_a_shared_company_name_goes_out_with_its_inn_and_comes_back(tmp_path: Path, db,
+                                                                    actor: Actor) -> None:
+    from tui_crm.services.transfer import org_names
+
+    assert org_names.split("Альфа (ИНН 7707083893)") == ("Альфа", "7707083893")
+    assert org_names.split("Альфа (INN 500100732259)") == ("Альфа", "500100732259")
+    assert org_names.split("Альфа (Казань)") == ("Альфа (Казань)", "")
+    alfa1 = records.create(actor, "organizations", {"name": "Альфа", "inn": "7707083893",
+                                                     "status": "client"})
+    alfa2 = records.create(actor, "organizations", {"name": "альфа", "inn": "500100732259",
+                                                     "status": "client"})
+    solo = records.create(actor, "organizations", {"name": "Бета", "inn": "7736207543",
+                                                    "status": "client"})
+    for org in (alfa1, alfa2, solo):
+        records.create(actor, "contacts", {"last_name": f"Сотрудник {org.id}",
+                                           "organization": org.id})
+    for fmt in ("csv", "vcf"):
+        path = tmp_path / f"people.{fmt}"
+        exporting.export(actor, "contacts", path, fields=["last_name", "organization"]
+                         if fmt == "csv" else None)
+        text = path.read_bytes().decode("utf-8-sig")
+        assert "Альфа (ИНН 7707083893)" in text and "альфа (ИНН 500100732259)" in text
+        assert "Бета (ИНН" not in text  # a name no one else has stays as it is
+        for row in records.list_records(actor, "contacts", ListQuery()).rows:
+            records.delete(actor, "contacts", row.id)
+        result = importing.import_file(actor, path, ImportOptions(kind="contacts",
+                                                                  on_duplicate="create"))
+        assert result.created == 3 and not result.errors
+        links = {records.get(actor, "contacts", i).values["last_name"]:
+                 records.get(actor, "contacts", i).values["organization"]
+                 for i in result.created_ids}
+        assert links == {f"Сотрудник {o.id}": o.id for o in (alfa1, alfa2, solo)}, fmt

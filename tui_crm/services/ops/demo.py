@@ -815,6 +815,7 @@ class _Demo:
                 birthday = dt.date(self.today.year - rng.randrange(22, 66), rng.randrange(1, 13),
                                    rng.randrange(1, 29))
             e164, shown = _mobile(rng)
+            mobile = e164
             points.append((point_id, None, cid, "phone", "mobile", shown, e164, True, 0))
             point_id += 1
             primary_phone, primary_email = shown, ""
@@ -848,10 +849,11 @@ class _Demo:
                 point_id += 1
                 terms.extend(point_terms("messenger", handle, key))
             if rng.random() < 0.08:
-                points.append((point_id, None, cid, "messenger", "whatsapp", e164, e164,
+                number = mobile if self.complete else e164  # never an extension
+                points.append((point_id, None, cid, "messenger", "whatsapp", number, number,
                                True, 1))
                 point_id += 1
-                terms.extend(point_terms("messenger", e164, e164))
+                terms.extend(point_terms("messenger", number, number))
             if rng.random() < 0.04 or self.complete:
                 tag = rng.choice(self.tags)
                 tag_links.append(("contacts", cid, tag))

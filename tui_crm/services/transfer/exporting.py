@@ -28,7 +28,13 @@ from tui_crm.services.core import audit, records, server_files, settings, values
 from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.transfer import csv_export, docx_export, export_rows, ods_export
+from tui_crm.services.transfer import (
+    csv_export,
+    docx_export,
+    export_rows,
+    ods_export,
+    org_names,
+)
 
 FORMATS = ("xlsx", "csv", "ods", "html", "txt", "docx", "vcf", "ics")
 PAGE = 1000
@@ -162,6 +168,8 @@ def cell_value(view: RecordView, column: Column, *, typed: bool) -> Any:
     if kind == "decimal" and isinstance(value, Decimal | int | float):
         return export_rows.decimal_text(value, get_language() == "ru")
     text = view.display.get(name)
+    if kind == "organization" and text and value:  # a shared name with its INN (org_names)
+        text = org_names.Namesakes().names([value]).get(value, text)
     if text is None:
         text = values.display(kind, value, choices=column.spec.choices)
     return text

@@ -56,6 +56,7 @@ from tui_crm.services.core import (
 )
 from tui_crm.services.core.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, REFERRERS, FieldSpec
 from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import org_names
 from tui_crm.text.identity import (
     InvalidValue,
     email_key,
@@ -864,6 +865,11 @@ class _Resolver:
                 else:
                     self.hidden_orgs.setdefault(normalize_text(name), owner)
         ids = self.org_names.get(normalize_text(raw), [])
+        if not ids:  # "Альфа (ИНН 7707083893)": a shared name as exports write it
+            name, inn = org_names.split(raw)
+            if inn:
+                ids = [i for i in self.org_names.get(normalize_text(name), [])
+                       if i in self._org_ids_with_inn(inn)]
         if len(ids) == 1:
             return ids[0]
         if len(ids) > 1:
@@ -877,6 +883,10 @@ class _Resolver:
         if self.options.create_missing:
             return self._pending("organization", raw)
         raise InvalidValue(_("No organization called {name!r}").format(name=raw))
+
+    def _org_ids_with_inn(self, inn: str) -> set[int]:
+        return {i for (i,) in m.Organization.select(m.Organization.id).where(
+            (m.Organization.inn == inn) & m.Organization.deleted_at.is_null()).tuples()}
 
     def import_source(self) -> Any:
         """The source given to new leads that name none (a rule of the database)."""

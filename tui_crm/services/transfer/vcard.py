@@ -23,6 +23,7 @@ from tui_crm.i18n import _
 from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import org_names
 from tui_crm.text.names import split_full_name, western_name
 
 VERSIONS = ("2.1", "3.0", "4.0")
@@ -502,8 +503,10 @@ _TEL_TYPES = {"mobile": ["cell"], "work": ["work"], "home": ["home"], "fax": ["f
 _IMPP = {"skype": "skype", "telegram": "telegram", "whatsapp": "whatsapp", "viber": "viber"}
 
 
-def card_text(view: RecordView, version: str = "3.0") -> str:
-    """One record as a vCard."""
+def card_text(view: RecordView, version: str = "3.0",
+              namesakes: org_names.Namesakes | None = None) -> str:
+    """One record as a vCard; a contact's company whose name another organization has
+    too is written with its INN (see org_names), so that an import finds the right one."""
     w = _Writer(version)
     w.lines.append("BEGIN:VCARD")
     w.lines.append(f"VERSION:{version}")
@@ -516,6 +519,9 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
         w.prop("N", structured([last, first, middle, "", ""]), raw=True)
         w.prop("FN", full or view.title)
         org = view.display.get("organization", "")
+        org_id = view.values.get("organization")
+        if org and org_id:
+            org = (namesakes or org_names.Namesakes()).names([org_id]).get(org_id, org)
         if org:
             w.prop("ORG", escape(org), raw=True)
         if view.values.get("position"):
@@ -595,9 +601,10 @@ def export_file(actor: Actor, kind: str, path: Path, *, query: ListQuery | None 
         raise ValidationError({"format": _("Only contacts and organizations can be exported"
                                            " as vCards.")})
     count = 0
+    namesakes = org_names.Namesakes()
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         for view in exporting.iter_views(actor, kind, query, progress):
-            handle.write(card_text(view, version))
+            handle.write(card_text(view, version, namesakes))
             count += 1
     return count
 
