@@ -117,3 +117,16 @@ def test_a_card_without_the_extras_reads_them_as_empty(tmp_path: Path, db, actor
     view = records.get(actor, "contacts", result.created_ids[0])
     assert (view.values["is_decision_maker"], view.values["opt_out"],
             view.values["hobbies"]) == (False, False, "")
+
+
+@pytest.mark.parametrize("version", ["2.1", "3.0", "4.0"])
+def test_birthdays_with_and_without_a_year(db, actor: Actor, version: str) -> None:
+    import datetime as dt
+
+    with_year = records.create(actor, "contacts", {"last_name": "Годов",
+                                                   "birthday": dt.date(1985, 3, 8)})
+    without = records.create(actor, "contacts", {"last_name": "Безгодов",
+                                                 "birthday": dt.date(vcard.NO_YEAR, 2, 29)})
+    expected = "19850308" if version == "4.0" else "1985-03-08"
+    assert f"BDAY:{expected}\r\n" in vcard.record_card(actor, "contacts", with_year.id, version)
+    assert "BDAY:--0229\r\n" in vcard.record_card(actor, "contacts", without.id, version)

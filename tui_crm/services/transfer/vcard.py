@@ -468,6 +468,19 @@ def _qp(text: str, first: int = 0) -> str:
     return "\r\n".join(lines)
 
 
+# The year a birthday without one is stored with: tui_crm.text.dates.NO_YEAR (branch
+# i16-in); the two must agree.
+NO_YEAR = 1604
+
+
+def birthday_text(day: dt.date, version: str) -> str:
+    """BDAY's value: 1985-03-08 (2.1, 3.0), 19850308 (4.0); without a year --0308 (RFC 6350
+    4.3.1, which phones and Google read in every version)."""
+    if day.year == NO_YEAR:
+        return day.strftime("--%m%d")
+    return day.strftime("%Y%m%d" if version == "4.0" else "%Y-%m-%d")
+
+
 class _Writer:
     def __init__(self, version: str) -> None:
         if version not in VERSIONS:
@@ -530,7 +543,7 @@ def card_text(view: RecordView, version: str = "3.0",
             w.prop("ROLE", view.values["role"])
         birthday = view.values.get("birthday")
         if isinstance(birthday, dt.date):
-            w.lines.append(f"BDAY:{birthday.strftime('%Y%m%d' if version == '4.0' else '%Y-%m-%d')}")
+            w.lines.append(f"BDAY:{birthday_text(birthday, version)}")
         address = view.values.get("residence_address") or ""
         if address:
             w.prop("ADR", structured(["", "", address, "", "", "", ""]), w.typed(["home"]),
