@@ -45,3 +45,25 @@ async def test_the_encoding_is_offered_only_with_csv(crm: CrmData) -> None:
         await pilot.pause()
         assert not modal.query("#encoding")
         assert modal.encoding == "utf-8"
+
+
+async def test_company_time_zone_in_the_settings(crm: CrmData) -> None:
+    from tests.ui.test_settings import PaneApp, error_of, open_tab
+    from tui_crm.services.core import settings
+    from tui_crm.ui.screens.settings import TimeZoneTab
+
+    app = PaneApp(crm.admin)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await open_tab(pilot, "time-zone-tab")
+        zone = app.query_one("#time-zone", Input)
+        assert zone.value == "" and zone.placeholder == settings.server_time_zone()
+        await pilot.click("#time-zone")
+        await pilot.press(*"Mars/Olympus", "enter")
+        await pilot.pause()
+        assert "Unknown time zone" in error_of(app, TimeZoneTab)
+        assert settings.time_zone_name() == settings.server_time_zone()
+        zone.value = "Asia/Yekaterinburg"
+        await pilot.click("#time-zone-save")
+        await pilot.pause()
+        assert settings.time_zone_name() == "Asia/Yekaterinburg"
+        assert error_of(app, TimeZoneTab) == "" and len(app.changes) == 1
