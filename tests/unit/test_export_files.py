@@ -363,3 +363,19 @@ def test_a_shared_company_name_goes_out_with_its_inn_and_comes_back(tmp_path: Pa
                  records.get(actor, "contacts", i).values["organization"]
                  for i in result.created_ids}
         assert links == {f"Сотрудник {o.id}": o.id for o in (alfa1, alfa2, solo)}, fmt
+
+
+def test_a_date_before_1900_goes_to_xlsx_as_text(tmp_path: Path, db, actor: Actor) -> None:
+    import openpyxl
+
+    records.create(actor, "contacts", {"last_name": "Безгодов",
+                                       "birthday": dt.date(1604, 3, 8)})
+    path = tmp_path / "c.xlsx"
+    exporting.export(actor, "contacts", path, fields=["last_name", "birthday"])
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet["B2"].value == "1604-03-08"  # Excel's dates start in 1900
+    for row in records.list_records(actor, "contacts", ListQuery()).rows:
+        records.delete(actor, "contacts", row.id)
+    result = importing.import_file(actor, path, ImportOptions(kind="contacts"))
+    assert records.get(actor, "contacts", result.created_ids[0]).values["birthday"] == \
+        dt.date(1604, 3, 8)

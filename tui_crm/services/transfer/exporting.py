@@ -217,6 +217,10 @@ def _write_xlsx(path: Path, header: list[str], rows: Iterator[list[Any]], title:
                         value = cell
             elif isinstance(value, Decimal):
                 value = float(value)
+            elif isinstance(value, dt.date) and value.year < 1900:
+                # Excel's dates start in 1900 (a birthday stored without its year is in
+                # 1604): written as the ISO text, which the importer reads back
+                value = value.isoformat()
             out.append(value)
         append(out)
         count += 1
