@@ -1,5 +1,5 @@
 """Command-line subcommands for getting data in and out: import, import-undo, export,
-document, dedupe, merge."""
+time-zone, document, dedupe, merge."""
 
 from __future__ import annotations
 
@@ -98,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                               help=_("export a section as filtered to a file"))
     p.add_argument("section", help=_("organizations, contacts, events, …"))
     p.add_argument("-o", "--output", required=True, help=_("the file to write"))
-    p.add_argument("--format", choices=("xlsx", "csv", "html", "txt", "docx", "vcf", "ics"),
+    p.add_argument("--format", choices=("xlsx", "csv", "ods", "html", "txt", "docx", "vcf",
+                                        "ics"),
                    help=_("the format (by default told by the file name)"))
     p.add_argument("--query", default="", help=_("the search text, as in the table's filter"))
     p.add_argument("--filter", action="append", metavar="FIELD=VALUE", default=[],
@@ -107,9 +108,19 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--desc", action="store_true", help=_("sort descending"))
     p.add_argument("--fields", help=_("the columns, comma-separated (default: all)"))
     p.add_argument("--delimiter", help=_("CSV delimiter (default ; in Russian, , in English)"))
+    p.add_argument("--encoding", help=_("the CSV file's encoding: utf-8 (with a BOM, the"
+                                        " default) or cp1251 (for old Excel and 1C)"))
     p.add_argument("--vcard-version", choices=("2.1", "3.0", "4.0"), default="3.0",
                    help=_("vCard version (default 3.0)"))
+    p.add_argument("--time-zone", help=_("the .ics file's time zone (default: the company's,"
+                                         " see `tui-crm time-zone`)"))
     p.set_defaults(handler=handle_export)
+
+    p = subparsers.add_parser("time-zone", parents=[common],
+                              help=_("show or set the company's time zone (calendar exports)"))
+    p.add_argument("name", nargs="?", help=_("an IANA name such as Europe/Moscow; \"-\" goes"
+                                             " back to the server's zone"))
+    p.set_defaults(handler=handle_time_zone)
 
     p = subparsers.add_parser("document", parents=[common],
                               help=_("fill a .docx template from a card (no arguments: list"
@@ -232,10 +243,26 @@ def handle_export(args: argparse.Namespace, actor: Actor) -> int:
     with cli_stdout.output_path(args.output, f".{fmt}") as output:
         result = exporting.export(actor, kind, output, fmt, query=query, fields=fields,
                                   delimiter=args.delimiter, progress=_Bar(args, _("Exporting")),
-                                  vcard_version=args.vcard_version)
+                                  vcard_version=args.vcard_version, encoding=args.encoding,
+                                  time_zone=args.time_zone)
     text = _("{count} records written to {path}").format(
         count=result.rows, path=cli_stdout.shown(args.output, result.path))
+    text = "\n".join([text, *(_("Warning: {message}").format(message=w)
+                              for w in result.warnings)])
     return _print(args, result.to_dict(), text)
+
+
+def handle_time_zone(args: argparse.Namespace, actor: Actor) -> int:
+    from tui_crm.services.core import settings
+
+    if args.name:
+        settings.set_time_zone(actor, "" if args.name == "-" else args.name)
+    name = settings.time_zone_name()
+    server = settings.server_time_zone()
+    text = _("The company's time zone: {name}").format(name=name)
+    if name == server and not settings.get_value(settings.TIME_ZONE_KEY, ""):
+        text += " " + _("(the server's)")
+    return _print(args, {"time_zone": name, "server_time_zone": server}, text)
 
 
 def handle_document(args: argparse.Namespace, actor: Actor) -> int:

@@ -24,16 +24,33 @@ from tui_crm.i18n import _
 from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import org_names
 from tui_crm.text.names import split_full_name, western_name
 
 VERSIONS = ("2.1", "3.0", "4.0")
 APPLE_NO_YEAR = 1604  # the year Apple's Contacts writes for a birthday without one
 LINE_OCTETS = 75
+QP_LINE = 76  # RFC 2045: an encoded line is at most 76 characters, its "=" included
 
 # Columns of the table a .vcf file is read into: target names, so mapping is automatic.
 HEADERS = ["last_name", "first_name", "middle_name", "organization", "position", "role",
            "phones", "emails", "messengers", "birthday", "residence_address", "address",
            "city", "website", "notes", "tags", "contact_person"]
+
+# Fields no standard vCard property holds, written as X- properties (RFC 6350 6.10) that
+# other programs keep and ignore, and read back by name: a .vcf export loses nothing.
+# Choices are written as their codes ("client"), yes/no as TRUE (absent: no).
+X_PROPERTIES = {
+    "organizations": {"X-INN": "inn", "X-LEGAL-NAME": "legal_name",
+                      "X-INDUSTRY": "industry", "X-STATUS": "status",
+                      "X-CATEGORY": "category", "X-SOURCE": "source",
+                      "X-OPT-OUT": "opt_out"},
+    "contacts": {"X-DECISION-MAKER": "is_decision_maker", "X-HOBBIES": "hobbies",
+                 "X-REGISTRATION-ADDRESS": "registration_address", "X-SOURCE": "source",
+                 "X-OPT-OUT": "opt_out"},
+}
+X_BOOLEANS = {"is_decision_maker", "opt_out"}
+HEADERS += sorted({name for props in X_PROPERTIES.values() for name in props.values()})
 
 PHONE_TYPES = {"cell": "mobile", "mobile": "mobile", "iphone": "mobile", "work": "work",
                "home": "home", "fax": "fax", "pager": "other", "other": "other",
@@ -369,6 +386,18 @@ def card_values(card: Card) -> dict[str, Any]:
             if t.strip()]
     if tags:
         out["tags"] = ", ".join(unescape(t) for t in dict.fromkeys(tags))
+    out.update(x_values(card))
+    return out
+
+
+def x_values(card: Card) -> dict[str, str]:
+    """The X- properties the writer adds (X_PROPERTIES), as importer columns."""
+    known = {x: name for props in X_PROPERTIES.values() for x, name in props.items()}
+    out: dict[str, str] = {}
+    for prop in card.properties:
+        name = known.get(prop.name)
+        if name and prop.text().strip():
+            out[name] = prop.text().strip()
     return out
 
 
@@ -428,22 +457,42 @@ def fold(line: str) -> str:
     return "\r\n ".join(pieces)
 
 
-def _qp(text: str) -> str:
-    """Quoted-printable for vCard 2.1 (UTF-8 bytes), soft line breaks before 76 characters."""
+def _qp(text: str, first: int = 0) -> str:
+    """Quoted-printable for vCard 2.1 (UTF-8 bytes) in lines of at most 76 characters with
+    their soft break "=" (RFC 2045); `first` is the room the property's name takes on the
+    first line. A space next to a soft break — last before it, or first after it — is
+    written =20: readers that trim lines, or unfold a line that starts with a space as a
+    folded one, would lose it ("ИП Островская В. Н." read back as "ИП ОстровскаяВ. Н.")."""
     out: list[str] = []
     for byte in text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"):
         ch = chr(byte)
         out.append(ch if 33 <= byte <= 126 and ch != "=" or ch == " " else f"={byte:02X}")
-    lines, current = [], ""
+    lines, current, room = [], "", QP_LINE - 1 - first
     for token in out:
-        if len(current) + len(token) > 73:
-            lines.append(current + "=")
-            current = ""
+        if len(current) + len(token) > room:
+            moved = current.endswith(" ")  # the space goes to the next line, as =20
+            lines.append((current[:-1] if moved else current) + "=")
+            current, room = ("=20" if moved else ""), QP_LINE - 1
+        if token == " " and not current:
+            token = "=20"  # a line starting with a space would read as a folded line
         current += token
+    if current.endswith(" "):  # a trailing space of the value, kept
+        current = current[:-1] + "=20"
+        if len(current) > room + 1:  # the last line has no "=": one more character
+            head, current = current[:-3], "=20"
+            while head.endswith(" "):  # no space before the soft break either
+                head, current = head[:-1], "=20" + current
+            lines.append(head + "=")
     lines.append(current)
-    if lines[-1].endswith(" "):
-        lines[-1] = lines[-1][:-1] + "=20"
     return "\r\n".join(lines)
+
+
+def birthday_text(day: dt.date, version: str) -> str:
+    """BDAY's value: 1985-03-08 (2.1, 3.0), 19850308 (4.0); without a year --0308 (RFC 6350
+    4.3.1, which phones and Google read in every version)."""
+    if day.year == dates.NO_YEAR:
+        return day.strftime("--%m%d")
+    return day.strftime("%Y%m%d" if version == "4.0" else "%Y-%m-%d")
 
 
 class _Writer:
@@ -458,9 +507,9 @@ class _Writer:
         """One property; `raw` values are already escaped (structured ones)."""
         if self.version == "2.1":
             text = value if raw else value.replace("\\", "\\\\").replace(";", "\\;")
-            if any(ord(ch) > 127 for ch in text) or "\n" in text:
-                self.lines.append(f"{name}{params};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:"
-                                  f"{_qp(text)}")
+            if any(ord(ch) > 127 for ch in text) or "\n" in text or len(text) > 60:
+                head = f"{name}{params};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:"
+                self.lines.append(head + _qp(text, len(head)))
             else:
                 self.lines.append(f"{name}{params}:{text}")
             return
@@ -481,8 +530,10 @@ _TEL_TYPES = {"mobile": ["cell"], "work": ["work"], "home": ["home"], "fax": ["f
 _IMPP = {"skype": "skype", "telegram": "telegram", "whatsapp": "whatsapp", "viber": "viber"}
 
 
-def card_text(view: RecordView, version: str = "3.0") -> str:
-    """One record as a vCard."""
+def card_text(view: RecordView, version: str = "3.0",
+              namesakes: org_names.Namesakes | None = None) -> str:
+    """One record as a vCard; a contact's company whose name another organization has
+    too is written with its INN (see org_names), so that an import finds the right one."""
     w = _Writer(version)
     w.lines.append("BEGIN:VCARD")
     w.lines.append(f"VERSION:{version}")
@@ -495,6 +546,9 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
         w.prop("N", structured([last, first, middle, "", ""]), raw=True)
         w.prop("FN", full or view.title)
         org = view.display.get("organization", "")
+        org_id = view.values.get("organization")
+        if org and org_id:
+            org = (namesakes or org_names.Namesakes()).names([org_id]).get(org_id, org)
         if org:
             w.prop("ORG", escape(org), raw=True)
         if view.values.get("position"):
@@ -503,7 +557,7 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
             w.prop("ROLE", view.values["role"])
         birthday = view.values.get("birthday")
         if isinstance(birthday, dt.date):
-            w.lines.append(f"BDAY:{birthday.strftime('%Y%m%d' if version == '4.0' else '%Y-%m-%d')}")
+            w.lines.append(f"BDAY:{birthday_text(birthday, version)}")
         address = view.values.get("residence_address") or ""
         if address:
             w.prop("ADR", structured(["", "", address, "", "", "", ""]), w.typed(["home"]),
@@ -543,6 +597,16 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
             w.lines.append(fold(f"IMPP:{scheme}:{p.value}"))
         elif scheme:
             w.prop(f"X-{scheme.upper()}", p.value)
+    for x_name, name in X_PROPERTIES[view.kind].items():
+        value = view.values.get(name)
+        if name in X_BOOLEANS:
+            if value:
+                w.prop(x_name, "TRUE")
+        elif name == "source":
+            if view.display.get(name):
+                w.prop(x_name, view.display[name])
+        elif value and not (name == "category" and value == "none"):
+            w.prop(x_name, str(value))
     notes = view.values.get("notes") or ""
     if notes:
         w.prop("NOTE", notes)
@@ -564,9 +628,10 @@ def export_file(actor: Actor, kind: str, path: Path, *, query: ListQuery | None 
         raise ValidationError({"format": _("Only contacts and organizations can be exported"
                                            " as vCards.")})
     count = 0
+    namesakes = org_names.Namesakes()
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         for view in exporting.iter_views(actor, kind, query, progress):
-            handle.write(card_text(view, version))
+            handle.write(card_text(view, version, namesakes))
             count += 1
     return count
 

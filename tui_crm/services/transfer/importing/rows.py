@@ -24,6 +24,7 @@ from tui_crm.services.core import (
 )
 from tui_crm.services.core.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import org_names
 from tui_crm.services.transfer.importing.aliases import CONTACT_PERSON, DISPLAY_NAME, FULL_NAME
 from tui_crm.services.transfer.readers.table import SourceTable, cell_text
 from tui_crm.text.identity import (
@@ -132,6 +133,11 @@ class Resolver:
                 else:
                     self.hidden_orgs.setdefault(normalize_text(name), owner)
         ids = self.org_names.get(normalize_text(raw), [])
+        if not ids:  # "Альфа (ИНН 7707083893)": a shared name as exports write it
+            name, inn = org_names.split(raw)
+            if inn:
+                ids = [i for i in self.org_names.get(normalize_text(name), [])
+                       if i in self._org_ids_with_inn(inn)]
         if len(ids) == 1:
             return ids[0]
         if len(ids) > 1:
@@ -145,6 +151,10 @@ class Resolver:
         if self.options.create_missing:
             return self._pending("organization", raw)
         raise InvalidValue(_("No organization called {name!r}").format(name=raw))
+
+    def _org_ids_with_inn(self, inn: str) -> set[int]:
+        return {i for (i,) in m.Organization.select(m.Organization.id).where(
+            (m.Organization.inn == inn) & m.Organization.deleted_at.is_null()).tuples()}
 
     def import_source(self) -> Any:
         """The source given to new leads that name none (a rule of the database)."""
@@ -161,13 +171,15 @@ _POINT_SPLIT = re.compile(r"[;\n,]+")
 
 
 _EMAIL_SPLIT = re.compile(r"[;,\s]+")
+_LABEL_SPACE = re.compile(r":\s+")
 
 
 def _split_points(text: str, point_kind: str) -> list[str]:
     """Several phones / e-mails in one cell, separated by ; , or new lines; an extension
     ("доб. 12") stays with its number."""
     if point_kind == "email":
-        return [p for p in _EMAIL_SPLIT.split(text) if p.strip()]
+        # "personal: a@b.ru" (a typed e-mail, as exports write it) stays one piece
+        return [p for p in _EMAIL_SPLIT.split(_LABEL_SPACE.sub(":", text)) if p.strip()]
     if "," not in text and ";" not in text and "\n" not in text:  # one number (most cells)
         piece = text.strip()
         return [piece] if piece else []
