@@ -11,7 +11,8 @@ from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import audit, settings
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail.mailing import KINDS, RecipientSource
+from tui_crm.services.mail.common import KINDS
+from tui_crm.services.mail.recipients import RecipientSource
 
 KEY = "mail_lists"
 
