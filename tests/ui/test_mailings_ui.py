@@ -274,3 +274,16 @@ async def test_the_template_editor_keeps_files_and_shows_their_names_and_sizes(
         await pilot.pause()
     (again,) = templates.list_templates(crm.actor)
     assert again.attachments == saved.attachments
+
+
+async def test_a_viewer_gets_a_message_not_the_accounts(crm: Crm) -> None:
+    users.add_user(crm.actor, "vic", role="viewer")
+    templates.add_template(crm.actor, "hello", subject="Hi", body="Hello")
+    app = Host(users.actor_for("vic"))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("n")  # a new mailing needs an account, which a viewer may not see
+        await settle(pilot)
+        assert not isinstance(app.screen, RecipientPicker)
+        messages = [n.message for n in app._notifications]  # noqa: SLF001 - Textual's list
+        assert any("mail" in m and "\n" not in m for m in messages), messages

@@ -342,6 +342,23 @@ def test_visibility_and_the_mail_right(admin, smtp_server) -> None:
         recipients.select_recipients(users.actor_for("anna"), RecipientSource("contacts"))
 
 
+def test_a_viewer_cannot_see_the_mail_accounts(admin, smtp_server) -> None:
+    users.add_user(admin, "vic", role="viewer")
+    users.add_user(admin, "anna", role="manager")
+    vic, anna = users.actor_for("vic"), users.actor_for("anna")
+    account(admin, smtp_server)
+    with pytest.raises(PermissionDenied) as caught:
+        accounts.list_accounts(vic)  # servers and logins are not a viewer's business
+    assert "\n" not in str(caught.value)
+    with pytest.raises(PermissionDenied):
+        accounts.get_account(vic, "office")
+    assert [a.name for a in accounts.list_accounts(anna)] == ["office"]  # who may mail
+    users.set_user(admin, "anna", {"can_mail.contacts": "no", "can_mail.organizations": "no"})
+    with pytest.raises(PermissionDenied):
+        accounts.list_accounts(users.actor_for("anna"))
+    assert [a.name for a in accounts.list_accounts(admin)] == ["office"]
+
+
 def test_451_is_retried_and_550_is_not(admin, smtp_server) -> None:
     make_contacts(admin, 3)
     smtp_server.recorder.rules = {"c0@clients.test": ["451", "451"],

@@ -265,7 +265,9 @@ def _mime_body(body: str, html: bool, attachments: list[tuple[str, bytes]]) -> b
         if ctype is None or encoding is not None:
             ctype = "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)
-        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+        # Spaces around a file name: readers drop them from the quoted name, so they go.
+        msg.add_attachment(content, maintype=maintype, subtype=subtype,
+                           filename=name.strip())
     return msg.as_bytes(policy=POLICY)
 
 

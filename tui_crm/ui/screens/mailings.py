@@ -185,7 +185,12 @@ class MailingsPane(Vertical):
         if not templates.list_templates(self.actor):
             self.app.notify(_("Write a template first (t)."), severity="warning", markup=False)
             return
-        if not accounts.list_accounts(self.actor):
+        try:
+            known = accounts.list_accounts(self.actor)
+        except CrmError as exc:  # a viewer: no mail right, no servers and logins to see
+            self.app.notify(error_text(exc), severity="error", markup=False)
+            return
+        if not known:
             self.app.notify(_("Add a mail account first (a)."), severity="warning",
                             markup=False)
             return
