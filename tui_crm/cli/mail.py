@@ -61,7 +61,12 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
                                  description=_("E-mail mailings: accounts, templates, sending."))
     mail_sub = mail.add_subparsers(dest="mail_command", metavar="COMMAND")
     mail_sub.required = True
+    _register_accounts(mail_sub, common)
+    _register_templates(mail_sub, common)
+    _register_mailings(mail_sub, common)
 
+
+def _register_accounts(mail_sub: Any, common: argparse.ArgumentParser) -> None:
     account = mail_sub.add_parser("account", help=_("SMTP accounts"))
     account_sub = account.add_subparsers(dest="account_command", metavar="COMMAND")
     account_sub.required = True
@@ -88,6 +93,8 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     p = _leaf(account_sub, "remove", common, _("remove an SMTP account"), handle_account_remove)
     p.add_argument("name")
 
+
+def _register_templates(mail_sub: Any, common: argparse.ArgumentParser) -> None:
     template = mail_sub.add_parser("template", help=_("message templates"))
     template_sub = template.add_subparsers(dest="template_command", metavar="COMMAND")
     template_sub.required = True
@@ -110,6 +117,8 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     p.add_argument("--account", default=None)
     _add_json(p, common)
 
+
+def _register_mailings(mail_sub: Any, common: argparse.ArgumentParser) -> None:
     p = _leaf(mail_sub, "create", common, _("create a mailing; prints its id"), handle_create)
     p.add_argument("--template", required=True)
     p.add_argument("--account", required=True)

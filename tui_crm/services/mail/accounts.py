@@ -79,7 +79,7 @@ def _clean_account(name: str, host: str, port: int | str | None, security: str,
     if out["security"] not in SECURITY:
         errors["security"] = _("Choose one of: {known}").format(known=", ".join(SECURITY))
     try:
-        out["port"] = int(port) if port not in (None, "") else \
+        out["port"] = int(port) if port is not None and port != "" else \
             DEFAULT_PORTS.get(out["security"], 587)
         if not 0 < out["port"] < 65536:
             raise ValueError

@@ -29,7 +29,7 @@ def require_mail(actor: Actor, kind: str | None = None) -> None:
         actor.require("contacts", "mail")
 
 
-def by_name_or_id(model: type, ref: str | int, missing: str) -> Any:
+def by_name_or_id(model: Any, ref: str | int, missing: str) -> Any:
     """A row by its name, or by its id written as `7` or `#7`; NotFound with `missing`
     (formatted with the name) when there is none."""
     text = str(ref).strip()

@@ -189,9 +189,10 @@ class Contexts:
                 self._rows[(kind, record_id)] = card
         if kind != "contacts" or not self.wants("org", "organization"):
             return
-        org_ids = {c.values.get("organization") for c in cards.values()
-                   if isinstance(c, records.RecordView)}
-        org_ids = {i for i in org_ids if i and i not in self.orgs and i not in self._no_org}
+        org_ids: set[int] = {
+            i for i in (c.values.get("organization") for c in cards.values()
+                        if isinstance(c, records.RecordView))
+            if i and i not in self.orgs and i not in self._no_org}
         if not org_ids:
             return
         try:
@@ -311,7 +312,8 @@ def recipient_context(actor: Actor, kind: str, record_id: int,
     """The template fields of one record (plain data): contact, org, owner, sender,
     recipient, today. An editor may keep it while the user types."""
     actor.require(kind, "mail")
-    acc = account_view(find_account(account)) if account not in (None, "") else None
+    acc = account_view(find_account(account)) if account is not None and account != "" \
+        else None
     return Contexts(actor, acc).for_record(kind, record_id)
 
 

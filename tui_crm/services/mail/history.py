@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from tui_crm.db import bulk, search_index
 from tui_crm.db import models as m
@@ -18,7 +18,7 @@ from tui_crm.db.database import write
 from tui_crm.db.mail_models import Mailing, MailRecipient
 from tui_crm.errors import CrmError
 from tui_crm.i18n import _
-from tui_crm.services.core import lookups, records, search_docs, values
+from tui_crm.services.core import contact_dates, lookups, records, search_docs, values
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.mail.common import chunks
 
@@ -113,7 +113,8 @@ class History:
                                "details": f"#{self.mailing.id} {it.subject[:200]} "
                                           f"{it.message_id}"})
         bulk.insert_dicts(m.AuditLog, audit_rows, with_ids=False)
-        _refresh_last_contact(items)
+        contact_dates.refresh_last_contacts((it.organization_id for it in items),
+                                            (it.contact_id for it in items))
         table = MailRecipient._meta.table_name
         bulk.executemany(f'UPDATE "{table}" SET "event_id" = ? WHERE "id" = ?',
                          [(event_id, it.recipient_id)
@@ -168,18 +169,3 @@ def _note(recipient_id: int, reply: str) -> None:
     (not tried again)."""
     MailRecipient.update(event_id=0, reply=reply, updated_at=m.now()).where(
         MailRecipient.id == recipient_id).execute()
-
-
-def _refresh_last_contact(items: list[Sent]) -> None:
-    """The clients' last contact, computed as contact_dates.refresh_contact_dates does."""
-    for model, column, ids_of in (
-            (m.Contact, m.Event.contact, {it.contact_id for it in items}),
-            (m.Organization, m.Event.organization, {it.organization_id for it in items})):
-        wanted = sorted(i for i in ids_of if i)
-        if not wanted:
-            continue
-        last = (m.Event.select(fn.MAX(m.Event.starts_at))
-                .where((column == model.id) & m.Event.deleted_at.is_null()
-                       & (m.Event.status == "done")))
-        for chunk in chunks(wanted):
-            model.update(last_contact_at=last).where(model.id.in_(chunk)).execute()

@@ -716,13 +716,13 @@ def resolve_unknown(actor: Actor, mailing_id: int, recipient_ids: Iterable[int] 
         subject_tpl = templating.compile_template(row.subject)
         contexts = Contexts(actor, mailing_account(row), [subject_tpl], row.kind)
         reply = _("Marked as sent by {login}").format(login=actor.login)
-        items = []
+        items: list[Sent] = []
         for start in range(0, len(rows), 200):
-            chunk = rows[start:start + 200]
-            contexts.prefetch(row.kind, [r.record_id for r in chunk])
+            part = rows[start:start + 200]
+            contexts.prefetch(row.kind, [r.record_id for r in part])
             items.extend(sent_item(rec, _subject_again(contexts, subject_tpl, rec,
                                                         row.subject), reply)
-                         for rec in chunk)
+                         for rec in part)
         for chunk in chunks(ids):
             MailRecipient.update(status="sent", reply=reply, sent_at=m.now(),
                                  next_attempt_at=None, updated_at=m.now()).where(
