@@ -81,7 +81,7 @@ def _check_address(data: bytes, parsed: EmailMessage, name: str, display: str,
     if all(len(word.encode()) <= 39 for word in display.split(" ")):
         # No stray gap inside a word even for the modern parser.
         assert mailbox.display_name.split() == display.split()
-    if message._plain(display):  # noqa: SLF001 - quoted as typed: exact for every parser
+    if message.is_plain(display):  # quoted as typed: exact for every parser
         assert mailbox.display_name == display
 
 

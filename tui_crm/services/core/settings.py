@@ -343,3 +343,9 @@ def add_group(actor: Actor, section: str, name: str, parent: int | None = None) 
     if not name.strip():
         raise ValidationError({"name": _("Required")})
     return m.Group.create(section=section, name=name.strip(), parent=parent).id
+
+
+def put_value(key: str, value: Any) -> None:
+    """Store a raw setting (JSON value), inside the caller's transaction; the caller checks
+    the rights (saved mail lists: the mail right)."""
+    _put(key, value)

@@ -13,12 +13,11 @@ from tui_crm.i18n import N_, _
 from tui_crm.services.core import audit, secrets, server_files
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.mail.common import by_name_or_id, require_mail
-from tui_crm.services.mail.message import build_message, new_message_id
+from tui_crm.services.mail.message import build_message, check_deliverable, new_message_id
 from tui_crm.services.mail.smtp import (
     SmtpDropped,
     SmtpRejected,
     SmtpSession,
-    check_deliverable,
     check_transport,
     clear_text_login,
 )

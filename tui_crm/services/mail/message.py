@@ -129,7 +129,7 @@ def _one_line(field: str, value: str) -> str:
     return value
 
 
-def _plain(value: str) -> bool:
+def is_plain(value: str) -> bool:
     """Whether a header value may be written as it is: printable ASCII, single spaces
     between words and none around them, no encoded-word look-alike a reader would decode."""
     return (value.isascii() and value.isprintable() and "=?" not in value
@@ -182,11 +182,20 @@ def _folded(line: str) -> str:
 def text_header(name: str, value: str) -> str:
     """An unstructured header (Subject): as it is when plain, else encoded words."""
     _one_line(name, value)
-    if _plain(value):
+    if is_plain(value):
         line = f"{name}: {value}"
         if all(len(word) <= MAX_LINE - 2 for word in value.split(" ")):
             return _folded(line)
     return f"{name}: " + "\r\n ".join(encoded_words(value))
+
+
+def check_deliverable(address: str) -> None:
+    """An address plain SMTP can carry, in its commands and headers: an internationalized
+    domain is converted, a non-ASCII mailbox (before the @) would need SMTPUTF8."""
+    if not header_address(address).isascii():
+        raise HeaderProblem(_("The address {address} has non-Latin letters before the @; "
+                              "this server connection cannot send to it.").format(
+            address=address))
 
 
 def _address(address: str) -> Address:
@@ -195,10 +204,7 @@ def _address(address: str) -> Address:
     if not at or not username or not domain:
         raise HeaderProblem(_("{address!r} is not an e-mail address").format(
             address=address))
-    if not (username + domain).isascii():
-        raise HeaderProblem(_("The address {address} has non-Latin letters before the @; "
-                              "this server connection cannot send to it.").format(
-            address=address))
+    check_deliverable(address)
     return Address(username=username, domain=domain)
 
 
@@ -208,7 +214,7 @@ def address_header(name: str, display: str, address: str) -> str:
     mailbox = _address(address)
     if not display:
         return f"{name}: {mailbox.addr_spec}"
-    if _plain(display):
+    if is_plain(display):
         line = f"{name}: {Address(display, mailbox.username, mailbox.domain)}"
         if len(line) <= _HARD_LINE:
             return _folded(line)

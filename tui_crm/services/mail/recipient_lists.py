@@ -52,7 +52,7 @@ def save(actor: Actor, name: str, source: RecipientSource) -> None:
     actor.require(source.kind, "mail")
     lists = _all()
     lists[name] = asdict(source)
-    settings._put(KEY, lists)
+    settings.put_value(KEY, lists)
     audit.log(actor, "settings", "mail_lists", None, details=f"{name}: {source.describe()}")
 
 
@@ -63,5 +63,5 @@ def delete(actor: Actor, name: str) -> None:
     if source is None:
         raise _missing(name)
     actor.require(source.get("kind", "contacts"), "mail")
-    settings._put(KEY, lists)
+    settings.put_value(KEY, lists)
     audit.log(actor, "settings", "mail_lists", None, details=f"{name}: removed")

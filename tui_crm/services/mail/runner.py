@@ -61,8 +61,12 @@ from tui_crm.services.mail.mailings import (
     start_runner,
     status_counts,
 )
-from tui_crm.services.mail.message import build_message, new_message_id, subject_line
-from tui_crm.services.mail.smtp import SmtpDropped, SmtpRejected, SmtpSession, check_deliverable
+from tui_crm.services.mail.message import (
+    build_message,
+    new_message_id,
+    subject_line,
+)
+from tui_crm.services.mail.smtp import SmtpDropped, SmtpRejected, SmtpSession
 from tui_crm.text.identity import validate_email
 
 log = logging.getLogger(__name__)
@@ -479,7 +483,6 @@ class _Run:
         """The recipient's context, subject and message bytes; CrmError/ValueError when
         it cannot be filled in or written."""
         limits = self.options.limits
-        check_deliverable(rec.address)
         context = self.contexts.for_record(rec.kind, rec.record_id, rec.address)
         subject = subject_line(templating.render(self.subject_tpl, context, limits=limits))
         body = templating.render(self.body_tpl, context, limits=limits)

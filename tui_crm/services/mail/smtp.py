@@ -260,13 +260,3 @@ class SmtpSession:
             self.smtp.rset()
         except (smtplib.SMTPException, OSError):
             self.drop()
-
-
-def check_deliverable(address: str) -> None:
-    """An address plain SMTP can carry (a non-ASCII local part needs SMTPUTF8)."""
-    try:
-        _envelope_address(address).encode("ascii")
-    except UnicodeError:
-        raise CrmError(_("The address {address} has non-Latin letters before the @; this "
-                         "server connection cannot send to it.").format(address=address)
-                       ) from None
