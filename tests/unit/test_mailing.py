@@ -359,6 +359,14 @@ def test_a_viewer_cannot_see_the_mail_accounts(admin, smtp_server) -> None:
     assert [a.name for a in accounts.list_accounts(admin)] == ["office"]
 
 
+def test_a_sender_name_with_a_line_break_is_refused_when_the_account_is_added(admin) -> None:
+    with pytest.raises(ValidationError) as caught:
+        accounts.add_account(admin, "office", host="smtp.firm.test", security="starttls",
+                             from_address="s@firm.test", from_name="Sales\nBcc: spy@evil.test")
+    assert "from_name" in caught.value.errors and "\n" not in caught.value.errors["from_name"]
+    assert accounts.list_accounts(admin) == []
+
+
 def test_451_is_retried_and_550_is_not(admin, smtp_server) -> None:
     make_contacts(admin, 3)
     smtp_server.recorder.rules = {"c0@clients.test": ["451", "451"],

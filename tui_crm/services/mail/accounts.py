@@ -13,7 +13,13 @@ from tui_crm.i18n import N_, _
 from tui_crm.services.core import audit, secrets, server_files
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.mail.common import by_name_or_id, require_mail
-from tui_crm.services.mail.message import build_message, check_deliverable, new_message_id
+from tui_crm.services.mail.message import (
+    HeaderProblem,
+    build_message,
+    check_deliverable,
+    new_message_id,
+    one_line,
+)
 from tui_crm.services.mail.smtp import (
     SmtpDropped,
     SmtpRejected,
@@ -65,7 +71,6 @@ def secret_key(host: str, port: int, login: str) -> str:
     return f"smtp:{login}@{host}:{port}"
 
 
-
 def _clean_account(name: str, host: str, port: int | str | None, security: str,
                    from_address: str, login: str) -> dict[str, Any]:
     errors: dict[str, str] = {}
@@ -108,6 +113,10 @@ def add_account(actor: Actor, name: str, *, host: str, port: int | str | None = 
     if password_env:
         server_files.check_environment(actor, password_env)
     cleaned = _clean_account(name, host, port, security, from_address, login)
+    try:
+        one_line("From", from_name)  # it goes into every message's From header
+    except HeaderProblem as exc:
+        raise ValidationError({"from_name": str(exc)}) from None
     if password and password_env:
         raise ValidationError({"password": _("Give a password or an environment variable, "
                                              "not both")})

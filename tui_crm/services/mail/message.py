@@ -121,7 +121,9 @@ _FIELDS = {"From": N_("sender's name"), "To": N_("recipient's name"), "Subject":
            "Message-ID": N_("Message-ID"), "address": N_("address"), "file": N_("file name")}
 
 
-def _one_line(field: str, value: str) -> str:
+def one_line(field: str, value: str) -> str:
+    """`value` when it has no line break; else HeaderProblem naming the field (a key of
+    _FIELDS: From, To, Subject, Message-ID, address, file)."""
     if "\r" in value or "\n" in value:
         raise HeaderProblem(_("The {field} contains a line break; a mail header is one "
                               "line: {value!r}").format(field=_(_FIELDS[field]),
@@ -181,7 +183,7 @@ def _folded(line: str) -> str:
 
 def text_header(name: str, value: str) -> str:
     """An unstructured header (Subject): as it is when plain, else encoded words."""
-    _one_line(name, value)
+    one_line(name, value)
     if is_plain(value):
         line = f"{name}: {value}"
         if all(len(word) <= MAX_LINE - 2 for word in value.split(" ")):
@@ -199,7 +201,7 @@ def check_deliverable(address: str) -> None:
 
 
 def _address(address: str) -> Address:
-    _one_line("address", address)
+    one_line("address", address)
     username, at, domain = header_address(address.strip()).rpartition("@")
     if not at or not username or not domain:
         raise HeaderProblem(_("{address!r} is not an e-mail address").format(
@@ -210,7 +212,7 @@ def _address(address: str) -> Address:
 
 def address_header(name: str, display: str, address: str) -> str:
     """From/To: `display <address>`, the name quoted (plain ASCII) or as encoded words."""
-    _one_line(name, display)
+    one_line(name, display)
     mailbox = _address(address)
     if not display:
         return f"{name}: {mailbox.addr_spec}"
@@ -226,7 +228,7 @@ def address_header(name: str, display: str, address: str) -> str:
 
 def _head(account: Sender, to_name: str, to_address: str, subject: str,
           message_id: str) -> str:
-    _one_line("Message-ID", message_id)
+    one_line("Message-ID", message_id)
     if not message_id.isascii() or not message_id.isprintable() or " " in message_id:
         raise HeaderProblem(_("A Message-ID is printable ASCII without spaces: {value!r}")
                             .format(value=message_id))
@@ -266,7 +268,7 @@ def _mime_body(body: str, html: bool, attachments: list[tuple[str, bytes]]) -> b
     else:
         msg.set_content(body)
     for name, content in attachments:
-        _one_line("file", name)
+        one_line("file", name)
         ctype, encoding = mimetypes.guess_type(name)
         if ctype is None or encoding is not None:
             ctype = "application/octet-stream"
