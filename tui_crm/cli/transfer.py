@@ -76,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                           " the column"))
     p.add_argument("--on-duplicate", choices=("skip", "merge", "create"), default="skip",
                    help=_("what to do with a row that matches an existing record"))
+    p.add_argument("--skip-name-matches", action="store_true",
+                   help=_("skip rows that only share a name with a client (possible"
+                          " duplicates; created and listed by default)"))
     p.add_argument("--encoding", help=_("the CSV file's encoding (detected by default)"))
     p.add_argument("--delimiter", help=_("the CSV delimiter (detected by default)"))
     p.add_argument("--sheet", help=_("the spreadsheet's sheet (the first with data)"))
@@ -150,32 +153,55 @@ def handle_import(args: argparse.Namespace, actor: Actor) -> int:
             text = _("Dry run: nothing was written.") + "\n" + text
         return _print(args, money.to_dict(), text)
     options = importing.ImportOptions(kind=kind, on_duplicate=args.on_duplicate,
+                                      on_possible="skip" if args.skip_name_matches
+                                      else "create",
                                       defaults=_pairs(args.set, "set"),
                                       create_missing=not args.no_create)
     result = importing.import_file(
         actor, args.file, options, encoding=args.encoding, delimiter=args.delimiter,
         sheet=args.sheet, map_pairs=args.map, dry_run=args.dry_run,
         progress=_Bar(args, _("Importing")))
-    lines = [result.summary()]
+    return _print(args, result.to_dict(), "\n".join(import_report(result)))
+
+
+SHOWN_ROWS = 200  # rows listed in the text output; --json lists every one
+
+
+def import_report(result: Any) -> list[str]:
+    from tui_crm.services.transfer.importing import OUTCOMES
+
+    """The text report of an import: what was read, which column went where, the columns
+    ignored, and every row that did not simply become a new record, with its reason."""
+
+    lines: list[str] = []
     if result.dry_run:
-        lines.insert(0, _("Dry run: nothing was written."))
-    elif result.import_id is not None:
+        lines.append(_("Dry run: nothing was written."))
+    lines.extend(result.notes)
+    lines.append(_("Columns:"))
+    lines.extend(f"  {header} → {target}" for header, target in result.mapping.items())
+    if result.ignored_columns:
+        lines.append(_("Ignored columns: {names}").format(
+            names=", ".join(result.ignored_columns)))
+    lines.append(result.summary())
+    if result.import_id is not None:
         lines.append(_("Import #{id}; undo it with `tui-crm import-undo {id}`.").format(
             id=result.import_id))
     if result.new_lookups:
         lines.append(_("Also created: {items}").format(items=", ".join(result.new_lookups)))
-    for problem in result.errors[:20]:
-        lines.append(_("row {row}: {message}").format(row=problem.row, message=problem.message))
-    if len(result.errors) > 20:
-        lines.append(_("… and {count} more rows with errors (see --json)").format(
-            count=len(result.errors) - 20))
+    listed = result.not_created()
+    for item in listed[:SHOWN_ROWS]:
+        lines.append(_("row {row}: {outcome}: {reason}").format(
+            row=item.row, outcome=_(OUTCOMES[item.outcome]), reason=item.reason))
+    if len(listed) > SHOWN_ROWS:
+        lines.append(_("… and {count} more rows (see --json)").format(
+            count=len(listed) - SHOWN_ROWS))
     if result.warnings:
         lines.append(_("{count} values were not imported or look wrong, e.g.:").format(
             count=len(result.warnings)))
         for problem in result.warnings[:10]:
             lines.append("  " + _("row {row}: {message}").format(row=problem.row,
                                                                  message=problem.message))
-    return _print(args, result.to_dict(), "\n".join(lines))
+    return lines
 
 
 def handle_import_undo(args: argparse.Namespace, actor: Actor) -> int:

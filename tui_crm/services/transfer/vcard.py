@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui_crm import dates
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import records
@@ -26,6 +27,7 @@ from tui_crm.services.core.rights import Actor
 from tui_crm.text.names import split_full_name, western_name
 
 VERSIONS = ("2.1", "3.0", "4.0")
+APPLE_NO_YEAR = 1604  # the year Apple's Contacts writes for a birthday without one
 LINE_OCTETS = 75
 
 # Columns of the table a .vcf file is read into: target names, so mapping is automatic.
@@ -145,21 +147,17 @@ def _is_qp(head: str) -> bool:
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Unfolded lines with their first physical line number (folding: a line starting with
     a space or tab continues the previous one; a quoted-printable value ending in "="
-    continues on the next line)."""
+    continues on the next line as it stands — a space there is part of the text, as in
+    "ИП=\r\n Островская")."""
     out: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if out and line[:1] in (" ", "\t"):
-            last_number, last = out[-1]
-            if _is_qp(last.split(":", 1)[0]) and last.endswith("="):
-                out[-1] = (last_number, last[:-1] + line.lstrip())
-            else:
-                out[-1] = (last_number, last + line[1:])
-            continue
         if out:
             last_number, last = out[-1]
-            head = last.split(":", 1)[0]
-            if _is_qp(head) and last.endswith("=") and ":" in last:
-                out[-1] = (last_number, last[:-1] + line)
+            if last.endswith("=") and _is_qp(last.split(":", 1)[0]) and ":" in last:
+                out[-1] = (last_number, last[:-1] + line)  # a QP soft line break
+                continue
+            if line[:1] in (" ", "\t"):
+                out[-1] = (last_number, last + line[1:])
                 continue
         out.append((number, line))
     return out
@@ -195,6 +193,8 @@ def parse(text: str) -> list[Card]:
         if not stripped:
             continue
         upper = stripped.upper()
+        if "." in upper.split(":", 1)[0]:  # "home.begin:vcard": a grouped BEGIN / END
+            upper = upper.split(".", 1)[1]
         if upper == "BEGIN:VCARD":
             if card is not None:
                 card.error = _("card {n} (line {line}) has no END:VCARD").format(
@@ -237,34 +237,45 @@ def parse(text: str) -> list[Card]:
     return cards
 
 
-def _decode_bytes(data: bytes, encoding: str | None) -> str:
-    if encoding:
-        return data.decode(encoding, errors="replace")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace")
-
-
 def _birthday(text: str) -> tuple[dt.date | None, str]:
+    """A BDAY value: a date, a day and month without a year ("--0308", "--03-08", Apple's
+    1604 placeholder year: stored as dates.NO_YEAR), else the problem."""
     value = text.strip()
-    digits = value.replace("-", "")
     if value.startswith("--"):
-        return None, _("birthday {text} has no year").format(text=value)
+        no_year = dates.day_month(value[:7] if value[2:4].isdigit() else value)
+        if no_year is not None:
+            return no_year, ""
+    digits = value.replace("-", "")
     head = digits[:8]
     if len(head) == 8 and head.isdigit():
         try:
-            return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])), ""
+            day = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
         except ValueError:
             pass  # no such day (19900231): reported as not a date, like any other text
+        else:
+            if day.year == APPLE_NO_YEAR:
+                return day.replace(year=dates.NO_YEAR), ""
+            return dates.check_year(day), ""
     return None, _("birthday {text!r} is not a date").format(text=value)
+
+
+def _group_label(card: Card, prop: Property) -> set[str]:
+    """The types an Apple label gives a grouped property (item1.TEL + item1.X-ABLABEL:
+    _$!<Mobile>!$_ or a label of the user's own; HomeFAX → home, fax)."""
+    if not prop.group:
+        return set()
+    for other in card.properties:
+        if other.group == prop.group and other.name == "X-ABLABEL":
+            label = other.text().strip().strip("_$!<>").lower()
+            return {word for word in ("home", "work", "fax", "mobile", "iphone", "main",
+                                      "pager", "other") if word in label}
+    return set()
 
 
 def card_values(card: Card) -> dict[str, Any]:
     """A card as importer columns (see HEADERS); problems are added to `card.problems`."""
     out: dict[str, Any] = {}
+    kept: list[str] = []  # values with no field of their own, kept in the notes
     n = card.first("N")
     if n is not None:
         parts = n.parts() + [""] * 5
@@ -298,9 +309,10 @@ def card_values(card: Card) -> dict[str, Any]:
         value = prop.text().strip()
         if value.lower().startswith("tel:"):
             value = value[4:]
+        types = prop.types() | _group_label(card, prop)
         kind = next((PHONE_TYPES[t] for t in ("fax", "cell", "mobile", "iphone", "home",
                                                 "work", "main", "pager", "other")
-                     if t in prop.types()), "mobile")
+                     if t in types), "mobile")
         if value:
             phones.append((kind, value))
     if phones:
@@ -311,7 +323,8 @@ def card_values(card: Card) -> dict[str, Any]:
         if value.lower().startswith("mailto:"):
             value = value[7:]
         if value:
-            emails.append(("personal" if "home" in prop.types() else "work", value))
+            home = "home" in prop.types() | _group_label(card, prop)
+            emails.append(("personal" if home else "work", value))
     if emails:
         out["emails"] = emails
     messengers = []
@@ -327,11 +340,15 @@ def card_values(card: Card) -> dict[str, Any]:
         out["messengers"] = messengers
     bday = card.first("BDAY")
     if bday is not None and bday.text().strip():
-        date, problem = _birthday(bday.text())
+        try:
+            date, problem = _birthday(bday.text())
+        except dates.DateParseError as exc:
+            date, problem = None, str(exc)
         if date is not None:
             out["birthday"] = date
-        else:
+        else:  # a text birthday ("circa 1800") is kept in the notes, not dropped
             card.problems.append(problem)
+            kept.append(f"{_('Birthday')}: {bday.text().strip()}")
     addresses = card.all("ADR")
     if addresses:
         parts = (addresses[0].parts() + [""] * 7)[:7]
@@ -345,7 +362,7 @@ def card_values(card: Card) -> dict[str, Any]:
     url = card.first("URL")
     if url is not None and url.text().strip():
         out["website"] = url.text().strip()
-    notes = [p.text().strip() for p in card.all("NOTE") if p.text().strip()]
+    notes = [p.text().strip() for p in card.all("NOTE") if p.text().strip()] + kept
     if notes:
         out["notes"] = "\n".join(notes)
     tags = [t.strip() for p in card.all("CATEGORIES") for t in split_unescaped(p.value, ",")
@@ -358,9 +375,9 @@ def card_values(card: Card) -> dict[str, Any]:
 def read_table(path: Path, data: bytes, *, encoding: str | None = None):  # noqa: ANN201
     """A .vcf file as an importer SourceTable: one row per card; a bad card is a row with
     its problem, so the others still import."""
-    from tui_crm.services.transfer.importing import ImportFileError, SourceTable
+    from tui_crm.services.transfer.importing import ImportFileError, SourceTable, decode_text
 
-    text = _decode_bytes(data, encoding)
+    text, used, guessed = decode_text(data, encoding, path.name)
     cards = parse(text)
     if not cards:
         raise ImportFileError(_("{name} holds no vCard (no BEGIN:VCARD line).").format(
@@ -378,11 +395,13 @@ def read_table(path: Path, data: bytes, *, encoding: str | None = None):  # noqa
                 n=card.number, line=card.line)
         rows.append([values.get(h, "") for h in HEADERS])
     table = SourceTable(path=path, format="vcf", headers=list(HEADERS), rows=rows, first_row=1,
-                        encoding=encoding or "utf-8",
+                        encoding=used,
                         notes=[_("vCard {versions}: {count} cards; row numbers are card"
                                  " numbers").format(versions=", ".join(sorted(versions)),
                                                     count=len(cards))],
                         problems=problems)
+    if guessed:
+        table.notes.append(guessed)
     for card in cards:
         for problem in card.problems:
             table.notes.append(_("card {n}: {problem}").format(n=card.number, problem=problem))
