@@ -417,3 +417,9 @@ def set_time_zone(actor: Actor, name: str) -> str:
     _put(TIME_ZONE_KEY, name)
     audit.log(actor, "settings", TIME_ZONE_KEY, None, changes={TIME_ZONE_KEY: (old, name)})
     return time_zone_name()
+
+
+def put_value(key: str, value: Any) -> None:
+    """Store a raw setting (JSON value), inside the caller's transaction; the caller checks
+    the rights (saved mail lists: the mail right)."""
+    _put(key, value)
