@@ -185,6 +185,45 @@ class DayView:
         }
 
 
+@dataclass(frozen=True)
+class Person:
+    """Whom a call is with: that person's own phone and e-mail (the organization's general
+    ones when the person has none), and the decision maker named apart when someone else."""
+
+    contact_id: int | None
+    name: str
+    decision_maker: str
+    phone: str
+    email: str
+
+
+def person_for(org: m.Organization | None, contact: m.Contact | None,
+               decision_maker: m.Contact | None) -> Person:
+    """The one pairing of a client's person with a phone and e-mail, used by Today, the call
+    block, Plan tomorrow and the CLI: the event's contact if it has one, else the
+    organization's decision maker; never one person's name with another's number."""
+    person = contact or decision_maker
+    name = lookups.contact_name(person.last_name, person.first_name, person.middle_name) \
+        if person is not None else ""
+    other = ""
+    if decision_maker is not None and (person is None or decision_maker.id != person.id):
+        other = lookups.contact_name(decision_maker.last_name, decision_maker.first_name,
+                                     decision_maker.middle_name)
+    phone = (person.primary_phone if person is not None else "") \
+        or (org.primary_phone if org is not None else "")
+    email = (person.primary_email if person is not None else "") \
+        or (org.primary_email if org is not None else "")
+    return Person(person.id if person is not None else None, name, other, phone, email)
+
+
+def people_text(contact: str, decision_maker: str) -> str:
+    """How a person and, apart, the decision maker read on a line ("Иванов Пётр · ЛПР: …")."""
+    parts = [contact] if contact else []
+    if decision_maker and decision_maker != contact:
+        parts.append(_("decision maker: {name}").format(name=decision_maker))
+    return " · ".join(parts)
+
+
 def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
                     ) -> dict[str, dict]:
     """Names, decision makers, phones, sources and last results of the clients on a list
@@ -199,11 +238,11 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
     orgs = {r.id: r for r in o.select(*org_cols).where(o.id.in_(org_ids))} if org_ids else {}
     contacts = {r.id: r for r in c_.select(*contact_cols).where(c_.id.in_(contact_ids))} \
         if contact_ids else {}
-    dms: dict[int, m.Contact] = {}
+    dms: dict[int, m.Contact] = {}  # each organization's decision maker, if it has one
     if org_ids:
-        for c in m.Contact.select(*contact_cols).where(m.Contact.organization.in_(org_ids)
-                                                       & m.Contact.deleted_at.is_null()).order_by(
-                m.Contact.is_decision_maker.desc(), m.Contact.id):
+        for c in m.Contact.select(*contact_cols).where(
+                m.Contact.organization.in_(org_ids) & m.Contact.deleted_at.is_null()
+                & (m.Contact.is_decision_maker == True)).order_by(m.Contact.id):  # noqa: E712
             dms.setdefault(c.organization_id, c)
     sources = lookups.names("source", [o.source_id for o in orgs.values()]
                             + [c.source_id for c in contacts.values()])
@@ -236,13 +275,11 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
           virtual: bool) -> DayItem:
     org = details["orgs"].get(event.organization_id)
     contact = details["contacts"].get(event.contact_id)
-    dm = contact if contact is not None and (contact.is_decision_maker or org is None) else \
-        details["dms"].get(event.organization_id)
+    if event.contact_id and contact is None:  # someone the user may not see: hide, not swap
+        who = person_for(org, None, None)
+    else:
+        who = person_for(org, contact, details["dms"].get(event.organization_id))
     et = types.get(event.event_type_id)
-    phone = (contact.primary_phone if contact else "") or (dm.primary_phone if dm else "") \
-        or (org.primary_phone if org else "")
-    email = (contact.primary_email if contact else "") or (dm.primary_email if dm else "") \
-        or (org.primary_email if org else "")
     source_id = (org.source_id if org else None) or (contact.source_id if contact else None)
     last = details["last"].get(("org", event.organization_id)) if org else \
         details["last"].get(("contact", event.contact_id), "")
@@ -252,12 +289,10 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
         status=event.status if not virtual else "planned",
         organization_id=event.organization_id,
         organization=org.name if org else _hidden_if(event.organization_id),
-        contact_id=event.contact_id,
-        contact=lookups.contact_name(contact.last_name, contact.first_name, contact.middle_name)
-        if contact else _hidden_if(event.contact_id),
-        decision_maker=lookups.contact_name(dm.last_name, dm.first_name, dm.middle_name)
-        if dm else "",
-        phone=phone, email=email, last_result=last or "",
+        contact_id=who.contact_id or event.contact_id,
+        contact=who.name or _hidden_if(event.contact_id),
+        decision_maker=who.decision_maker, phone=who.phone, email=who.email,
+        last_result=last or "",
         source=details["sources"].get(source_id, "") if source_id else "", virtual=virtual)
 
 
@@ -372,7 +407,8 @@ class Candidate:
     contact_id: int | None
     title: str
     reason: str  # followup / vip / birthday / new_lead
-    decision_maker: str
+    contact: str  # the person the call is with (their phone and e-mail below)
+    decision_maker: str  # named only when someone else
     phone: str
     email: str
     last_result: str
@@ -431,15 +467,15 @@ def candidates(actor: Actor, day: dt.date, *, user_id: int | None = None, limit:
     for org_id, contact_id, reason in picked:
         org = details["orgs"].get(org_id)
         contact = details["contacts"].get(contact_id)
-        dm = contact or details["dms"].get(org_id)
+        if org is None and contact is None:
+            continue  # not visible to the actor
+        who = person_for(org, contact, details["dms"].get(org_id))
         title = org.name if org else lookups.contact_name(contact.last_name, contact.first_name,
                                                           contact.middle_name)
         source_id = org.source_id if org else contact.source_id
         result.append(Candidate(
-            org_id, contact_id, title, reason,
-            lookups.contact_name(dm.last_name, dm.first_name, dm.middle_name) if dm else "",
-            (dm.primary_phone if dm else "") or (org.primary_phone if org else ""),
-            (dm.primary_email if dm else "") or (org.primary_email if org else ""),
+            org_id, who.contact_id, title, reason, who.name, who.decision_maker,
+            who.phone, who.email,
             details["last"].get(("org", org_id) if org else ("contact", contact_id), ""),
             details["sources"].get(source_id, "") if source_id else "",
             (org or contact).next_contact_at))
@@ -513,7 +549,7 @@ def auto_plan(actor: Actor, day: dt.date, *, user_id: int | None = None,
 
 
 def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = None) -> int:
-    """The work journal for `day` as .xlsx (organization, decision maker, phone, e-mail,
+    """The work journal for `day` as .xlsx (organization, contact, decision maker, phone, e-mail,
     last result, source) for the head of sales; returns the number of rows."""
     from openpyxl import Workbook
 
@@ -522,20 +558,22 @@ def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Work journal")[:31]
-    headers = [_("Time"), _("Block"), _("Type"), _("Organization"), _("Decision maker"),
-               _("Phone"), _("E-mail"), _("Last result"), _("Source")]
+    headers = [_("Time"), _("Block"), _("Type"), _("Organization"), _("Contact"),
+               _("Decision maker"), _("Phone"), _("E-mail"), _("Last result"), _("Source")]
     sheet.append(headers)
     rows = 0
     for block in view.blocks:
         for item in block.items:
             values = [item.starts_at.strftime("%H:%M"), block.block.label, item.type_name,
-                      item.organization or item.contact, item.decision_maker, item.phone,
+                      item.organization or item.contact,
+                      item.contact if item.organization else "", item.decision_maker, item.phone,
                       item.email, item.last_result, item.source]
             sheet.append(values)
             for cell in sheet[sheet.max_row]:
                 cell.data_type = "s"  # never a formula, whatever a name begins with
             rows += 1
-    for column, width in zip("ABCDEFGHI", (7, 14, 10, 32, 26, 18, 26, 26, 18), strict=True):
+    for column, width in zip("ABCDEFGHIJ", (7, 14, 10, 32, 26, 26, 18, 26, 26, 18),
+                             strict=True):
         sheet.column_dimensions[column].width = width
     try:
         workbook.save(path)

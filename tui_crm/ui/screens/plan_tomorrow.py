@@ -83,7 +83,8 @@ class PlanTomorrowScreen(Screen[None]):
         line = Text(f"[{block or '  :  '}] ", style="bold green" if block else "dim")
         line.append(f"{c.title}", style="bold")
         line.append(f"  ({_(planning.CANDIDATE_REASONS[c.reason])})", style="yellow")
-        for part in (c.decision_maker, c.phone, c.email, c.last_result, c.source):
+        people = planning.people_text(c.contact if c.organization_id else "", c.decision_maker)
+        for part in (people, c.phone, c.email, c.last_result, c.source):
             if part:
                 line.append(f" · {part}")
         return line

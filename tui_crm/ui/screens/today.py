@@ -23,14 +23,16 @@ from tui_crm.ui.widgets import translate_bindings
 
 
 def item_line(item: DayItem, *, with_date: bool = False) -> Text:
-    """One event row: time, type, client, decision maker, phone, last result."""
+    """One event row: time, type, client, the person (and the decision maker apart), that
+    person's phone, last result."""
     when = dates.format_datetime(item.starts_at) if with_date else item.starts_at.strftime("%H:%M")
     mark = "✓" if item.status == "done" else ("↻" if item.virtual else "•")
     line = Text(f"{mark} {when}  ", style="dim" if item.status == "done" else "")
     line.append(f"{item.type_name:<9} ", style="bold")
     line.append(item.organization or item.contact or item.title or "—")
-    if item.decision_maker and item.decision_maker != item.contact:
-        line.append(f" · {item.decision_maker}", style="italic")
+    people = planning.people_text(item.contact if item.organization else "", item.decision_maker)
+    if people:
+        line.append(f" · {people}", style="italic")
     if item.phone:
         line.append(f" · {item.phone}", style="cyan")
     if item.last_result:

@@ -1,0 +1,59 @@
+"""A manager's day in the UI (issue 15), driven by the pilot on a real SQLite file with a
+fixed clock: whom a call is with, the call block on today only, Plan tomorrow's picks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import OptionList
+
+from tests.unit.test_day_people import WILSON_PHONE, WRIGHT_PHONE, call, oak_farms
+from tui_crm.db import open_database
+from tui_crm.services import users
+from tui_crm.ui.screens.today import TodayPane
+
+NOW = dt.datetime(2026, 11, 27, 8, 30)  # a Friday morning, before the first block
+TODAY = NOW.date()
+
+
+class DayApp(App):
+    """A host for the Today pane with a fixed clock."""
+
+    def __init__(self, actor) -> None:
+        super().__init__()
+        self.actor = actor
+        self.opened: list[tuple[str, int]] = []
+
+    def clock(self) -> dt.datetime:
+        return NOW
+
+    def open_record(self, kind: str, record_id: int) -> None:
+        self.opened.append((kind, record_id))
+
+    def compose(self) -> ComposeResult:
+        yield TodayPane(self.actor)
+
+
+@pytest.fixture
+def admin(tmp_path):
+    open_database(tmp_path / "ui-day.sqlite3")
+    return users.resolve_actor()
+
+
+def option_texts(app: App) -> list[str]:
+    listing = app.query_one("#day-list", OptionList)
+    return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+
+
+async def test_today_shows_the_person_with_their_own_phone(admin):
+    ids = oak_farms(admin)
+    call(admin, ids["org"], dt.datetime(2026, 11, 27, 9, 0), ids["wilson"])
+    app = DayApp(admin)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        line = next(t for t in option_texts(app) if "Oak Farms" in t)
+        assert "Wilson John" in line and WILSON_PHONE in line
+        assert "decision maker: Wright Elizabeth" in line
+        assert WRIGHT_PHONE not in line
