@@ -57,3 +57,36 @@ async def test_today_shows_the_person_with_their_own_phone(admin):
         assert "Wilson John" in line and WILSON_PHONE in line
         assert "decision maker: Wright Elizabeth" in line
         assert WRIGHT_PHONE not in line
+
+
+async def test_another_days_call_block_asks_first_and_logs_today(admin):
+    from tui_crm.db import models as m
+    from tui_crm.services import planning
+    from tui_crm.ui.screens.ask import AskModal
+    from tui_crm.ui.screens.call_block import CallBlockScreen
+
+    ids = oak_farms(admin)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    planned = call(admin, ids["org"], dt.datetime.combine(tomorrow, dt.time(9, 0)), ids["wilson"])
+    app = DayApp(admin)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("right")  # tomorrow's view; the first event is highlighted
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, AskModal)
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, (AskModal, CallBlockScreen))
+        assert m.Event.get_by_id(planned.id).status == "planned"
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, CallBlockScreen)
+        await pilot.press("1")  # no answer
+        await pilot.pause()
+    logged = m.Event.get_by_id(planned.id)
+    assert (logged.status, logged.starts_at) == ("done", NOW)
+    assert m.Organization.get_by_id(ids["org"]).last_contact_at <= NOW
+    assert planning.day_view(admin, tomorrow, now=NOW).blocks[0].items == []

@@ -117,13 +117,15 @@ def refresh_contact_dates(organization_id: int | None, contact_id: int | None,
     event, or the next repeat of a planned series) — the aggregates run in SQL, so concurrent
     sessions cannot overwrite each other's values."""
     now = now or m.now()
+    tomorrow = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
     for model, column, record_id in ((m.Organization, m.Event.organization, organization_id),
                                      (m.Contact, m.Event.contact, contact_id)):
         if not record_id:
             continue
         alive = (column == record_id) & m.Event.deleted_at.is_null()
+        # A "done" event dated on a later day (typed so in a form) is no contact yet.
         last = (m.Event.select(fn.MAX(m.Event.starts_at))
-                .where(alive & (m.Event.status == "done")))
+                .where(alive & (m.Event.status == "done") & (m.Event.starts_at < tomorrow)))
         nxt = (m.Event.select(fn.MIN(m.Event.starts_at))
                .where(alive & (m.Event.status == OPEN) & (m.Event.rrule == "")))
         model.update(last_contact_at=last, next_contact_at=nxt).where(
@@ -192,10 +194,12 @@ def log_result(actor: Actor, event_id: int, result: str, *, note: str = "",
     next_label = ""
     if when is not None:
         next_label = f"{lookups.event_type_name(next_type_row)} {dates.format_datetime(when)}"
-    done = records.update(actor, "events", event_id, {
+    changes: dict[str, Any] = {
         "event_type": event.event_type_id, "status": "done", "result": result_row.id,
         "result_note": note or event.result_note, "next_step": next_label,
-    })
+    }
+    changes.update(_dated_when_logged(event, now))
+    done = records.update(actor, "events", event_id, changes)
     next_view = None
     if when is not None:
         next_view = records.create(actor, "events", {
@@ -209,6 +213,18 @@ def log_result(actor: Actor, event_id: int, result: str, *, note: str = "",
         ).execute()
     refresh_contact_dates(event.organization_id, event.contact_id)
     return LogOutcome(done, next_view, result_row.warm, result_row.reached_decision_maker)
+
+
+def _dated_when_logged(event: m.Event, now: dt.datetime) -> dict[str, Any]:
+    """A result is dated when it was logged: a call planned for another day but made now
+    moves to now (so "last contact" is never in the future and the day it was planned for
+    does not count it again). A repeat of a series keeps its time — it is matched by it."""
+    if event.starts_at.date() == now.date() or event.series_id is not None:
+        return {}
+    moved: dict[str, Any] = {"starts_at": now.replace(second=0, microsecond=0)}
+    if event.ends_at:
+        moved["ends_at"] = moved["starts_at"] + (event.ends_at - event.starts_at)
+    return moved
 
 
 @write

@@ -656,14 +656,19 @@ def log_in_block(actor: Actor, day: dt.date, block_key: str, item: DayItem, resu
                  next_type: str | None = None, now: dt.datetime | None = None
                  ) -> events.LogOutcome:
     """Log the current client's call and move the block on to the next client."""
+    before = block_run(actor, day, block_key, now=now)
+    index = next((i for i, it in enumerate(before.items) if it.event_id == item.event_id
+                  and it.starts_at == item.starts_at), before.position)
     event_id = item.event_id
     if item.virtual:
         event_id = events.materialize(actor, item.event_id, item.starts_at)
     outcome = events.log_result(actor, event_id, result, note=note, next_when=next_when,
                                 next_type=next_type, now=now)
-    run = block_run(actor, day, block_key, now=now)
-    index = next((i for i, it in enumerate(run.items) if it.event_id == event_id), run.position)
-    set_block_position(actor, day, block_key, index + 1)
+    # Logged on another day than planned, the call moves to today and leaves this list:
+    # the next client then takes its place.
+    after = block_run(actor, day, block_key, now=now)
+    stayed = any(it.event_id == event_id for it in after.items)
+    set_block_position(actor, day, block_key, index + 1 if stayed else index)
     return outcome
 
 

@@ -18,6 +18,7 @@ from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services import events, planning
 from tui_crm.services.planning import DayItem, DayView
+from tui_crm.ui.screens.ask import AskModal
 from tui_crm.ui.screens.log_result import LoggedResult, LogResultModal, Moved, MoveModal, now_of
 from tui_crm.ui.widgets import translate_bindings
 
@@ -188,10 +189,27 @@ class TodayPane(Vertical):
             return events.materialize(self.actor, item.event_id, item.starts_at)
         return item.event_id
 
+    def _on_today_or_ask(self, go) -> None:  # noqa: ANN001 - a callable without arguments
+        """Logging is for calls made now: from another day's view, ask first (the result is
+        then dated today, when it is logged)."""
+        assert self.day is not None
+        if self.day == now_of(self.app).date():
+            go()
+            return
+        question = _("This is the plan for {day}. Log these calls as made today?").format(
+            day=dates.format_date(self.day))
+        self.app.push_screen(AskModal(question), lambda yes: go() if yes else None)
+
     def action_done(self) -> None:
         item = self.current_item()
         if item is None or item.status == "done":
             return
+        if item.overdue:  # an overdue item is logged today whatever day is shown
+            self._log(item)
+        else:
+            self._on_today_or_ask(lambda: self._log(item))
+
+    def _log(self, item: DayItem) -> None:
         heading = f"{item.type_name}: {item.organization or item.contact}"
 
         def logged(result: LoggedResult | None) -> None:
@@ -279,9 +297,10 @@ class TodayPane(Vertical):
     def _start(self, block_key: str) -> None:
         from tui_crm.ui.screens.call_block import CallBlockScreen
 
-        assert self.day is not None
-        self.app.push_screen(CallBlockScreen(self.actor, self.day, block_key),
-                             lambda _result: self.reload())
+        day = self.day
+        assert day is not None
+        self._on_today_or_ask(lambda: self.app.push_screen(
+            CallBlockScreen(self.actor, day, block_key), lambda _result: self.reload()))
 
     def action_plan_tomorrow(self) -> None:
         from tui_crm.ui.screens.plan_tomorrow import PlanTomorrowScreen
