@@ -90,3 +90,47 @@ async def test_another_days_call_block_asks_first_and_logs_today(admin):
     assert (logged.status, logged.starts_at) == ("done", NOW)
     assert m.Organization.get_by_id(ids["org"]).last_contact_at <= NOW
     assert planning.day_view(admin, tomorrow, now=NOW).blocks[0].items == []
+
+
+async def test_plan_tomorrow_fill_keeps_picks_and_shows_the_saved_times(admin):
+    from tui_crm.db import models as m
+    from tui_crm.services import records
+    from tui_crm.ui.screens.plan_tomorrow import PlanTomorrowScreen
+
+    ids = oak_farms(admin)
+    for name in ("Альфа", "Бета", "Гамма"):
+        records.create(admin, "organizations", {"name": name, "source": "Website",
+                                                "owner": admin.user_id})
+    tomorrow = TODAY + dt.timedelta(days=1)
+    # One call already sits at 09:00 tomorrow: the plan must start the block at 09:10.
+    call(admin, ids["plain"], dt.datetime.combine(tomorrow, dt.time(9, 0)))
+    app = DayApp(admin)
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.push_screen(PlanTomorrowScreen(admin, tomorrow))
+        await pilot.pause()
+        screen = app.screen
+        titles = [c.title for c in screen.candidates]
+        oak = titles.index("Oak Farms")
+        listing = screen.query_one(OptionList)
+        listing.highlighted = oak
+        await pilot.press("tab", "space")  # Oak Farms by hand into the 14:00 block
+        assert screen.picked == {oak: "14:00"}
+        await pilot.press("a")  # fill the rest; the hand pick stays
+        assert screen.picked[oak] == "14:00"
+        assert sorted(screen.picked) == list(range(len(titles)))
+        shown = {}
+        for i in range(listing.option_count):
+            text = str(listing.get_option_at_index(i).prompt)
+            shown[titles[i]] = text[1:6]
+        assert shown["Oak Farms"] == "14:00"
+        assert sorted(v for k, v in shown.items() if k != "Oak Farms") == [
+            f"09:{10 * n:02d}" for n in range(1, len(titles))]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = {}
+    for e in m.Event.select().where(m.Event.starts_at >= dt.datetime.combine(tomorrow, dt.time())):
+        if e.organization_id != ids["plain"] or e.starts_at.hour != 9 or e.starts_at.minute:
+            saved[m.Organization.get_by_id(e.organization_id).name] = (
+                e.starts_at.strftime("%H:%M"), e.contact_id)
+    assert {k: v[0] for k, v in saved.items()} == shown
+    assert saved["Oak Farms"][1] == ids["wright"]

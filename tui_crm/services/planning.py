@@ -488,15 +488,10 @@ def plan(actor: Actor, day: dt.date, picks: list[tuple[Candidate, str]],
     """Turn picked candidates into planned calls in the chosen blocks (by block start),
     one slot after another from the block's first free time."""
     user_id = user_id if user_id is not None else actor.user_id
-    blocks = {b.key: b for b in schedule_for(user_id, day)}
     call_type = m.EventType.get_or_none(m.EventType.code == "call")
     created = []
-    for candidate, block_key in picks:
-        block = blocks.get(block_key)
-        if block is None:
-            raise ValidationError({"block": _("No block starts at {time} on that day").format(
-                time=block_key)})
-        when = _next_free_slot(user_id, day, block)
+    times = slot_times(actor, day, [key for _c, key in picks], user_id=user_id)
+    for (candidate, block_key), when in zip(picks, times, strict=True):
         if when is None:
             raise ValidationError({"block": _("The block {time} is full").format(time=block_key)})
         title = _("Birthday call") if candidate.reason == "birthday" else ""
@@ -512,13 +507,40 @@ def plan(actor: Actor, day: dt.date, picks: list[tuple[Candidate, str]],
     return created
 
 
-def _next_free_slot(user_id: int | None, day: dt.date, block: Block) -> dt.datetime | None:
+def slot_times(actor: Actor, day: dt.date, block_keys: list[str], *,
+               user_id: int | None = None) -> list[dt.datetime | None]:
+    """The times picks into these blocks (in this order) get when planned: one slot after
+    another from each block's first free time; None where the block is full. Plan tomorrow
+    shows them, and `plan` uses them, so the screen and the saved plan agree."""
+    user_id = user_id if user_id is not None else actor.user_id
+    blocks = {b.key: b for b in schedule_for(user_id, day)}
+    taken: dict[str, set[dt.datetime]] = {}
+    result: list[dt.datetime | None] = []
+    for key in block_keys:
+        block = blocks.get(key)
+        if block is None:
+            raise ValidationError({"block": _("No block starts at {time} on that day").format(
+                time=key)})
+        if key not in taken:
+            taken[key] = _taken_slots(user_id, day, block)
+        when = _next_free_slot(day, block, taken[key])
+        if when is not None:
+            taken[key].add(when)
+        result.append(when)
+    return result
+
+
+def _taken_slots(user_id: int | None, day: dt.date, block: Block) -> set[dt.datetime]:
     start = dt.datetime.combine(day, block.start)
     end = dt.datetime.combine(day, block.end)
-    taken = {e.starts_at for e in m.Event.select(m.Event.starts_at).where(
+    return {e.starts_at for e in m.Event.select(m.Event.starts_at).where(
         (m.Event.assignee == user_id) & (m.Event.starts_at >= start) & (m.Event.starts_at < end)
         & m.Event.deleted_at.is_null() & (m.Event.status != "cancelled"))}
-    t = start
+
+
+def _next_free_slot(day: dt.date, block: Block, taken: set[dt.datetime]) -> dt.datetime | None:
+    t = dt.datetime.combine(day, block.start)
+    end = dt.datetime.combine(day, block.end)
     while t < end:
         if t not in taken:
             return t
@@ -530,22 +552,46 @@ def auto_plan(actor: Actor, day: dt.date, *, user_id: int | None = None,
               now: dt.datetime | None = None) -> list[int]:
     """Fill the day's call blocks with the best candidates, in order."""
     user_id = _whose(actor, user_id)
-    call_blocks = [b for b in schedule_for(user_id, day) if b.kind == "calls"]
-    if not call_blocks:
+    free = free_slots(actor, day, user_id=user_id)
+    capacity = sum(free.values())
+    if not capacity:
         return []
-    capacity = sum(b.minutes() // CALL_SLOT_MINUTES for b in call_blocks)
-    picks: list[tuple[Candidate, str]] = []
     pool = candidates(actor, day, user_id=user_id, limit=capacity, now=now)
-    slots = [(b.key, b.minutes() // CALL_SLOT_MINUTES) for b in call_blocks]
-    for candidate in pool:
-        while slots and slots[0][1] == 0:
-            slots.pop(0)
-        if not slots:
+    picked = fill_picks({}, len(pool), free)
+    return plan(actor, day, [(pool[i], key) for i, key in sorted(picked.items())],
+                user_id=user_id)
+
+
+def free_slots(actor: Actor, day: dt.date, *, user_id: int | None = None) -> dict[str, int]:
+    """How many more calls each of the day's call blocks holds (by block start, in order)."""
+    user_id = user_id if user_id is not None else actor.user_id
+    free = {}
+    for b in schedule_for(user_id, day):
+        if b.kind == "calls":
+            taken = _taken_slots(user_id, day, b)
+            free[b.key] = sum(1 for i in range(b.minutes() // CALL_SLOT_MINUTES)
+                              if dt.datetime.combine(day, b.start)
+                              + dt.timedelta(minutes=i * CALL_SLOT_MINUTES) not in taken)
+    return free
+
+
+def fill_picks(picked: dict[int, str], count: int, free: dict[str, int]) -> dict[int, str]:
+    """Fill the blocks' free slots with the candidates not yet picked, in order; the picks
+    made by hand stay where they are and use up their blocks' slots first."""
+    left = dict(free)
+    for key in picked.values():
+        left[key] = left.get(key, 0) - 1
+    result = dict(picked)
+    blocks = [key for key in left]
+    for index in range(count):
+        if index in result:
+            continue
+        key = next((k for k in blocks if left[k] > 0), None)
+        if key is None:
             break
-        key, left = slots[0]
-        picks.append((candidate, key))
-        slots[0] = (key, left - 1)
-    return plan(actor, day, picks, user_id=user_id)
+        result[index] = key
+        left[key] -= 1
+    return result
 
 
 def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = None) -> int:
@@ -685,4 +731,5 @@ def week(actor: Actor, start: dt.date, *, user_id: int | None = None) -> list[tu
 
 
 __all__ = ["Block", "DayView", "day_view", "schedule_for", "set_schedule", "candidates", "plan",
-           "auto_plan", "export_plan", "block_run", "log_in_block", "week", "records"]
+           "auto_plan", "export_plan", "slot_times", "free_slots", "fill_picks", "person_for",
+           "people_text", "block_run", "log_in_block", "week", "records"]
