@@ -370,7 +370,10 @@ def run_app(db_target: str, *, user: str | None = None, language: str | None = N
             return exc.exit_code or 1
         # A start-up measurement runs headless, as its baseline (a bare Textual app) does:
         # the terminal driver's input thread alone takes ~100 ms to stop.
-        app.run(headless=app.exit_when_ready)
+        from tui_crm.ui.terminal_guard import guarded
+
+        with guarded():
+            app.run(headless=app.exit_when_ready)
         return app.return_code or 0
     finally:
         gc.enable()
