@@ -11,7 +11,7 @@ from textual.widgets import OptionList
 
 from tests.unit.test_day_people import WILSON_PHONE, WRIGHT_PHONE, call, oak_farms
 from tui_crm.db import open_database
-from tui_crm.services import users
+from tui_crm.services.core import users
 from tui_crm.ui.screens.today import TodayPane
 
 NOW = dt.datetime(2026, 11, 27, 8, 30)  # a Friday morning, before the first block
@@ -61,7 +61,7 @@ async def test_today_shows_the_person_with_their_own_phone(admin):
 
 async def test_another_days_call_block_asks_first_and_logs_today(admin):
     from tui_crm.db import models as m
-    from tui_crm.services import planning
+    from tui_crm.services.planning import planning
     from tui_crm.ui.screens.ask import AskModal
     from tui_crm.ui.screens.call_block import CallBlockScreen
 
@@ -94,7 +94,7 @@ async def test_another_days_call_block_asks_first_and_logs_today(admin):
 
 async def test_plan_tomorrow_fill_keeps_picks_and_shows_the_saved_times(admin):
     from tui_crm.db import models as m
-    from tui_crm.services import records
+    from tui_crm.services.core import records
     from tui_crm.ui.screens.plan_tomorrow import PlanTomorrowScreen
 
     ids = oak_farms(admin)

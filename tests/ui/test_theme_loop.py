@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.widgets import Select, TabbedContent
 
 from tests.ui.conftest import CrmData, settle
-from tui_crm.services import settings
+from tui_crm.services.core import settings
 from tui_crm.ui.app import build_app
 from tui_crm.ui.widgets.sidebar import visible_sections
 

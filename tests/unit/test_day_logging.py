@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from tui_crm.db import models as m
-from tui_crm.services import events, planning, records, users
+from tui_crm.services.core import events, records, users
+from tui_crm.services.planning import planning
 
 NOW = dt.datetime(2026, 11, 27, 10, 30)  # a Friday
 TODAY = NOW.date()

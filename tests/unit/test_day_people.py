@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 
 from tui_crm.cli import main
 from tui_crm.db import open_database
-from tui_crm.services import planning, records, users
+from tui_crm.services.core import records, users
+from tui_crm.services.planning import planning
 
 NOW = dt.datetime(2026, 11, 27, 8, 0)  # a Friday morning
 TODAY = NOW.date()
