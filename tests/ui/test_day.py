@@ -134,3 +134,58 @@ async def test_plan_tomorrow_fill_keeps_picks_and_shows_the_saved_times(admin):
                 e.starts_at.strftime("%H:%M"), e.contact_id)
     assert {k: v[0] for k, v in saved.items()} == shown
     assert saved["Oak Farms"][1] == ids["wright"]
+
+
+async def test_plus_hour_keeps_the_cursor_on_the_moved_call(admin):
+    ids = oak_farms(admin)
+    first = call(admin, ids["org"], dt.datetime(2026, 11, 27, 9, 0))
+    second = call(admin, ids["plain"], dt.datetime(2026, 11, 27, 9, 10))
+    call(admin, ids["org"], dt.datetime(2026, 11, 27, 9, 20))
+    app = DayApp(admin)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(TodayPane)
+        assert pane.current_item().event_id == first.id
+        await pilot.press("down")
+        assert pane.current_item().event_id == second.id
+        await pilot.press("plus")
+        await pilot.pause()
+        assert pane.current_item().event_id == second.id
+        await pilot.press("plus")  # the next key acts on the same call again
+        await pilot.pause()
+        assert pane.current_item().event_id == second.id
+        assert pane.current_item().starts_at == dt.datetime(2026, 11, 27, 11, 10)
+
+
+async def test_snooze_keeps_the_cursor_on_the_snoozed_client(admin):
+    from textual.app import App as _App
+
+    from tui_crm.services.core import records
+    from tui_crm.ui.screens.followups import FollowupsPane
+    from tui_crm.ui.screens.log_result import MoveModal
+
+    for name in ("Альфа", "Бета", "Гамма"):
+        records.create(admin, "organizations", {"name": name, "status": "warm",
+                                                "owner": admin.user_id})
+
+    class QueueApp(_App):
+        def clock(self) -> dt.datetime:
+            return NOW
+
+        def compose(self) -> ComposeResult:
+            yield FollowupsPane(admin)
+
+    app = QueueApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(FollowupsPane)
+        chosen = pane.current()
+        await pilot.press("z")
+        await pilot.pause()
+        assert isinstance(app.screen, MoveModal)
+        app.screen.query_one("#when").set_text("+2d")
+        app.screen.query_one("#reason").value = "в отпуске"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert pane.items[-1].id == chosen.id  # it went to the end of the queue
+        assert pane.current().id == chosen.id  # and the cursor with it

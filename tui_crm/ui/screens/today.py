@@ -72,6 +72,7 @@ class TodayPane(Vertical):
         self.view: DayView | None = None
         self._items: dict[str, DayItem] = {}
         self._block_of: dict[str, str] = {}
+        self._follow: int | None = None  # the event the cursor stays on after a move
 
     def compose(self) -> ComposeResult:
         yield Label("", id="day-title", markup=False)
@@ -154,6 +155,10 @@ class TodayPane(Vertical):
         listing = self.query_one(OptionList)
         listing.clear_options()
         listing.add_options(options)
+        follow, self._follow = self._follow, None
+        if follow is not None:  # an item just moved: its key (the time) changed with it
+            keep = next((key for key, item in self._items.items() if item.event_id == follow),
+                        keep)
         if keep:
             try:
                 listing.highlighted = listing.get_option_index(keep)
@@ -247,11 +252,13 @@ class TodayPane(Vertical):
 
     def _move(self, item: DayItem, moved: Moved) -> None:
         try:
-            events.reschedule(self.actor, self._stored_id(item), moved.when, moved.reason,
+            stored = self._stored_id(item)
+            events.reschedule(self.actor, stored, moved.when, moved.reason,
                               now=now_of(self.app))
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
+        self._follow = stored
         self.app.notify(_("Moved to {when}").format(when=dates.format_datetime(moved.when)),
                         markup=False)
         self.reload()
