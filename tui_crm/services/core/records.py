@@ -19,6 +19,7 @@ from tui_crm.db import models as m
 from tui_crm.db.database import current, is_postgres, read, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
+from tui_crm.search_keys import KIND_CODES
 from tui_crm.services.core import (
     audit,
     contact_dates,
@@ -273,18 +274,24 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
     if shape is not None:
         select = _seen(actor, spec, select, shape)
     if query.text.strip():
+        column = model.id
         ids_sql = search_match.match_ids_sql(spec.name, query.text)
+        if ids_sql is None and spec.name not in KIND_CODES and hasattr(model, "organization"):
+            # Payments and services have no documents of their own: they are found by
+            # their client's name (or INN, phone — whatever finds the organization).
+            column = model.organization
+            ids_sql = search_match.match_ids_sql("organizations", query.text)
         if ids_sql is None:
             return None
         sql, params = ids_sql
         db = current()
         if is_postgres(db):
-            select = select.where(model.id.in_(SQL(f"({sql})", params)))
+            select = select.where(column.in_(SQL(f"({sql})", params)))
         else:
             # The index is read once here, not once for the count and again for the page.
             found = [row[0] for row in db.execute_sql(sql, params)]
-            select = select.where(model.id.in_(SQL("(SELECT value FROM json_each(?))",
-                                                   [json.dumps(found)])))
+            select = select.where(column.in_(SQL("(SELECT value FROM json_each(?))",
+                                                 [json.dumps(found)])))
     # The custom fields are read only when some filter may name one (not per keystroke).
     wanted_any = any(v is not None and v != "" for v in query.filters.values())
     customs = {cf.name: cf for cf in values.custom_fields(spec.name)} if wanted_any else {}

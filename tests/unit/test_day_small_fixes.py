@@ -1,0 +1,35 @@
+"""The smaller wrong-data items of issue 15, each at the service or CLI level."""
+
+from __future__ import annotations
+
+from tui_crm.cli import main
+from tui_crm.db import open_database
+from tui_crm.services.core import records, users
+from tui_crm.services.core.records import ListQuery
+
+
+def test_payments_are_found_by_their_clients_name(db):
+    admin = users.resolve_actor()
+    soft = records.create(admin, "organizations", {"name": "Алмаз-Софт", "source": "Website",
+                                                   "inn": "7707083893"})
+    other = records.create(admin, "organizations", {"name": "Берёза", "source": "Website"})
+    paid = records.create(admin, "payments", {"date": "2026-11-02", "amount": "1000",
+                                              "organization": soft.id})
+    records.create(admin, "payments", {"date": "2026-11-03", "amount": "2000",
+                                       "organization": other.id})
+    for text in ("Алмаз-Софт", "алмаз", "7707083893"):
+        page = records.list_records(admin, "payments", ListQuery(text=text))
+        assert [r.id for r in page.rows] == [paid.id], text
+    assert records.list_records(admin, "payments", ListQuery(text="Кедр")).rows == []
+
+
+def test_cli_list_payments_query(tmp_path, capsys):
+    path = str(tmp_path / "pay.sqlite3")
+    open_database(path)
+    admin = users.resolve_actor()
+    soft = records.create(admin, "organizations", {"name": "Алмаз-Софт", "source": "Website"})
+    records.create(admin, "payments", {"date": "2026-11-02", "amount": "1000",
+                                       "organization": soft.id})
+    capsys.readouterr()
+    assert main(["--db", path, "list", "payments", "--query", "Алмаз-Софт"]) == 0
+    assert "Алмаз-Софт" in capsys.readouterr().out
