@@ -33,3 +33,18 @@ def test_cli_list_payments_query(tmp_path, capsys):
     capsys.readouterr()
     assert main(["--db", path, "list", "payments", "--query", "Алмаз-Софт"]) == 0
     assert "Алмаз-Софт" in capsys.readouterr().out
+
+
+def test_names_sort_with_yo_as_ye(db):
+    from tui_crm.text.names import sort_key
+
+    admin = users.resolve_actor()
+    names = ["Жук", "Ёлка", "Абрикос", "Елена", "Дуб", "Ель"]
+    for name in names:
+        records.create(admin, "organizations", {"name": name, "source": "Website"})
+    page = records.list_records(admin, "organizations", ListQuery(sort="name"))
+    shown = [r.values["name"] for r in page.rows]
+    assert shown == ["Абрикос", "Дуб", "Елена", "Ёлка", "Ель", "Жук"]
+    assert shown == sorted(names, key=sort_key)  # one rule in SQL and in Python
+    back = records.list_records(admin, "organizations", ListQuery(sort="name", descending=True))
+    assert [r.values["name"] for r in back.rows] == shown[::-1]
