@@ -137,7 +137,7 @@ def reporting(base):
     meeting = records.create(anna, "events", {
         "event_type": "meeting", "starts_at": dt.datetime.combine(DAY, dt.time(11)),
         "organization": ids[0], "assignee": anna.user_id, "status": "done",
-        "result": "held_interested"}).id
+        "result": "held_interested", "next_step": "КП в пятницу"}).id
     records.create(anna, "events", {
         "event_type": "call", "starts_at": dt.datetime.combine(DAY, dt.time(9)),
         "organization": ids[1], "assignee": anna.user_id, "status": "done",

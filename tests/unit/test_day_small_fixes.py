@@ -48,3 +48,25 @@ def test_names_sort_with_yo_as_ye(db):
     assert shown == sorted(names, key=sort_key)  # one rule in SQL and in Python
     back = records.list_records(admin, "organizations", ListQuery(sort="name", descending=True))
     assert [r.values["name"] for r in back.rows] == shown[::-1]
+
+
+def test_a_warm_result_in_a_form_needs_a_next_step(db):
+    import pytest
+
+    from tui_crm.errors import ValidationError
+
+    admin = users.resolve_actor()
+    org = records.create(admin, "organizations", {"name": "Кедр", "source": "Website"})
+    data = {"event_type": "call", "starts_at": "2026-11-27 10:00", "organization": org.id,
+            "status": "done", "result": "interested"}
+    with pytest.raises(ValidationError) as refused:
+        records.create(admin, "events", data)
+    assert "next_step" in refused.value.errors
+    cold = records.create(admin, "events", {**data, "result": "no_answer"})
+    with pytest.raises(ValidationError):
+        records.update(admin, "events", cold.id, {"result": "interested"})
+    warm = records.update(admin, "events", cold.id, {"result": "interested",
+                                                     "next_step": "КП в пятницу"})
+    assert warm.values["next_step"] == "КП в пятницу"
+    # Editing the note of an event already logged asks nothing new.
+    records.update(admin, "events", warm.id, {"result_note": "позвонить бухгалтеру"})

@@ -504,6 +504,16 @@ def _split(spec: KindSpec, cleaned: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
+def _check_next_step(event: dict[str, Any]) -> None:
+    """A warm (★) result needs a next step — in a form as in the call block (events.log_result
+    asks for its date); imports of past events do not come through here."""
+    result = m.EventResult.get_or_none(m.EventResult.id == event.get("result"))
+    if event.get("status") == "done" and result is not None and result.warm \
+            and not str(event.get("next_step") or "").strip():
+        raise ValidationError({"next_step": _(
+            "A warm client needs a next step: when to contact again")})
+
+
 def _check_rules(spec: KindSpec, merged: dict[str, Any], is_new: bool) -> None:
     """Rules across fields: titles present, leads need a source, ends after starts."""
     errors: dict[str, str] = {}
@@ -550,6 +560,8 @@ def create(actor: Actor, kind: str, data: dict[str, Any]) -> RecordView:
     # References resolve only among the records the actor sees (attaching needs that).
     cleaned = values.clean(spec, data, partial=False, context={"actor": actor})
     _check_rules(spec, cleaned, is_new=True)
+    if spec.name == "events" and cleaned.get("result"):
+        _check_next_step(cleaned)
     visibility.check_clients(actor, kind, cleaned)
     columns = _split(spec, cleaned)
     if spec.owner_field and not columns.get(f"{spec.owner_field}_id"):
@@ -624,6 +636,9 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     merged = dict(before.values)
     merged.update({k: v for k, v in cleaned.items()})
     _check_rules(spec, merged, is_new=False)
+    if spec.name == "events" and (("result" in cleaned and cleaned["result"] != row.result_id)
+                                  or (cleaned.get("status") == "done" and row.status != "done")):
+        _check_next_step(merged)
     visibility.check_clients(actor, kind, cleaned)
     if spec.owner_field and f"{spec.owner_field}" in cleaned and not actor.sees_all \
             and cleaned[spec.owner_field] != actor.user_id:
