@@ -106,9 +106,15 @@ class MainScreen(Screen):
         Binding("D", "duplicates", N_("Duplicates"), id="main.duplicates"),
         Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), show=False, id="main.sidebar"),
         Binding("escape", "back", N_("Back"), show=False, id="main.back"),
+        Binding("l", "log_contact", N_("Log call"), id="main.log"),
+        # Sections by number: alt+digit (over SSH too: the terminal sends Esc and the digit
+        # at once), and F1–F9 for terminals that keep alt for themselves.
+        *[Binding(f"alt+{n},f{n}", f"section_number({n})", N_("Section by number"),
+                  show=False, id=f"main.section{n}") for n in range(1, 10)],
     ]
 
     RECORD_ACTIONS = {"filters", "add", "edit", "delete", "undo", "trash", "restore", "copy",
+                      "log_contact",
                       "next_record", "previous_record", "toggle_detail", "focus_filter",
                       "import_file", "export_table", "deals_board", "document", "duplicates"}
 
@@ -492,6 +498,8 @@ class MainScreen(Screen):
             return self.actor.can(self.section, "export") or None
         if action == "deals_board":
             return self.section == "deals"
+        if action == "log_contact":
+            return self.section in ("organizations", "contacts")
         if action == "document":
             return self.section in ("organizations", "contacts", "deals") \
                 and self.table.current_id is not None
@@ -678,6 +686,27 @@ class MainScreen(Screen):
         self.refresh_data(keep_row=True)
         self.refresh_counts()
         self.refresh_bindings()
+
+    def action_section_number(self, number: int) -> None:
+        """alt+N / F_N: the N-th section of the sidebar."""
+        sections = self.sidebar.sections
+        if 1 <= number <= len(sections):
+            self.show_section(sections[number - 1].key)
+
+    def action_log_contact(self) -> None:
+        """`l`: log a call or meeting that just happened with the client on the card —
+        type (c/m), result (a digit), next step (Enter takes the offered +1d)."""
+        if self.section not in ("organizations", "contacts") or self.state().trash:
+            self.notify(_("Calls and meetings are logged for clients only"), severity="warning")
+            return
+        view = self.table.current_view
+        if view is None:
+            self.notify(_("No record selected"), severity="warning")
+            return
+        from tui_crm.ui.screens.log_result import log_contact
+
+        log_contact(self.app, self.actor, self.section, view.id, view.title,
+                    then=lambda: self.refresh_data())
 
     def action_undo(self) -> None:
         if not self.undo_stack:

@@ -54,7 +54,7 @@ class TodayPane(Vertical):
     BINDINGS = [
         Binding("left,h", "day(-1)", N_("Prev day"), id="today.prev"),
         Binding("right,l", "day(1)", N_("Next day"), id="today.next"),
-        Binding("home", "go_today", N_("Today"), id="today.today"),
+        Binding("home", "go_today", N_("Today"), id="today.today", priority=True),
         Binding("x", "done", N_("Log result"), id="today.done"),
         Binding("plus", "later_hour", N_("+1 hour"), id="today.plus_hour"),
         Binding("m", "move('tomorrow')", N_("Tomorrow"), id="today.tomorrow"),

@@ -1,0 +1,81 @@
+"""Keys a manager expects (issue 15), in the real app on a real SQLite file: sections by
+alt+digit or F-key, `l` logs a call from a card in a few keys, Follow-ups' `l` and j/k."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import CrmData, settle
+from tui_crm.db import models as m
+from tui_crm.ui.app import build_app
+from tui_crm.ui.screens.log_result import LogResultModal
+from tui_crm.ui.widgets.sidebar import visible_sections
+
+
+async def test_sections_by_alt_digit_and_f_key(crm: CrmData) -> None:
+    app = build_app(crm.path, section="organizations")
+    keys = [s.key for s in visible_sections()]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("alt+2")
+        await settle(pilot)
+        assert app.main_screen.section == keys[1]
+        await pilot.press("f3")
+        await settle(pilot)
+        assert app.main_screen.section == keys[2]
+        await pilot.press("alt+1")
+        await settle(pilot)
+        assert app.main_screen.section == keys[0]
+
+
+async def test_l_logs_an_unplanned_warm_call_from_a_card_in_three_keys(crm: CrmData) -> None:
+    app = build_app(crm.path, section="organizations")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        org_id = main.table.current_id
+        before = m.Event.select().where(m.Event.organization == org_id).count()
+        await pilot.press("l")  # 1: log (a call unless `m` makes it a meeting)
+        await pilot.pause()
+        assert isinstance(app.screen, LogResultModal)
+        await pilot.press("4")  # 2: "Interested" ★ — the next step is offered as +1d
+        await pilot.pause()
+        await pilot.press("enter")  # 3: take it and save
+        await settle(pilot)
+        assert not isinstance(app.screen, LogResultModal)
+    events = list(m.Event.select().where(m.Event.organization == org_id)
+                  .order_by(m.Event.id))
+    assert len(events) == before + 2  # the call, and its next step
+    call, nxt = events[-2], events[-1]
+    assert call.status == "done" and call.result.code == "interested"
+    assert nxt.status == "planned" and nxt.starts_at.date() > call.starts_at.date()
+
+
+async def test_l_makes_it_a_meeting_with_m(crm: CrmData) -> None:
+    app = build_app(crm.path, section="organizations")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        org_id = app.main_screen.table.current_id
+        await pilot.press("l", "m", "3", "ctrl+s")  # a meeting held without a result
+        await settle(pilot)
+    last = m.Event.select().where(m.Event.organization == org_id).order_by(
+        m.Event.id.desc()).first()
+    assert (last.event_type.code, last.status, last.result.code) == (
+        "meeting", "done", "held_no_result")
+
+
+async def test_followups_j_k_and_l(crm: CrmData) -> None:
+    from tui_crm.ui.screens.followups import FollowupsPane
+
+    app = build_app(crm.path, section="followups")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        pane = app.main_screen.query_one(FollowupsPane)
+        first, second = pane.items[0], pane.items[1]
+        await pilot.press("j")
+        assert pane.current().id == second.id
+        await pilot.press("k")
+        assert pane.current().id == first.id
+        await pilot.press("l", "1", "ctrl+s")  # no answer
+        await settle(pilot)
+    last = m.Event.select().order_by(m.Event.id.desc()).first()
+    assert (last.organization_id, last.status, last.result.code) == (
+        first.id, "done", "no_answer")
