@@ -79,3 +79,36 @@ async def test_followups_j_k_and_l(crm: CrmData) -> None:
     last = m.Event.select().order_by(m.Event.id.desc()).first()
     assert (last.organization_id, last.status, last.result.code) == (
         first.id, "done", "no_answer")
+
+
+async def test_an_edit_keeps_the_filter_and_u_undoes_it(crm: CrmData) -> None:
+    from tests.ui.conftest import type_text
+    from tui_crm.services.core import records
+    from tui_crm.ui.screens.record_form import RecordForm
+
+    app = build_app(crm.path, section="organizations")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        await pilot.press("slash")
+        await type_text(pilot, "москва")
+        await settle(pilot)
+        filtered = main.table.total
+        assert 0 < filtered < 6
+        main.table.focus()
+        record_id = main.table.current_id
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RecordForm)
+        form.field("legal_name").set_value("ООО «Новое имя»")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, RecordForm)
+        assert main.filter_bar.text == "москва" and main.table.total == filtered
+        assert main.table.current_id == record_id
+        assert records.get(crm.admin, "organizations", record_id).values["legal_name"] == \
+            "ООО «Новое имя»"
+        await pilot.press("u")  # the last change of the session was an edit: put it back
+        await settle(pilot)
+    assert records.get(crm.admin, "organizations", record_id).values["legal_name"] == ""

@@ -70,3 +70,26 @@ def test_a_warm_result_in_a_form_needs_a_next_step(db):
     assert warm.values["next_step"] == "КП в пятницу"
     # Editing the note of an event already logged asks nothing new.
     records.update(admin, "events", warm.id, {"result_note": "позвонить бухгалтеру"})
+
+
+def test_revert_puts_an_edit_back(db):
+    import pytest
+
+    from tui_crm.errors import ConflictError
+
+    admin = users.resolve_actor()
+    org = records.create(admin, "organizations", {
+        "name": "Сосна", "source": "Website", "city": "Томск", "phones": ["work:+7 3822 11-22-33"],
+        "tags": ["опт"]})
+    before = records.get(admin, "organizations", org.id)
+    after = records.update(admin, "organizations", org.id, {
+        "name": "Сосна-2", "city": "", "phones": ["mobile:+7 913 000-00-01"], "tags": ["розница"]})
+    back = records.revert(admin, before, after.version)
+    assert (back.values["name"], back.values["city"], back.tags) == ("Сосна", "Томск", ["опт"])
+    assert [(p.type, p.value) for p in back.points] == [
+        (p.type, p.value) for p in before.points]
+    # Someone saved in between: the undo refuses instead of overwriting their change.
+    edited = records.update(admin, "organizations", org.id, {"name": "Сосна-3"})
+    records.update(admin, "organizations", org.id, {"city": "Омск"})
+    with pytest.raises(ConflictError):
+        records.revert(admin, before, edited.version)

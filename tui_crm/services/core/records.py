@@ -611,6 +611,31 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def revert(actor: Actor, before: RecordView, version: int) -> RecordView:
+    """Undo an edit: put back the fields (phones, e-mails, tags, custom fields too) that
+    differ from `before`, unless someone saved the record after `version` (a conflict)."""
+    spec = kind_spec(before.kind)
+    now = get(actor, before.kind, before.id)
+    data: dict[str, Any] = {}
+    for f in spec.fields:
+        if f.is_repeatable or not f.editable:
+            continue
+        if f.name in before.values and before.values[f.name] != now.values.get(f.name):
+            data[f.name] = before.values[f.name]
+    for name, point_kind in POINT_TYPES.items():
+        old = [(p.type, p.value) for p in before.points if p.kind == point_kind]
+        if old != [(p.type, p.value) for p in now.points if p.kind == point_kind]:
+            data[name] = old
+    if sorted(before.tags) != sorted(now.tags):
+        data["tags"] = list(before.tags)
+    for name, value in before.custom.items():
+        if now.custom.get(name) != value:
+            data[name] = value
+    if not data:
+        return now
+    return update(actor, before.kind, before.id, data, expected_version=version)
+
+
 @write
 def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
            expected_version: int | None = None) -> RecordView:

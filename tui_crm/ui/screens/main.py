@@ -124,7 +124,9 @@ class MainScreen(Screen):
         self.actor = actor
         self.section = section or ""
         self.states: dict[str, SectionState] = {}
-        self.undo_stack: list[tuple[str, int, str]] = []
+        # This session's changes, last first: (kind, id, title, the record before an edit
+        # and the version the edit saved — both None for a deletion).
+        self.undo_stack: list[tuple[str, int, str, RecordView | None, int | None]] = []
         self._fields: dict[str, list[FilterField]] = {}
         self._counts: dict[str, int] = {}
         self.detail_open = False  # narrow layout: the card is shown under the table
@@ -661,15 +663,41 @@ class MainScreen(Screen):
         form = self._form()
         if form is None:
             return
-        self.app.push_screen(form(kind, self.actor, record_id),
-                             lambda result: self._form_done(kind, result))
+        try:
+            before = records.get(self.actor, kind, record_id)  # what `u` puts back
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+
+        def done(result: object) -> None:
+            if isinstance(result, RecordView) and result.version != before.version:
+                self.undo_stack.append((kind, record_id, result.title, before, result.version))
+                self.refresh_bindings()
+            self._form_done(kind, result)
+
+        self.app.push_screen(form(kind, self.actor, record_id), done)
 
     def _form_done(self, kind: str, result: object) -> None:
         if isinstance(result, RecordView):
-            self.open_record(result.kind, result.id)
+            self._show_saved(result)
             self.refresh_counts()
         elif isinstance(result, OpenRecord):
             self.open_record(result.kind, result.id)
+
+    def _show_saved(self, view: RecordView) -> None:
+        """After a save, the record in its list — keeping the filter when the record still
+        matches it (an edit must not turn 4 filtered rows into 601)."""
+        if view.kind == self.section and self.is_record_section and not self.state().trash:
+            query = self.table.list_query
+            try:
+                kept = records.position_of(self.actor, view.kind, query, view.id) is not None
+            except CrmError:
+                kept = False
+            if kept:
+                self.table.locate(view.id)
+                self.detail.show_record(view.kind, view.id, force=True)
+                return
+        self.open_record(view.kind, view.id)
 
     def action_delete(self) -> None:
         view = self.table.current_view
@@ -680,7 +708,7 @@ class MainScreen(Screen):
         except CrmError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.undo_stack.append((self.section, view.id, view.title))
+        self.undo_stack.append((self.section, view.id, view.title, None, None))
         self.notify(_("Moved to the trash: {title}. Press u to undo.").format(title=view.title),
                     markup=False)
         self.refresh_data(keep_row=True)
@@ -712,13 +740,17 @@ class MainScreen(Screen):
         if not self.undo_stack:
             self.notify(_("Nothing to undo"), severity="warning")
             return
-        kind, record_id, title = self.undo_stack.pop()
+        kind, record_id, title, before, version = self.undo_stack.pop()
         try:
-            records.restore(self.actor, kind, record_id)
+            if before is None:
+                records.restore(self.actor, kind, record_id)
+            else:
+                records.revert(self.actor, before, version or 0)
         except CrmError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.notify(_("Restored: {title}").format(title=title), markup=False)
+        self.notify((_("Restored: {title}") if before is None else
+                     _("Edit undone: {title}")).format(title=title), markup=False)
         self.refresh_counts()
         self.refresh_bindings()
         if kind == self.section and not self.state().trash:
