@@ -112,3 +112,27 @@ async def test_an_edit_keeps_the_filter_and_u_undoes_it(crm: CrmData) -> None:
         await pilot.press("u")  # the last change of the session was an edit: put it back
         await settle(pilot)
     assert records.get(crm.admin, "organizations", record_id).values["legal_name"] == ""
+
+
+async def test_a_payment_from_the_deals_board_updates_the_sidebar_count(crm: CrmData) -> None:
+    from tui_crm.services.core import records
+    from tui_crm.ui.screens.deals_board import DealsBoardScreen, PaymentModal
+
+    records.create(crm.admin, "deals", {"title": "Новая поставка", "amount": "5000",
+                                        "organization": crm.orgs["romashka"]})
+    app = build_app(crm.path, section="deals")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        before = main._counts["payments"]
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, DealsBoardScreen)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, PaymentModal)
+        app.screen.query_one("#amount").value = "1000"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, DealsBoardScreen)
+        assert main._counts["payments"] == before + 1

@@ -257,6 +257,13 @@ class CrmApp(App[int]):
             self.pop_screen()
         self.main_screen.open_record(kind, record_id)
 
+    def on_record_changed(self, event: object) -> None:
+        """A record changed on another screen (the deals board, a dialog): the sidebar's
+        counts and the table behind it follow at once."""
+        if self.main_screen is not None:
+            self.main_screen.refresh_data()
+            self.main_screen.refresh_counts()
+
     def on_settings_changed(self, event: SettingsChanged) -> None:
         """Sections, labels, theme or language changed (the Settings section says so)."""
         from tui_crm.services.core import settings

@@ -437,6 +437,7 @@ class MainScreen(Screen):
 
     def on_record_changed(self, event: RecordChanged) -> None:
         """Another part of this session (Today, a dialog) changed a record."""
+        event.stop()  # handled here; the app forwards only those of other screens
         self.refresh_data()
         self.refresh_counts()
 
