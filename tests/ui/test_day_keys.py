@@ -136,3 +136,21 @@ async def test_a_payment_from_the_deals_board_updates_the_sidebar_count(crm: Crm
         await settle(pilot)
         assert isinstance(app.screen, DealsBoardScreen)
         assert main._counts["payments"] == before + 1
+
+
+async def test_each_section_keeps_its_own_card_tab(crm: CrmData) -> None:
+    from textual.widgets import TabbedContent
+
+    app = build_app(crm.path, section="organizations")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        tabs = main.detail.query_one(TabbedContent)
+        tabs.active = "history"
+        await settle(pilot)
+        main.show_section("notes")
+        await settle(pilot)
+        assert tabs.active == "card"  # a note opens on its text, not on a third tab
+        main.show_section("organizations")
+        await settle(pilot)
+        assert tabs.active == "history"

@@ -173,6 +173,7 @@ class DetailPane(Vertical):
         self.record_id: int | None = None
         self.view: RecordView | None = None
         self._loaded_tabs: set[str] = set()
+        self._tab_of: dict[str, str] = {}  # each section's tab, as it was left
         self.built = False  # the tabs are mounted
         self._building = False  # their mount is under way
         self._focus_wanted = False
@@ -229,11 +230,14 @@ class DetailPane(Vertical):
     # --- showing a record ------------------------------------------------------------------
 
     def set_kind(self, kind: str) -> None:
-        """Relabel and show/hide the tabs for a section."""
-        self.kind = kind
+        """Relabel and show/hide the tabs for a section; each section keeps its own tab (a
+        note must not open on the tab an organization was left on)."""
+        previous, self.kind = self.kind, kind
         if not self.built:
             return
         tabs = self.query_one(TabbedContent)
+        if previous and previous != kind:
+            self._tab_of[previous] = tabs.active or "card"
         extra = TABS.get(kind, DEFAULT_TABS)
         wanted = {pane for pane, _label in extra}
         for pane, label in extra:
@@ -245,6 +249,8 @@ class DetailPane(Vertical):
                 tabs.show_tab(pane)
             else:
                 tabs.hide_tab(pane)
+        if previous != kind:
+            tabs.active = self._tab_of.get(kind, "card")
         if tabs.active not in wanted | {"card", "history"}:
             tabs.active = "card"
 
