@@ -93,3 +93,13 @@ def test_revert_puts_an_edit_back(db):
     records.update(admin, "organizations", org.id, {"city": "Омск"})
     with pytest.raises(ConflictError):
         records.revert(admin, before, edited.version)
+
+
+def test_unknown_fields_of_a_template():
+    from tui_crm.services.core import templating
+
+    tpl = templating.compile_template(
+        "{% if greeting %}Hi{% endif %} {{ contact.first_name }} {{ contact.nick | default('') }}"
+        " {% for i in range(2) %}{{ i }}{% endfor %}")
+    context = {"contact": {"first_name": "Иван"}, "org": {}}
+    assert templating.unknown_fields(tpl, context) == ["contact.nick", "greeting"]
