@@ -154,3 +154,38 @@ async def test_each_section_keeps_its_own_card_tab(crm: CrmData) -> None:
         main.show_section("organizations")
         await settle(pilot)
         assert tabs.active == "history"
+
+
+async def test_a_on_the_people_tab_adds_a_person_to_that_organization(crm: CrmData) -> None:
+    from textual.widgets import TabbedContent
+
+    from tui_crm.ui.screens.record_form import RecordForm
+
+    app = build_app(crm.path, section="organizations")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        org_id = main.table.current_id
+        before = m.Contact.select().where(m.Contact.organization == org_id).count()
+        main.detail.query_one(TabbedContent).active = "people"
+        await settle(pilot)
+        await pilot.press("enter")  # the card takes the keys
+        await settle(pilot)
+        main.detail.focus_card()
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RecordForm) and form.kind == "contacts"
+        form.field("last_name").set_value("Новикова")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert main.section == "organizations"  # still on the organization's card
+        # Elsewhere `a` still adds a record of the section.
+        main.table.focus()
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, RecordForm) and app.screen.kind == "organizations"
+    added = m.Contact.select().where(m.Contact.organization == org_id)
+    assert added.count() == before + 1
+    assert added.order_by(m.Contact.id.desc()).first().last_name == "Новикова"

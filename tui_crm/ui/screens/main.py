@@ -431,6 +431,21 @@ class MainScreen(Screen):
     def _edit_requested(self, event: DetailPane.EditRequested) -> None:
         self.edit_record(event.kind, event.record_id)
 
+    @on(DetailPane.AddPersonRequested)
+    def _add_person(self, event: DetailPane.AddPersonRequested) -> None:
+        form = self._form()
+        if form is None or not self.actor.can("contacts", "edit"):
+            return
+        org_id = event.organization_id
+
+        def done(result: object) -> None:
+            if isinstance(result, RecordView):
+                self.detail.show_record("organizations", org_id, force=True)
+                self.refresh_counts()
+
+        self.app.push_screen(form("contacts", self.actor, initial={"organization": org_id}),
+                             done)
+
     @on(DetailPane.OpenRequested)
     def _open_requested(self, event: DetailPane.OpenRequested) -> None:
         self.open_record(event.kind, event.record_id, card=True)

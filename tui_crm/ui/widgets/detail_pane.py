@@ -149,6 +149,7 @@ class DetailPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "edit", N_("Edit"), id="card.edit"),
+        Binding("a", "add_person", N_("Add person"), id="card.add_person"),
         Binding("[", "previous_tab", N_("Previous tab"), show=False, id="card.prev_tab"),
         Binding("]", "next_tab", N_("Next tab"), show=False, id="card.next_tab"),
     ]
@@ -158,6 +159,13 @@ class DetailPane(Vertical):
             super().__init__()
             self.kind = kind
             self.record_id = record_id
+
+    class AddPersonRequested(Message):
+        """`a` on an organization's People tab: a new contact of that organization."""
+
+        def __init__(self, organization_id: int) -> None:
+            super().__init__()
+            self.organization_id = organization_id
 
     class OpenRequested(Message):
         def __init__(self, kind: str, record_id: int) -> None:
@@ -563,6 +571,16 @@ class DetailPane(Vertical):
             self.post_message(self.OpenRequested(kind, int(record_id)))
 
     # --- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "add_person":  # elsewhere `a` stays the section's "add"
+            return self.kind == "organizations" and self.view is not None and self.built \
+                and self.query_one(TabbedContent).active == "people"
+        return True
+
+    def action_add_person(self) -> None:
+        if self.view is not None and self.kind == "organizations":
+            self.post_message(self.AddPersonRequested(self.view.id))
 
     def action_edit(self) -> None:
         if self.view is not None:
