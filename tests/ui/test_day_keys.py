@@ -189,3 +189,38 @@ async def test_a_on_the_people_tab_adds_a_person_to_that_organization(crm: CrmDa
     added = m.Contact.select().where(m.Contact.organization == org_id)
     assert added.count() == before + 1
     assert added.order_by(m.Contact.id.desc()).first().last_name == "Новикова"
+
+
+async def test_reports_by_keys_and_no_letter_actions_while_typing_a_date(crm: CrmData) -> None:
+    from textual.widgets import Input, Select
+
+    from tui_crm.services.analytics import reports
+
+    app = build_app(crm.path, section="reports")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        select = main.query_one("#rep-name", Select)
+        names = list(reports.REPORTS)
+        main.query_one("#rep-table").focus()
+        await pilot.pause()
+        first = select.value
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert select.value == names[(names.index(first) + 1) % len(names)]
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert select.value == first
+
+        def offered() -> set[str]:
+            return {b.binding.action for b in app.screen.active_bindings.values()
+                    if b.enabled}
+
+        assert "export" in offered()
+        date = main.query_one("#rep-from", Input)
+        date.focus()
+        await pilot.pause()
+        assert "export" not in offered() and "chart" not in offered()
+        date.value = ""
+        await pilot.press("e")
+        assert date.value == "e"  # typed, and the footer did not promise otherwise

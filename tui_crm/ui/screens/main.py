@@ -26,7 +26,7 @@ from tui_crm.services.core.kinds import KINDS
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import OpenRecord, RecordChanged
-from tui_crm.ui.widgets import TextLine, translate_bindings
+from tui_crm.ui.widgets import TextLine, translate_bindings, typed_actions, typing_in_field
 from tui_crm.ui.widgets.detail_pane import DetailPane, primary_contact_value
 from tui_crm.ui.widgets.filter_bar import (
     FilterBar,
@@ -126,6 +126,7 @@ class MainScreen(Screen):
         self.states: dict[str, SectionState] = {}
         # This session's changes, last first: (kind, id, title, the record before an edit
         # and the version the edit saved — both None for a deletion).
+        self._typed = typed_actions(self.BINDINGS)  # actions a typed character runs
         self.undo_stack: list[tuple[str, int, str, RecordView | None, int | None]] = []
         self._fields: dict[str, list[FilterField]] = {}
         self._counts: dict[str, int] = {}
@@ -448,6 +449,7 @@ class MainScreen(Screen):
 
     @on(DetailPane.OpenRequested)
     def _open_requested(self, event: DetailPane.OpenRequested) -> None:
+        self.detail.carry_tab_to(event.kind)
         self.open_record(event.kind, event.record_id, card=True)
 
     def on_record_changed(self, event: RecordChanged) -> None:
@@ -496,6 +498,8 @@ class MainScreen(Screen):
     # --- actions ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self._typed and typing_in_field(self):
+            return False  # typed into the filter: the footer must not offer the letter
         if action in self.RECORD_ACTIONS and not self.is_record_section:
             return False
         if action == "restore":

@@ -262,6 +262,12 @@ class DetailPane(Vertical):
         if tabs.active not in wanted | {"card", "history"}:
             tabs.active = "card"
 
+    def carry_tab_to(self, kind: str) -> None:
+        """A linked record opened from the card opens on the same tab (People ↔ its
+        organization): browsing along links keeps one's place."""
+        if self.built:
+            self._tab_of[kind] = self.query_one(TabbedContent).active or "card"
+
     def show_record(self, kind: str, record_id: int | None, *, force: bool = False) -> None:
         """Show a record's card (None: nothing selected). Tabs reload when next shown."""
         if kind != self.kind:
