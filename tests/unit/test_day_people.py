@@ -8,7 +8,7 @@ import datetime as dt
 
 from openpyxl import load_workbook
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.services.core import records, users
 from tui_crm.services.planning import planning

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.services.core import records, users
 from tui_crm.services.core.records import ListQuery
