@@ -189,3 +189,15 @@ async def test_snooze_keeps_the_cursor_on_the_snoozed_client(admin):
         await pilot.pause()
         assert pane.items[-1].id == chosen.id  # it went to the end of the queue
         assert pane.current().id == chosen.id  # and the cursor with it
+
+
+async def test_home_goes_back_to_today_from_the_list(admin):
+    app = DayApp(admin)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(TodayPane)
+        await pilot.press("right", "right")
+        assert pane.day == TODAY + dt.timedelta(days=2)
+        assert app.focused is pane.query_one(OptionList)  # the list has the keys
+        await pilot.press("home")
+        assert pane.day == TODAY
