@@ -293,7 +293,7 @@ class _SkipTaken:
 # Modules with `register(subparsers, common)` whose commands live with their capability
 # (daily planning and backup, import/export, reports, mailings); handlers take (args, actor).
 COMMAND_MODULES = ("tui_crm.cli_planning", "tui_crm.cli_transfer", "tui_crm.cli_reports",
-                   "tui_crm.cli_mail")
+                   "tui_crm.cli_mail", "tui_crm.cli_serve")
 
 
 def _register_other_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
