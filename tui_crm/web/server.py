@@ -109,7 +109,7 @@ class DoorServer:
             raise web.HTTPForbidden(text=_("Refused: the form came from another site."))
         response = await handler(request)
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
