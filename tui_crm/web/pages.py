@@ -76,7 +76,7 @@ def login_page(*, login: str = "", error: str = "", only: str | None = None) -> 
 def link_page(token: str, login: str) -> str:
     # A button, not an automatic login: a chat's link preview must not use the link up.
     return _page("tui-crm", (
-        f'<form method="post" action="link"><h1>tui-crm</h1>'
+        f'<form method="post" action="/link"><h1>tui-crm</h1>'
         f'<input type="hidden" name="token" value="{escape(token)}">'
         f'<p>{escape(_("Log in as {login} with this one-time link?").format(login=login))}</p>'
         f'<button type="submit">{escape(_("Log in"))}</button></form>'))
@@ -84,7 +84,7 @@ def link_page(token: str, login: str) -> str:
 
 def message_page(text: str) -> str:
     return _page("tui-crm", f'<form><h1>tui-crm</h1><p class="error">{escape(text)}</p>'
-                            f'<p><a href="./" style="color:#7fd1b9">{escape(_("Log in"))}'
+                            f'<p><a href="/" style="color:#7fd1b9">{escape(_("Log in"))}'
                             f"</a></p></form>")
 
 
