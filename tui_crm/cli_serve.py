@@ -95,7 +95,12 @@ def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
              .format(login=only))
 
     def announce(shown: str) -> None:
-        say(_("Serving tui-crm on {url} (Ctrl+C stops)").format(url=shown))
+        local = address.url_of(args.host, port)
+        if shown == local:
+            say(_("Serving tui-crm on {url} (Ctrl+C stops)").format(url=shown))
+        else:
+            say(_("Serving tui-crm on {url} through {local} (Ctrl+C stops)").format(
+                url=shown, local=local))
         if link:
             say(_("One-time login link for {login} (valid {hours} h): {link}").format(
                 login=args.link, hours=LINK_HOURS, link=link))

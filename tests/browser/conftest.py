@@ -72,7 +72,8 @@ def start_door(target: str, workdir: Path, *extra: str) -> Door:
         if "Serving tui-crm on " in line:
             if "--link" in extra:
                 lines.append(process.stdout.readline().rstrip("\n"))
-            url = re.search(r"on (\S+) ", line).group(1)  # type: ignore[union-attr]
+            # The address it listens on (after "through" when a public URL is in front).
+            url = re.findall(r"(?:on|through) (\S+) ", line)[-1]
             return Door(url, process, target, log, lines)
     raise AssertionError("serve did not announce its address")
 
