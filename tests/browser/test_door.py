@@ -3,7 +3,6 @@ no other page, no wrong password and no stranger gets in."""
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import io
 import socket
@@ -240,7 +239,10 @@ def test_a_one_time_link_logs_in_once_and_quitting_logs_out(browser, door_factor
 
 def test_first_screen_time_and_keystroke_round_trip(browser, door_factory, team_db: str,
                                                     record_property) -> None:
-    """The figures for the README (recorded, not asserted: no timings in tests)."""
+    """The figures for the README (recorded, not asserted: no timings in tests): from the
+    login form's submit to the first screen, and a key's round trip (browser → server →
+    UI process → the echo on the page's screen) while typing in the filter."""
+    import statistics
     import time
 
     door = door_factory(team_db)
@@ -251,8 +253,14 @@ def test_first_screen_time_and_keystroke_round_trip(browser, door_factory, team_
     _to_organizations(tab)
     tab.keys("/")
     tab.settle()
-    started = time.monotonic()
-    tab.keys("text:Ромаш")
-    tab.wait_for("1–1 of 1")
-    record_property("filter_keys_round_trip_s", round(time.monotonic() - started, 2))
-    assert dt.date.today().year > 2000
+    rounds = []
+    typed = ""
+    for letter in "Ромашка":
+        typed += letter
+        started = time.monotonic()
+        tab.page.keyboard.type(letter)
+        while typed not in tab.screen().splitlines()[1]:
+            tab.page.wait_for_timeout(2)
+        rounds.append(time.monotonic() - started)
+    record_property("keystroke_round_trip_ms", round(1000 * statistics.median(rounds)))
+    assert tab.wait_for("1–1 of 1")
