@@ -264,3 +264,21 @@ def test_first_screen_time_and_keystroke_round_trip(browser, door_factory, team_
         rounds.append(time.monotonic() - started)
     record_property("keystroke_round_trip_ms", round(1000 * statistics.median(rounds)))
     assert tab.wait_for("1–1 of 1")
+
+
+def _own_network_address() -> str:
+    """This computer's address on its network (the route out; a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))
+        return probe.getsockname()[0]
+
+
+def test_on_every_interface_the_page_works_from_another_address(browser, door_factory,
+                                                                team_db: str) -> None:
+    address = _own_network_address()
+    assert not address.startswith("127.")
+    door = door_factory(team_db, "--host", "0.0.0.0", "--allow-plain-http")
+    port = door.url.rsplit(":", 1)[1]
+    tab = log_in(browser, f"http://{address}:{port}", "anna")
+    assert ANNA_ORG in tab.wait_for(ANNA_ORG)
+    assert all(ws.url.startswith(f"ws://{address}:{port}/") for ws in tab.sockets)
