@@ -477,7 +477,7 @@ def _run(argv: list[str], session: _Session) -> int:
     _choose_early_language(argv)
     _check_text(argv)
     forced = cli_pinned.expand(argv)
-    from tui_crm.services.identity import current_invocation
+    from tui_crm.services.core.identity import current_invocation
 
     through_server = forced is not argv or current_invocation().through_sudo
     if forced is not argv:
@@ -508,7 +508,7 @@ def _run(argv: list[str], session: _Session) -> int:
         return cmd_demo(args, None)
     session.open(target)
     from tui_crm.db.database import is_url
-    from tui_crm.services import shared_files, users
+    from tui_crm.services.core import shared_files, users
 
     actor = users.resolve_actor(args.user)
     if not is_url(target):
@@ -519,7 +519,7 @@ def _run(argv: list[str], session: _Session) -> int:
             warn(problem)
     args.db_target = target  # as given (a URL stays a URL), for commands that pass it on
     if not args.lang and not os.environ.get("TUI_CRM_LANG"):
-        from tui_crm.services import settings
+        from tui_crm.services.core import settings
 
         preferred = settings.user_preference(actor, "language")
         if preferred in LANGUAGES:
@@ -539,7 +539,7 @@ def _prefer_utf8_output() -> None:
 
 
 def _refuse_database_choice_under_sudo(args: argparse.Namespace) -> None:
-    from tui_crm.services.identity import current_invocation
+    from tui_crm.services.core.identity import current_invocation
 
     cli_pinned.refuse_choice_under_sudo(bool(args.db), bool(args.demo),
                                         current_invocation().through_sudo)
@@ -575,7 +575,7 @@ def _ensure_demo(session: _Session) -> str:
     partial = path.with_name(path.name + ".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
-    from tui_crm.services import demo
+    from tui_crm.services.ops import demo
 
     say(_("Generating the demo database {path} …").format(path=path), err=True)
     session.open(str(partial))
@@ -586,7 +586,7 @@ def _ensure_demo(session: _Session) -> str:
 
 
 def _open_ui(args: argparse.Namespace, session: _Session) -> int:
-    from tui_crm.services.section_list import SECTIONS
+    from tui_crm.services.core.section_list import SECTIONS
 
     if args.section and args.section not in SECTIONS:
         # Said before anything opens: the UI would quietly show its first section instead.
@@ -698,7 +698,7 @@ def _card(pairs: Iterable[tuple[str, str]]) -> str:
 def resolve_section(name: str) -> str:
     """A section key from what the user typed: `organizations`, `orgs`, `клиенты`, or the
     name an admin gave the section."""
-    from tui_crm.services.kinds import ALIASES, KINDS
+    from tui_crm.services.core.kinds import ALIASES, KINDS
 
     key = name.strip().casefold()
     if key in KINDS:
@@ -707,7 +707,7 @@ def resolve_section(name: str) -> str:
         return ALIASES[key]
     if key in RU_SECTION_ALIASES:
         return RU_SECTION_ALIASES[key]
-    from tui_crm.services import settings
+    from tui_crm.services.core import settings
 
     for info in settings.sections(include_hidden=True):
         if info.key in KINDS and info.name.casefold() == key:
@@ -752,7 +752,7 @@ def parse_assignments(items: Sequence[str], *, lists_for_points: bool = True) ->
 
 def _check_fields(kind: str, data: dict[str, Any]) -> None:
     """Unknown field names, all at once (for commands that do not validate values)."""
-    from tui_crm.services import records
+    from tui_crm.services.core import records
 
     known = {f.name for f in records.field_specs(kind)}
     unknown = {name: _("Unknown field; see `tui-crm fields {section}`").format(section=kind)
@@ -795,7 +795,8 @@ def _default_events(orgs: int) -> int:
 
 def cmd_demo(args: argparse.Namespace, actor: Any) -> int:
     from tui_crm.db import models as m
-    from tui_crm.services import demo, users
+    from tui_crm.services.core import users
+    from tui_crm.services.ops import demo
 
     if m.User.select().exists():
         # Someone's database: only its admin may pour generated data into it.
@@ -827,7 +828,8 @@ def _warn_about_points(view: Any) -> None:
 
 
 def cmd_add(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import duplicates, records
+    from tui_crm.services.core import records
+    from tui_crm.services.duplicates import duplicates
 
     kind = resolve_section(args.section)
     data = parse_assignments(args.values)
@@ -843,7 +845,7 @@ def cmd_add(args: argparse.Namespace, actor: Any) -> int:
 
 
 def _point_lines(view: Any, point_kind: str) -> str:
-    from tui_crm.services.kinds import POINT_TYPE_CHOICES
+    from tui_crm.services.core.kinds import POINT_TYPE_CHOICES
 
     lines = []
     for p in view.points_of(point_kind):
@@ -857,8 +859,8 @@ def _point_lines(view: Any, point_kind: str) -> str:
 
 def _record_card(view: Any) -> str:
     from tui_crm import dates
-    from tui_crm.services import records, settings
-    from tui_crm.services.kinds import POINT_TYPES
+    from tui_crm.services.core import records, settings
+    from tui_crm.services.core.kinds import POINT_TYPES
 
     pairs: list[tuple[str, str]] = [(_("ID"), f"{view.id} ({_('version')} {view.version})")]
     for f in records.field_specs(view.kind):
@@ -891,7 +893,7 @@ def _record_card(view: Any) -> str:
 
 
 def cmd_show(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import records
+    from tui_crm.services.core import records
 
     kind = resolve_section(args.section)
     view = records.get(actor, kind, args.id)
@@ -903,8 +905,8 @@ def cmd_show(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_list(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import records, settings
-    from tui_crm.services.records import MAX_PAGE, ListQuery
+    from tui_crm.services.core import records, settings
+    from tui_crm.services.core.records import MAX_PAGE, ListQuery
 
     kind = resolve_section(args.section)
     filters: dict[str, Any] = {}
@@ -949,7 +951,7 @@ def cmd_list(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_edit(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import records
+    from tui_crm.services.core import records
 
     kind = resolve_section(args.section)
     data = parse_assignments(args.values)
@@ -967,13 +969,13 @@ def cmd_edit(args: argparse.Namespace, actor: Any) -> int:
 
 
 def _singular(kind: str) -> str:
-    from tui_crm.services.kinds import KINDS
+    from tui_crm.services.core.kinds import KINDS
 
     return _(KINDS[kind].singular).lower()
 
 
 def cmd_delete(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import records
+    from tui_crm.services.core import records
 
     kind = resolve_section(args.section)
     records.delete(actor, kind, args.id)
@@ -994,7 +996,7 @@ def cmd_restore(args: argparse.Namespace, actor: Any) -> int:
             raise UsageError(_("restore needs SECTION and ID")) from None
         args.source = args.section
         return cli_planning.handle_restore(args, actor)
-    from tui_crm.services import records
+    from tui_crm.services.core import records
 
     kind = resolve_section(args.section)
     view = records.restore(actor, kind, args.id)
@@ -1007,7 +1009,8 @@ def cmd_restore(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_find(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import search, settings
+    from tui_crm.services.core import settings
+    from tui_crm.services.search import search
 
     sections = [resolve_section(s) for s in args.section] or None
     hits = search.quick_search(actor, args.text, sections=sections, limit=max(1, args.limit))
@@ -1018,12 +1021,12 @@ def cmd_find(args: argparse.Namespace, actor: Any) -> int:
 def _find_in_file(args: argparse.Namespace, target: str) -> bool:
     """`find` answered from the SQLite file without the database layer (see quick_find);
     False when only the full path can answer."""
-    from tui_crm.services.identity import current_invocation
+    from tui_crm.services.core.identity import current_invocation
 
     invocation = current_invocation()
     if args.user or args.section or args.demo or invocation.through_sudo:
         return False  # another identity than the process's own: the full path decides
-    from tui_crm.services import quick_find
+    from tui_crm.services.search import quick_find
 
     found = quick_find.find_in_file(target, invocation.login, args.text,
                                     limit=max(1, args.limit))
@@ -1053,7 +1056,7 @@ def _print_hits(args: argparse.Namespace, hits: list[Any],
 
 
 def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import duplicates
+    from tui_crm.services.duplicates import duplicates
 
     kind = resolve_section(args.section)
     if kind not in ("organizations", "contacts"):
@@ -1075,7 +1078,7 @@ def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import records, settings
+    from tui_crm.services.core import records, settings
 
     kind = resolve_section(args.section)
     specs = records.field_specs(kind)
@@ -1106,7 +1109,7 @@ def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
 
 def cmd_history(args: argparse.Namespace, actor: Any) -> int:
     from tui_crm import dates
-    from tui_crm.services import audit, records
+    from tui_crm.services.core import audit, records
 
     kind = resolve_section(args.section)
     records.get(actor, kind, args.id)  # exists, and the actor may see it
@@ -1126,7 +1129,7 @@ def cmd_history(args: argparse.Namespace, actor: Any) -> int:
 
 
 def _user_rows(views: Iterable[Any]) -> list[tuple]:
-    from tui_crm.services.rights import ROLES, VISIBILITIES
+    from tui_crm.services.core.rights import ROLES, VISIBILITIES
 
     return [(u.login, u.full_name, _(ROLES.get(u.role, u.role)),
              _(VISIBILITIES.get(u.visibility, u.visibility)),
@@ -1145,7 +1148,7 @@ def _print_users(args: argparse.Namespace, views: list[Any], *, many: bool = Fal
 
 
 def cmd_user_add(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     view = users.add_user(actor, args.login, role=args.role, full_name=args.name,
                           email=args.email)
@@ -1153,13 +1156,13 @@ def cmd_user_add(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     return _print_users(args, users.list_users(actor), many=True)
 
 
 def cmd_user_set(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     settings: dict[str, str] = {}
     for item in args.values:
@@ -1171,7 +1174,7 @@ def cmd_user_set(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     return _print_users(args, [users.set_user(actor, args.login, {"active": "no"})])
 

@@ -22,9 +22,10 @@ from typing import Any
 from tui_crm.cli import emit_json, progress_line, say, warn
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import mail_files, mailing, server_files
-from tui_crm.services.mailing import RecipientSource, SendOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import server_files
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.mail import mail_files, mailing
+from tui_crm.services.mail.mailing import RecipientSource, SendOptions
 
 
 def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
@@ -288,7 +289,7 @@ def _source(args: argparse.Namespace) -> RecipientSource:
 
 
 def handle_save_list(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import recipient_lists
+    from tui_crm.services.mail import recipient_lists
 
     source = _source(args)
     recipient_lists.save(actor, args.list_name, source)
@@ -300,7 +301,7 @@ def handle_save_list(args: argparse.Namespace, actor: Actor) -> int:
 
 def handle_create(args: argparse.Namespace, actor: Actor) -> int:
     if getattr(args, "list", None):
-        from tui_crm.services import recipient_lists
+        from tui_crm.services.mail import recipient_lists
 
         source = recipient_lists.load(args.list)
     else:

@@ -12,18 +12,10 @@ from tui_crm import cli_stdout, dates
 from tui_crm.cli import emit_json, say, warn
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import (
-    audit,
-    backup,
-    events,
-    followups,
-    planning,
-    reassign,
-    reminders,
-    users,
-    visibility,
-)
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, events, reassign, users, visibility
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.ops import backup
+from tui_crm.services.planning import followups, planning, reminders
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:

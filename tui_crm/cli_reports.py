@@ -16,9 +16,10 @@ from tui_crm import cli_stdout, dates
 from tui_crm.cli import emit_json, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services import money, reports, segmentation, values
-from tui_crm.services.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import money, reports, segmentation
+from tui_crm.services.core import values
+from tui_crm.services.core.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES
+from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
 
 MAX_CELL = 30

@@ -8,7 +8,7 @@ import sys
 from tui_crm.cli import UsageError, say, warn
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.i18n import _
-from tui_crm.services.rights import Actor
+from tui_crm.services.core.rights import Actor
 from tui_crm.web.address import port_number
 
 LINK_HOURS = 24
@@ -47,7 +47,7 @@ def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
     except ImportError:
         raise ValidationError({"serve": _("Browser access needs textual-serve:"
                                           " pip install 'tui-crm[serve]'")}) from None
-    from tui_crm.services import passwords
+    from tui_crm.services.core import passwords
     from tui_crm.web import address
     from tui_crm.web.server import DoorServer, Settings
 
@@ -111,7 +111,7 @@ def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_passwd(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import passwords
+    from tui_crm.services.core import passwords
 
     login = args.login or actor.login
     if login != actor.login and not actor.is_admin:

@@ -41,7 +41,7 @@ def output_path(output: str | None, suffix: str) -> Iterator[str | None]:
     if not wanted(output):
         yield output
         return
-    from tui_crm.services import server_files
+    from tui_crm.services.core import server_files
 
     with server_files.scratch() as folder:
         path = folder / f"tui-crm{suffix}"

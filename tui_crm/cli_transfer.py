@@ -13,7 +13,7 @@ from tui_crm import cli_stdout
 from tui_crm.cli import emit_json, progress_line, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services.rights import Actor
+from tui_crm.services.core.rights import Actor
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:
@@ -136,11 +136,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def handle_import(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import importing
+    from tui_crm.services.transfer import importing
 
     kind = _section(args.into)
     if kind in ("payments", "services", "deals"):
-        from tui_crm.services import money_import
+        from tui_crm.services.transfer import money_import
 
         money = money_import.import_money(actor, args.file, kind, map_pairs=args.map,
                                           dry_run=args.dry_run, encoding=args.encoding,
@@ -179,7 +179,7 @@ def handle_import(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_import_undo(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import importing
+    from tui_crm.services.transfer import importing
 
     if args.import_id is None:
         infos = importing.list_imports(actor)
@@ -193,8 +193,8 @@ def handle_import_undo(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_export(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import exporting
-    from tui_crm.services.records import ListQuery
+    from tui_crm.services.core.records import ListQuery
+    from tui_crm.services.transfer import exporting
 
     kind = _section(args.section)
     query = ListQuery(text=args.query, filters=_pairs(args.filter, "filter"), sort=args.sort,
@@ -213,7 +213,7 @@ def handle_export(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_document(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import documents
+    from tui_crm.services.transfer import documents
 
     if not args.template:
         templates = documents.list_templates()
@@ -235,7 +235,7 @@ def handle_document(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_dedupe(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import merging
+    from tui_crm.services.duplicates import merging
 
     kind = _section(args.section) if args.section else None
     pairs = merging.scan(actor, kind, limit=args.limit)
@@ -246,7 +246,7 @@ def handle_dedupe(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_merge(args: argparse.Namespace, actor: Actor) -> int:
-    from tui_crm.services import merging
+    from tui_crm.services.duplicates import merging
 
     kind = _section(args.section)
     choices = _pairs(args.take, "take")

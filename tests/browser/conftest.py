@@ -187,7 +187,7 @@ def team_db(tmp_path: Path) -> Iterator[str]:
 
     from tui_crm.db import open_database
     from tui_crm.db.models import database_proxy
-    from tui_crm.services import passwords, records, users
+    from tui_crm.services.core import passwords, records, users
 
     target = str(tmp_path / "data" / "team.sqlite3")
     database = open_database(target)

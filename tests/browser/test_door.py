@@ -76,7 +76,7 @@ def test_a_manager_logs_a_call_filters_opens_a_card_and_gets_the_export(
     # The call is logged as done, by anna.
     database = _open_db(team_db)
     try:
-        from tui_crm.services import audit, records, users
+        from tui_crm.services.core import audit, records, users
 
         anna = users.actor_for("anna")
         call = records.list_records(anna, "events").rows[0]
@@ -119,7 +119,7 @@ def test_a_wrong_password_is_refused_and_audited(browser, door_factory, team_db:
     assert state == "refused"
     database = _open_db(team_db)
     try:
-        from tui_crm.services import audit
+        from tui_crm.services.core import audit
 
         failed = audit.history("users", None, action="login_failed", limit=5)
         assert [e.login for e in failed] == ["anna"] and "127.0.0.1" in failed[0].details

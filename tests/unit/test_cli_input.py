@@ -102,7 +102,7 @@ def test_a_typed_date_at_the_end_of_the_calendar_is_refused(dbfile: Path) -> Non
 
     from tui_crm.db import open_database
     from tui_crm.errors import ValidationError
-    from tui_crm.services import records, users
+    from tui_crm.services.core import records, users
 
     database = open_database(dbfile)
     try:

@@ -35,9 +35,10 @@ from tui_crm.db import open_database
 from tui_crm.db.mail_models import Mailing, MailRecipient
 from tui_crm.db.models import Event, database_proxy
 from tui_crm.errors import CrmError, NotFound, PermissionDenied, ValidationError
-from tui_crm.services import audit, mailing, records, secrets, templating, users
-from tui_crm.services.mailing import RecipientSource, SendOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, secrets, templating, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.mail import mailing
+from tui_crm.services.mail.mailing import RecipientSource, SendOptions
 
 # The test server takes AUTH without TLS on loopback; aiosmtpd warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -297,7 +298,7 @@ def test_opt_out_is_respected_when_choosing_and_when_sending(admin, smtp_server)
 
 
 def test_recipients_by_query_group_category_and_duplicates(admin) -> None:
-    from tui_crm.services import settings
+    from tui_crm.services.core import settings
 
     settings.add_group(admin, "organizations", "Moscow")
     vip = records.create(admin, "organizations", {
@@ -729,7 +730,8 @@ def test_password_in_a_trusted_keyring_is_used_and_not_stored_in_the_db(
 SENDER = textwrap.dedent("""
     import sys
     from tui_crm.db import open_database
-    from tui_crm.services import mailing, users
+    from tui_crm.services.core import users
+    from tui_crm.services.mail import mailing
     open_database(sys.argv[1])
     actor = users.actor_for(sys.argv[2])
     mailing.send(actor, int(sys.argv[3]), options=mailing.SendOptions(test_first=False))

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from tui_crm.cli import main
 from tui_crm.errors import ValidationError
-from tui_crm.services import importing, money_import, records
-from tui_crm.services.kinds import KINDS
+from tui_crm.services.core import records
+from tui_crm.services.core.kinds import KINDS
+from tui_crm.services.transfer import importing, money_import
 
 NUMBER_FIELDS = sorted((kind, f.name) for kind, spec in KINDS.items() for f in spec.fields
                        if f.type in ("int", "decimal") and f.editable)

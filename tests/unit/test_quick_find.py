@@ -17,8 +17,10 @@ from tui_crm.cli import main
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
 from tui_crm.i18n import get_language, set_language
-from tui_crm.services import demo, quick_find, records, search, settings, users
-from tui_crm.services.rights import os_login
+from tui_crm.services.core import records, settings, users
+from tui_crm.services.core.identity import os_login
+from tui_crm.services.ops import demo
+from tui_crm.services.search import quick_find, search
 
 QUERIES = ["иван", "Иванов Иван", "ромашка", "ООО", "8 916", "9161234567", "ив", "@mail",
            "«Ёлка»", "зззщщщ", "", "'; DROP TABLE x; --", "a" * 300]

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from tui_crm.cli import main
 from tui_crm.errors import PermissionDenied, ValidationError
-from tui_crm.services import audit, passwords, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, passwords, users
+from tui_crm.services.core.rights import Actor
 from tui_crm.web.address import Door, public_origin
 from tui_crm.web.sessions import Handovers, Limiter, Sessions, take_handover
 

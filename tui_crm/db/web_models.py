@@ -14,7 +14,7 @@ from tui_crm.db.models import BaseModel, User, now
 class WebPassword(BaseModel):
     id = AutoField()
     user = ForeignKeyField(User, unique=True, on_delete="CASCADE", backref="+")
-    hash = TextField()  # "scrypt$n$r$p$salt$digest", see tui_crm.services.passwords
+    hash = TextField()  # "scrypt$n$r$p$salt$digest", see tui_crm.services.core.passwords
     set_at = DateTimeField(default=now)
 
     class Meta:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from textual.app import App
 
-from tui_crm.services import server_files
+from tui_crm.services.core import server_files
 
 T = TypeVar("T")
 

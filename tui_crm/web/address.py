@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -109,9 +110,9 @@ class Door:
     public: str | None = None
     behind_proxy: bool = False
 
-    def origin_of(self, headers: dict[str, str] | object, secure: bool = False) -> str | None:
+    def origin_of(self, headers: Mapping[str, str], secure: bool = False) -> str | None:
         """The origin the browser used to reach us; None when its Host is not acceptable."""
-        get = headers.get  # type: ignore[attr-defined]
+        get = headers.get
         if self.public:
             host = _first(get("X-Forwarded-Host")) if self.behind_proxy else None
             host = host or get("Host") or ""
@@ -135,10 +136,10 @@ class Door:
             return False
         if is_ip_literal(name) or name in LOCAL_NAMES:
             return True
-        return bool(self.public) and name == _hostname(urlsplit(self.public).netloc)
+        return bool(self.public) and name == _hostname(urlsplit(self.public or "").netloc)
 
     def origin_allowed(self, origin: str | None, expected: str | None) -> bool:
-        return bool(origin) and expected is not None and origin.lower() == expected
+        return bool(origin) and expected is not None and (origin or "").lower() == expected
 
 
 def _first(value: str | None) -> str:

@@ -27,7 +27,7 @@ from tui_crm.web.sessions import Handovers, Limiter, Session, Sessions
 
 log = logging.getLogger("tui_crm.web")
 COOKIE = "tui_crm_session"
-STATICS = Path(__import__("textual_serve").__file__).parent / "static"
+STATICS = Path(str(__import__("textual_serve").__file__)).parent / "static"
 
 
 @dataclass(frozen=True)
