@@ -233,14 +233,28 @@ def _start(db_target: str, tmp_path: Path, *extra: str):  # noqa: ANN202 - a Doo
     return start_door(db_target, tmp_path, *extra)
 
 
-async def _ws_status(url: str, headers: dict[str, str], cookies: dict[str, str]) -> int:
+async def _ws_status(url: str, headers: dict[str, str], cookies: dict[str, str],
+                     wanted: bytes = b"") -> int | bytes:
+    """The handshake's status; once open and `wanted` given, what the session drew until
+    `wanted` showed (or a minute passed)."""
     import aiohttp
 
     async with aiohttp.ClientSession(cookies=cookies) as client:
         try:
-            async with client.ws_connect(url, headers=headers) as ws:
+            async with client.ws_connect(url + "?width=120&height=40", headers=headers) as ws:
+                seen = b""
+                deadline = time.monotonic() + 60
+                while wanted and wanted not in seen and time.monotonic() < deadline:
+                    try:
+                        message = await ws.receive(timeout=5)
+                    except TimeoutError:
+                        continue
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        seen += message.data
+                    elif message.type != aiohttp.WSMsgType.TEXT:
+                        break
                 await ws.close()
-                return 101
+                return seen if wanted else 101
         except aiohttp.WSServerHandshakeError as exc:
             return exc.status
 
@@ -248,12 +262,21 @@ async def _ws_status(url: str, headers: dict[str, str], cookies: dict[str, str])
 def test_the_server_refuses_what_a_browser_page_of_another_site_could_send(
         db, db_target: str, actor: Actor, tmp_path: Path) -> None:
     import asyncio
+    import datetime as dt
     import urllib.error
     import urllib.parse
     import urllib.request
 
-    users.add_user(actor, "anna")
+    from tui_crm.services.core import records
+
+    users.add_user(actor, "anna", full_name="Anna Probe")
     passwords.set_password(actor, "anna", "anna-pass-123")
+    anna = users.actor_for("anna")
+    org = records.create(anna, "organizations", {"name": "ServeProbeOrg", "status": "client",
+                                                     "owner": anna.user_id})
+    records.create(anna, "events", {"event_type": "call", "organization": org.id,
+                                    "assignee": anna.user_id, "starts_at": dt.datetime.combine(
+                                        dt.date.today(), dt.time(23, 30))})
     door = _start(db_target, tmp_path, "--public-url", "https://crm.example.com",
                   "--behind-proxy")
     proxied = {"X-Forwarded-Host": "crm.example.com", "X-Forwarded-Proto": "https",
@@ -279,8 +302,10 @@ def test_the_server_refuses_what_a_browser_page_of_another_site_could_send(
         assert status == 303 and "Secure" in cookie and "SameSite=Strict" in cookie
         token = cookie.split(";")[0].split("=", 1)[1]
         ws = door.url.replace("http", "ws") + "/ws"
-        status = asyncio.run(_ws_status(ws, proxied, {"tui_crm_session": token}))
-        assert status == 101
+        drawn = asyncio.run(_ws_status(ws, proxied, {"tui_crm_session": token},
+                                       b"ServeProbeOrg"))
+        # anna's session, on this very database (a PostgreSQL URL stays that URL).
+        assert isinstance(drawn, bytes) and b"ServeProbeOrg" in drawn and b"Anna Probe" in drawn
         foreign = {**proxied, "Origin": "https://evil.example"}
         assert asyncio.run(_ws_status(ws, foreign, {"tui_crm_session": token})) == 403
         assert asyncio.run(_ws_status(ws, proxied, {})) == 401  # no session
