@@ -100,6 +100,10 @@ def test_two_people_at_once_each_see_only_their_own_clients(
     seen_by_boris = boris.wait_for(BORIS_ORG)
     assert BORIS_ORG not in seen_by_anna and "Boris" not in seen_by_anna.splitlines()[0]
     assert ANNA_ORG not in seen_by_boris and "Boris" in seen_by_boris.splitlines()[0]
+    # The help names no file of the account running the server as anna's own keymap.
+    anna.keys("Escape", "?")
+    shown = anna.wait_for("Your own keys (keymap.toml)")
+    assert "keymap.toml)" in shown and "/config" not in shown
 
 
 def test_a_wrong_password_is_refused_and_audited(browser, door_factory, team_db: str) -> None:
