@@ -328,3 +328,53 @@ def test_the_server_refuses_what_a_browser_page_of_another_site_could_send(
     assert ("login_throttled", "anna from 203.0.113.9") in outcomes
     assert outcomes.count(("login_failed", "anna from 203.0.113.9")) == 5
     assert "refused GET /ws from 203.0.113.9: bad origin 'https://evil.example'" in door.stderr()
+
+
+def test_an_expired_session_ends_its_process_and_its_cookie(db, db_target: str,
+                                                            actor: Actor) -> None:
+    """The server in this process (aiohttp's test server), a real UI process per session."""
+    import asyncio
+
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from tui_crm.web.server import COOKIE, DoorServer, Settings
+
+    users.add_user(actor, "anna", full_name="Anna Expiring")
+    door = DoorServer(Settings(target=db_target, door=Door(), session_hours=4 / 3600,
+                               reap_every=0.2),
+                      verify=lambda login, password: False, record=lambda *a: None,
+                      may_enter=lambda login: login == "anna")
+
+    async def scenario() -> tuple[bytes, float, str]:
+        server = TestServer(door.make_app(), host="127.0.0.1")
+        await server.start_server()
+        origin = f"http://127.0.0.1:{server.port}"
+        session = door.sessions.open("anna")
+        cookies = {COOKIE: session.token}
+        try:
+            async with aiohttp.ClientSession(cookies=cookies) as client:
+                async with client.ws_connect(f"{origin}/ws?width=100&height=30",
+                                             headers={"Origin": origin}) as ws:
+                    seen = b""
+                    while b"Anna Expiring" not in seen:
+                        message = await ws.receive(timeout=60)
+                        assert message.type in (aiohttp.WSMsgType.BINARY,
+                                                aiohttp.WSMsgType.TEXT), message
+                        if message.type == aiohttp.WSMsgType.BINARY:
+                            seen += message.data
+                    while (message := await ws.receive(timeout=30)).type not in (
+                            aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                        pass  # drawing goes on until the session's time is up
+                    left = session.remaining()
+                async with client.get(f"{origin}/") as page:
+                    html = await page.text()
+        finally:
+            await server.close()
+        return seen, left, html
+
+    seen, left, html = asyncio.run(scenario())
+    assert b"Anna Expiring" in seen  # the session was anna's
+    assert left <= 0  # it was closed because its time was up, not before
+    assert 'id="password"' in html  # the cookie no longer opens the UI
+    assert not door.sessions.all()

@@ -37,6 +37,7 @@ class Settings:
     session_hours: float = 12.0
     only_login: str | None = None  # a non-admin's server serves only its own login
     title: str = "tui-crm"
+    reap_every: float = 10.0  # seconds between looks for expired sessions
 
 
 class _Service(AppService):
@@ -48,8 +49,17 @@ class _Service(AppService):
         self._on_quit = on_quit
 
     async def stop(self) -> None:
+        """Ask the UI to quit; a process that does not end within seconds is killed: a
+        logged-out or expired session must not leave its process running."""
         self.stopping = True
         await super().stop()
+        process = self._process
+        if process is not None and process.returncode is None:
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
     async def on_meta(self, data: bytes) -> None:
         import json
@@ -326,7 +336,7 @@ class DoorServer:
     async def _start_reaper(self, app: web.Application) -> None:
         async def reap() -> None:
             while True:
-                await asyncio.sleep(10)
+                await asyncio.sleep(self.settings.reap_every)
                 for session in self.sessions.expired():
                     await self._end(session)
 
