@@ -27,6 +27,7 @@ from tui_crm.web.sessions import Handovers, Limiter, Session, Sessions
 
 log = logging.getLogger("tui_crm.web")
 COOKIE = "tui_crm_session"
+REAPER: web.AppKey[asyncio.Task[None]] = web.AppKey("reaper", asyncio.Task)
 STATICS = Path(str(__import__("textual_serve").__file__)).parent / "static"
 
 
@@ -340,10 +341,10 @@ class DoorServer:
                 for session in self.sessions.expired():
                     await self._end(session)
 
-        app["reaper"] = asyncio.get_running_loop().create_task(reap())
+        app[REAPER] = asyncio.get_running_loop().create_task(reap())
 
     async def _shutdown(self, app: web.Application) -> None:
-        app["reaper"].cancel()
+        app[REAPER].cancel()
         for session in self.sessions.all():
             await self._end(session)
         self.handovers.remove()
