@@ -316,6 +316,13 @@ def test_the_server_refuses_what_a_browser_page_of_another_site_could_send(
             html = answer.read().decode()
         assert 'data-session-websocket-url="wss://crm.example.com/ws"' in html
         assert "googleapis" not in html and 'rel="icon"' in html
+        # Logging out: the cookie opens nothing any more.
+        logout = urllib.request.Request(door.url + "/logout", headers={
+            **proxied, "Cookie": f"tui_crm_session={token}"})
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            opener.open(logout)
+        assert answer.value.code == 303
+        assert asyncio.run(_ws_status(ws, proxied, {"tui_crm_session": token})) == 401
         # Five wrong passwords from one address: the sixth try is refused, even the right one.
         for _ in range(5):
             assert post("wrong-password", proxied)[0] == 401
