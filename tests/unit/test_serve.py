@@ -385,3 +385,37 @@ def test_an_expired_session_ends_its_process_and_its_cookie(db, db_target: str,
     assert left <= 0  # it was closed because its time was up, not before
     assert 'id="password"' in html  # the cookie no longer opens the UI
     assert not door.sessions.all()
+
+
+def test_a_non_admin_s_server_lets_only_that_person_in(db, db_target: str, actor: Actor,
+                                                       tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    users.add_user(actor, "boss", role="admin")
+    users.add_user(actor, "anna")
+    passwords.set_password(actor, "anna", "anna-pass-123")
+    passwords.set_password(actor, actor.login, "own-pass-123")
+    # This OS account becomes a manager: its processes may act only as itself.
+    users.set_user(users.actor_for("boss"), actor.login, {"role": "manager"})
+    door = _start(db_target, tmp_path)
+    try:
+        with urllib.request.urlopen(door.url + "/") as page:
+            assert f"This server lets only {actor.login} in." in page.read().decode()
+
+        def status(login: str, password: str) -> int:
+            data = urllib.parse.urlencode({"login": login, "password": password}).encode()
+            request = urllib.request.Request(door.url + "/login", data=data,
+                                             headers={"Origin": door.url})
+            try:
+                with urllib.request.urlopen(request) as answer:
+                    return answer.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert status("anna", "anna-pass-123") == 401  # her password, but not through here
+        assert status(actor.login, "own-pass-123") == 200  # (the redirect, followed)
+    finally:
+        door.stop()
+    assert "only you" in door.stderr()
