@@ -46,7 +46,13 @@ def _close_db(database) -> None:  # noqa: ANN001
 def test_a_manager_logs_a_call_filters_opens_a_card_and_gets_the_export(
         browser, door_factory, team_db: str, tmp_path: Path) -> None:
     door: Door = door_factory(team_db)
-    tab = log_in(browser, door.url, "anna")
+    context = browser.new_context(viewport={"width": 1300, "height": 800},
+                                  accept_downloads=True)
+    asked: list[str] = []
+    context.on("request", lambda request: asked.append(request.url))
+    console: list[str] = []
+    context.on("console", lambda message: console.append(message.text))
+    tab = log_in(browser, door.url, "anna", context=context)
     today = tab.wait_for(ANNA_ORG)
     assert "Anna" in today.splitlines()[0]  # the session is anna's, not the starter's
     tab.keys("x")  # log the call's result
@@ -93,6 +99,11 @@ def test_a_manager_logs_a_call_filters_opens_a_card_and_gets_the_export(
         assert any(e.login == "anna" and e.action == "update" for e in changes)
     finally:
         _close_db(database)
+    # The page asked nothing of any other site (fonts included) and had no errors.
+    ws_origin = door.url.replace("http", "ws")
+    assert asked and all(u.startswith((door.url, ws_origin)) for u in asked), asked
+    assert f"{door.url}/favicon.svg" in asked
+    assert not [m for m in console if "error" in m.lower() or "refused" in m.lower()], console
     # Nothing was written where the server runs.
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".xlsx"]
 
