@@ -137,7 +137,7 @@ print("RSS_MB", int(open("/proc/self/status").read().split("VmHWM:")[1].split()[
 # line that reports the process's peak RSS.
 CRM_APP = """
 import sys
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 sys.argv = ["tui-crm", "--db", sys.argv[1], "--section", "organizations"]
 code = main()
 print("RSS_MB", int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import tui_crm
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.i18n import get_language, set_language
 from tui_crm.services.core import identity, settings, users

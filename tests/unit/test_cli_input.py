@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_crm.cli import EXIT_INTERNAL, main
+from tui_crm.cli.main import EXIT_INTERNAL, main
 
 ROOT = Path(__file__).resolve().parents[2]
 

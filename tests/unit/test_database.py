@@ -273,7 +273,7 @@ def _other_application(path: Path) -> bytes:
                                      ["find", "bar"], ["today"]])
 def test_another_programs_sqlite_file_is_refused_and_not_touched(
         tmp_path: Path, capsys, command: list[str]) -> None:  # noqa: ANN001
-    from tui_crm.cli import main
+    from tui_crm.cli.main import main
 
     (tmp_path / "theirs").mkdir()
     path = tmp_path / "theirs" / "their.db"

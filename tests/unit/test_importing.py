@@ -23,7 +23,7 @@ import openpyxl
 import pytest
 
 from tests.conftest import count_rows
-from tui_crm import cli_transfer
+from tui_crm.cli import transfer as cli_transfer
 from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.db.import_models import ImportRun

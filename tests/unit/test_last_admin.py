@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
 from tui_crm.services.core import identity, users

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_mailing import FAST, account, admin, smtp_server  # noqa: F401 - fixtures
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.db.mail_models import MailFile, MailTemplate
 from tui_crm.db.models import database_proxy

@@ -796,7 +796,7 @@ def test_kill_9_at_random_points_then_resume_sends_nobody_twice(admin, db, db_ta
 def run_cli(argv: list[str], actor: Actor) -> int:
     import argparse
 
-    from tui_crm import cli_mail
+    from tui_crm.cli import mail as cli_mail
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db")
@@ -952,7 +952,7 @@ def test_a_login_without_encryption_on_loopback_still_sends(admin, monkeypatch) 
 
 
 def test_the_cli_refuses_a_clear_text_login_with_one_line(tmp_path, capsys) -> None:
-    from tui_crm.cli import main
+    from tui_crm.cli.main import main
 
     db = str(tmp_path / "crm.sqlite3")
     assert main(["--db", db, "mail", "account", "add", "office", "--host", "smtp.firm.test",

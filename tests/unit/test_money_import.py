@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.errors import ValidationError
 from tui_crm.services.core import records
 from tui_crm.services.transfer import money_import

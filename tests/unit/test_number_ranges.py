@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.errors import ValidationError
 from tui_crm.services.core import records
 from tui_crm.services.core.kinds import KINDS

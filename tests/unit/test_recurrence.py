@@ -13,7 +13,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
 from tui_crm.services.core import events, records, recurrence, users

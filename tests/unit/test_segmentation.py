@@ -475,7 +475,7 @@ def run_cli(actor: Actor, *argv: str) -> int:
     """The subcommands as `tui-crm` wires them: a parent parser gives --json."""
     import argparse
 
-    from tui_crm import cli_reports
+    from tui_crm.cli import reports as cli_reports
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true")

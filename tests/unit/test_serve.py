@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.services.core import audit, passwords, users
 from tui_crm.services.core.rights import Actor
@@ -348,8 +348,7 @@ def test_an_expired_session_ends_its_process_and_its_cookie(db, db_target: str,
     from tui_crm.web.server import COOKIE, DoorServer, Settings
 
     users.add_user(actor, "anna", full_name="Anna Expiring")
-    door = DoorServer(Settings(target=db_target, door=Door(), session_hours=4 / 3600,
-                               reap_every=0.2),
+    door = DoorServer(Settings(target=db_target, door=Door(), reap_every=0.2),
                       verify=lambda login, password: False, record=lambda *a: None,
                       may_enter=lambda login: login == "anna")
 
@@ -370,6 +369,7 @@ def test_an_expired_session_ends_its_process_and_its_cookie(db, db_target: str,
                                                 aiohttp.WSMsgType.TEXT), message
                         if message.type == aiohttp.WSMsgType.BINARY:
                             seen += message.data
+                    session.expires = time.time() + 0.5  # its time is up in half a second
                     while (message := await ws.receive(timeout=30)).type not in (
                             aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                         pass  # drawing goes on until the session's time is up

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tui_crm import cli_pinned
-from tui_crm.cli import main
+from tui_crm.cli import pinned as cli_pinned
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
 from tui_crm.errors import PermissionDenied

@@ -26,7 +26,7 @@ from tui_crm.services.core.rights import Actor, actor_from_user
 from tui_crm.services.core.search_rank import Hit, query_terms, rank, sqlite_candidates
 from tui_crm.services.core.section_list import SECTIONS
 
-_MIGRATIONS = Path(__file__).resolve().parent.parent / "db" / "migrations"
+_MIGRATIONS = Path(__file__).resolve().parents[2] / "db" / "migrations"  # tui_crm/db/migrations
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def expand(argv: list[str], environ: Mapping[str, str] | None = None) -> list[st
     --ssh-command its pinned options followed by the client's command."""
     if SSH_COMMAND not in argv:
         return argv
-    from tui_crm.cli import UsageError
+    from tui_crm.cli.output import UsageError
 
     env = os.environ if environ is None else environ
     pinned = [word for word in argv if word != SSH_COMMAND]

@@ -12,8 +12,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from tui_crm import cli_stdout, dates
-from tui_crm.cli import emit_json, say
+from tui_crm import dates
+from tui_crm.cli import stdout as cli_stdout
+from tui_crm.cli.output import emit_json, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.analytics import money, reports, segmentation

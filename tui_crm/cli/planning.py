@@ -8,8 +8,9 @@ import datetime as dt
 import sys
 from typing import Any
 
-from tui_crm import cli_stdout, dates
-from tui_crm.cli import emit_json, say, warn
+from tui_crm import dates
+from tui_crm.cli import stdout as cli_stdout
+from tui_crm.cli.output import emit_json, say, warn
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import audit, events, reassign, users, visibility

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui_crm.cli import UsageError, say, warn
+from tui_crm.cli.output import UsageError, say, warn
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core.rights import Actor

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui_crm import cli_stdout
-from tui_crm.cli import emit_json, progress_line, say
+from tui_crm.cli import stdout as cli_stdout
+from tui_crm.cli.output import emit_json, progress_line, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core.rights import Actor
@@ -26,7 +26,7 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> int:
 
 
 def _section(name: str) -> str:
-    from tui_crm.cli import resolve_section
+    from tui_crm.cli.sections import resolve_section
 
     return resolve_section(name)
 

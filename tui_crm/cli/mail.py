@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tui_crm.cli import emit_json, progress_line, say, warn
+from tui_crm.cli.output import emit_json, progress_line, say, warn
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import server_files

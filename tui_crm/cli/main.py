@@ -12,43 +12,39 @@ it uses.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
 import sys
 import threading
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tui_crm import __version__, cli_pinned
-from tui_crm.errors import CrmError, NotFound, PermissionDenied, ValidationError
+from tui_crm import __version__
+from tui_crm.cli import pinned as cli_pinned
+from tui_crm.cli.output import PROG, UsageError, emit_json, fail, one_line, say, table, warn
+from tui_crm.cli.records import (
+    cmd_add,
+    cmd_delete,
+    cmd_duplicates,
+    cmd_edit,
+    cmd_fields,
+    cmd_find,
+    cmd_history,
+    cmd_list,
+    cmd_restore,
+    cmd_show,
+    find_in_file,
+)
+from tui_crm.cli.users import cmd_user_add, cmd_user_disable, cmd_user_list, cmd_user_set
+from tui_crm.errors import CrmError, NotFound, PermissionDenied
 from tui_crm.i18n import LANGUAGES, N_, _, detect_language, set_language
-from tui_crm.terminal_text import json_text, visible
 
-PROG = "tui-crm"
 DEMO_ORGS = 300  # the size of the database `tui-crm --demo` opens
-MAX_CELL = 40  # widest table cell; longer text is cut with "…" (use --json for everything)
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's doing
 
-# Section names a user may type besides the canonical ones and kinds.ALIASES.
-RU_SECTION_ALIASES = {
-    "организации": "organizations", "организация": "organizations", "клиенты": "organizations",
-    "клиент": "organizations", "контакты": "contacts", "контакт": "contacts",
-    "люди": "contacts", "задачи": "tasks", "задача": "tasks", "события": "events",
-    "событие": "events", "заметки": "notes", "заметка": "notes", "ссылки": "links",
-    "ссылка": "links", "сделки": "deals", "сделка": "deals", "платежи": "payments",
-    "платёж": "payments", "платеж": "payments", "услуги": "services", "услуга": "services",
-}
-# FIELD=VALUE keys that add to a list instead of setting a value.
-POINT_KEYS = {"phone": "phones", "phones": "phones", "email": "emails", "emails": "emails",
-              "e-mail": "emails", "messenger": "messengers", "messengers": "messengers"}
-TAG_KEYS = {"tag", "tags"}
-AUDIT_ACTIONS = {"create": N_("created"), "update": N_("changed"), "delete": N_("deleted"),
-                 "restore": N_("restored")}
 COUNT_LABELS = {"users": N_("Users"), "organizations": N_("Organizations"),
                 "contacts": N_("Contacts"), "contact_points": N_("Phones and e-mails"),
                 "events": N_("Events"), "tasks": N_("Tasks"), "deals": N_("Deals"),
@@ -58,10 +54,6 @@ COUNT_LABELS = {"users": N_("Users"), "organizations": N_("Organizations"),
 Handler = Callable[[argparse.Namespace, Any], int]
 
 
-class UsageError(CrmError):
-    """The command line itself is wrong (unknown option, missing argument, FIELD without =)."""
-
-    exit_code = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -292,8 +284,8 @@ class _SkipTaken:
 
 # Modules with `register(subparsers, common)` whose commands live with their capability
 # (daily planning and backup, import/export, reports, mailings); handlers take (args, actor).
-COMMAND_MODULES = ("tui_crm.cli_planning", "tui_crm.cli_transfer", "tui_crm.cli_reports",
-                   "tui_crm.cli_mail", "tui_crm.cli_serve")
+COMMAND_MODULES = ("tui_crm.cli.planning", "tui_crm.cli.transfer", "tui_crm.cli.reports",
+                   "tui_crm.cli.mail", "tui_crm.cli.serve")
 
 
 def _register_other_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
@@ -390,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except CrmError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`tui-crm list … | head`): stop quietly, and point stdout
@@ -404,19 +396,19 @@ def main(argv: list[str] | None = None) -> int:
         # A file or folder this account may not use (an export's folder, the database's
         # folder): the system's reason, in one line.
         where = exc.filename or session.target or ""
-        _fail(_("Cannot use {path}: {reason}").format(path=where, reason=exc.strerror or exc)
+        fail(_("Cannot use {path}: {reason}").format(path=where, reason=exc.strerror or exc)
               if where else str(exc.strerror or exc))
         return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         problem = _database_problem(exc, session.target)
         if problem is not None:
-            _fail(str(problem))
+            fail(str(problem))
             return problem.exit_code
         if os.environ.get("TUI_CRM_DEBUG") == "1":
             import traceback
 
             traceback.print_exc()
-        _fail(_("internal error: {error}").format(error=_one_line(
+        fail(_("internal error: {error}").format(error=one_line(
             f"{type(exc).__name__}: {exc}")))
         return EXIT_INTERNAL
     finally:
@@ -501,7 +493,7 @@ def _run(argv: list[str], session: _Session) -> int:
                          .format(command=args.command, prog=PROG))
     _refuse_database_choice_under_sudo(args)
     target = _ensure_demo(session) if args.demo else _database_target(args)
-    if handler is cmd_find and _find_in_file(args, target):
+    if handler is cmd_find and find_in_file(args, target):
         return 0
     if handler is cmd_demo:
         session.open(target)
@@ -598,167 +590,10 @@ def _open_ui(args: argparse.Namespace, session: _Session) -> int:
     try:
         from tui_crm.ui.app import run_app
     except ImportError as exc:
-        _fail(_("The terminal UI is not available: {reason}").format(reason=exc))
+        fail(_("The terminal UI is not available: {reason}").format(reason=exc))
         return 1
     return int(run_app(target, user=args.user, language=args.lang,
                        section=getattr(args, "section", None)) or 0)
-
-
-# --- output helpers ---------------------------------------------------------------------------
-
-
-def say(text: object = "", *, err: bool = False) -> None:
-    """Print text output (stdout, or stderr with `err`). Every command prints through here
-    (JSON too, through `emit_json`), so a record's name holding terminal control codes is
-    shown escaped instead of acted on by the terminal of whoever lists it; lines and tabs
-    are kept (see terminal_text)."""
-    print(visible(str(text), keep="\n\t"), file=sys.stderr if err else sys.stdout)
-
-
-def progress_line(text: str, *, done: bool = False) -> None:
-    """Rewrite the progress line on stderr (a terminal's: the caller checks isatty)."""
-    sys.stderr.write("\r" + visible(text) + "\033[K" + ("\n" if done else ""))
-    sys.stderr.flush()
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def warn(message: str) -> None:
-    """`tui-crm: warning: …` on stderr, one line."""
-    say(f"{PROG}: " + _("warning: {message}").format(message=_one_line(message)), err=True)
-
-
-def _fail(message: str) -> None:
-    say(f"{PROG}: {_one_line(message)}", err=True)
-
-
-def emit_json(data: Any, default: Callable[[Any], Any] = str) -> None:
-    """`data` as indented JSON with its text exact (escaped the JSON way where needed)."""
-    say(json_text(json.dumps(data, ensure_ascii=False, indent=2, default=default)))
-
-
-def _width(text: str) -> int:
-    """Columns a text takes in a terminal (wide East Asian characters and emoji take two)."""
-    return sum(0 if unicodedata.combining(ch) else
-               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _fit(text: str, limit: int) -> str:
-    text = _one_line(visible(text, keep="\n\t"))  # measured as shown
-    if _width(text) <= limit:
-        return text
-    out, used = [], 0
-    for ch in text:
-        w = _width(ch)
-        if used + w > limit - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + "…"
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
-           right: Sequence[int] = ()) -> str:
-    """Aligned plain-text columns with a dashed rule under the headers."""
-    cells = [[_fit("" if v is None else str(v), MAX_CELL) for v in row] for row in rows]
-    widths = [_width(h) for h in headers]
-    for row in cells:
-        for i, value in enumerate(row):
-            widths[i] = max(widths[i], _width(value))
-    lines = ["  ".join(_pad(h, widths[i]) for i, h in enumerate(headers)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    for row in cells:
-        lines.append("  ".join(_pad(v, widths[i], i in right)
-                               for i, v in enumerate(row)).rstrip())
-    return "\n".join(lines)
-
-
-def _card(pairs: Iterable[tuple[str, str]]) -> str:
-    """`Label:  value` lines with the values aligned; multi-line values are indented."""
-    pairs = [(label, value) for label, value in pairs if value not in (None, "")]
-    width = max((_width(label) for label, _v in pairs), default=0) + 1
-    lines = []
-    for label, value in pairs:
-        first, *rest = visible(str(value), keep="\n\t").splitlines() or [""]
-        lines.append(f"{_pad(label + ':', width)}  {first}")
-        lines.extend(" " * (width + 2) + line for line in rest)
-    return "\n".join(lines)
-
-
-# --- sections and FIELD=VALUE -----------------------------------------------------------------
-
-
-def resolve_section(name: str) -> str:
-    """A section key from what the user typed: `organizations`, `orgs`, `клиенты`, or the
-    name an admin gave the section."""
-    from tui_crm.services.core.kinds import ALIASES, KINDS
-
-    key = name.strip().casefold()
-    if key in KINDS:
-        return key
-    if key in ALIASES:
-        return ALIASES[key]
-    if key in RU_SECTION_ALIASES:
-        return RU_SECTION_ALIASES[key]
-    from tui_crm.services.core import settings
-
-    for info in settings.sections(include_hidden=True):
-        if info.key in KINDS and info.name.casefold() == key:
-            return info.key
-    for kind, spec in KINDS.items():
-        if key in {spec.label.casefold(), _(spec.label).casefold(),
-                   spec.singular.casefold(), _(spec.singular).casefold()}:
-            return kind
-    raise NotFound(_("Unknown section {name!r}; known: {known}").format(
-        name=name, known=", ".join(KINDS)))
-
-
-def parse_assignments(items: Sequence[str], *, lists_for_points: bool = True) -> dict[str, Any]:
-    """FIELD=VALUE arguments as the services take them.
-
-    `phone=`, `email=`, `messenger=` (repeatable) fill the list fields phones / emails /
-    messengers; `phone:mobile=…` gives the type; `tag=` (repeatable, or comma-separated)
-    fills tags. An empty `phone=` clears the list.
-    """
-    data: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip().casefold()
-        if not sep or not key:
-            raise UsageError(_("Expected FIELD=VALUE, got {text!r}").format(text=item))
-        base, _colon, point_type = key.partition(":")
-        if base in POINT_KEYS:
-            values = data.setdefault(POINT_KEYS[base], [])
-            if value.strip():
-                values.append((point_type.strip(), value) if point_type.strip() else value)
-            continue
-        if point_type:
-            raise ValidationError({key: _("Only phone, email and messenger take a :type")})
-        if base in TAG_KEYS:
-            data.setdefault("tags", []).extend(t.strip() for t in value.split(",") if t.strip())
-            continue
-        if base in data:
-            raise ValidationError({base: _("Given more than once")})
-        data[base] = value
-    return data
-
-
-def _check_fields(kind: str, data: dict[str, Any]) -> None:
-    """Unknown field names, all at once (for commands that do not validate values)."""
-    from tui_crm.services.core import records
-
-    known = {f.name for f in records.field_specs(kind)}
-    unknown = {name: _("Unknown field; see `tui-crm fields {section}`").format(section=kind)
-               for name in data if name not in known}
-    if unknown:
-        raise ValidationError(unknown)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -815,368 +650,9 @@ def cmd_demo(args: argparse.Namespace, actor: Any) -> int:
         return 0
     rows = [(_(COUNT_LABELS.get(key, key)), f"{value:,}".replace(",", " "))
             for key, value in counts.items()]
-    say(_table([_("Added"), _("Rows")], rows, right=(1,)))
+    say(table([_("Added"), _("Rows")], rows, right=(1,)))
     say(_("Generated in {seconds} s.").format(seconds=seconds))
     return 0
-
-
-def _warn_about_points(view: Any) -> None:
-    for point in view.points:
-        if point.kind == "phone" and not point.valid:
-            warn(_("{value} is not a valid phone number; it was kept as typed").format(
-                value=point.value))
-
-
-def cmd_add(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import records
-    from tui_crm.services.duplicates import duplicates
-
-    kind = resolve_section(args.section)
-    data = parse_assignments(args.values)
-    view = records.create(actor, kind, data)
-    _warn_about_points(view)
-    for dup in duplicates.find(actor, kind, data, exclude_id=view.id, limit=3):
-        warn(_("possible duplicate: {description}").format(description=dup.describe()))
-    if args.json:
-        emit_json(view.to_dict())
-    else:
-        say(view.id)
-    return 0
-
-
-def _point_lines(view: Any, point_kind: str) -> str:
-    from tui_crm.services.core.kinds import POINT_TYPE_CHOICES
-
-    lines = []
-    for p in view.points_of(point_kind):
-        label = POINT_TYPE_CHOICES[point_kind].get(p.type, p.type)
-        text = f"{p.value} ({_(label)})" if p.type else p.value
-        if not p.valid:
-            text += " — " + _("not a valid number")
-        lines.append(text)
-    return "\n".join(lines)
-
-
-def _record_card(view: Any) -> str:
-    from tui_crm import dates
-    from tui_crm.services.core import records, settings
-    from tui_crm.services.core.kinds import POINT_TYPES
-
-    pairs: list[tuple[str, str]] = [(_("ID"), f"{view.id} ({_('version')} {view.version})")]
-    for f in records.field_specs(view.kind):
-        if f.name in ("primary_phone", "primary_email"):
-            continue  # the first of the phones / e-mails listed below
-        label = settings.field_label(view.kind, f.name)
-        if f.type in POINT_TYPES:
-            pairs.append((label, _point_lines(view, POINT_TYPES[f.type])))
-        elif f.type == "tags":
-            pairs.append((label, ", ".join(view.tags)))
-        else:
-            text = view.display.get(f.name, "")
-            ref_id = view.values.get(f.name)
-            if f.type in ("organization", "contact", "deal") and ref_id:
-                text = f"{text} (#{ref_id})"
-            if f.name == "birthday" and view.values.get("birthday") \
-                    and (years := dates.age(view.values["birthday"])) is not None:
-                text = _("{date} (age {age})").format(date=text, age=years)
-            pairs.append((label, text))
-    who = view.created_by or "—"
-    if view.created_at:
-        pairs.append((_("Created"), f"{dates.format_datetime(view.created_at)} {who}"))
-    if view.updated_at and view.updated_at != view.created_at:
-        pairs.append((_("Updated"),
-                      f"{dates.format_datetime(view.updated_at)} {view.updated_by or '—'}"))
-    if view.deleted_at:
-        pairs.append((_("In the trash"), _("since {when}").format(
-            when=dates.format_datetime(view.deleted_at))))
-    return _card(pairs)
-
-
-def cmd_show(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import records
-
-    kind = resolve_section(args.section)
-    view = records.get(actor, kind, args.id)
-    if args.json:
-        emit_json(view.to_dict())
-    else:
-        say(_record_card(view))
-    return 0
-
-
-def cmd_list(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import records, settings
-    from tui_crm.services.core.records import MAX_PAGE, ListQuery
-
-    kind = resolve_section(args.section)
-    filters: dict[str, Any] = {}
-    for item in args.filter:
-        name, sep, value = item.partition("=")
-        name = name.strip().casefold()
-        if not sep or not name:
-            raise UsageError(_("Expected FIELD=VALUE, got {text!r}").format(text=item))
-        name = "tags" if name == "tag" else name
-        if name in filters:  # the same field twice: any of the values
-            previous = filters[name]
-            filters[name] = [*(previous if isinstance(previous, list) else [previous]), value]
-        else:
-            filters[name] = value
-    specs = {f.name: f for f in records.field_specs(kind)}
-    unknown = {name: _("Unknown field; see `tui-crm fields {section}`").format(section=kind)
-               for name in filters if name not in specs}
-    if args.sort and args.sort not in specs and args.sort != "id":
-        unknown["sort"] = _("Unknown field {name!r}; see `tui-crm fields {section}`").format(
-            name=args.sort, section=kind)
-    if unknown:
-        raise ValidationError(unknown)
-    limit = max(1, min(args.limit, MAX_PAGE))
-    page = records.list_records(actor, kind, ListQuery(
-        text=args.query, filters=filters, sort=args.sort, descending=args.desc,
-        offset=args.offset, limit=limit, trash=args.trash))
-    if args.json:
-        emit_json({"section": kind, "total": page.total, "offset": page.offset,
-                    "limit": limit, "rows": [row.to_dict() for row in page.rows]})
-        return 0
-    columns = [f for f in records.field_specs(kind) if f.column]
-    headers = [_("ID")] + [settings.field_label(kind, f.name) for f in columns]
-    right = [0] + [i + 1 for i, f in enumerate(columns) if f.type in ("decimal", "int")]
-    rows = [[row.id] + [row.display.get(f.name, "") for f in columns] for row in page.rows]
-    if rows:
-        say(_table(headers, rows, right=right))
-    if page.total > len(rows) or not rows:
-        first = page.offset + 1 if rows else 0
-        say(_("{first}–{last} of {total}").format(
-            first=first, last=page.offset + len(rows), total=page.total), err=True)
-    return 0
-
-
-def cmd_edit(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import records
-
-    kind = resolve_section(args.section)
-    data = parse_assignments(args.values)
-    before = records.get(actor, kind, args.id)
-    view = records.update(actor, kind, args.id, data, expected_version=args.expected_version)
-    _warn_about_points(view)
-    if args.json:
-        emit_json(view.to_dict())
-    elif view.version == before.version:
-        say(_("Nothing to change in {what} #{id}.").format(what=_singular(kind), id=view.id))
-    else:
-        say(_("Saved {what} #{id} (version {version}).").format(
-            what=_singular(kind), id=view.id, version=view.version))
-    return 0
-
-
-def _singular(kind: str) -> str:
-    from tui_crm.services.core.kinds import KINDS
-
-    return _(KINDS[kind].singular).lower()
-
-
-def cmd_delete(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import records
-
-    kind = resolve_section(args.section)
-    records.delete(actor, kind, args.id)
-    if args.json:
-        emit_json({"section": kind, "id": args.id, "deleted": True})
-    else:
-        say(_("Moved {what} #{id} to the trash; `tui-crm restore {section} {id}` brings it "
-                "back.").format(what=_singular(kind), id=args.id, section=kind))
-    return 0
-
-
-def cmd_restore(args: argparse.Namespace, actor: Any) -> int:
-    if args.id is None:
-        # `restore FILE`: restoring a backup lives with the backup commands.
-        try:
-            from tui_crm import cli_planning
-        except ImportError:
-            raise UsageError(_("restore needs SECTION and ID")) from None
-        args.source = args.section
-        return cli_planning.handle_restore(args, actor)
-    from tui_crm.services.core import records
-
-    kind = resolve_section(args.section)
-    view = records.restore(actor, kind, args.id)
-    if args.json:
-        emit_json(view.to_dict())
-    else:
-        say(_("Restored {what} #{id}: {title}").format(what=_singular(kind), id=view.id,
-                                                         title=view.title))
-    return 0
-
-
-def cmd_find(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import settings
-    from tui_crm.services.search import search
-
-    sections = [resolve_section(s) for s in args.section] or None
-    hits = search.quick_search(actor, args.text, sections=sections, limit=max(1, args.limit))
-    _print_hits(args, hits, settings.section_name)
-    return 0
-
-
-def _find_in_file(args: argparse.Namespace, target: str) -> bool:
-    """`find` answered from the SQLite file without the database layer (see quick_find);
-    False when only the full path can answer."""
-    from tui_crm.services.core.identity import current_invocation
-
-    invocation = current_invocation()
-    if args.user or args.section or args.demo or invocation.through_sudo:
-        return False  # another identity than the process's own: the full path decides
-    from tui_crm.services.search import quick_find
-
-    found = quick_find.find_in_file(target, invocation.login, args.text,
-                                    limit=max(1, args.limit))
-    if found is None:
-        return False
-    if not args.lang and not os.environ.get("TUI_CRM_LANG") and found.language in LANGUAGES:
-        set_language(found.language)
-    _print_hits(args, found.hits, found.section_name)
-    return True
-
-
-def _print_hits(args: argparse.Namespace, hits: list[Any],
-                section_name: Callable[[str], str]) -> None:
-    if args.json:
-        emit_json([hit.to_dict() for hit in hits])
-        return
-    if not hits:
-        say(_("Nothing found."), err=True)
-        return
-    names: dict[str, str] = {}
-    rows = []
-    for hit in hits:
-        if hit.section not in names:
-            names[hit.section] = section_name(hit.section)
-        rows.append((names[hit.section], hit.id, hit.title))
-    say(_table([_("Section"), _("ID"), _("Title")], rows, right=(1,)))
-
-
-def cmd_duplicates(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.duplicates import duplicates
-
-    kind = resolve_section(args.section)
-    if kind not in ("organizations", "contacts"):
-        raise ValidationError({"section": _("Duplicates are looked for among organizations and "
-                                            "contacts")})
-    data = parse_assignments(args.values)
-    _check_fields(kind, data)
-    found = duplicates.find(actor, kind, data)
-    if args.json:
-        emit_json([d.to_dict() for d in found])
-        return 0
-    if not found:
-        say(_("No duplicates found."), err=True)
-        return 0
-    say(_table([_("ID"), _("Title"), _("Owner"), _("Same"), _("Score")],
-                 [("—" if d.id is None else d.id, d.title, d.owner, ", ".join(d.reasons),
-                   f"{d.score:.0f}") for d in found], right=(0, 4)))
-    return 0
-
-
-def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import records, settings
-
-    kind = resolve_section(args.section)
-    specs = records.field_specs(kind)
-    if args.json:
-        emit_json([{"name": f.name, "type": f.type, "label": settings.field_label(kind, f.name),
-                     "required": f.required, "editable": f.editable, "custom": f.custom,
-                     "choices": list(f.choices)} for f in specs])
-        return 0
-    rows = []
-    for f in specs:
-        notes = []
-        if f.required:
-            notes.append(_("required"))
-        if not f.editable:
-            notes.append(_("automatic"))
-        if f.custom:
-            notes.append(_("custom"))
-        if f.choices:
-            notes.append(_("one of: {choices}").format(choices=", ".join(f.choices)))
-        if f.is_repeatable and f.type != "tags":
-            notes.append(_("repeatable as {key}=").format(key=f.type[:-1]))
-        elif f.type == "tags":
-            notes.append(_("repeatable as tag="))
-        rows.append((f.name, f.type, settings.field_label(kind, f.name), "; ".join(notes)))
-    say(_table([_("Field"), _("Type"), _("Label"), _("Notes")], rows))
-    return 0
-
-
-def cmd_history(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm import dates
-    from tui_crm.services.core import audit, records
-
-    kind = resolve_section(args.section)
-    records.get(actor, kind, args.id)  # exists, and the actor may see it
-    entries = audit.history(kind, args.id, limit=max(1, args.limit))
-    if args.json:
-        emit_json([{"at": e.at.isoformat() if e.at else None, "login": e.login,
-                     "action": e.action, "field": e.field, "old": e.old, "new": e.new,
-                     "details": e.details} for e in entries])
-        return 0
-    rows = []
-    for e in entries:
-        change = f"{e.old} → {e.new}" if e.field else e.details
-        rows.append((dates.format_datetime(e.at) if e.at else "", e.login or "—",
-                     _(AUDIT_ACTIONS.get(e.action, e.action)), e.field, change))
-    say(_table([_("When"), _("Who"), _("Action"), _("Field"), _("Change")], rows))
-    return 0
-
-
-def _user_rows(views: Iterable[Any]) -> list[tuple]:
-    from tui_crm.services.core.rights import ROLES, VISIBILITIES
-
-    return [(u.login, u.full_name, _(ROLES.get(u.role, u.role)),
-             _(VISIBILITIES.get(u.visibility, u.visibility)),
-             _("yes") if u.active else _("no"), u.email) for u in views]
-
-
-_USER_HEADERS = (N_("Login"), N_("Name"), N_("Role"), N_("Sees"), N_("Active"), N_("E-mail"))
-
-
-def _print_users(args: argparse.Namespace, views: list[Any], *, many: bool = False) -> int:
-    if args.json:
-        emit_json([u.to_dict() for u in views] if many else views[0].to_dict())
-    else:
-        say(_table([_(h) for h in _USER_HEADERS], _user_rows(views)))
-    return 0
-
-
-def cmd_user_add(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import users
-
-    view = users.add_user(actor, args.login, role=args.role, full_name=args.name,
-                          email=args.email)
-    return _print_users(args, [view])
-
-
-def cmd_user_list(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import users
-
-    return _print_users(args, users.list_users(actor), many=True)
-
-
-def cmd_user_set(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import users
-
-    settings: dict[str, str] = {}
-    for item in args.values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(_("Expected KEY=VALUE, got {text!r}").format(text=item))
-        settings[key.strip()] = value.strip()
-    return _print_users(args, [users.set_user(actor, args.login, settings)])
-
-
-def cmd_user_disable(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm.services.core import users
-
-    return _print_users(args, [users.set_user(actor, args.login, {"active": "no"})])
 
 
 if __name__ == "__main__":
