@@ -150,7 +150,7 @@ class DoorServer:
 
     def _enter(self, request: web.Request, login: str) -> web.Response:
         session = self.sessions.open(login)
-        response = web.HTTPSeeOther("./")
+        response = web.Response(status=303, headers={"Location": "/"})
         response.set_cookie(COOKIE, session.token, max_age=int(self.sessions.lifetime),
                             httponly=True, samesite="Strict", secure=self._secure(request),
                             path="/")
@@ -230,7 +230,7 @@ class DoorServer:
         session = self._session(request)
         if session is not None:
             await self._end(session)
-        response = web.HTTPSeeOther("./")
+        response = web.Response(status=303, headers={"Location": "/"})
         response.del_cookie(COOKIE, path="/")
         return response
 
