@@ -92,8 +92,11 @@ def door_factory(tmp_path: Path) -> Iterator:
         door.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
+    """Chromium for this module's tests. Not for the session: while playwright's sync API is
+    open, its event loop counts as running in this thread, and a later test of another
+    module in the same worker could not call asyncio.run (the UI tests)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
