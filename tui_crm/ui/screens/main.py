@@ -587,9 +587,11 @@ class MainScreen(Screen):
             from tui_crm.services.transfer import exporting
             from tui_crm.ui.delivery import in_browser, make_file
 
+            csv = path.lower().endswith(".csv")
             try:
                 result, shown = make_file(self.app, path, lambda out: exporting.export(
-                    self.actor, kind, out, query=query))
+                    self.actor, kind, out, query=query,
+                    encoding=modal.encoding if csv else None))
             except CrmError as exc:
                 self.app.notify(str(exc), severity="error", markup=False)
                 return
@@ -597,13 +599,16 @@ class MainScreen(Screen):
                              if in_browser(self.app) else _("Exported {rows} rows to {path}"))
                             .format(rows=result.rows, path=result.path, name=shown),
                             markup=False)
+            for warning in result.warnings:
+                self.app.notify(warning, severity="warning", markup=False, timeout=15)
 
-        formats = ("xlsx", "csv", "html", "txt", "docx")
+        formats = ("xlsx", "csv", "ods", "html", "txt", "docx")
         if kind in ("organizations", "contacts"):
             formats += ("vcf",)
-        if kind == "events":
+        if kind in ("events", "tasks"):
             formats += ("ics",)
-        self.app.push_screen(ExportModal(f"{kind}.xlsx", formats), chosen)
+        modal = ExportModal(f"{kind}.xlsx", formats)
+        self.app.push_screen(modal, chosen)
 
     def action_deals_board(self) -> None:
         from tui_crm.ui.screens.deals_board import DealsBoardScreen
