@@ -120,6 +120,12 @@ class Tab:
         import json
 
         self.sockets.append(ws)
+        # The page opens the socket with its terminal's size; later sizes come as frames.
+        from urllib.parse import parse_qs, urlsplit
+
+        query = parse_qs(urlsplit(ws.url).query)
+        if "width" in query and "height" in query:
+            self.term.resize(int(query["height"][0]), int(query["width"][0]))
 
         def received(payload: bytes | str) -> None:
             if isinstance(payload, bytes):
@@ -155,6 +161,17 @@ class Tab:
             else:
                 self.page.keyboard.press(key)
             self.page.wait_for_timeout(30)
+
+    def click_text(self, text: str) -> None:
+        """Click the first cell of `text` where the screen shows it (the mouse, as a person
+        would): the cell's place from the terminal's size on the page."""
+        rows = self.screen().splitlines()
+        row = next(i for i, line in enumerate(rows) if text in line)
+        col = rows[row].index(text)
+        box = self.page.locator(".xterm-screen").bounding_box()
+        assert box is not None
+        width, height = box["width"] / self.term.columns, box["height"] / self.term.lines
+        self.page.mouse.click(box["x"] + (col + 0.5) * width, box["y"] + (row + 0.5) * height)
 
     def settle(self, ms: int = 400) -> None:
         self.page.wait_for_timeout(ms)
