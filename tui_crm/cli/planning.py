@@ -11,7 +11,7 @@ from typing import Any
 from tui_crm import dates
 from tui_crm.cli import stdout as cli_stdout
 from tui_crm.cli.output import emit_json, say, warn
-from tui_crm.errors import NotFound, PermissionDenied, ValidationError
+from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import audit, events, reassign, users, visibility
 from tui_crm.services.core.rights import Actor
@@ -95,7 +95,6 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                    help=_("only this organization (repeatable)"))
     p.set_defaults(handler=handle_reassign)
 
-    register_serve(subparsers, common)
 
     p = subparsers.add_parser("audit", parents=[common], help=_("the audit log"))
     p.add_argument("--section")
@@ -242,41 +241,3 @@ def handle_audit(args: argparse.Namespace, actor: Actor) -> int:
         + (f" {e.field}: {e.old!r} → {e.new!r}" if e.field else "")
         + (f" ({e.details})" if e.details else "") for e in entries) or _("No entries.")
     return _print(args, [e.__dict__ for e in entries], text)
-
-
-def register_serve(subparsers: argparse._SubParsersAction,
-                   common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("serve", parents=[common],
-                              help=_("the same UI in a browser (textual-serve)"))
-    p.add_argument("--host", default="127.0.0.1", help=_("address to listen on"))
-    p.add_argument("--port", type=int, default=8000)
-    p.set_defaults(handler=handle_serve)
-
-
-def handle_serve(args: argparse.Namespace, actor: Actor) -> int:
-    try:
-        from textual_serve.server import Server
-    except ImportError:
-        raise ValidationError({"serve": _("Browser access needs textual-serve:"
-                                          " pip install 'tui-crm[serve]'")}) from None
-    if actor.on_behalf:
-        # A web server started as the server's account would let anyone who reaches the
-        # port act as this person.
-        raise PermissionDenied(_("Working through the server's account you cannot start"
-                                 " the browser UI."))
-    say(_("Warning: the browser UI has no login of its own. Keep it on 127.0.0.1 and reach "
-            "it through an SSH tunnel, or put it behind an authenticating proxy."),
-        err=True)
-    command = serve_command(args.db_target, actor.login)
-    Server(command, host=args.host, port=args.port, title="tui-crm").serve()
-    return 0
-
-
-def serve_command(target: str, login: str) -> str:
-    """The command line each browser session runs: the database exactly as this one was
-    given (a URL stays a URL: peewee's name of a PostgreSQL database is no path), quoted
-    for the shell textual-serve starts it with."""
-    import shlex
-
-    return " ".join(shlex.quote(part) for part in (
-        sys.executable, "-m", "tui_crm", "--db", target, "--user", login))

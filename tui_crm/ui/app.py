@@ -168,7 +168,15 @@ class CrmApp(App[int]):
         self.theme = DEFAULT_THEME
         return False
 
+    @property
+    def keymap_is_foreign(self) -> bool:
+        """A browser session of another person than the account running it: that account's
+        keymap.toml is not this person's (see `tui-crm serve`)."""
+        return bool(self.is_web and self.actor.on_behalf)
+
     def _load_keymap(self) -> None:
+        if self.keymap_is_foreign:
+            return
         keymap, errors = load_keymap(paths.config_dir() / "keymap.toml")
         for error in errors:
             self.notify(error, title=_("Keys"), severity="error", markup=False, timeout=10)

@@ -83,8 +83,13 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(_("Keys (Esc closes)"), id="help-title", markup=False)
-            yield Static(_("Your own keys: {path} ([keymap] id = \"key\")").format(
-                path=paths.config_dir() / "keymap.toml"), id="help-keymap", markup=False)
+            if getattr(self.app, "keymap_is_foreign", False):
+                yield Static(_("Your own keys (keymap.toml) work in the terminal UI on your "
+                               "own account, not in a browser."), id="help-keymap",
+                             markup=False)
+            else:
+                yield Static(_("Your own keys: {path} ([keymap] id = \"key\")").format(
+                    path=paths.config_dir() / "keymap.toml"), id="help-keymap", markup=False)
             with VerticalScroll():
                 yield Static(self._table(), id="help-table", markup=False)
 

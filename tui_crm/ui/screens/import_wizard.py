@@ -125,6 +125,12 @@ class ImportWizard(ModalScreen[ImportResult | None]):
             with ContentSwitcher(initial="step-file"):
                 with Vertical(id="step-file"):
                     yield Label(_("Choose a .xlsx, .xlsb, .xls, .ods, .csv or .vcf file:"))
+                    if self.app.is_web:
+                        # A browser cannot hand this process a file of the person's computer.
+                        yield Label(_("In a browser this reads a file on the server, at a "
+                                      "path the server's account may read; to import a file "
+                                      "of your computer, run `tui-crm import` there."),
+                                    markup=False)
                     yield SpreadsheetTree(str(self.folder), id="file-tree")
                     yield Input(value=self.start_path, placeholder=_("Path to the file"),
                                 id="file-path")

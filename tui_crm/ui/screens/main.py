@@ -547,14 +547,19 @@ class MainScreen(Screen):
         def chosen(name: str | None) -> None:
             if not name:
                 return
+            from tui_crm.ui.delivery import in_browser, make_file
+
             template = documents.find_template(name)
             try:
-                path = documents.render(self.actor, template, kind, record_id,
-                                        documents.default_output(template, kind, record_id))
+                path, shown = make_file(self.app, str(documents.default_output(
+                    template, kind, record_id)), lambda out: documents.render(
+                        self.actor, template, kind, record_id, out))
             except CrmError as exc:
                 self.app.notify(str(exc), severity="error", markup=False)
                 return
-            self.app.notify(_("Document written to {path}").format(path=path), markup=False)
+            self.app.notify((_("Document {name} sent to your browser") if in_browser(self.app)
+                             else _("Document written to {path}")).format(
+                name=shown, path=path), markup=False)
 
         choices = [(str(t), t.stem) for t in templates]
         self.app.push_screen(PickModal(_("Fill which template? (folder {folder})").format(
@@ -610,16 +615,20 @@ class MainScreen(Screen):
             if not path:
                 return
             from tui_crm.services.transfer import exporting
+            from tui_crm.ui.delivery import in_browser, make_file
 
             csv = path.lower().endswith(".csv")
             try:
-                result = exporting.export(self.actor, kind, path, query=query,
-                                          encoding=modal.encoding if csv else None)
+                result, shown = make_file(self.app, path, lambda out: exporting.export(
+                    self.actor, kind, out, query=query,
+                    encoding=modal.encoding if csv else None))
             except CrmError as exc:
                 self.app.notify(str(exc), severity="error", markup=False)
                 return
-            self.app.notify(_("Exported {rows} rows to {path}").format(
-                rows=result.rows, path=result.path), markup=False)
+            self.app.notify((_("Exported {rows} rows to {name}, sent to your browser")
+                             if in_browser(self.app) else _("Exported {rows} rows to {path}"))
+                            .format(rows=result.rows, path=result.path, name=shown),
+                            markup=False)
             for warning in result.warnings:
                 self.app.notify(warning, severity="warning", markup=False, timeout=15)
 

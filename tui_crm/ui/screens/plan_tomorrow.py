@@ -174,8 +174,11 @@ class PlanTomorrowScreen(Screen[None]):
         if not path.lower().endswith(".xlsx"):
             self.app.notify(_("The file name must end with .xlsx"), severity="error")
             return
+        from tui_crm.ui.delivery import make_file
+
         try:
-            rows = planning.export_plan(self.actor, self.day, path)
+            rows, path = make_file(self.app, path, lambda out: planning.export_plan(
+                self.actor, self.day, out))
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return

@@ -56,6 +56,9 @@ class ExportModal(ModalScreen[str | None]):
                             .format(formats=", ".join(f".{f}" for f in self.formats)),
                             classes="title", markup=False)
             yield Input(self.default_path, id="path")
+            if self.app.is_web:
+                yield Label(_("The file is sent to your browser as a download."),
+                            classes="note", markup=False)
             if "csv" in self.formats:
                 yield Select([(_("CSV in UTF-8 (Excel, Google Sheets, LibreOffice)"), "utf-8"),
                               (_("CSV in Windows-1251 (old Excel, 1C)"), "cp1251")],
@@ -494,8 +497,11 @@ class ReportsPane(Vertical):
         self.app.push_screen(ExportModal(default), chosen)
 
     def _export(self, report: Report, path: str) -> None:
+        from tui_crm.ui.delivery import make_file
+
         try:
-            rows = reports.export_xlsx(report, path, self.actor)
+            rows, path = make_file(self.app, path, lambda out: reports.export_xlsx(
+                report, out, self.actor))
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
