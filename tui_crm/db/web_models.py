@@ -1,4 +1,4 @@
-"""The browser door's table (schema step 10): one password per user, as a slow salted hash.
+"""The browser door's table (schema step 11): one password per user, as a slow salted hash.
 
 Kept apart from `user` so that the rows every session reads (rights, preferences) never
 carry a hash, and a backup's reader of `user` learns nothing to try offline.

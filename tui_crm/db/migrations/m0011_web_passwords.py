@@ -1,4 +1,4 @@
-"""Step 10: passwords for the browser door (`tui-crm serve`), see tui_crm.db.web_models."""
+"""Step 11: passwords for the browser door (`tui-crm serve`), see tui_crm.db.web_models."""
 
 from __future__ import annotations
 
