@@ -61,14 +61,14 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > Vertical {
         width: 80;
         max-width: 100%;
-        height: auto;
-        max-height: 100%;
+        height: 100%;
         border: thick $primary;
         background: $surface;
     }
     HelpScreen #help-title { padding: 0 1; text-style: bold; background: $panel; }
     HelpScreen #help-keymap { padding: 0 1; color: $text-muted; }
-    HelpScreen VerticalScroll { height: auto; max-height: 100%; padding: 0 1; }
+    /* The list takes what the two title lines leave, so its last line can be scrolled to. */
+    HelpScreen VerticalScroll { height: 1fr; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

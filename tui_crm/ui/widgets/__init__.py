@@ -28,11 +28,12 @@ T = TypeVar("T")
 
 def modal_css(name: str, width: int = 76, extra: str = "") -> str:
     """The look every small dialog shares: centred, bordered, a bold title, an error line,
-    a row of buttons. `extra` adds rules of the dialog's own."""
+    a row of buttons. `extra` adds rules of the dialog's own. Taller than the terminal
+    (80×24), the dialog scrolls, and a focused field scrolls itself into view."""
     return f"""
     {name} {{ align: center middle; }}
     {name} > Vertical {{ width: {width}; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1; }}
+        border: thick $primary; background: $surface; padding: 0 1; overflow-y: auto; }}
     {name} .title {{ text-style: bold; }}
     {name} .error {{ color: $error; height: auto; }}
     {name} Horizontal {{ height: auto; }}
