@@ -65,6 +65,9 @@ class KeepTogether:
     def __rich_measure__(self, console, options):  # noqa: ANN001, ANN204
         return self.text.__rich_measure__(console, options)
 
+    def __str__(self) -> str:
+        return self.text.plain
+
 
 class WeekStrip(Widget):
     """The week as one line: each day with its number of events in brackets, "Пн 30 (4)"
