@@ -111,3 +111,48 @@ async def test_today_keeps_phones_whole_and_the_week_strip_is_not_a_clock(crm: C
         assert any("+7 812 555-01-99" in line for line in lines), "\n".join(lines)
         week = next(line for line in lines if "Пн" in line and "Вс" in line)
         assert "(" in week and ":" not in week  # "Пн 23 (0)", not "Пн 23:0"
+
+
+async def test_deals_board_titles_whole_and_the_focused_column_on_screen(crm: CrmData) -> None:
+    from tui_crm.ui.screens.deals_board import DealsBoard
+
+    app = build_app(crm.path, language="ru", section="deals")
+    app.poll_seconds = 0
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        board = app.screen.query_one(DealsBoard)
+        for _step in range(4):  # new → proposal → negotiation → invoice → won
+            await pilot.press("right")
+        await settle(pilot)
+        won = board.focused_column()
+        assert won.stage == "won"
+        assert won.region.x >= 0 and won.region.right <= SMALL[0]
+        assert "Поставка ромашек" in screen_text(app)  # not "Постав"
+
+
+async def test_users_inputs_are_wide_enough(crm: CrmData) -> None:
+    app = build_app(crm.path, language="ru", section="users")
+    app.poll_seconds = 0
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        for box in ("#new-login", "#new-name"):
+            widget = app.screen.query_one(box, Input)
+            assert widget.region.width >= 20, box
+            assert inside_screen(app, widget)
+        assert inside_screen(app, app.screen.query_one("#add-user", Button))
+
+
+@pytest.mark.parametrize("size", [SMALL, (160, 50)])
+async def test_categories_controls_reachable(crm: CrmData, size: tuple[int, int]) -> None:
+    app = build_app(crm.path, language="ru", section="categories")
+    app.poll_seconds = 0
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for control in ("#cat-criterion", "#cat-period", "#cat-scheme", "#cat-per-month",
+                        "#cat-apply"):
+            widget = app.screen.query_one(control)
+            region = widget.region
+            assert region.width >= 8 and region.right <= size[0], control
+            assert inside_screen(app, widget), control

@@ -30,7 +30,13 @@ from tui_crm.i18n import N_, _
 from tui_crm.services import segmentation as seg
 from tui_crm.services.rights import Actor
 from tui_crm.ui.messages import RecordChanged
-from tui_crm.ui.widgets import PlainTable, modal_css, translate_bindings
+from tui_crm.ui.widgets import (
+    PlainTable,
+    control_grid_css,
+    fit_controls,
+    modal_css,
+    translate_bindings,
+)
 
 SHOWN_ROWS = 500
 SPANS = (3, 6, 12)
@@ -106,15 +112,12 @@ class CategoriesPane(Vertical):
 
     DEFAULT_CSS = """
     CategoriesPane { height: 1fr; }
-    CategoriesPane #cat-bar { height: auto; }
-    CategoriesPane #cat-bar Select { width: 1fr; min-width: 16; }
-    CategoriesPane #cat-bar Checkbox { width: auto; border: none; padding: 0 1; }
-    CategoriesPane #cat-bar Button { width: auto; min-width: 10; }
+    CategoriesPane #cat-bar Checkbox { border: none; padding: 0 1; }
     CategoriesPane #cat-summary { height: auto; max-height: 6; padding: 0 1; }
     CategoriesPane TabbedContent { height: 1fr; }
     CategoriesPane DataTable { height: 1fr; }
     CategoriesPane #cat-pareto { height: 1fr; min-height: 8; }
-    """
+    """ + control_grid_css("CategoriesPane", row_height=1, wide_columns=5)
     BINDINGS = [
         Binding("a", "apply", N_("Apply categories"), id="categories.apply"),
         Binding("r", "refresh", N_("Recompute"), id="categories.refresh"),
@@ -134,7 +137,7 @@ class CategoriesPane(Vertical):
 
     def compose(self) -> ComposeResult:
         latest = self._latest or seg.latest_month()
-        with Horizontal(id="cat-bar"):
+        with Horizontal(id="cat-bar", classes="controls"):
             yield Select([(_(label), code) for code, label in seg.CRITERIA.items()],
                          value="payments", allow_blank=False, compact=True, id="cat-criterion")
             options = period_options(latest)
@@ -158,6 +161,9 @@ class CategoriesPane(Vertical):
                 from textual_plotext import PlotextPlot
 
                 yield PlotextPlot(id="cat-pareto")
+
+    def on_resize(self) -> None:
+        fit_controls(self)
 
     def on_mount(self) -> None:
         translate_bindings(self)

@@ -16,7 +16,7 @@ from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services import audit, reassign, users
 from tui_crm.services.rights import ROLES, VISIBILITIES, Actor
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import control_grid_css, fit_controls, translate_bindings
 
 
 class UsersPane(Vertical):
@@ -25,11 +25,8 @@ class UsersPane(Vertical):
     DEFAULT_CSS = """
     UsersPane { height: 1fr; }
     UsersPane #users-list { height: 1fr; }
-    UsersPane Horizontal { height: auto; }
-    UsersPane Input { width: 1fr; }
-    UsersPane Select { width: 22; }
     UsersPane #users-error { color: $error; height: auto; }
-    """
+    """ + control_grid_css("UsersPane")
     BINDINGS = [
         Binding("ctrl+d", "toggle_active", N_("Disable / enable"), id="users.disable"),
     ]
@@ -42,19 +39,22 @@ class UsersPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(_("Users — select one to change its role or visibility"), markup=False)
         yield OptionList(id="users-list")
-        with Horizontal():
+        with Horizontal(classes="controls"):
             yield Input(placeholder=_("login"), id="new-login")
             yield Input(placeholder=_("full name"), id="new-name")
             yield Select([(_(label), key) for key, label in ROLES.items()], value="manager",
                          allow_blank=False, id="new-role")
             yield Button(_("Add user"), id="add-user")
-        with Horizontal():
+        with Horizontal(classes="controls"):
             yield Select([(_(label), key) for key, label in ROLES.items()], prompt=_("role"),
                          id="set-role")
             yield Select([(_(label), key) for key, label in VISIBILITIES.items()],
                          prompt=_("visibility"), id="set-visibility")
             yield Select([], prompt=_("hand clients to…"), id="hand-to")
         yield Label("", id="users-error", markup=False)
+
+    def on_resize(self) -> None:
+        fit_controls(self)
 
     def on_mount(self) -> None:
         translate_bindings(self)
@@ -151,23 +151,24 @@ class AuditPane(Vertical):
 
     DEFAULT_CSS = """
     AuditPane { height: 1fr; }
-    AuditPane Horizontal { height: auto; }
-    AuditPane Input { width: 1fr; }
     AuditPane #audit-list { height: 1fr; }
-    """
+    """ + control_grid_css("AuditPane")
 
     def __init__(self, actor: Actor) -> None:
         super().__init__()
         self.actor = actor
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
+        with Horizontal(classes="controls"):
             yield Input(placeholder=_("section (organizations, …)"), id="audit-section")
             yield Input(placeholder=_("record id"), id="audit-id")
             yield Input(placeholder=_("action (update, delete, export, mail, …)"),
                         id="audit-action")
             yield Input(placeholder=_("login"), id="audit-login")
         yield OptionList(id="audit-list")
+
+    def on_resize(self) -> None:
+        fit_controls(self)
 
     def on_mount(self) -> None:
         self.reload()

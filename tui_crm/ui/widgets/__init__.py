@@ -41,6 +41,29 @@ def modal_css(name: str, width: int = 76, extra: str = "") -> str:
     {name} TextArea {{ height: 4; }}
     {extra}
     """
+
+
+def control_grid_css(pane: str, row_height: int = 3, wide_columns: int = 4) -> str:
+    """Rows of inputs, dropdowns and buttons (`.controls`) as a grid: `wide_columns` cells a
+    row when the pane is wide, two when it is not (at 80 columns four boxes in a row would
+    be three letters wide each). Call `fit_controls` from the pane's on_resize."""
+    columns = " ".join(["1fr"] * wide_columns)
+    return f"""
+    {pane} .controls {{ layout: grid; grid-size: 2; grid-columns: 1fr 1fr;
+        grid-rows: {row_height}; grid-gutter: 0 1; height: auto; }}
+    {pane}.-wide .controls {{ grid-size: {wide_columns}; grid-columns: {columns}; }}
+    {pane} .controls > * {{ width: 100%; }}
+    """
+
+
+WIDE_PANE = 100  # cells: from here a pane's controls go four (or more) a row
+
+
+def fit_controls(pane: Widget) -> None:
+    """Many controls a row in a wide pane, two in a narrow one (call on resize)."""
+    pane.set_class(pane.size.width >= WIDE_PANE, "-wide")
+
+
 _executor: ThreadPoolExecutor | None = None
 
 
