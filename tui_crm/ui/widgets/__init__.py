@@ -149,9 +149,15 @@ def text_choices(choices: Iterable[tuple[str, T]]) -> list[tuple[Text, T]]:
 
 
 def translate_bindings(node: DOMNode) -> None:
-    """Show `node`'s binding descriptions in the current language (English kept as source)."""
+    """Show `node`'s binding descriptions in the current language (English kept as source).
+
+    The English text comes from the class's bindings, else from the node's own bindings as
+    first seen (those Textual adds at run time, e.g. the palette's "palette")."""
     merged = type(node)._merged_bindings
-    english: dict[str, str] = {}
+    first_seen = node.__dict__.setdefault("_english_descriptions", {
+        b.id or b.action: b.description
+        for bindings in node._bindings.key_to_bindings.values() for b in bindings})
+    english: dict[str, str] = dict(first_seen)
     if merged is not None:
         for bindings in merged.key_to_bindings.values():
             for b in bindings:
