@@ -128,7 +128,7 @@ def ensure(quick: bool, seed: int, log=print) -> BenchData:  # noqa: ANN001 - a 
         for leftover in target.glob(partial.name + "*"):
             leftover.unlink()
         from tui_crm.db import open_database
-        from tui_crm.services import demo
+        from tui_crm.services.ops import demo
 
         db = open_database(partial)
         demo.generate(orgs=sizes["orgs"], contacts=sizes["contacts"], events=sizes["events"],

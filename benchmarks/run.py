@@ -137,7 +137,7 @@ print("RSS_MB", int(open("/proc/self/status").read().split("VmHWM:")[1].split()[
 # line that reports the process's peak RSS.
 CRM_APP = """
 import sys
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 sys.argv = ["tui-crm", "--db", sys.argv[1], "--section", "organizations"]
 code = main()
 print("RSS_MB", int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
@@ -298,7 +298,8 @@ def _raw_fts(db: Path, text: str) -> Callable[[], Any]:
 
 def fig_search(db: Path, repeat: int) -> list[Figure]:
     from tui_crm.db import open_database
-    from tui_crm.services import records, search, users
+    from tui_crm.services.core import records, users
+    from tui_crm.services.search import search
 
     open_database(db)
     actor = users.resolve_actor()
@@ -335,7 +336,8 @@ def fig_manager(queries: list[str], repeat: int, raws: list[Callable[[], Any]]
                 ) -> list[Figure]:
     """The same reads as a manager who sees only their own clients: every record kind is
     narrowed to what follows those clients (services/visibility.py), in SQL."""
-    from tui_crm.services import records, search, users
+    from tui_crm.services.core import records, users
+    from tui_crm.services.search import search
 
     manager = users.actor_for(MANAGER)
     per = len(queries)
@@ -369,7 +371,8 @@ def fig_find_process(db: Path, repeat: int) -> Figure:
 
 def fig_segmentation(db: Path, repeat: int) -> Figure:
     from tui_crm.db import open_database
-    from tui_crm.services import segmentation, users
+    from tui_crm.services.analytics import segmentation
+    from tui_crm.services.core import users
 
     open_database(db)
     actor = users.resolve_actor()
@@ -405,7 +408,7 @@ def _bare_insert(rows: list[Any], label: str) -> None:
 def _prepared(name: str) -> Path:
     """A new empty tui-crm database with the acting user registered (as before an import)."""
     from tui_crm.db import open_database
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     path = bench_data.empty_copy(name)
     db = open_database(path)
@@ -423,7 +426,8 @@ def fig_import(data: bench_data.BenchData, repeat: int) -> list[Figure]:
     the bare one (the raw read into one table without indexes)."""
     from tui_crm.db import open_database, search_index
     from tui_crm.db.database import SQLITE_PRAGMAS
-    from tui_crm.services import importing, users
+    from tui_crm.services.core import users
+    from tui_crm.services.transfer import importing
 
     figures = []
     for path, label in ((data.csv_file, "csv"), (data.xlsx_file, "xlsx")):
@@ -470,7 +474,7 @@ def fig_import(data: bench_data.BenchData, repeat: int) -> list[Figure]:
 
 def fig_read(data: bench_data.BenchData, repeat: int) -> list[Figure]:
     """Reading the import files alone: the product's reader against the raw library."""
-    from tui_crm.services import importing
+    from tui_crm.services.transfer import importing
 
     figures = []
     for path, label in ((data.csv_file, "csv"), (data.xlsx_file, "xlsx")):
@@ -554,7 +558,8 @@ def fig_export(db: Path, repeat: int) -> list[Figure]:
     from openpyxl import Workbook
 
     from tui_crm.db import open_database
-    from tui_crm.services import exporting, users
+    from tui_crm.services.core import users
+    from tui_crm.services.transfer import exporting
 
     open_database(db)
     actor = users.resolve_actor()
@@ -602,7 +607,8 @@ def fig_mailing(data: bench_data.BenchData, count: int, repeat: int) -> Figure:
     from aiosmtpd.controller import Controller
 
     from tui_crm.db import open_database
-    from tui_crm.services import mailing, users
+    from tui_crm.services.core import users
+    from tui_crm.services.mail import mailing
 
     class Sink:
         def __init__(self) -> None:
@@ -676,7 +682,8 @@ conn.execute("ROLLBACK")
 IMPORT_LOOP = """
 import sys
 from tui_crm.db import open_database
-from tui_crm.services import importing, users
+from tui_crm.services.core import users
+from tui_crm.services.transfer import importing
 db = open_database(sys.argv[1])
 actor = users.resolve_actor()
 print("importing", flush=True)

@@ -19,8 +19,8 @@ from peewee import Database
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
 from tui_crm.i18n import get_language, set_language
-from tui_crm.services import users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import users
+from tui_crm.services.core.rights import Actor
 
 PG_ENV = "TUI_CRM_TEST_PG"
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])

@@ -15,8 +15,8 @@ from textual.pilot import Pilot
 
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
-from tui_crm.services import records, settings, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, settings, users
+from tui_crm.services.core.rights import Actor
 
 
 @dataclass

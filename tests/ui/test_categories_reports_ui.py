@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Input, Select
 
 from tui_crm.db import models as m
 from tui_crm.db import open_database
-from tui_crm.services import audit, records, reports, users
+from tui_crm.services.analytics import reports
+from tui_crm.services.core import audit, records, users
 from tui_crm.ui.screens.categories import CategoriesPane, ConfirmApply
 from tui_crm.ui.screens.deals_board import DealsBoard, PaymentModal, ReasonModal
 from tui_crm.ui.screens.reports import (

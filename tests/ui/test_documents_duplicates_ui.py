@@ -8,7 +8,7 @@ from pathlib import Path
 from docx import Document
 
 from tests.ui.conftest import CrmData, settle
-from tui_crm.services import records
+from tui_crm.services.core import records
 from tui_crm.ui.app import build_app
 from tui_crm.ui.screens.merge import MergeScreen
 from tui_crm.ui.screens.pick import PickModal

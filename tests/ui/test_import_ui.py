@@ -17,8 +17,8 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
 from tui_crm.i18n import set_language
-from tui_crm.services import records, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, users
+from tui_crm.services.core.rights import Actor
 from tui_crm.ui.screens.import_wizard import ImportWizard
 from tui_crm.ui.screens.merge import MergeScreen
 

@@ -18,8 +18,9 @@ from tui_crm.db import open_database
 from tui_crm.db.mail_models import Mailing, MailRecipient
 from tui_crm.db.models import Event, database_proxy
 from tui_crm.i18n import set_language
-from tui_crm.services import mailing, records, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.mail import mailing
 from tui_crm.ui.screens.mailings import (
     AccountForm,
     MailingsPane,

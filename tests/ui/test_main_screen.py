@@ -13,8 +13,8 @@ from textual.widgets import OptionList, Static, TabbedContent
 
 from tests.ui.conftest import CrmData, screen_text, settle, type_text
 from tui_crm.i18n import set_language
-from tui_crm.services import records, settings
-from tui_crm.services.records import ListQuery
+from tui_crm.services.core import records, settings
+from tui_crm.services.core.records import ListQuery
 from tui_crm.ui.app import build_app
 from tui_crm.ui.messages import SettingsChanged
 from tui_crm.ui.screens.help import HelpScreen, help_rows
@@ -571,7 +571,7 @@ async def test_twenty_thousand_rows_scroll_to_the_end(tmp_path) -> None:  # noqa
 
     from tui_crm.db import open_database
     from tui_crm.db.models import database_proxy
-    from tui_crm.services import demo
+    from tui_crm.services.ops import demo
 
     path = tmp_path / "big.sqlite3"
     database = open_database(path)
@@ -650,7 +650,7 @@ async def test_twenty_thousand_rows_scroll_to_the_end(tmp_path) -> None:  # noqa
 
 
 def _admin():  # noqa: ANN202 - an Actor
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     return users.resolve_actor()
 
@@ -677,7 +677,7 @@ async def test_language_chosen_in_settings_redraws_the_main_screen(crm: CrmData)
 def test_change_marker_moves_when_another_connection_commits(tmp_path) -> None:  # noqa: ANN001
     from tui_crm.db import open_database
     from tui_crm.db.models import database_proxy
-    from tui_crm.services.changes import change_marker
+    from tui_crm.services.core.changes import change_marker
 
     path = tmp_path / "marker.sqlite3"
     database = open_database(path)

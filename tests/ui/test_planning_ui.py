@@ -11,7 +11,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import OptionList
 
 from tui_crm.db import open_database
-from tui_crm.services import followups, planning, records, users
+from tui_crm.services.core import records, users
+from tui_crm.services.planning import followups, planning
 from tui_crm.ui.screens.call_block import CallBlockScreen
 from tui_crm.ui.screens.followups import FollowupsPane
 from tui_crm.ui.screens.log_result import LogResultModal, MoveModal

@@ -10,7 +10,7 @@ import pytest
 
 from tests.ui.conftest import fill, screen_text, settle
 from tests.write_lock import write_lock_held
-from tui_crm.services import records, users
+from tui_crm.services.core import records, users
 from tui_crm.ui.app import build_app
 
 

@@ -8,11 +8,12 @@ import pytest
 # The mailing UI tests' fixtures (a real SMTP server on loopback and a small base) are used
 # here too; imported into this module, they take the place of the shared `crm` fixture.
 from tests.ui.test_mailings_ui import Crm, Host, crm, settle, smtp  # noqa: F401
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db.database import current
 from tui_crm.errors import NotFound, ValidationError
-from tui_crm.services import mailing, recipient_lists, records
-from tui_crm.services.mailing import RecipientSource
+from tui_crm.services.core import records
+from tui_crm.services.mail import mailing, recipient_lists
+from tui_crm.services.mail.mailing import RecipientSource
 from tui_crm.ui.screens.mailings import RecipientPicker
 
 

@@ -6,8 +6,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, TabbedContent
 
 from tui_crm import i18n
-from tui_crm.services import settings, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import settings, users
+from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import SettingsChanged
 from tui_crm.ui.screens.settings import (
     AppearanceTab,

@@ -95,7 +95,7 @@ async def test_log_result_quick_pick_types_the_users_language(crm: CrmData) -> N
 
 
 async def test_today_keeps_phones_whole_and_the_week_strip_is_not_a_clock(crm: CrmData) -> None:
-    from tui_crm.services import records
+    from tui_crm.services.core import records
 
     long_name = "Торговый дом Северо-Западный Промышленный Альянс"
     org = records.create(crm.admin, "organizations", {

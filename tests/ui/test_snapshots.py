@@ -15,8 +15,8 @@ from textual.pilot import Pilot
 from tests.ui.conftest import CrmData, fill, settle
 from tui_crm.db import models, open_database
 from tui_crm.db.models import database_proxy
-from tui_crm.services import users
-from tui_crm.services.identity import Invocation
+from tui_crm.services.core import users
+from tui_crm.services.core.identity import Invocation
 from tui_crm.ui.app import build_app
 
 FIXED_NOW = dt.datetime(2026, 11, 27, 9, 30)
@@ -27,7 +27,7 @@ def fixed_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CrmData:
     """The fixed data set, every record stamped with the same time."""
     monkeypatch.setattr(models, "now", lambda: FIXED_NOW)
     # The fixed user: the seam for another identity than the process's real uid.
-    monkeypatch.setattr("tui_crm.services.users.current_invocation",
+    monkeypatch.setattr("tui_crm.services.core.users.current_invocation",
                         lambda: Invocation("tester"))
     path = tmp_path / "data" / "snap.sqlite3"
     database = open_database(path)

@@ -4,7 +4,7 @@ and read who changed what."""
 from __future__ import annotations
 
 from tests.ui.conftest import CrmData, settle
-from tui_crm.services import records, users
+from tui_crm.services.core import records, users
 from tui_crm.ui.app import build_app
 from tui_crm.ui.screens.users_audit import AuditPane, UsersPane
 

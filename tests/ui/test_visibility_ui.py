@@ -12,7 +12,7 @@ from tests.ui.conftest import screen_text, settle, type_text
 from tests.unit.team_base import Team, build, word
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
-from tui_crm.services import users
+from tui_crm.services.core import users
 from tui_crm.ui.app import build_app
 from tui_crm.ui.screens.main import MainScreen
 from tui_crm.ui.screens.quick_search import QuickSearch

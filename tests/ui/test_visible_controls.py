@@ -11,7 +11,7 @@ import re
 from rich.console import Console
 
 from tests.ui.conftest import CrmData, settle, type_text
-from tui_crm.services import records
+from tui_crm.services.core import records
 from tui_crm.terminal_text import UNSAFE
 from tui_crm.ui.app import build_app
 from tui_crm.ui.screens.call_block import CallBlockScreen

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tui_crm.db import models as m
-from tui_crm.services import records, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, users
+from tui_crm.services.core.rights import Actor
 
 MANAGERS = ("anna", "boris")
 GROUP = 7

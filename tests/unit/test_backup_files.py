@@ -16,7 +16,8 @@ import pytest
 
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
-from tui_crm.services import audit, backup, users
+from tui_crm.services.core import audit, users
+from tui_crm.services.ops import backup
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 import tui_crm
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.i18n import get_language, set_language
-from tui_crm.services import settings, users
+from tui_crm.services.core import identity, settings, users
 
 INN = "7707083893"  # a valid 10-digit INN
 
@@ -137,7 +137,7 @@ def test_init_registers_the_os_account_as_admin(env: Path,
     path = env / "new.sqlite3"
     assert main(["init", "--db", str(path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["user"] == users.os_login() and data["role"] == "admin"
+    assert data["user"] == identity.os_login() and data["role"] == "admin"
     assert data["schema_version"] >= 1
     assert path.exists()
     assert main(["--db", str(path), "init"]) == 0  # again: nothing to do, still fine
@@ -211,7 +211,7 @@ def test_show_card_uses_field_labels(cli: Cli, org_id: int) -> None:
     assert "Name:" in out and "ООО «Ромашка»" in out
     assert "Tax id (INN):" in out
     assert "+7 495 123-45-67 (mobile)" in out
-    actor = users.actor_for(users.os_login())
+    actor = users.actor_for(identity.os_login())
     open_database(cli.db)
     settings.rename_field(actor, "organizations", "inn", "ИНН клиента")
     assert "ИНН клиента:" in cli.ok("show", "org", str(org_id))
@@ -306,7 +306,7 @@ def test_duplicates(cli: Cli, org_id: int) -> None:
 
 def test_fields_built_in_and_custom(cli: Cli) -> None:
     open_database(cli.db)
-    settings.add_custom_field(users.actor_for(users.os_login()), "organizations",
+    settings.add_custom_field(users.actor_for(identity.os_login()), "organizations",
                               "Contract date", "date")
     fields = cli.json("fields", "organizations")
     by_name = {f["name"]: f for f in fields}
@@ -328,7 +328,7 @@ def test_history_shows_who_changed_what(cli: Cli, org_id: int) -> None:
     assert [e["action"] for e in entries] == ["update", "create"]
     assert entries[0]["field"] == "city"
     assert (entries[0]["old"], entries[0]["new"]) == ("Москва", "Казань")
-    assert entries[0]["login"] == users.os_login()
+    assert entries[0]["login"] == identity.os_login()
     out = cli.ok("history", "org", str(org_id))
     assert "Москва → Казань" in out and "changed" in out
 
@@ -337,7 +337,7 @@ def test_section_aliases_and_renamed_sections(cli: Cli, org_id: int) -> None:
     for name in ("org", "orgs", "organization", "clients", "клиенты", "Организации"):
         assert cli.json("show", name, str(org_id))["id"] == org_id
     open_database(cli.db)
-    settings.configure_section(users.actor_for(users.os_login()), "organizations",
+    settings.configure_section(users.actor_for(identity.os_login()), "organizations",
                                name="Компании")
     assert cli.json("show", "компании", str(org_id))["id"] == org_id
 
@@ -347,7 +347,7 @@ def test_users_add_list_set_disable(cli: Cli) -> None:
                      "--email", "anna@example.com")
     assert added["login"] == "anna" and added["role"] == "manager"
     logins = {u["login"]: u for u in cli.json("user", "list")}
-    assert set(logins) == {users.os_login(), "anna"}
+    assert set(logins) == {identity.os_login(), "anna"}
     changed = cli.json("user", "set", "anna", "role=head", "visibility=all")
     assert (changed["role"], changed["visibility"]) == ("head", "all")
     assert "Анна Петрова" in cli.ok("user", "list")

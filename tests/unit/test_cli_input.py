@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_crm.cli import EXIT_INTERNAL, main
+from tui_crm.cli.main import EXIT_INTERNAL, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +102,7 @@ def test_a_typed_date_at_the_end_of_the_calendar_is_refused(dbfile: Path) -> Non
 
     from tui_crm.db import open_database
     from tui_crm.errors import ValidationError
-    from tui_crm.services import records, users
+    from tui_crm.services.core import records, users
 
     database = open_database(dbfile)
     try:

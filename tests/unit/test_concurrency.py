@@ -11,8 +11,8 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 
-from tui_crm.services import audit, records
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records
+from tui_crm.services.core.rights import Actor
 
 PROCESSES = 4
 INCREMENTS = 200
@@ -27,8 +27,8 @@ def _worker(target: str, login: str, org_id: int, worker: int, increments: int) 
     from tui_crm.db import open_database
     from tui_crm.errors import ConflictError
     from tui_crm.i18n import set_language
-    from tui_crm.services import records as recs
-    from tui_crm.services import users as usrs
+    from tui_crm.services.core import records as recs
+    from tui_crm.services.core import users as usrs
 
     set_language("en")
     conflicts = 0

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tui_crm.errors import ConflictError
-from tui_crm.services import audit, records, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, users
+from tui_crm.services.core.rights import Actor
 
 
 def in_other_connection(db, fn: Callable[[], Any]) -> Any:  # noqa: ANN001

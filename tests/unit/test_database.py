@@ -16,8 +16,8 @@ from tui_crm.db import database as dbmod
 from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.errors import DatabaseProblem
-from tui_crm.services import records
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records
+from tui_crm.services.core.rights import Actor
 
 
 def test_sqlite_connection_settings(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_nested_writes_join_the_outer_transaction(db, actor: Actor, row_counts) 
 def test_a_writer_waits_for_another_connections_lock(tmp_path: Path) -> None:
     path = tmp_path / "crm.sqlite3"
     db = open_database(path)
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     actor = users.resolve_actor()
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -273,7 +273,7 @@ def _other_application(path: Path) -> bytes:
                                      ["find", "bar"], ["today"]])
 def test_another_programs_sqlite_file_is_refused_and_not_touched(
         tmp_path: Path, capsys, command: list[str]) -> None:  # noqa: ANN001
-    from tui_crm.cli import main
+    from tui_crm.cli.main import main
 
     (tmp_path / "theirs").mkdir()
     path = tmp_path / "theirs" / "their.db"

@@ -13,8 +13,10 @@ from peewee import fn
 from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.i18n import get_language, set_language
-from tui_crm.services import demo, records, search, users
-from tui_crm.services.records import ListQuery
+from tui_crm.services.core import identity, records, search_docs, users
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.ops import demo
+from tui_crm.services.search import search
 from tui_crm.validate import (
     format_phone,
     normalize_phone,
@@ -149,7 +151,7 @@ def test_contacts_have_russian_and_english_names_and_owners(demo_db) -> None:
 
 def test_users_are_managers_a_head_and_the_os_account_as_admin(demo_db) -> None:
     roles = {u.login: u.role for u in m.User.select()}
-    assert roles[users.os_login()] == "admin"
+    assert roles[identity.os_login()] == "admin"
     assert list(roles.values()).count("head") == 1
     assert list(roles.values()).count("manager") >= 3
     owners = {o.owner_id for o in m.Organization.select()}
@@ -215,7 +217,7 @@ def test_foreign_keys_hold_and_checks_are_back_on(demo_db) -> None:
 
 def test_search_finds_ivan_and_the_index_equals_a_rebuild(demo_db) -> None:
     _counts, db = demo_db
-    actor = users.actor_for(users.os_login())
+    actor = users.actor_for(identity.os_login())
     hits = search.quick_search(actor, "иван", limit=50)
     assert hits and hits[0].section == "contacts"
     assert any("Иван" in h.title for h in hits)
@@ -225,7 +227,7 @@ def test_search_finds_ivan_and_the_index_equals_a_rebuild(demo_db) -> None:
     assert any(h.id in (phone.organization_id, phone.contact_id) for h in found)
     written = db.execute_sql("SELECT rowid, kind, title, body FROM search_doc").fetchall()
     with db.atomic():
-        search.rebuild()
+        search_docs.rebuild()
     rebuilt = db.execute_sql("SELECT rowid, kind, title, body FROM search_doc").fetchall()
 
     def as_sets(rows: list[tuple]) -> dict[int, tuple]:
@@ -237,7 +239,7 @@ def test_search_finds_ivan_and_the_index_equals_a_rebuild(demo_db) -> None:
 
 
 def test_records_service_reads_the_generated_rows(demo_db) -> None:
-    actor = users.actor_for(users.os_login())
+    actor = users.actor_for(identity.os_login())
     page = records.list_records(actor, "contacts", ListQuery(text="иван", limit=5))
     assert page.total > 10
     view = records.get(actor, "organizations", page.rows[0].values["organization"] or 1)

@@ -10,8 +10,9 @@ from docx import Document
 
 from tests.unit.test_importing import run_cli
 from tui_crm.errors import CrmError, NotFound
-from tui_crm.services import documents, records
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import documents
 
 
 def text_of(path: Path) -> str:
@@ -147,7 +148,7 @@ def test_a_hostile_template_stops_with_one_line_and_no_big_allocation(
 
 
 def test_the_time_limit_applies_to_documents(tmp_path: Path, deal, actor: Actor) -> None:
-    from tui_crm.services.templating import Limits
+    from tui_crm.services.core.templating import Limits
 
     template = make_template(tmp_path / "slow.docx", "{% for i in range(9000) %}{{ i }}"
                                                      "{% endfor %}")

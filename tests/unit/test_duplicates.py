@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tui_crm.services import duplicates, records, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.duplicates import duplicates
 
 INN = "7707083893"
 

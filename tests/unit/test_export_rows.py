@@ -13,10 +13,12 @@ import pytest
 
 from tui_crm.db import models as m
 from tui_crm.i18n import set_language
-from tui_crm.services import demo, export_rows, exporting, records, settings, users
-from tui_crm.services.kinds import KINDS
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, settings, users
+from tui_crm.services.core.kinds import KINDS
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.ops import demo
+from tui_crm.services.transfer import export_rows, exporting
 
 TODAY = dt.date(2026, 3, 16)
 

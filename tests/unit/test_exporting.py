@@ -18,10 +18,11 @@ from icalendar import Calendar
 from tests.unit.test_importing import run_cli
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied
-from tui_crm.services import audit, exporting, importing, records, settings, users
-from tui_crm.services.importing import ImportOptions
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, settings, users
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import exporting, importing
+from tui_crm.services.transfer.importing import ImportOptions
 
 EVIL = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
         "\tTAB", "\rCR"]

@@ -20,15 +20,15 @@ from hypothesis import strategies as st
 
 from tui_crm.db import models as m
 from tui_crm.errors import NotFound, PermissionDenied
-from tui_crm.services import records, users
-from tui_crm.services.identity import (
+from tui_crm.services.core import records, users
+from tui_crm.services.core.identity import (
     Invocation,
     acting_login,
     current_invocation,
     login_of,
     os_login,
 )
-from tui_crm.services.rights import Actor
+from tui_crm.services.core.rights import Actor
 
 LOGIN_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME", "SUDO_USER")
 

@@ -1,4 +1,4 @@
-"""The bulk import path: the search documents it writes are those `search.reindex` writes,
+"""The bulk import path: the search documents it writes are those `search_docs.reindex` writes,
 a large import leaves the FTS5 settings and the garbage collector as they were, columns mapped twice keep their order,
 and undoing a large import (several id chunks) removes everything it added."""
 
@@ -14,9 +14,11 @@ from tests.unit.test_importing import big_csv, do_import, write_csv
 from tui_crm.db import search_index
 from tui_crm.db.database import is_postgres
 from tui_crm.errors import CrmError
-from tui_crm.services import importing, records, search, settings
-from tui_crm.services.importing import ImportOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, search_docs, settings
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.search import search
+from tui_crm.services.transfer import importing
+from tui_crm.services.transfer.importing import ImportOptions
 
 
 def _documents(db, kind: str, ids: list[int]) -> dict[int, tuple[str, str]]:  # noqa: ANN001
@@ -41,7 +43,7 @@ def test_imported_documents_are_those_reindex_writes(tmp_path: Path, db,
     assert result.created == 2
     imported = _documents(db, "organizations", result.created_ids)
     for record_id in result.created_ids:
-        search.reindex("organizations", record_id)
+        search_docs.reindex("organizations", record_id)
     assert _documents(db, "organizations", result.created_ids) == imported
     assert search.quick_search(actor, "89161234567")[0].title == "ООО «Ёлка»"
     assert search.quick_search(actor, "info@elka")[0].title == "ООО «Ёлка»"

@@ -23,15 +23,17 @@ import openpyxl
 import pytest
 
 from tests.conftest import count_rows
-from tui_crm import cli_transfer
+from tui_crm.cli import transfer as cli_transfer
 from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.db.import_models import ImportRun
 from tui_crm.db.models import database_proxy
 from tui_crm.errors import CrmError, PermissionDenied, ValidationError
-from tui_crm.services import audit, importing, records, search, settings, users
-from tui_crm.services.importing import ImportFileError, ImportOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, settings, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.search import search
+from tui_crm.services.transfer import importing
+from tui_crm.services.transfer.importing import ImportFileError, ImportOptions
 from tui_crm.validate import make_inn10
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "transfer"
@@ -437,7 +439,8 @@ def test_failure_or_ctrl_c_in_the_middle_changes_nothing(tmp_path: Path, db, act
 KILL_SCRIPT = """
 import sys, time
 from tui_crm.db import open_database
-from tui_crm.services import importing, users
+from tui_crm.services.core import users
+from tui_crm.services.transfer import importing
 open_database(sys.argv[1])
 actor = users.resolve_actor()
 calls = []

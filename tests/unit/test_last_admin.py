@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
-from tui_crm.services import users
+from tui_crm.services.core import identity, users
 
 
 def _active_admins() -> list[str]:
@@ -84,7 +84,7 @@ def test_the_cli_refuses_with_one_line(tmp_path: Path, capsys) -> None:  # noqa:
     assert main(["--db", db, "init"]) == 0
     assert main(["--db", db, "user", "add", "anna"]) == 0
     capsys.readouterr()
-    login = users.os_login()
+    login = identity.os_login()
     for args in (["user", "set", login, "role=manager"], ["user", "set", login, "active=no"],
                  ["user", "disable", login]):
         assert main(["--db", db, *args]) == 2

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_mailing import FAST, account, admin, smtp_server  # noqa: F401 - fixtures
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.db.mail_models import MailFile, MailTemplate
 from tui_crm.db.models import database_proxy
 from tui_crm.errors import CrmError, ValidationError
-from tui_crm.services import mail_files, mailing, records, users
-from tui_crm.services.mailing import RecipientSource
+from tui_crm.services.core import records, users
+from tui_crm.services.mail import mail_files, mailing
+from tui_crm.services.mail.mailing import RecipientSource
 
 ORIGINAL = b"item;price\nromashka;100\n"
 SECRET = b"root password: hunter2\n"

@@ -35,9 +35,10 @@ from tui_crm.db import open_database
 from tui_crm.db.mail_models import Mailing, MailRecipient
 from tui_crm.db.models import Event, database_proxy
 from tui_crm.errors import CrmError, NotFound, PermissionDenied, ValidationError
-from tui_crm.services import audit, mailing, records, secrets, templating, users
-from tui_crm.services.mailing import RecipientSource, SendOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, secrets, templating, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.mail import mailing
+from tui_crm.services.mail.mailing import RecipientSource, SendOptions
 
 # The test server takes AUTH without TLS on loopback; aiosmtpd warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -297,7 +298,7 @@ def test_opt_out_is_respected_when_choosing_and_when_sending(admin, smtp_server)
 
 
 def test_recipients_by_query_group_category_and_duplicates(admin) -> None:
-    from tui_crm.services import settings
+    from tui_crm.services.core import settings
 
     settings.add_group(admin, "organizations", "Moscow")
     vip = records.create(admin, "organizations", {
@@ -729,7 +730,8 @@ def test_password_in_a_trusted_keyring_is_used_and_not_stored_in_the_db(
 SENDER = textwrap.dedent("""
     import sys
     from tui_crm.db import open_database
-    from tui_crm.services import mailing, users
+    from tui_crm.services.core import users
+    from tui_crm.services.mail import mailing
     open_database(sys.argv[1])
     actor = users.actor_for(sys.argv[2])
     mailing.send(actor, int(sys.argv[3]), options=mailing.SendOptions(test_first=False))
@@ -794,7 +796,7 @@ def test_kill_9_at_random_points_then_resume_sends_nobody_twice(admin, db, db_ta
 def run_cli(argv: list[str], actor: Actor) -> int:
     import argparse
 
-    from tui_crm import cli_mail
+    from tui_crm.cli import mail as cli_mail
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db")
@@ -950,7 +952,7 @@ def test_a_login_without_encryption_on_loopback_still_sends(admin, monkeypatch) 
 
 
 def test_the_cli_refuses_a_clear_text_login_with_one_line(tmp_path, capsys) -> None:
-    from tui_crm.cli import main
+    from tui_crm.cli.main import main
 
     db = str(tmp_path / "crm.sqlite3")
     assert main(["--db", db, "mail", "account", "add", "office", "--host", "smtp.firm.test",

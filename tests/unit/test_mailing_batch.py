@@ -35,9 +35,11 @@ from tui_crm.db import search_index
 from tui_crm.db.database import current
 from tui_crm.db.mail_models import Mailing, MailRecipient
 from tui_crm.db.models import AuditLog, Contact, Event, Organization
-from tui_crm.services import audit, mailing, records, search, templating, users
-from tui_crm.services.mailing import RecipientSource
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, search_docs, templating, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.mail import mailing
+from tui_crm.services.mail.mailing import RecipientSource
+from tui_crm.services.search import search
 
 
 @pytest.fixture
@@ -102,7 +104,7 @@ def test_a_batch_writes_the_history_records_create_would(admin, smtp_server) -> 
     sql = "SELECT title, body FROM search_doc WHERE {} = " + current().param
     column = "id" if current().param != "?" else "rowid"
     written = current().execute_sql(sql.format(column), (key,)).fetchone()
-    search.reindex("events", event.id)
+    search_docs.reindex("events", event.id)
     assert current().execute_sql(sql.format(column), (key,)).fetchone() == written
     assert [h.section for h in search.quick_search(admin, "Offer for First0")] == ["events"]
     # Last contact on both cards, and the audit entries records.create and the mail wrote.

@@ -8,8 +8,10 @@ import pytest
 
 from tests.unit.test_importing import run_cli
 from tui_crm.errors import ValidationError
-from tui_crm.services import audit, merging, records, search, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.duplicates import merging
+from tui_crm.services.search import search
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tui_crm.db.database import make_database
 from tui_crm.db.migrations import latest_version, migrate, steps, stored_version
 from tui_crm.db.models import ALL_MODELS, database_proxy
 from tui_crm.errors import DatabaseProblem
-from tui_crm.services import settings, users
+from tui_crm.services.core import settings, users
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,9 @@ import pytest
 
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied, ValidationError
-from tui_crm.services import audit, money, records, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import money
+from tui_crm.services.core import audit, records, users
+from tui_crm.services.core.rights import Actor
 
 TODAY = dt.date(2026, 6, 15)
 

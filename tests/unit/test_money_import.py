@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.errors import ValidationError
-from tui_crm.services import money_import, records
+from tui_crm.services.core import records
+from tui_crm.services.transfer import money_import
 
 
 @pytest.fixture

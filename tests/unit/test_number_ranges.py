@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.errors import ValidationError
-from tui_crm.services import importing, money_import, records
-from tui_crm.services.kinds import KINDS
+from tui_crm.services.core import records
+from tui_crm.services.core.kinds import KINDS
+from tui_crm.services.transfer import importing, money_import
 
 NUMBER_FIELDS = sorted((kind, f.name) for kind, spec in KINDS.items() for f in spec.fields
                        if f.type in ("int", "decimal") and f.editable)

@@ -10,7 +10,8 @@ import pytest
 from openpyxl import load_workbook
 
 from tui_crm.errors import ValidationError
-from tui_crm.services import events, followups, planning, records, reminders, users
+from tui_crm.services.core import events, records, users
+from tui_crm.services.planning import followups, planning, reminders
 
 NOW = dt.datetime(2026, 11, 27, 10, 30)  # a Friday
 TODAY = NOW.date()
@@ -126,7 +127,7 @@ def test_reschedule_keeps_reason_in_history(env):
     events.reschedule(anna, call.id, "tomorrow 10:00", "client asked", now=NOW)
     assert records.get(anna, "events", call.id).values["starts_at"] == dt.datetime(
         2026, 11, 28, 10, 0)
-    from tui_crm.services import audit
+    from tui_crm.services.core import audit
 
     entries = audit.history("organizations", o.id, action="reschedule")
     assert entries and "client asked" in entries[0].details

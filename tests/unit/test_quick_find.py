@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
 from tui_crm.i18n import get_language, set_language
-from tui_crm.services import demo, quick_find, records, search, settings, users
-from tui_crm.services.rights import os_login
+from tui_crm.services.core import records, settings, users
+from tui_crm.services.core.identity import os_login
+from tui_crm.services.ops import demo
+from tui_crm.services.search import quick_find, search
 
 QUERIES = ["иван", "Иванов Иван", "ромашка", "ООО", "8 916", "9161234567", "ив", "@mail",
            "«Ёлка»", "зззщщщ", "", "'; DROP TABLE x; --", "a" * 300]
@@ -89,7 +91,7 @@ def test_the_full_path_answers_what_this_one_cannot(base, change: str) -> None:
 
 def test_a_find_of_its_own_never_loads_the_database_layer(base) -> None:  # noqa: ANN001
     path, _admin = base
-    code = ("import sys; from tui_crm.cli import main; rc = main();"
+    code = ("import sys; from tui_crm.cli.main import main; rc = main();"
             " print('peewee' in sys.modules, file=sys.stderr); sys.exit(rc)")
     env = {**os.environ, "TUI_CRM_LANG": "en"}
     done = subprocess.run([sys.executable, "-c", code, "--db", path, "find", "ёлка", "--json"],

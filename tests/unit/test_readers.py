@@ -20,8 +20,9 @@ import pytest
 
 from tests.write_lock import PG_CHILD_ENV, write_lock_held
 from tui_crm.db import models as m
-from tui_crm.services import records, reminders, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import identity, records, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.planning import reminders
 
 
 @dataclass
@@ -151,7 +152,7 @@ def test_a_reminder_is_not_waited_for_while_another_process_writes(
 def _first_session(target: str, barrier: Any) -> tuple[int, str, str]:
     from tui_crm.db import open_database
     from tui_crm.i18n import set_language
-    from tui_crm.services import users as usrs
+    from tui_crm.services.core import users as usrs
 
     set_language("en")
     barrier.wait(60)
@@ -169,13 +170,13 @@ def test_two_first_sessions_at_once_become_the_same_admin(db_target: str) -> Non
         barrier = manager.Barrier(2)
         results = pool.starmap(_first_session, [(db_target, barrier)] * 2)
     assert results[0] == results[1]
-    assert results[0][1] == users.os_login() and results[0][2] == "admin"
+    assert results[0][1] == identity.os_login() and results[0][2] == "admin"
     from tui_crm.db import open_database
     from tui_crm.db.models import database_proxy
 
     db = open_database(db_target)
     try:
-        assert [u.login for u in m.User.select()] == [users.os_login()]
+        assert [u.login for u in m.User.select()] == [identity.os_login()]
         created = m.AuditLog.select().where((m.AuditLog.kind == "users")
                                             & (m.AuditLog.action == "create"))
         assert created.count() == 1
@@ -188,7 +189,7 @@ def test_a_second_os_account_is_not_made_admin_by_starting(
         db, actor: Actor, monkeypatch: pytest.MonkeyPatch, row_counts) -> None:
     """Only an empty database registers whoever starts it; otherwise nothing is written."""
     from tui_crm.errors import PermissionDenied
-    from tui_crm.services.identity import Invocation
+    from tui_crm.services.core.identity import Invocation
 
     before = row_counts()
     with pytest.raises(PermissionDenied):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tui_crm.errors import CrmError, ValidationError
-from tui_crm.services import records, settings
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, settings
+from tui_crm.services.core.rights import Actor
 
 INN = "7707083893"
 

@@ -9,9 +9,10 @@ import pytest
 
 from tui_crm.db import models as m
 from tui_crm.errors import NotFound, ValidationError
-from tui_crm.services import audit, records, search, settings
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, settings
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.search import search
 
 INN = "7707083893"
 
@@ -503,7 +504,8 @@ def test_an_analyzed_base_walks_the_name_index_for_the_first_page(tmp_path) -> N
     from tui_crm.db import models as m
     from tui_crm.db import open_database
     from tui_crm.db.migrations import m0008_followup_index
-    from tui_crm.services import demo, users
+    from tui_crm.services.core import users
+    from tui_crm.services.ops import demo
 
     database = open_database(tmp_path / "plan.sqlite3")
     demo.generate(orgs=300, contacts=0, events=300, payments=0)

@@ -13,10 +13,11 @@ from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import models as m
 from tui_crm.errors import ValidationError
-from tui_crm.services import events, planning, records, recurrence, users
+from tui_crm.services.core import events, records, recurrence, users
+from tui_crm.services.planning import planning
 
 NOW = dt.datetime(2026, 11, 27, 10, 30)
 TODAY = NOW.date()
@@ -195,7 +196,7 @@ def test_the_today_command_with_a_hostile_stored_rule(tmp_path: Path, capsys) ->
 
 
 def test_reminders_of_hostile_stored_values_stay_bounded(team) -> None:
-    from tui_crm.services import reminders
+    from tui_crm.services.planning import reminders
 
     _admin, anna = team
     series = _hostile_series(anna, "FREQ=MINUTELY", dt.datetime(2016, 11, 27, 9, 0))
@@ -208,8 +209,8 @@ def test_reminders_of_hostile_stored_values_stay_bounded(team) -> None:
 
 
 def test_the_calendar_export_passes_on_only_rules_that_pass_the_check(team) -> None:
-    from tui_crm.services import icalendar_export
-    from tui_crm.services.records import ListQuery
+    from tui_crm.services.core.records import ListQuery
+    from tui_crm.services.transfer import icalendar_export
 
     _admin, anna = team
     weekly = records.create(anna, "events", {"event_type": "call", "starts_at": NOW,

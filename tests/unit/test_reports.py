@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied, ValidationError
-from tui_crm.services import audit, money, records, reports, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import money, reports
+from tui_crm.services.core import audit, records, users
+from tui_crm.services.core.rights import Actor
 
 DAY = dt.date(2026, 3, 2)  # a Monday
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tui_crm.services import records, search
-from tui_crm.services.rights import Actor
-from tui_crm.services.search import Hit
+from tui_crm.services.core import records, search_docs, search_match
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.search import search
+from tui_crm.services.search.search import Hit
 
 
 @pytest.fixture
@@ -144,11 +145,11 @@ def test_search_follows_edits_and_trash(data: dict[str, int], actor: Actor) -> N
 def test_rebuild_gives_the_same_results(data: dict[str, int], actor: Actor) -> None:
     before = {text: sorted(found(actor, text)) for text in
               ("ромашк", "9161234567", "елкин", "ёл", "c++")}
-    written = search.rebuild()
+    written = search_docs.rebuild()
     assert written == 11
     after = {text: sorted(found(actor, text)) for text in before}
     assert after == before
-    assert search.rebuild(["contacts"]) == 1
+    assert search_docs.rebuild(["contacts"]) == 1
     assert sorted(found(actor, "елкин")) == before["елкин"]
 
 
@@ -177,7 +178,7 @@ def test_nasty_strings_never_raise(data: dict[str, int], actor: Actor, row_count
             page = records.list_records(actor, kind, records.ListQuery(text=text))
             assert page.total == len(page.rows), text
             assert records.count(actor, kind, records.ListQuery(text=text)) == page.total
-        assert search.match_ids_sql("organizations", text) is None or hits is not None
+        assert search_match.match_ids_sql("organizations", text) is None or hits is not None
     assert row_counts() == before
 
 

@@ -18,7 +18,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 
 from tui_crm.db.mail_models import MailAccount
-from tui_crm.services import mailing, secrets
+from tui_crm.services.core import secrets
+from tui_crm.services.mail import mailing
 
 CANARY = "Canary-secret-9d2e-Пароль"
 

@@ -14,9 +14,10 @@ import pytest
 
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied, ValidationError
-from tui_crm.services import audit, followups, records, users
-from tui_crm.services import segmentation as seg
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import segmentation as seg
+from tui_crm.services.core import audit, records, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.planning import followups
 
 # --- the rules on plain numbers ---------------------------------------------------------------
 
@@ -358,7 +359,7 @@ def test_summaries_match_a_plain_group_by_after_every_change(tmp_path) -> None:
     trigger-kept summaries answer exactly what one GROUP BY over the payments answers.
     (SQLite only: PostgreSQL has no summary tables and always runs the GROUP BY.)"""
     from tui_crm.db import open_database
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     open_database(tmp_path / "summaries.sqlite3")
     actor = users.resolve_actor()
@@ -474,7 +475,7 @@ def run_cli(actor: Actor, *argv: str) -> int:
     """The subcommands as `tui-crm` wires them: a parent parser gives --json."""
     import argparse
 
-    from tui_crm import cli_reports
+    from tui_crm.cli import reports as cli_reports
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true")

@@ -19,9 +19,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tui_crm.cli_planning import serve_command
-from tui_crm.services import records
-from tui_crm.services.rights import Actor
+from tui_crm.cli.planning import serve_command
+from tui_crm.services.core import records
+from tui_crm.services.core.rights import Actor
 
 PROBE = "ServeProbeOrg"
 

@@ -22,26 +22,19 @@ from pathlib import Path
 
 import pytest
 
-from tui_crm import cli_pinned
-from tui_crm.cli import main
+from tui_crm.cli import pinned as cli_pinned
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
 from tui_crm.errors import PermissionDenied
-from tui_crm.services import (
-    backup,
-    documents,
-    exporting,
-    importing,
-    mailing,
-    planning,
-    records,
-    reports,
-    server_files,
-    shared_files,
-    users,
-)
-from tui_crm.services.importing import ImportOptions
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import reports
+from tui_crm.services.core import records, server_files, shared_files, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.mail import mailing
+from tui_crm.services.ops import backup
+from tui_crm.services.planning import planning
+from tui_crm.services.transfer import documents, exporting, importing
+from tui_crm.services.transfer.importing import ImportOptions
 
 # --- files on the server ---------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ import pytest
 
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import set_language
-from tui_crm.services import audit, records, settings, users
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, settings, users
+from tui_crm.services.core.rights import Actor
 
 
 @pytest.fixture

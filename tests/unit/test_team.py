@@ -13,7 +13,8 @@ import pytest
 
 from tui_crm.db import open_database
 from tui_crm.errors import PermissionDenied, ValidationError
-from tui_crm.services import audit, backup, reassign, records, shared_files, users
+from tui_crm.services.core import audit, reassign, records, shared_files, users
+from tui_crm.services.ops import backup
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def team_any(db):
 
 def _writer(path: str, seconds: float, ready) -> None:  # noqa: ANN001 - an mp.Event
     from tui_crm.db import open_database
-    from tui_crm.services import records, users
+    from tui_crm.services.core import records, users
 
     open_database(path)
     actor = users.actor_for("anna")
@@ -178,7 +179,7 @@ def _mixed_writer(path: str, login: str, writes: int, counter_id: int, out) -> N
     on a conflict — what a person does after the conflict dialog)."""
     from tui_crm.db import open_database
     from tui_crm.errors import ConflictError
-    from tui_crm.services import records, users
+    from tui_crm.services.core import records, users
 
     open_database(path)
     actor = users.actor_for(login)

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from tui_crm.services import templating
-from tui_crm.services.templating import (
+from tui_crm.services.core import templating
+from tui_crm.services.core.templating import (
     Limits,
     MissingField,
     TemplateForbidden,

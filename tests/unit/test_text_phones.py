@@ -287,7 +287,8 @@ def test_query_digits_drop_the_trunk_prefix() -> None:
 
 def test_module_has_no_second_phone_rule() -> None:
     # The importer and the records service call this module; they keep no copy of the rule.
-    from tui_crm.services import importing, records
+    from tui_crm.services.core import records
+    from tui_crm.services.transfer import importing
     for module in (importing, records):
         assert not hasattr(module, "clean_phone") and not hasattr(module, "_ru_fast")
     assert phones.parse_phone is parse_phone

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tui_crm.cli import main
+from tui_crm.cli.main import main
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
 from tui_crm.i18n import get_language, set_language
-from tui_crm.services import records, users
+from tui_crm.services.core import records, users
 
 # As typed: an extension, a foreign number without its +, some fullwidth digits.
 TYPED = ["+7 495 111-22-33 доб. 123", "375291234567", "8 916 １２３ ４５ 67"]
@@ -149,7 +149,7 @@ def test_a_phone_with_an_extension_is_a_duplicate_only_with_the_same_extension(
     first = cli(db, capsys, "add", "contacts", "last_name=Петров",
                 "phone=+7 495 111-22-33 доб. 123")
     open_database(db)
-    from tui_crm.services import duplicates
+    from tui_crm.services.duplicates import duplicates
 
     actor = users.resolve_actor()
     same = duplicates.find(actor, "contacts", {"last_name": "Сидоров",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
-from tui_crm.services import audit, duplicates, records, search, users
-from tui_crm.services.identity import Invocation
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, users
+from tui_crm.services.core.identity import Invocation
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.duplicates import duplicates
+from tui_crm.services.search import search
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import json
 import pytest
 
 from tests.unit.team_base import Team, build, word
-from tui_crm.cli import main
-from tui_crm.services import records
-from tui_crm.services.rights import Actor
+from tui_crm.cli.main import main
+from tui_crm.services.core import records
+from tui_crm.services.core.rights import Actor
 
 
 @pytest.fixture

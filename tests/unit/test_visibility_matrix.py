@@ -14,9 +14,10 @@ import pytest
 
 from tests.unit.team_base import CLIENT_KINDS, Team, build, word
 from tui_crm.errors import CrmError, PermissionDenied, ValidationError
-from tui_crm.services import audit, records, search
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import audit, records, search_docs
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.search import search
 
 ROLES = ("admin", "gleb", "vera", "anna", "boris", "greta")
 ACTIONS = ("read", "list", "find", "edit", "delete", "attach")
@@ -236,7 +237,7 @@ def test_a_viewer_with_the_right_to_edit_notes_cannot_change_client_money(
         team: Team, actor: Actor) -> None:
     """Payments and services change only with the client: a right on the section alone is
     not enough."""
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     users.set_user(actor, "vera", {"can_edit.payments": "yes", "can_edit.notes": "yes"})
     vera = users.actor_for("vera")
@@ -273,7 +274,7 @@ def test_a_manager_gets_her_hits_however_many_a_colleague_has(team: Team) -> Non
     mine = {records.create(anna, "organizations", {"name": f"Общая моя {i}",
                                                    "source": "Website"}).id
             for i in range(2)}
-    search.rebuild(["organizations"])
+    search_docs.rebuild(["organizations"])
     assert {h.id for h in search.quick_search(anna, "общая", limit=30)} == mine
     assert len(search.quick_search(boris, "общая", limit=30)) == 30
 
@@ -281,7 +282,7 @@ def test_a_manager_gets_her_hits_however_many_a_colleague_has(team: Team) -> Non
 def test_quick_payments_follow_the_same_rules_and_are_audited(team: Team, row_counts) -> None:
     """The deals board's "add payment" (money.add_payment) writes through records: audited,
     and refused on a colleague's deal or client."""
-    from tui_crm.services import money
+    from tui_crm.services.analytics import money
 
     anna, boris = team.actors["anna"], team.actors["boris"]
     before = row_counts()

@@ -12,20 +12,13 @@ import pytest
 
 from tests.unit.team_base import Team, build
 from tui_crm.errors import PermissionDenied, ValidationError
-from tui_crm.services import (
-    documents,
-    duplicates,
-    exporting,
-    importing,
-    mailing,
-    money_import,
-    planning,
-    records,
-    reports,
-    segmentation,
-    users,
-)
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import reports, segmentation
+from tui_crm.services.core import records, users
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.duplicates import duplicates
+from tui_crm.services.mail import mailing
+from tui_crm.services.planning import planning
+from tui_crm.services.transfer import documents, exporting, importing, money_import
 
 
 @pytest.fixture

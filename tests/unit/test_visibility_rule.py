@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui_crm.db import models as m
-from tui_crm.services import records, users, visibility
-from tui_crm.services.records import ListQuery
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, users, visibility
+from tui_crm.services.core.records import ListQuery
+from tui_crm.services.core.rights import Actor
 
 PEOPLE = ("u1", "u2", "u3")  # u1: own; u2, u3: one group, u3 sees the group
 MODELS = {"organizations": m.Organization, "contacts": m.Contact, "deals": m.Deal,

@@ -2,7 +2,7 @@
 and the attachments' bytes (step 9).
 
 No password column anywhere: an account names where its password lives (the keyring, or an
-environment variable); see tui_crm.services.secrets.
+environment variable); see tui_crm.services.core.secrets.
 """
 
 from __future__ import annotations

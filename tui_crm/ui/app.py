@@ -22,7 +22,7 @@ from textual.filter import LineFilter
 from tui_crm import paths
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _, detect_language, get_language, set_language
-from tui_crm.services.rights import Actor
+from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
 from tui_crm.ui.messages import SettingsChanged
 from tui_crm.ui.visible_controls import VisibleControls
@@ -120,7 +120,7 @@ class CrmApp(App[int]):
         self.set_timer(2, self.collector_back)  # when the first screen is not a table
         self._load_themes()
         self._load_keymap()
-        from tui_crm.services import settings
+        from tui_crm.services.core import settings
         from tui_crm.ui.screens.main import MainScreen
 
         self._language_pref = settings.user_preference(self.actor, "language")
@@ -220,7 +220,7 @@ class CrmApp(App[int]):
 
     @staticmethod
     def _change_marker() -> tuple | None:
-        from tui_crm.services.changes import change_marker
+        from tui_crm.services.core.changes import change_marker
 
         try:
             return change_marker()
@@ -259,7 +259,7 @@ class CrmApp(App[int]):
 
     def on_settings_changed(self, event: SettingsChanged) -> None:
         """Sections, labels, theme or language changed (the Settings section says so)."""
-        from tui_crm.services import settings
+        from tui_crm.services.core import settings
 
         theme = settings.user_preference(self.actor, "theme")
         if theme and theme != self.theme:
@@ -325,7 +325,7 @@ class CrmApp(App[int]):
         self.push_screen(HelpScreen(self.screen.active_bindings))
 
     def action_toggle_theme(self) -> None:
-        from tui_crm.services import settings
+        from tui_crm.services.core import settings
 
         dark = self.current_theme.dark
         name = LIGHT_THEME if dark else DEFAULT_THEME
@@ -336,7 +336,7 @@ class CrmApp(App[int]):
             self.notify(str(exc), severity="error", markup=False)
 
     def action_switch_language(self) -> None:
-        from tui_crm.services import settings
+        from tui_crm.services.core import settings
 
         language = "en" if get_language() == "ru" else "ru"
         set_language(language)
@@ -357,14 +357,14 @@ def build_app(db_target: str, *, user: str | None = None, language: str | None =
     """
     from tui_crm.db import open_database
     from tui_crm.db.database import is_url
-    from tui_crm.services import settings, shared_files, users
+    from tui_crm.services.core import settings, shared_files, users
 
     database = open_database(db_target)
     if demo:
-        from tui_crm.services import records
+        from tui_crm.services.core import records
 
         if records.total("organizations") == 0:
-            from tui_crm.services import demo as demo_data
+            from tui_crm.services.ops import demo as demo_data
 
             demo_data.generate()
     actor = users.resolve_actor(user)

@@ -9,7 +9,7 @@ changed the template) may read the file by its modes, whoever runs this upgrade.
 that cannot be taken in stays listed with its path and the reason, so `mail template list`
 and a send report it instead of leaving it out.
 
-The entries written here have the shape tui_crm.services.mail_files reads: {"name", "size",
+The entries written here have the shape tui_crm.services.mail.mail_files reads: {"name", "size",
 "sha256"}, or {"name", "size": 0, "sha256": "", "path", "problem", "login"}.
 """
 

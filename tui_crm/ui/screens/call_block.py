@@ -15,8 +15,9 @@ from textual.widgets import Footer, Label, Static
 
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import events, planning
-from tui_crm.services.planning import BlockRunView
+from tui_crm.services.core import events
+from tui_crm.services.planning import planning
+from tui_crm.services.planning.planning import BlockRunView
 from tui_crm.ui.screens.log_result import (
     RESULT_KEYS,
     LoggedResult,

@@ -27,8 +27,8 @@ from textual.widgets import (
 
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import segmentation as seg
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import segmentation as seg
+from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import RecordChanged
 from tui_crm.ui.widgets import (
     PlainTable,
@@ -43,7 +43,7 @@ SPANS = (3, 6, 12)
 
 
 def _month_label(key: str) -> str:
-    from tui_crm.services.reports import MONTHS
+    from tui_crm.services.analytics.reports import MONTHS
 
     return f"{_(MONTHS[int(key[5:7]) - 1])} {key[:4]}"
 

@@ -17,9 +17,9 @@ from textual.widgets import Button, Footer, Label
 
 from tui_crm.errors import ConflictError
 from tui_crm.i18n import N_, _
-from tui_crm.services import lookups, records, settings, values
-from tui_crm.services.kinds import POINT_TYPES, FieldSpec
-from tui_crm.services.records import RecordView
+from tui_crm.services.core import lookups, records, settings, values
+from tui_crm.services.core.kinds import POINT_TYPES, FieldSpec
+from tui_crm.services.core.records import RecordView
 from tui_crm.ui.widgets import translate_bindings
 
 RELOAD = "reload"

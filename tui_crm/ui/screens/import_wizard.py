@@ -34,9 +34,15 @@ from textual.widgets import (
 from tui_crm.db.database import current
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import importing, server_files, settings
-from tui_crm.services.importing import ImportOptions, ImportPlan, ImportResult, SourceTable
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import server_files, settings
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import importing
+from tui_crm.services.transfer.importing import (
+    ImportOptions,
+    ImportPlan,
+    ImportResult,
+    SourceTable,
+)
 from tui_crm.ui.widgets import PlainTable
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 

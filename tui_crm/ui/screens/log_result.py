@@ -15,8 +15,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from tui_crm import dates
 from tui_crm.i18n import N_, _
-from tui_crm.services import settings
-from tui_crm.services.settings import EventTypeInfo, ResultInfo
+from tui_crm.services.core import settings
+from tui_crm.services.core.settings import EventTypeInfo, ResultInfo
 from tui_crm.ui.widgets import modal_css, text_choices, translate_bindings
 
 RESULT_KEYS = "123456789"

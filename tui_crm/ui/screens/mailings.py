@@ -2,7 +2,7 @@
 per recipient, the recipient picker, and the per-recipient status table where a mailing is
 sent with a progress bar (a thread worker) and resumed after a crash.
 
-Everything goes through `tui_crm.services.mailing` (rights, visibility, opt-out and the
+Everything goes through `tui_crm.services.mail.mailing` (rights, visibility, opt-out and the
 two-phase sending live there). Slow work — sending, choosing recipients — runs in thread
 workers that wrap their database work in a connection context and report back with
 messages, so the screen stays responsive and a stop request lands between two messages.
@@ -35,10 +35,11 @@ from textual.widgets import (
 from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import mail_files, mailing, recipient_lists, settings
-from tui_crm.services.kinds import CATEGORY_CHOICES, KINDS
-from tui_crm.services.mailing import Candidate, RecipientSource
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import settings
+from tui_crm.services.core.kinds import CATEGORY_CHOICES, KINDS
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.mail import mail_files, mailing, recipient_lists
+from tui_crm.services.mail.mailing import Candidate, RecipientSource
 from tui_crm.ui.screens.settings import error_text
 from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
 

@@ -21,10 +21,10 @@ from textual.worker import Worker, WorkerState
 
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import records, settings
-from tui_crm.services.kinds import KINDS
-from tui_crm.services.records import ListQuery, RecordView
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, settings
+from tui_crm.services.core.kinds import KINDS
+from tui_crm.services.core.records import ListQuery, RecordView
+from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import OpenRecord, RecordChanged
 from tui_crm.ui.widgets import TextLine, translate_bindings
 from tui_crm.ui.widgets.detail_pane import DetailPane, primary_contact_value
@@ -503,7 +503,7 @@ class MainScreen(Screen):
 
     def action_document(self) -> None:
         """Fill a .docx template (contract, invoice, letter) from the record under the cursor."""
-        from tui_crm.services import documents
+        from tui_crm.services.transfer import documents
         from tui_crm.ui.screens.pick import PickModal
 
         kind, record_id = self.section, self.table.current_id
@@ -533,7 +533,7 @@ class MainScreen(Screen):
 
     def action_duplicates(self) -> None:
         """Scan the section for likely duplicates; Enter opens a pair side by side to merge."""
-        from tui_crm.services import merging
+        from tui_crm.services.duplicates import merging
         from tui_crm.ui.screens.merge import MergeScreen
         from tui_crm.ui.screens.pick import PickModal
 
@@ -580,7 +580,7 @@ class MainScreen(Screen):
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            from tui_crm.services import exporting
+            from tui_crm.services.transfer import exporting
 
             try:
                 result = exporting.export(self.actor, kind, path, query=query)

@@ -18,9 +18,9 @@ from textual.widgets import Button, DataTable, Footer, Label, Static
 from tui_crm.db.database import current
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import merging
-from tui_crm.services.merging import FieldChoice, MergeResult
-from tui_crm.services.rights import Actor
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.duplicates import merging
+from tui_crm.services.duplicates.merging import FieldChoice, MergeResult
 from tui_crm.ui.widgets import PlainTable
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 

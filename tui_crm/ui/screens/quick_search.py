@@ -16,9 +16,10 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from tui_crm.i18n import N_, _
-from tui_crm.services import search, settings
-from tui_crm.services.rights import Actor
-from tui_crm.services.search import Hit
+from tui_crm.services.core import settings
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.search import search
+from tui_crm.services.search.search import Hit
 from tui_crm.ui.widgets import in_query_thread, translate_bindings
 
 

@@ -22,11 +22,12 @@ from textual.widgets import Button, Footer, Label
 
 from tui_crm.errors import ConflictError, CrmError, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import duplicates, records, settings
-from tui_crm.services.duplicates import Duplicate
-from tui_crm.services.kinds import KINDS, POINT_TYPES, FieldSpec
-from tui_crm.services.records import RecordView
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, settings
+from tui_crm.services.core.kinds import KINDS, POINT_TYPES, FieldSpec
+from tui_crm.services.core.records import RecordView
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.duplicates import duplicates
+from tui_crm.services.duplicates.duplicates import Duplicate
 from tui_crm.ui.messages import OpenRecord
 from tui_crm.ui.screens.conflict import KEEP, OVERWRITE, RELOAD, ConflictDialog
 from tui_crm.ui.widgets import translate_bindings

@@ -18,9 +18,10 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, S
 from tui_crm import dates
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import N_, _
-from tui_crm.services import reports, users
-from tui_crm.services.reports import DayEntry, MeetingReportView, Report
-from tui_crm.services.rights import Actor
+from tui_crm.services.analytics import reports
+from tui_crm.services.analytics.reports import DayEntry, MeetingReportView, Report
+from tui_crm.services.core import users
+from tui_crm.services.core.rights import Actor
 from tui_crm.ui.screens.log_result import now_of as _now
 from tui_crm.ui.widgets import (
     PlainTable,

@@ -1,7 +1,7 @@
 """The Settings section: sections, field labels, custom fields, event types (admin only),
 and everyone's own theme and language.
 
-Every change goes through `tui_crm.services.settings` (which checks the rights again), shows a
+Every change goes through `tui_crm.services.core.settings` (which checks the rights again), shows a
 service's validation message on the tab's error line, and after success posts
 `SettingsChanged` so the app re-renders the sidebar, tables and forms.
 """
@@ -29,10 +29,10 @@ from textual.widgets.option_list import Option
 from tui_crm import paths
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import N_, _, get_language, set_language
-from tui_crm.services import settings
-from tui_crm.services.kinds import KINDS
-from tui_crm.services.rights import Actor
-from tui_crm.services.translit import slug
+from tui_crm.services.core import settings
+from tui_crm.services.core.kinds import KINDS
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.core.translit import slug
 from tui_crm.ui.messages import SettingsChanged
 from tui_crm.ui.themes import available_theme_names
 from tui_crm.ui.widgets import translate_bindings

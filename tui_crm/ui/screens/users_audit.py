@@ -14,8 +14,8 @@ from textual.widgets.option_list import Option
 from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import audit, reassign, users
-from tui_crm.services.rights import ROLES, VISIBILITIES, Actor
+from tui_crm.services.core import audit, reassign, users
+from tui_crm.services.core.rights import ROLES, VISIBILITIES, Actor
 from tui_crm.ui.widgets import control_grid_css, fit_controls, translate_bindings
 
 

@@ -26,10 +26,10 @@ from textual.widgets.option_list import Option
 from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import records, settings
-from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES
-from tui_crm.services.records import ListQuery, PointView, RecordView
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records, settings
+from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES
+from tui_crm.services.core.records import ListQuery, PointView, RecordView
+from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
 from tui_crm.ui.widgets import TextLine, translate_bindings
 
@@ -96,7 +96,7 @@ def primary_contact_value(view: RecordView) -> str:
 
 
 def _when(value: dt.datetime | None) -> str:
-    from tui_crm.services.values import display
+    from tui_crm.services.core.values import display
 
     return display("datetime", value) if value else ""
 
@@ -439,7 +439,7 @@ class DetailPane(Vertical):
                 out.append(_("… and {count} earlier").format(count=page.total - len(page.rows))
                            + "\n", style="dim")
             out.append("\n")
-        from tui_crm.services import audit
+        from tui_crm.services.core import audit
 
         out.append(_("Changes") + "\n", style="bold")
         entries = audit.history(view.kind, view.id, limit=HISTORY_LIMIT)
@@ -524,7 +524,8 @@ class DetailPane(Vertical):
 
     def _money_lines(self, organization_id: int) -> list[Option | None]:
         """Purchase frequency, average and last payment, category and its history."""
-        from tui_crm.services import money, values
+        from tui_crm.services.analytics import money
+        from tui_crm.services.core import values
 
         try:
             summary = money.summary(self.actor, organization_id)

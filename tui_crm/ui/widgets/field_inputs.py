@@ -25,9 +25,10 @@ from textual.widgets.option_list import Option
 
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services import lookups, search, settings, users, values
-from tui_crm.services.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import lookups, settings, users, values
+from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.search import search
 from tui_crm.text import dates
 from tui_crm.text.identity import InvalidValue, validate_email
 from tui_crm.text.phones import parse_phone

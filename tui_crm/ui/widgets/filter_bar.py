@@ -19,8 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui_crm.i18n import N_, _
-from tui_crm.services import lookups, records, settings
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import lookups, records, settings
+from tui_crm.services.core.rights import Actor
 from tui_crm.ui.widgets import translate_bindings
 
 CHIP_TYPES = {"choice", "user", "group", "source", "event_type", "event_result", "bool"}
@@ -41,7 +41,7 @@ class FilterField:
 
 def filter_fields(actor: Actor, kind: str) -> list[FilterField]:
     """The chips a section offers: its choice/reference fields, tags and custom fields."""
-    from tui_crm.services import users
+    from tui_crm.services.core import users
 
     out: list[FilterField] = []
     for spec in records.field_specs(kind):

@@ -30,9 +30,9 @@ from textual.strip import Strip
 from textual.worker import Worker, WorkerState
 
 from tui_crm.i18n import N_, _
-from tui_crm.services import records
-from tui_crm.services.records import ListQuery, RecordView
-from tui_crm.services.rights import Actor
+from tui_crm.services.core import records
+from tui_crm.services.core.records import ListQuery, RecordView
+from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
 from tui_crm.ui.widgets import in_query_thread, translate_bindings
 
@@ -594,7 +594,7 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _cell_text(self, view: RecordView, column: Column) -> str:
         if column.name == "deleted_at":
-            from tui_crm.services.values import display
+            from tui_crm.services.core.values import display
 
             return display("datetime", view.deleted_at)
         return view.display.get(column.name, "")

@@ -11,7 +11,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui_crm.i18n import N_
-from tui_crm.services import settings
+from tui_crm.services.core import settings
 from tui_crm.ui.widgets import translate_bindings
 from tui_crm.ui.widgets.record_table import format_count
 

@@ -1,0 +1,1 @@
+"""Categories (segmentation), money (payments, services rendered) and reports."""

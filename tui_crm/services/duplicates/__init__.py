@@ -1,0 +1,1 @@
+"""Finding records that describe the same client or person, and merging them."""

@@ -1,0 +1,159 @@
+"""Finding records that look like a new or edited organization or contact.
+
+Matches by normalized phone, e-mail, tax id, or a close name (rapidfuzz), across all
+managers, and says whose client it already is — so the form and the importer can warn. A
+record the actor may not see is told by its owner alone: neither its name nor its id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from tui_crm.db import models as m
+from tui_crm.db.database import current
+from tui_crm.i18n import _
+from tui_crm.services.core import lookups, search_docs, search_match, visibility
+from tui_crm.services.core.kinds import POINT_TYPES
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.core.values import phone_region, split_point
+from tui_crm.text.identity import email_key
+from tui_crm.text.names import org_key as normalize_name
+from tui_crm.text.phones import parse_phone
+
+NAME_THRESHOLD = 88
+
+
+@dataclass
+class Duplicate:
+    section: str
+    id: int | None  # None: a record the actor may not see
+    title: str
+    owner: str
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+    @property
+    def hidden(self) -> bool:
+        return self.id is None
+
+    @property
+    def key(self) -> str:
+        """Tells one warning from another (to acknowledge it) without the hidden id."""
+        if self.id is not None:
+            return f"{self.section}:{self.id}"
+        return f"{self.section}:hidden:{self.owner}:{','.join(self.reasons)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"section": self.section, "id": self.id, "title": self.title,
+                "owner": self.owner, "hidden": self.hidden, "reasons": self.reasons,
+                "score": round(self.score, 1)}
+
+    def describe(self) -> str:
+        owner = self.owner or _("nobody")
+        if self.hidden:
+            return _("a client of {owner} you cannot open; same {reasons}").format(
+                owner=owner, reasons=", ".join(self.reasons))
+        return _("{title} (#{id}) — client of {owner}; same {reasons}").format(
+            title=self.title, id=self.id, owner=owner, reasons=", ".join(self.reasons))
+
+
+def _texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.replace(";", ",").split(",") if v.strip()]
+    return [v[1] if isinstance(v, tuple | list) else str(v) for v in value]
+
+
+def candidate_name(kind: str, values: dict[str, Any]) -> str:
+    if kind == "organizations":
+        return str(values.get("name") or "")
+    return lookups.contact_name(str(values.get("last_name") or ""),
+                                str(values.get("first_name") or ""),
+                                str(values.get("middle_name") or ""))
+
+
+def find(actor: Actor, kind: str, values: dict[str, Any], *,
+         exclude_id: int | None = None, limit: int = 10) -> list[Duplicate]:
+    """Existing records of `kind` that match `values` (as typed or cleaned)."""
+    if kind not in ("organizations", "contacts"):
+        return []
+    model = m.Organization if kind == "organizations" else m.Contact
+    owner_col = m.ContactPoint.organization if kind == "organizations" else m.ContactPoint.contact
+    found: dict[int, Duplicate] = {}
+    reasons: dict[int, list[str]] = {}
+
+    def add(record_id: int, reason: str, score: float) -> None:
+        if record_id == exclude_id:
+            return
+        reasons.setdefault(record_id, [])
+        if reason not in reasons[record_id]:
+            reasons[record_id].append(reason)
+        if record_id not in found or found[record_id].score < score:
+            found[record_id] = Duplicate(kind, record_id, "", "", [], score)
+
+    # A phone matches by its stored form: the number and its extension (+74951112233;ext=1),
+    # so two extensions of one switchboard are two people, and a number without one matches
+    # only itself.
+    phones = []
+    region = phone_region()
+    for text in _texts(values.get("phones") or values.get("phone")):
+        phone = parse_phone(split_point(text, "phone")[1], region)
+        if phone.valid:
+            phones.append(phone.normalized)
+    emails = [email_key(split_point(t, "email")[1].strip())
+              for t in _texts(values.get("emails") or values.get("email"))]
+    for point_kind, wanted, label in (("phone", phones, _("phone")),
+                                      ("email", emails, _("e-mail"))):
+        if not wanted:
+            continue
+        rows = m.ContactPoint.select(owner_col.alias("rid")).where(
+            (m.ContactPoint.kind == point_kind) & m.ContactPoint.normalized.in_(wanted)
+            & owner_col.is_null(False))
+        for row in rows.dicts():
+            add(row["rid"], label, 100.0)
+    if kind == "organizations" and values.get("inn"):
+        inn = "".join(ch for ch in str(values["inn"]) if ch.isdigit())
+        if inn:
+            for row in m.Organization.select(m.Organization.id).where(m.Organization.inn == inn):
+                add(row.id, _("tax id"), 100.0)
+    name = candidate_name(kind, values)
+    norm = normalize_name(name)
+    if len(norm) >= 3:
+        # Candidates come from the search index (any word of the name), then rapidfuzz.
+        words = sorted((w for w in norm.split() if len(w) >= 3), key=len, reverse=True)
+        probe = words[0] if words else norm
+        where, params = search_match.where_terms([probe], [kind])
+        key = "id" if current().param == "%s" else "rowid"
+        rows = current().execute_sql(
+            f"SELECT {key}, title FROM search_doc WHERE {where} LIMIT 500", params).fetchall()
+        for doc_key, title in rows:
+            score = fuzz.token_sort_ratio(norm, normalize_name(title or ""))
+            if score >= NAME_THRESHOLD:
+                add(int(doc_key) // 16, _("name"), float(score))
+    if not found:
+        return []
+    rows = {r.id: r for r in model.select().where(model.id.in_(list(found)))}
+    owners = lookups.names("user", (r.owner_id for r in rows.values()))
+    seen = visibility.visible_subset(actor, kind, rows)
+    result = []
+    for record_id, dup in found.items():
+        row = rows.get(record_id)
+        if row is None or row.deleted_at is not None:
+            continue
+        if record_id in seen:
+            dup.title = search_docs.title_of(kind, row)
+        else:  # whose client it is, and nothing that names or opens it
+            dup.id, dup.title = None, visibility.hidden_name()
+        dup.owner = owners.get(row.owner_id, "")
+        dup.reasons = reasons[record_id]
+        dup.score += 10 * (len(dup.reasons) - 1)
+        result.append(dup)
+    result.sort(key=lambda d: -d.score)
+    return result[:limit]
+
+
+__all__ = ["Duplicate", "find", "POINT_TYPES"]

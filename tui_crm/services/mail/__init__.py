@@ -1,0 +1,1 @@
+"""Mailings: templates, recipient lists, attachments, sending over SMTP and the history."""

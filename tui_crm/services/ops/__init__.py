@@ -1,0 +1,1 @@
+"""Running the base: backups and restores, the demo database."""

@@ -1,0 +1,1 @@
+"""Quick search across sections and the command palette's finder (ranking included)."""

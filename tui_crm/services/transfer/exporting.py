@@ -1,0 +1,415 @@
+"""Exporting a table as filtered on screen to .xlsx, .csv, .html, .txt and .docx (and, through
+vcard / icalendar_export, to .vcf and .ics).
+
+The rows are the ones `records.list_records` gives for the same ListQuery (text, filters,
+sort) and the actor's visibility, streamed from SQL by `export_rows` (cells as
+`cell_value` makes them from a RecordView, without building views); the headers are the
+labels as shown (renamed fields, custom fields). Text that a spreadsheet would run as a
+formula (= + - @, tab, CR at the start) is neutralized: prefixed with an apostrophe in CSV,
+stored as a string cell in .xlsx.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tui_crm.db.database import write
+from tui_crm.errors import CrmError, ValidationError
+from tui_crm.i18n import _, get_language
+from tui_crm.services.core import audit, records, server_files, settings, values
+from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
+from tui_crm.services.core.records import ListQuery, RecordView
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import export_rows
+
+FORMATS = ("xlsx", "csv", "html", "txt", "docx", "vcf", "ics")
+PAGE = 1000
+DOCX_MAX_ROWS = 5000  # a Word table of more rows takes minutes to write and to open
+TXT_MAX_WIDTH = 40
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_START)
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Fields a table shows that say nothing new next to the full lists of phones and e-mails.
+_SKIPPED = {"primary_phone", "primary_email"}
+
+Progress = Callable[[int, int], None]
+
+
+class ExportError(CrmError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    type: str
+    spec: FieldSpec
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    rows: int
+    columns: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": str(self.path), "format": self.format, "rows": self.rows,
+                "columns": self.columns}
+
+
+def format_of(path: str | Path, fmt: str | None = None) -> str:
+    """The export format: given, or told by the file name."""
+    chosen = (fmt or Path(path).suffix.lstrip(".")).lower()
+    if chosen in ("vcard",):
+        chosen = "vcf"
+    if chosen in ("ical", "icalendar"):
+        chosen = "ics"
+    if chosen not in FORMATS:
+        raise ValidationError({"format": _("Unknown format {name!r}; choose one of: {known}")
+                               .format(name=chosen, known=", ".join(FORMATS))})
+    return chosen
+
+
+def columns(kind: str, names: list[str] | None = None) -> list[Column]:
+    """The columns of an export: the given fields, or every field of the kind."""
+    specs = records.field_specs(kind)
+    by_name = {f.name: f for f in specs}
+    if names:
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ValidationError({"columns": _("Unknown field {name!r}; see `tui-crm fields"
+                                                " {section}`").format(name=unknown[0],
+                                                                      section=kind)})
+        chosen = [by_name[n] for n in names]
+    else:
+        chosen = [f for f in specs if f.name not in _SKIPPED]
+    return [Column(f.name, f.label if f.custom else settings.field_label(kind, f.name), f.type, f)
+            for f in chosen]
+
+
+# --- reading rows -----------------------------------------------------------------------------
+
+
+def iter_views(actor: Actor, kind: str, query: ListQuery | None = None,
+               progress: Progress | None = None) -> Iterator[RecordView]:
+    """Every record the query matches, in the table's order, with phones, e-mails and tags.
+
+    The ids come from `records.row_ids` (the table's own filter, sort and visibility) in
+    one query; the records are then read by id in pages. Paging the table with OFFSET
+    re-sorts the whole result for every page (30 s for 100k rows; this takes a few).
+    """
+    spec = records.kind_spec(kind)
+    ids = records.row_ids(actor, kind, query or ListQuery())
+    total = len(ids)
+    for start in range(0, total, PAGE):
+        chunk = ids[start:start + PAGE]
+        rows = {r.id: r for r in spec.model.select().where(spec.model.id.in_(chunk))}
+        ordered = [rows[i] for i in chunk if i in rows]
+        # records builds the views (names of references, points, tags, custom values) in
+        # a few queries per page; it has no public batch form yet.
+        yield from records._views(actor, spec, ordered, full=True)
+        if progress is not None:
+            progress(min(start + PAGE, total), total)
+
+
+def points_text(points: list[records.PointView], point_kind: str) -> str:
+    """Phones / e-mails as one cell: "+7 916 …; work: +7 495 …" (the first type is the
+    default and is not written), readable and read back by the importer."""
+    choices = POINT_TYPE_CHOICES[point_kind]
+    default = next(iter(choices))
+    parts = []
+    for p in points:
+        if p.kind != point_kind:
+            continue
+        if p.type and p.type != default and p.type in choices:
+            parts.append(f"{_(choices[p.type])}: {p.value}")
+        else:
+            parts.append(p.value)
+    return "; ".join(parts)
+
+
+def cell_value(view: RecordView, column: Column, *, typed: bool) -> Any:
+    """A cell: display text, or (`typed`, for .xlsx) dates and numbers as such.
+
+    The reference for a cell's form: `export_rows` makes the same from SQL rows, and the
+    tests compare the two."""
+    name, kind = column.name, column.type
+    if kind in POINT_TYPES:
+        return points_text(view.points, POINT_TYPES[kind])
+    if kind == "tags":
+        return ", ".join(view.tags)
+    value = view.get(name)
+    if typed and value is not None and not column.spec.is_reference:
+        if kind in ("date", "datetime") and isinstance(value, dt.date):
+            return value
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "decimal" and isinstance(value, Decimal | int | float):
+            return Decimal(value)
+    if kind == "decimal" and isinstance(value, Decimal | int | float):
+        return export_rows.decimal_text(value, get_language() == "ru")
+    text = view.display.get(name)
+    if text is None:
+        text = values.display(kind, value, choices=column.spec.choices)
+    return text
+
+
+def neutralize(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula: an apostrophe before = + - @,
+    tab or CR at the start (the importer takes it off again)."""
+    if text and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, header: list[str], pages: Iterator[export_rows.Columns],
+               delimiter: str | None = None) -> int:
+    """Pages of columns (export_rows.stream_pages) to CSV, each page written in one call."""
+    delim = delimiter or (";" if get_language() == "ru" else ",")
+    count = 0
+    # UTF-8 with a BOM: Excel then reads Cyrillic right without asking. The BOM is written
+    # by hand: the utf-8-sig codec encodes every write through Python code.
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("\ufeff")
+        writer = csv.writer(handle, delimiter=delim, lineterminator="\r\n")
+        writer.writerow([neutralize(h) for h in header])
+        for columns in pages:
+            writer.writerows(zip(*[_neutralized(c) for c in columns], strict=True))
+            count += len(columns[0]) if columns else 0
+    return count
+
+
+def _neutralized(column: Sequence[Any]) -> Sequence[Any]:
+    """A column with `neutralize` applied: as it is where no text in it starts like a
+    formula, which is most columns, told at C speed from the lowest and highest first
+    character (the formula characters sort below "A", digits between "-" and "=")."""
+    try:
+        texts = list(filter(None, column))
+        if not texts:
+            return column
+        low = min(texts)[0]
+        if low > "@" or (low > "-" and max(texts)[0] < "="):
+            return column
+        if _FORMULA_FIRST.isdisjoint([v[:1] for v in texts]):
+            return column
+    except TypeError:  # not all text: check cell by cell
+        pass
+    return [neutralize(v) if isinstance(v, str) else v for v in column]
+
+
+def _write_xlsx(path: Path, header: list[str], rows: Iterator[list[Any]], title: str,
+                widths: list[int]) -> int:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_sheet_title(title))
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 8), 60)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    head = []
+    for text in header:
+        cell = WriteOnlyCell(sheet, value=_xml_text(text))
+        cell.font = bold
+        if text.startswith("="):
+            cell.data_type = "s"
+        head.append(cell)
+    sheet.append(head)
+    count = 0
+    append = sheet.append
+    for row in rows:
+        out: list[Any] = []
+        for value in row:
+            if isinstance(value, str):
+                if not value:
+                    value = None  # no cell at all: an empty one reads back the same
+                else:
+                    if not value.isprintable():  # only then can it hold a control char
+                        value = _xml_text(value)
+                    if value[:1] == "=":
+                        # openpyxl makes text beginning with "=" a formula: store a string.
+                        cell = WriteOnlyCell(sheet, value=value)
+                        cell.data_type = "s"
+                        value = cell
+            elif isinstance(value, Decimal):
+                value = float(value)
+            out.append(value)
+        append(out)
+        count += 1
+    workbook.save(path)
+    return count
+
+
+def _xml_text(text: str) -> str:
+    return _ILLEGAL_XML.sub("", text)
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = re.sub(r"[\[\]:*?/\\]", " ", title).strip() or "Sheet"
+    return cleaned[:31]
+
+
+def _write_html(path: Path, header: list[str], rows: Iterator[list[Any]], title: str) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                     f"<title>{html.escape(title)}</title>"
+                     "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
+                     "td,th{border:1px solid #999;padding:2px 6px;vertical-align:top}"
+                     "th{background:#eee}</style></head><body>\n"
+                     f"<h1>{html.escape(title)}</h1>\n<table>\n<thead><tr>")
+        handle.write("".join(f"<th>{html.escape(h)}</th>" for h in header))
+        handle.write("</tr></thead>\n<tbody>\n")
+        for row in rows:
+            cells = "".join(
+                "<td>" + html.escape(str(v)).replace("\n", "<br>") + "</td>" for v in row)
+            handle.write(f"<tr>{cells}</tr>\n")
+            count += 1
+        handle.write("</tbody></table>\n</body></html>\n")
+    return count
+
+
+def _fit(text: str, width: int) -> str:
+    text = " / ".join(str(text).splitlines())
+    if len(text) > width:
+        return text[: width - 1] + "…"
+    return text.ljust(width)
+
+
+def _write_txt(path: Path, header: list[str], rows: list[list[Any]]) -> int:
+    widths = [len(h) for h in header]
+    for row in rows[:2000]:
+        for i, v in enumerate(row):
+            widths[i] = max(widths[i], len(" / ".join(str(v).splitlines())))
+    widths = [min(w, TXT_MAX_WIDTH) for w in widths]
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("  ".join(_fit(h, w) for h, w in zip(header, widths, strict=True))
+                     .rstrip() + "\n")
+        handle.write("  ".join("-" * w for w in widths) + "\n")
+        for row in rows:
+            handle.write("  ".join(_fit(v, w) for v, w in zip(row, widths, strict=True))
+                         .rstrip() + "\n")
+    return len(rows)
+
+
+def _write_docx(path: Path, header: list[str], rows: list[list[Any]], title: str) -> int:
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Pt
+
+    document = Document()
+    section = document.sections[0]
+    if len(header) > 5:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
+    document.add_heading(title, level=1)
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(_xml_text(text))
+        run.bold = True
+        run.font.size = Pt(8)
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, value in zip(cells, row, strict=True):
+            run = cell.paragraphs[0].add_run(_xml_text(str(value)))
+            run.font.size = Pt(8)
+    document.save(str(path))
+    return len(rows)
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
+           query: ListQuery | None = None, fields: list[str] | None = None,
+           delimiter: str | None = None, progress: Progress | None = None,
+           vcard_version: str = "3.0") -> ExportResult:
+    """Write the records `query` matches (as the table shows them) to a file."""
+    path = Path(path).expanduser()
+    fmt = format_of(path, fmt)
+    records.kind_spec(kind)
+    actor.require(kind, "view")
+    actor.require(kind, "export")
+    server_files.check(actor, path)
+    if not path.parent.exists():
+        raise ExportError(_("The folder {path} does not exist.").format(path=path.parent))
+    if fmt == "vcf":
+        from tui_crm.services.transfer import vcard
+
+        count = vcard.export_file(actor, kind, path, query=query, version=vcard_version,
+                                  progress=progress)
+        _logged(actor, kind, fmt, path, count, query)
+        return ExportResult(path, fmt, count, [])
+    if fmt == "ics":
+        if kind != "events":
+            raise ValidationError({"format": _("Only events can be exported to iCalendar.")})
+        from tui_crm.services.transfer import icalendar_export
+
+        count = icalendar_export.export_file(actor, path, query=query)
+        _logged(actor, kind, fmt, path, count, query)
+        return ExportResult(path, fmt, count, [])
+    cols = columns(kind, fields)
+    header = [c.label for c in cols]
+    typed = fmt == "xlsx"
+    title = settings.section_name(kind)
+
+    def rows() -> Iterator[list[Any]]:
+        return export_rows.stream_rows(actor, kind, query, cols, typed=typed,
+                                       progress=progress)
+
+    def pages() -> Iterator[export_rows.Columns]:
+        return export_rows.stream_pages(actor, kind, query, cols, typed=typed,
+                                        progress=progress)
+
+    if fmt == "docx":
+        total = records.count(actor, kind, query or ListQuery())
+        if total > DOCX_MAX_ROWS:
+            raise ExportError(_("{count} rows are too many for a Word table (at most {limit});"
+                                " export to .xlsx or narrow the filter.").format(
+                count=total, limit=DOCX_MAX_ROWS))
+    try:
+        if fmt == "csv":
+            count = _write_csv(path, header, pages(), delimiter)
+        elif fmt == "xlsx":
+            widths = [max(len(h) + 2, c.spec.width) for h, c in zip(header, cols, strict=True)]
+            count = _write_xlsx(path, header, rows(), title, widths)
+        elif fmt == "html":
+            count = _write_html(path, header, rows(), title)
+        elif fmt == "txt":
+            count = _write_txt(path, header, list(rows()))
+        else:
+            count = _write_docx(path, header, list(rows()), title)
+    except OSError as exc:
+        raise ExportError(_("Cannot write {path}: {reason}").format(
+            path=path, reason=exc.strerror or exc)) from None
+    _logged(actor, kind, fmt, path, count, query)
+    return ExportResult(path, fmt, count, header)
+
+
+@write
+def _logged(actor: Actor, kind: str, fmt: str, path: Path, count: int,
+            query: ListQuery | None) -> None:
+    details = {"format": fmt, "file": str(path), "rows": count}
+    if query is not None and (query.text or query.filters):
+        details["query"] = query.text
+        details["filters"] = {k: str(v) for k, v in query.filters.items()}
+    audit.log(actor, "export", kind, None, details=json.dumps(details, ensure_ascii=False))
