@@ -11,10 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services.core import audit, reassign, users
+from tui_crm.services.core import audit, audit_text, reassign, users
 from tui_crm.services.core.rights import ROLES, VISIBILITIES, Actor
 from tui_crm.ui.widgets import control_grid_css, fit_controls, translate_bindings
 
@@ -190,12 +189,12 @@ class AuditPane(Vertical):
                                 int(record) if record.isdigit() else None,
                                 action=value.get("audit-action") or None,
                                 login=value.get("audit-login") or None, limit=500)
-        for e in entries:
-            line = Text(f"{dates.format_datetime(e.at)}  ", style="dim")
-            line.append(f"{e.login or '—'} ", style="bold")
-            line.append(f"{e.action} {e.kind}" + (f" #{e.record_id}" if e.record_id else ""))
+        for e in audit_text.describe(entries):
+            line = Text(f"{e.at}  ", style="dim")
+            line.append(f"{e.who} ", style="bold")
+            line.append(" ".join(p for p in (e.action, e.section, e.record) if p))
             if e.field:
-                line.append(f"  {e.field}: {e.old!r} → {e.new!r}")
+                line.append(f": {e.field} {e.change}")
             if e.details:
                 line.append(f"  ({e.details})", style="dim")
             listing.add_option(Option(line))
