@@ -156,3 +156,40 @@ async def test_categories_controls_reachable(crm: CrmData, size: tuple[int, int]
             region = widget.region
             assert region.width >= 8 and region.right <= size[0], control
             assert inside_screen(app, widget), control
+
+
+async def test_reports_footer_follows_a_language_switch(crm: CrmData) -> None:
+    app = build_app(crm.path, language="ru", section="reports")
+    app.poll_seconds = 0
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Экспорт в Excel" in footer and "команды" in footer  # ^p, not "palette"
+        await pilot.press("ctrl+l")
+        await settle(pilot, rounds=8)  # the pane is mounted again in the new language
+        footer = screen_text(app).splitlines()[-1]
+        assert "Export to Excel" in footer and "palette" in footer
+        await pilot.press("ctrl+l")
+        await settle(pilot, rounds=8)  # the pane is mounted again in the new language
+        footer = screen_text(app).splitlines()[-1]
+        assert "Экспорт в Excel" in footer and "palette" not in footer
+
+
+async def test_palette_and_help_speak_russian(crm: CrmData) -> None:
+    app = build_app(crm.path, language="ru", section="organizations")
+    app.poll_seconds = 0
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Поиск команд…" in text and "Search for commands" not in text
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        rows = help_rows(app, app.screen.bindings_shown)
+        places = {place for place, *_rest in rows}
+        descriptions = {description for _p, _k, description, *_rest in rows}
+        assert "Следующее поле" in descriptions and "Focus Next" not in descriptions
+        assert not {"OptionList", "DataTable", "Screen", "RecordTable"} & places

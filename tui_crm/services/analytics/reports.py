@@ -161,7 +161,7 @@ def display(value: Any, kind: str) -> str:
     if kind == "bool":
         return "✓" if value else ""
     if kind == "percent":
-        return f"{value:.1f} %"
+        return values.format_percent(value)
     if kind == "decimal":
         text = f"{Decimal(str(value)).normalize():f}"
         return text.replace(".", ",") if get_language() == "ru" else text

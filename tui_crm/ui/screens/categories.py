@@ -28,6 +28,7 @@ from textual.widgets import (
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.analytics import segmentation as seg
+from tui_crm.services.core import values
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import RecordChanged
 from tui_crm.ui.widgets import (
@@ -46,6 +47,12 @@ def _month_label(key: str) -> str:
     from tui_crm.services.analytics.reports import MONTHS
 
     return f"{_(MONTHS[int(key[5:7]) - 1])} {key[:4]}"
+
+
+def period_label(period: str) -> str:
+    """"2026-07..2026-12" as people say it: "Июль 2026 – Декабрь 2026"."""
+    first, _sep, last = period.partition("..")
+    return _month_label(first) + (f" – {_month_label(last)}" if last else "")
 
 
 def period_options(latest: str) -> list[tuple[str, str]]:
@@ -237,7 +244,7 @@ class CategoriesPane(Vertical):
         what = _(seg.CRITERIA[result.criterion]).lower()
         counts = ", ".join(f"{_(seg.TIER_LABELS[t])} {n}" for t, n in result.counts().items())
         lines = [_("{period}: {n} clients with a value ({what}, total {total}); {counts}")
-                 .format(period=result.period, n=result.paying_clients, what=what,
+                 .format(period=period_label(result.period), n=result.paying_clients, what=what,
                          total=seg.format_value(result.total, scale), counts=counts)]
         lines += ["! " + m for m in result.tie_messages()]
         lines += result.pareto_messages()
@@ -272,8 +279,9 @@ class CategoriesPane(Vertical):
                 table.add_row(Text(str(r.rank), justify="right"), _(seg.TIER_LABELS[tier]),
                               r.name, Text(seg.format_value(r.value, result.scale),
                                            justify="right"),
-                              Text(f"{100 * float(r.value) / float(total):.1f}", justify="right"),
-                              Text(f"{100 * running / float(total):.1f}", justify="right"),
+                              Text(values.format_number(100 * float(r.value) / float(total)),
+                                   justify="right"),
+                              Text(values.format_number(100 * running / float(total)), justify="right"),
                               key=str(r.id))
                 shown += 1
         if result.paying_clients > SHOWN_ROWS:
@@ -299,7 +307,7 @@ class CategoriesPane(Vertical):
 
         for mv in result.monthly:
             table.add_row(_month_label(mv.month), str(mv.paying_clients), str(len(mv.vip_raw)),
-                          names(mv.entered), names(mv.dropped), f"{mv.vip_value_pct:.1f} %",
+                          names(mv.entered), names(mv.dropped), values.format_percent(mv.vip_value_pct),
                           key=mv.month)
         table.add_row(_("Over the span"), "", str(len(result.union)), "", "", "", key="union")
 
@@ -377,7 +385,7 @@ class CategoriesPane(Vertical):
         text = _("Write the categories of {period} ({what}) to {n} organizations?\n{counts}\n"
                  "Each change is kept in the client's history; VIPs without a contact for 30"
                  " days go to the follow-up queue.").format(
-            period=result.period, what=_(seg.CRITERIA[result.criterion]).lower(),
+            period=period_label(result.period), what=_(seg.CRITERIA[result.criterion]).lower(),
             n=result.paying_clients, counts=counts)
 
         def confirmed(choice: dict | None) -> None:

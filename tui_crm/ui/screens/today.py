@@ -275,7 +275,7 @@ class TodayPane(Vertical):
         if item is None:
             return
         if initial == "tomorrow":
-            initial = (item.starts_at + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+            initial = dates.format_datetime(item.starts_at + dt.timedelta(days=1))
         heading = _("Move {what}").format(what=item.organization or item.contact or item.title)
 
         def moved(result: Moved | None) -> None:

@@ -148,6 +148,15 @@ def text_choices(choices: Iterable[tuple[str, T]]) -> list[tuple[Text, T]]:
     return [(Text(label), value) for label, value in choices]
 
 
+def _refresh_footer(node: DOMNode) -> None:
+    from textual.dom import NoScreen
+
+    try:
+        node.refresh_bindings()
+    except NoScreen:  # removed meanwhile
+        pass
+
+
 def translate_bindings(node: DOMNode) -> None:
     """Show `node`'s binding descriptions in the current language (English kept as source).
 
@@ -168,3 +177,6 @@ def translate_bindings(node: DOMNode) -> None:
             if b.description else b
             for b in bindings
         ]
+    if getattr(node, "is_attached", False):
+        # A footer drawn before this (a pane mounted after a language switch) is redrawn.
+        node.call_after_refresh(_refresh_footer, node)
