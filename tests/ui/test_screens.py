@@ -45,8 +45,8 @@ def day_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CrmData:
     SNAPSHOT_HOME.mkdir(exist_ok=True)
     (SNAPSHOT_HOME / "clients.csv").write_text("name;city\nРомашка;Москва\n", encoding="utf-8")
     monkeypatch.setenv("HOME", str(SNAPSHOT_HOME))
-    monkeypatch.setenv("TUI_CRM_DATA_DIR", str(SNAPSHOT_HOME / "data"))  # shown by Documents
-    monkeypatch.setenv("TUI_CRM_CONFIG_DIR", str(SNAPSHOT_HOME / "config"))  # and by help
+    monkeypatch.setenv("TUI_CRM_DATA_DIR", f"{SNAPSHOT_HOME}-data")  # shown by Documents
+    monkeypatch.setenv("TUI_CRM_CONFIG_DIR", f"{SNAPSHOT_HOME}-config")  # and by help
     path = tmp_path / "data" / "screens.sqlite3"
     database = open_database(path)
     data = fill(users.resolve_actor())
