@@ -700,3 +700,9 @@ def total(kind: str) -> int:
     spec = kind_spec(kind)
     return spec.model.select(fn.COUNT(spec.model.id)).where(
         spec.model.deleted_at.is_null()).scalar() or 0
+
+
+def cards_of(actor: Actor, kind: str, rows: list[m.Record]) -> list[RecordView]:
+    """Full views (as `get` gives them) of rows the caller has read and found visible to
+    the actor: many cards at once, one query per referenced kind (mailings)."""
+    return _views(actor, kind_spec(kind), rows, full=True)

@@ -28,7 +28,7 @@ from tui_crm.services.core.search_docs import point_terms
 from tui_crm.services.core.translit import slug
 from tui_crm.text.identity import email_key, make_inn10, make_inn12, messenger_key
 from tui_crm.text.names import normalize_text
-from tui_crm.text.phones import format_phone
+from tui_crm.text.phones import format_phone, parse_phone
 
 CHUNK = 20_000
 
@@ -334,6 +334,13 @@ def _phone(code: str, n: int) -> tuple[str, str]:
     return e164, format_phone(e164)
 
 
+def _extension(e164: str, extension: int) -> tuple[str, str]:
+    """(normalized, shown) of an office number with an extension, as the phone rule stores
+    it ("+74951112233;ext=12", "+7 495 111-22-33 доб. 12")."""
+    phone = parse_phone(f"{e164} доб. {extension}")
+    return phone.normalized, phone.shown
+
+
 def _ts(value: dt.datetime) -> str:
     return str(value)  # every generated time is whole minutes: "YYYY-MM-DD HH:MM:SS"
 
@@ -437,8 +444,14 @@ def _chunks(rows: Iterable[Sequence[Any]]) -> Iterator[list[Sequence[Any]]]:
 
 
 class _Demo:
-    def __init__(self, rng: _Random, today: dt.date, months: int) -> None:
+    def __init__(self, rng: _Random, today: dt.date, months: int,
+                 complete: bool = False) -> None:
         self.rng = rng
+        # every optional field filled (round-trip tests of exports): the random draws of
+        # an ordinary demo are kept, so a seed still gives the same ordinary demo
+        self.complete = complete
+        self.emails: set[str] = set()  # every e-mail given so far (two people never share one)
+        self.handles: set[str] = set()  # and every messenger name
         self.today = today
         self.now = dt.datetime.combine(today, dt.time(12, 0))
         self.months = max(1, months)
@@ -458,6 +471,16 @@ class _Demo:
         self.used_domains: dict[str, int] = {}
         self.docs: list[tuple[str, int, str, str]] = []
 
+
+    def unique_email(self, email: str) -> str:
+        """`email`, or with a number added when someone has it already: the same address is
+        the same person (the duplicate rule), so a demo never gives two people one."""
+        local, _, domain = email.partition("@")
+        candidate, n = email, 2
+        while candidate.casefold() in self.emails:
+            candidate, n = f"{local}.{n}@{domain}", n + 1
+        self.emails.add(candidate.casefold())
+        return candidate
     def flush_docs(self) -> None:
         """Write the pending search documents (kind, id, title, body)."""
         if self.docs:
@@ -503,15 +526,18 @@ class _Demo:
         self.type_pool = [self.event_types[c] for c in codes
                           for _ in range(EVENT_TYPE_WEIGHTS.get(c, 1))]
         self.type_code = {v: k for k, v in self.event_types.items()}
-        def group(name: str, parent: int | None = None) -> int:
-            found = m.Group.get_or_none((m.Group.section == "organizations")
+        def group(name: str, parent: int | None = None, section: str = "organizations") -> int:
+            found = m.Group.get_or_none((m.Group.section == section)
                                         & (m.Group.name == name))
             return found.id if found else m.Group.create(
-                section="organizations", name=name, parent=parent).id
+                section=section, name=name, parent=parent).id
 
         regions = group("Регионы")
         self.groups = [group("Ключевые клиенты")] + [
             group(name, regions) for name in ("Сибирь", "Урал", "Поволжье")]
+        self.contact_groups = [group(name, section="contacts")
+                               for name in ("Бухгалтерия", "Руководители", "Закупки")] \
+            if self.complete else []
         tag_ids = {t.name: t.id for t in m.Tag.select()}
         for name in TAGS:
             if name not in tag_ids:
@@ -617,7 +643,7 @@ class _Demo:
             russian = rng.random() < 0.78
             city, _w, region, codes = rng.choice(self.cities)
             name, legal, sole = self.org_name(russian, city)
-            has_inn = russian or rng.random() < 0.5
+            has_inn = russian or rng.random() < 0.5 or self.complete
             inn = self.inn(region, sole) if has_inn else ""
             roll = rng.random()
             status = ("lead" if roll < 0.33 else "warm" if roll < 0.53
@@ -639,7 +665,10 @@ class _Demo:
             owner = rng.choice(self.owners)
             brand = legal.split("«")[1].rstrip("»") if "«" in legal else name
             domain = self.domain(brand) if not sole else ""
-            website = f"https://{domain}" if domain and rng.random() < 0.7 else ""
+            website = f"https://{domain}" if domain and (rng.random() < 0.7 or self.complete) \
+                else ""
+            if self.complete and not website:
+                website = f"https://{self.domain(name.split()[1])}"
             industry = rng.choice(RU_INDUSTRIES if russian else EN_INDUSTRIES)
             street = rng.choice(STREETS)
             address = f"{street}, д. {rng.randrange(1, 120)}"
@@ -654,6 +683,10 @@ class _Demo:
                 group = self.groups[2]
             elif city in ("Казань", "Самара", "Нижний Новгород", "Волгоград"):
                 group = self.groups[3]
+            if self.complete and group is None:
+                group = self.groups[1 + oid % 3]
+            if self.complete and cadence is None:
+                cadence = 30
             created = self.now - dt.timedelta(days=rng.randrange(30, 1100),
                                               minutes=rng.randrange(180))
             source = rng.choice(self.sources)
@@ -665,32 +698,35 @@ class _Demo:
             point_id += 1
             primary_phone = shown
             terms = point_terms("phone", shown, e164)
-            if rng.random() < 0.35:
+            if rng.random() < 0.35 or self.complete:
                 e164, shown = _mobile(rng)
                 points.append((point_id, oid, None, "phone", "mobile", shown, e164, True, 1))
                 point_id += 1
                 terms.extend(point_terms("phone", shown, e164))
-            if rng.random() < 0.05:
+            if rng.random() < 0.05 or self.complete:
                 e164, shown = _phone(code, rng.randrange(1_000_000, 10_000_000))
                 points.append((point_id, oid, None, "phone", "fax", shown, e164, True, 2))
                 point_id += 1
                 terms.extend(point_terms("phone", shown, e164))
             email = ""
-            if domain and rng.random() < 0.85:
+            if domain and (rng.random() < 0.85 or self.complete):
                 email = f"{rng.choice(('info', 'office', 'sales', 'zakaz', 'mail'))}@{domain}"
             elif sole:
                 email = f"{_latin(name.split()[1])}{rng.randrange(100)}@{rng.choice(MAIL_DOMAINS)}"
             if email:
+                email = self.unique_email(email)
                 key = email_key(email)
                 points.append((point_id, oid, None, "email", "work", email, key, True, 0))
                 point_id += 1
                 primary_email = email
                 terms.extend(point_terms("email", email, key))
-            if rng.random() < 0.1:
+            if rng.random() < 0.1 or self.complete:
                 for tag in rng.sample(self.tags, rng.randrange(1, 3)):
                     tag_links.append(("organizations", oid, tag))
                     terms.append(self.tag_names[tag])
-            notes = rng.choice(ORG_NOTES) if rng.random() < 0.3 else ""
+            notes = rng.choice(ORG_NOTES) if rng.random() < 0.3 or self.complete else ""
+            if self.complete and not notes:
+                notes = ORG_NOTES[0]
             rows.append((
                 oid, name, legal, inn, industry, city, address, website, notes, group, owner,
                 status, category, source, cadence, rng.random() < 0.03, primary_phone,
@@ -759,12 +795,13 @@ class _Demo:
         points: list[tuple] = []
         tag_links: list[tuple] = []
         point_id = self.w.next_id(m.ContactPoint)
+        taken: set[tuple[str, str, str, int]] = set()
         for i in range(count):
             cid = first_id + i
             org_index = None
             if i < n_orgs:
                 org_index = i  # every organization gets a first person
-            elif n_orgs and rng.random() < 0.85:
+            elif n_orgs and (rng.random() < 0.85 or self.complete):
                 org_index = rng.randrange(n_orgs)
             if org_index is not None:
                 oid = self.org_first + org_index
@@ -777,27 +814,39 @@ class _Demo:
                 russian = rng.random() < 0.8
                 owner = rng.choice(self.owners)
             last, first, middle, _male = self.person(russian)
+            if self.complete and not middle:
+                middle = rng.choice(self.ru_male)[3] if russian else rng.choice(EN_MALE)
+            while oid is not None and (last, first, middle, oid) in taken:
+                # one full name twice in one company is one person (the duplicate rule)
+                last, first, middle, _male = self.person(russian)
+            taken.add((last, first, middle, oid))
             if oid is not None:
                 position, _w, dm = rng.choice(self.ru_positions if russian else self.en_positions)
-                role = rng.choice(RU_ROLES if russian else EN_ROLES) if rng.random() < 0.4 else ""
+                role = rng.choice(RU_ROLES if russian else EN_ROLES) \
+                    if rng.random() < 0.4 or self.complete else ""
+                if self.complete and not role:
+                    role = (RU_ROLES if russian else EN_ROLES)[0]
             else:
                 position, dm, role = "", False, ""
             birthday = None
-            if rng.random() < 0.7:
+            if rng.random() < 0.7 or self.complete:
                 birthday = dt.date(self.today.year - rng.randrange(22, 66), rng.randrange(1, 13),
                                    rng.randrange(1, 29))
             e164, shown = _mobile(rng)
+            mobile = e164
             points.append((point_id, None, cid, "phone", "mobile", shown, e164, True, 0))
             point_id += 1
             primary_phone, primary_email = shown, ""
             terms = point_terms("phone", shown, e164)
-            if oid is not None and rng.random() < 0.3:
+            if oid is not None and (rng.random() < 0.3 or self.complete):
                 code = rng.choice(self.cities)[3][0]
                 e164, shown = _phone(code, rng.randrange(1_000_000, 10_000_000))
+                if self.complete:  # an office phone with the person's extension
+                    e164, shown = _extension(e164, rng.randrange(1, 1000))
                 points.append((point_id, None, cid, "phone", "work", shown, e164, True, 1))
                 point_id += 1
                 terms.extend(point_terms("phone", shown, e164))
-            if rng.random() < 0.8:
+            if rng.random() < 0.8 or self.complete:
                 local = f"{_latin(first)[:1]}.{_latin(last)}"
                 domain = self.org_domain[org_index] if org_index is not None else ""
                 if domain and rng.random() < 0.8:
@@ -805,40 +854,58 @@ class _Demo:
                 else:
                     email = f"{local}{rng.randrange(1, 1000)}@{rng.choice(MAIL_DOMAINS)}"
                     kind = "personal"
+                email = self.unique_email(email)
                 key = email_key(email)
                 points.append((point_id, None, cid, "email", kind, email, key, True, 0))
                 point_id += 1
                 primary_email = email
                 terms.extend(point_terms("email", email, key))
-            if rng.random() < 0.25:
+            if rng.random() < 0.25 or self.complete:
                 handle = f"@{_latin(last).replace('-', '_')}_{rng.randrange(10, 99)}"
+                base, n = handle, 2
+                while handle in self.handles:  # a Telegram name belongs to one person
+                    handle, n = f"{base}{n}", n + 1
+                self.handles.add(handle)
                 key = messenger_key(handle)
                 points.append((point_id, None, cid, "messenger", "telegram", handle, key, True,
                                0))
                 point_id += 1
                 terms.extend(point_terms("messenger", handle, key))
             if rng.random() < 0.08:
-                points.append((point_id, None, cid, "messenger", "whatsapp", e164, e164,
+                number = mobile if self.complete else e164  # never an extension
+                points.append((point_id, None, cid, "messenger", "whatsapp", number, number,
                                True, 1))
                 point_id += 1
-                terms.extend(point_terms("messenger", e164, e164))
-            if rng.random() < 0.04:
+                terms.extend(point_terms("messenger", number, number))
+            if rng.random() < 0.04 or self.complete:
                 tag = rng.choice(self.tags)
                 tag_links.append(("contacts", cid, tag))
                 terms.append(self.tag_names[tag])
             created = self.now - dt.timedelta(days=rng.randrange(10, 1000),
                                               minutes=rng.randrange(180))
-            hobbies = rng.choice(HOBBIES) if rng.random() < 0.2 else ""
+            hobbies = rng.choice(HOBBIES) if rng.random() < 0.2 or self.complete else ""
+            source = rng.choice(self.sources) if rng.random() < 0.7 or self.complete else None
+            registration = residence = notes = ""
+            cadence = group = None
+            if self.complete:
+                city = rng.choice(self.cities)[0]
+                registration = f"{city}, {rng.choice(STREETS)}, д. {rng.randrange(1, 120)}"
+                residence = f"{city}, {rng.choice(STREETS)}, д. {rng.randrange(1, 120)}," \
+                            f" кв. {rng.randrange(1, 300)}"
+                notes = rng.choice(RESULT_NOTES) or RESULT_NOTES[0]
+                cadence = rng.choice((14, 30, 60))
+                group = rng.choice(self.contact_groups)
             rows.append((
                 cid, last, first, middle, oid, position, role, dm, birthday, hobbies,
-                owner, rng.choice(self.sources) if rng.random() < 0.7 else None,
-                rng.random() < 0.03, primary_phone, primary_email, 1, _ts(created),
-                _ts(created), owner, owner,
+                owner, source, rng.random() < 0.03, primary_phone, primary_email, 1,
+                _ts(created), _ts(created), owner, owner, registration, residence, notes,
+                cadence, group,
             ))
             full_name = lookups.contact_name(last, first, middle)
             org_name = self.org_names[org_index] if org_index is not None else ""
             self.docs.append(("contacts", cid, full_name, _body(
-                (last, first, middle, position, role, hobbies, org_name, *terms))))
+                (last, first, middle, position, role, hobbies, registration, residence, notes,
+                 org_name, *terms))))
             self.contact_org.append(oid)
             self.contact_owner.append(owner)
             self.contact_names.append(full_name)
@@ -846,7 +913,8 @@ class _Demo:
             "id", "last_name", "first_name", "middle_name", "organization", "position", "role",
             "is_decision_maker", "birthday", "hobbies", "owner", "source", "opt_out",
             "primary_phone", "primary_email", "version", "created_at", "updated_at",
-            "created_by", "updated_by"), rows)
+            "created_by", "updated_by", "registration_address", "residence_address", "notes",
+            "cadence_days", "group"), rows)
         self.counts["contacts"] = len(rows)
         self.flush_docs()
         self._points(points)
@@ -1129,14 +1197,17 @@ class _Demo:
 
 def generate(orgs: int = 200, contacts: int = 400, events: int = 2000, seed: int = 1,
              payments: int | None = None, months: int = 12,
-             today: dt.date | None = None) -> dict[str, int]:
+             today: dt.date | None = None, complete: bool = False) -> dict[str, int]:
     """Fill the bound database with demo data; return how many rows of each kind were added.
 
     Deterministic for a seed and `today`. Needs an open, migrated database (`open_database`).
+    `complete`: every optional field of organizations and contacts filled (every contact
+    works somewhere, has a birthday, an office phone with an extension, addresses, notes…),
+    for round-trip tests of exports.
     """
     orgs, contacts, events = max(0, orgs), max(0, contacts), max(0, events)
     payments = orgs if payments is None else max(0, payments)
-    demo = _Demo(_Random(seed), today or dt.date.today(), months)
+    demo = _Demo(_Random(seed), today or dt.date.today(), months, complete)
     db = demo.db
     with _foreign_keys_trusted(db), db.atomic(), _bulk_mode(db):
         demo.users()

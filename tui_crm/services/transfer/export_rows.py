@@ -32,6 +32,7 @@ from tui_crm.services.core import lookups, records, values
 from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpec
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import org_names
 from tui_crm.validate import format_phone
 
 if TYPE_CHECKING:
@@ -176,6 +177,7 @@ class _Context:
         self.ru = self.language == "ru"
         self.yes, self.no = _("yes"), _("no")
         self.names: dict[str, dict[Any, str]] = {}
+        self.namesakes = org_names.Namesakes()
         self._points: dict[str, dict[int, str]] | None = None
         self._custom: dict[int, dict[int, str]] | None = None
         self.customs: list[m.CustomField] = []
@@ -193,7 +195,10 @@ class _Context:
             missing = set(column) - cache.keys()
             if missing:
                 cache.update(dict.fromkeys(missing, ""))  # a gone record: named "" once
-                cache.update(lookups.names(ref_type, missing, actor=self.actor))
+                named = lookups.names(ref_type, missing, actor=self.actor)
+                cache.update(named)
+                if ref_type == "organization":  # a shared name with its INN (org_names)
+                    cache.update(self.namesakes.names(named))
             return list(map(cache.__getitem__, column))
         return convert
 

@@ -589,20 +589,25 @@ class MainScreen(Screen):
                 return
             from tui_crm.services.transfer import exporting
 
+            csv = path.lower().endswith(".csv")
             try:
-                result = exporting.export(self.actor, kind, path, query=query)
+                result = exporting.export(self.actor, kind, path, query=query,
+                                          encoding=modal.encoding if csv else None)
             except CrmError as exc:
                 self.app.notify(str(exc), severity="error", markup=False)
                 return
             self.app.notify(_("Exported {rows} rows to {path}").format(
                 rows=result.rows, path=result.path), markup=False)
+            for warning in result.warnings:
+                self.app.notify(warning, severity="warning", markup=False, timeout=15)
 
-        formats = ("xlsx", "csv", "html", "txt", "docx")
+        formats = ("xlsx", "csv", "ods", "html", "txt", "docx")
         if kind in ("organizations", "contacts"):
             formats += ("vcf",)
-        if kind == "events":
+        if kind in ("events", "tasks"):
             formats += ("ics",)
-        self.app.push_screen(ExportModal(f"{kind}.xlsx", formats), chosen)
+        modal = ExportModal(f"{kind}.xlsx", formats)
+        self.app.push_screen(modal, chosen)
 
     def action_deals_board(self) -> None:
         from tui_crm.ui.screens.deals_board import DealsBoardScreen

@@ -36,7 +36,7 @@ NUMERIC = ("int", "money", "decimal", "percent")
 
 
 class ExportModal(ModalScreen[str | None]):
-    """Where to write the .xlsx file."""
+    """Where to write the file (and, when CSV is offered, in which encoding: `encoding`)."""
 
     DEFAULT_CSS = modal_css("ExportModal")
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="reports.export.cancel")]
@@ -45,6 +45,7 @@ class ExportModal(ModalScreen[str | None]):
         super().__init__()
         self.default_path = default_path
         self.formats = formats
+        self.encoding = "utf-8"  # a CSV file's, chosen below when CSV is offered
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -55,6 +56,10 @@ class ExportModal(ModalScreen[str | None]):
                             .format(formats=", ".join(f".{f}" for f in self.formats)),
                             classes="title", markup=False)
             yield Input(self.default_path, id="path")
+            if "csv" in self.formats:
+                yield Select([(_("CSV in UTF-8 (Excel, Google Sheets, LibreOffice)"), "utf-8"),
+                              (_("CSV in Windows-1251 (old Excel, 1C)"), "cp1251")],
+                             value="utf-8", allow_blank=False, id="encoding")
             yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Export"), variant="primary", id="export")
@@ -71,6 +76,8 @@ class ExportModal(ModalScreen[str | None]):
             return
         if not any(path.lower().endswith(f".{f}") for f in self.formats):
             path += f".{self.formats[0]}"
+        if "csv" in self.formats:
+            self.encoding = str(self.query_one("#encoding", Select).value)
         self.dismiss(str(Path(path).expanduser()))
 
     @on(Input.Submitted, "#path")

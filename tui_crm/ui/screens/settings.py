@@ -330,6 +330,34 @@ class FieldsTab(SettingsTab):
             self.changed()
 
 
+class TimeZoneTab(SettingsTab):
+    """The company's time zone: calendar (.ics) exports write their times in it."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="settings-row"):
+            yield Label(_("Time zone"), classes="settings-caption")
+            yield Input(self._stored(), placeholder=settings.server_time_zone(),
+                        id="time-zone", compact=True)
+            yield Button(_("Save"), id="time-zone-save", compact=True)
+        yield Static(_("Calendar files (.ics) give times in this zone. An IANA name such as"
+                       " Europe/Moscow; empty: the server's zone ({zone}).").format(
+            zone=settings.server_time_zone()), classes="settings-hint", markup=False)
+        yield self.error_line()
+
+    @staticmethod
+    def _stored() -> str:
+        value = settings.get_value(settings.TIME_ZONE_KEY, "")
+        return value if isinstance(value, str) else ""
+
+    @on(Button.Pressed, "#time-zone-save")
+    @on(Input.Submitted, "#time-zone")
+    def save(self) -> None:
+        zone = self.query_one("#time-zone", Input)
+        if self.run_service(settings.set_time_zone, self.actor, zone.value):
+            zone.value = self._stored()
+            self.changed()
+
+
 class EventTypesTab(SettingsTab):
     """Event types (call, meeting, …) and the results a manager picks after each."""
 
@@ -527,6 +555,8 @@ class SettingsPane(Vertical):
                     yield FieldsTab(self.actor)
                 with TabPane(_("Event types"), id="event-types"):
                     yield EventTypesTab(self.actor)
+                with TabPane(_("Time zone"), id="time-zone-tab"):
+                    yield TimeZoneTab(self.actor)
             with TabPane(_("Appearance"), id="appearance"):
                 yield AppearanceTab(self.actor)
 
