@@ -17,7 +17,7 @@ ACTIONS = {  # what the person did: "anna changed …"
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"),
     "restore": N_("restored"), "export": N_("exported"), "import": N_("imported"),
     "import_undo": N_("cancelled an import"), "mail": N_("mailed"),
-    "meeting_report": N_("wrote a meeting report"), "merge": N_("merged"),
+    "meeting_report": N_("wrote a meeting report"), "merge": N_("merged a duplicate"),
     "reassign": N_("handed clients over"), "reschedule": N_("rescheduled"),
     "settings": N_("changed settings"), "snooze": N_("postponed"),
 }
