@@ -366,6 +366,16 @@ def format_number(value: Decimal | float | int | None, places: int = 1,
     return text
 
 
+def format_prefill(value: Decimal | float | int | None, language: str | None = None) -> str:
+    """An amount put into a box to be edited: as shown, but in English without the
+    thousands commas, which the number parser would not read back."""
+    if value is None:
+        return ""
+    if (language or get_language()) == "ru":
+        return format_amount(value, "ru")
+    return f"{Decimal(str(value)) if isinstance(value, float) else Decimal(value):.2f}"
+
+
 def format_percent(value: Decimal | float | int | None, places: int = 1,
                    language: str | None = None) -> str:
     """A percentage for the locale: "16,7 %" in Russian, "16.7 %" in English."""

@@ -49,7 +49,7 @@ class PaymentModal(ModalScreen[dict | None]):
         with Vertical():
             yield Label(self.heading, classes="title", markup=False)
             yield Label(_("Amount"))
-            yield Input(values.format_amount(self.amount) if self.amount else "", id="amount")
+            yield Input(values.format_prefill(self.amount) if self.amount else "", id="amount")
             yield Label(_("Date"))
             yield Input(dates.format_date(self.today), id="date")
             yield Label(_("Description"))
