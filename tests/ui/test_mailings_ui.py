@@ -287,3 +287,28 @@ async def test_a_viewer_gets_a_message_not_the_accounts(crm: Crm) -> None:
         assert not isinstance(app.screen, RecipientPicker)
         messages = [n.message for n in app._notifications]  # noqa: SLF001 - Textual's list
         assert any("mail" in m and "\n" not in m for m in messages), messages
+
+
+async def test_a_template_with_an_unknown_field_warns_on_preview_and_save(crm: Crm) -> None:
+    """Issue 15: a field no recipient has ("{{ greeting }}", "{{ contact.nick }}") is named
+    in the preview, and saving warns once before it keeps the template."""
+    app = Host(crm.actor)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await pilot.press("t")
+        editor = app.screen
+        assert isinstance(editor, TemplateEditor)
+        await typed(pilot, "Greeting")
+        await pilot.press("tab")
+        await typed(pilot, "Hi")
+        editor.query_one("#te-body", TextArea).text = "{{ greeting }} {{ contact.first_name }}"
+        await pilot.pause()
+        assert "greeting" in shown(app, "#te-preview")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, TemplateEditor)  # warned, not saved yet
+        assert "greeting" in shown(app, "#te-error") and "Save again" in shown(app, "#te-error")
+        assert templates.list_templates(crm.actor) == []
+        await pilot.press("ctrl+s")  # saving again keeps it as it is
+        await pilot.pause()
+        assert not isinstance(app.screen, TemplateEditor)
+        assert [t.name for t in templates.list_templates(crm.actor)] == ["Greeting"]

@@ -23,13 +23,15 @@ def refresh_contact_dates(organization_id: int | None, contact_id: int | None,
     event, or the next repeat of a planned series) — the aggregates run in SQL, so concurrent
     sessions cannot overwrite each other's values."""
     now = now or m.now()
+    tomorrow = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
     for model, column, record_id in ((m.Organization, m.Event.organization, organization_id),
                                      (m.Contact, m.Event.contact, contact_id)):
         if not record_id:
             continue
         alive = (column == record_id) & m.Event.deleted_at.is_null()
+        # A "done" event dated on a later day (typed so in a form) is no contact yet.
         last = (m.Event.select(fn.MAX(m.Event.starts_at))
-                .where(alive & (m.Event.status == "done")))
+                .where(alive & (m.Event.status == "done") & (m.Event.starts_at < tomorrow)))
         nxt = (m.Event.select(fn.MIN(m.Event.starts_at))
                .where(alive & (m.Event.status == OPEN) & (m.Event.rrule == "")))
         model.update(last_contact_at=last, next_contact_at=nxt).where(

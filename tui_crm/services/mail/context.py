@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from peewee import CharField, TextField
@@ -299,6 +299,7 @@ class Preview:
     body: str
     html: bool
     attachments: list[mail_files.Attachment]
+    unknown: list[str] = field(default_factory=list)  # fields the record has not: blank
 
 
 def _render_pair(subject_tpl: templating.Compiled, body_tpl: templating.Compiled,
@@ -319,11 +320,15 @@ def recipient_context(actor: Actor, kind: str, record_id: int,
 
 def render_preview(context: dict[str, Any], *, subject: str, body: str, html: bool = False
                    ) -> Preview:
-    """A template filled in with a context from `recipient_context`."""
-    subj, text = _render_pair(templating.compile_template(subject),
-                              templating.compile_template(body, html=html), context)
+    """A template filled in with a context from `recipient_context`, with the fields it
+    reads that the context has not."""
+    subject_tpl = templating.compile_template(subject)
+    body_tpl = templating.compile_template(body, html=html)
+    subj, text = _render_pair(subject_tpl, body_tpl, context)
+    unknown = sorted(set(templating.unknown_fields(subject_tpl, context))
+                     | set(templating.unknown_fields(body_tpl, context)))
     return Preview(context["recipient"]["name"], context["recipient"]["email"], subj, text,
-                   html, [])
+                   html, [], unknown)
 
 
 def preview(actor: Actor, *, subject: str, body: str, html: bool = False, kind: str,
@@ -340,7 +345,7 @@ def preview_template(actor: Actor, template: str | int, *, kind: str, record_id:
     result = preview(actor, subject=tpl.subject, body=tpl.body, html=bool(tpl.html), kind=kind,
                      record_id=record_id, account=account)
     return Preview(result.to_name, result.to_address, result.subject, result.body, result.html,
-                   mail_files.parse(tpl.attachments))
+                   mail_files.parse(tpl.attachments), result.unknown)
 
 
 def preview_recipient(actor: Actor, mailing_id: int, recipient_id: int | None = None) -> Preview:

@@ -288,6 +288,13 @@ LINKS = (
 # --- helpers ----------------------------------------------------------------------------------
 
 
+TODAY_EVENTS = 12  # calls and meetings planned for today, per manager
+OVERDUE_EVENTS = 4  # planned in the last days and not logged, per manager
+OVERDUE_DAYS = 7
+TASKS_DUE = 3  # open tasks due by today, per manager
+STALLED_EVERY = 3  # every third warm client has no next step (Follow-ups flags them)
+
+
 def _adjective(masculine: str, gender: str) -> str:
     if gender == "m":
         return masculine
@@ -470,6 +477,11 @@ class _Demo:
             r[0] for r in self.db.execute_sql("SELECT inn FROM organization WHERE inn <> ''"))
         self.used_domains: dict[str, int] = {}
         self.docs: list[tuple[str, int, str, str]] = []
+        # A manager's day looks like one whatever the base's size (issue 15: not 1,400
+        # items): at most so many calls and meetings today, a few overdue, a few tasks due.
+        self.on_today: dict[int, int] = {}
+        self.overdue: dict[int, int] = {}
+        self.tasks_due: dict[int, int] = {}
 
 
     def unique_email(self, email: str) -> str:
@@ -553,9 +565,14 @@ class _Demo:
             day -= dt.timedelta(days=day.weekday() - 4)
         return dt.datetime.combine(day, dt.time(rng.randrange(9, 18), rng.choice((0, 15, 30, 45))))
 
-    def when_future(self) -> dt.datetime:
+    def when_future(self, assignee: int | None = None) -> dt.datetime:
         rng = self.rng
-        if rng.random() < 0.15:
+        today = rng.random() < 0.15
+        if today and assignee is not None:
+            today = self.on_today.get(assignee, 0) < TODAY_EVENTS
+            if today:
+                self.on_today[assignee] = self.on_today.get(assignee, 0) + 1
+        if today:
             day = self.today
         else:
             day = self.today + dt.timedelta(days=rng.randrange(1, 61))
@@ -963,6 +980,9 @@ class _Demo:
                 titles = (RU_EVENT_TITLES if russian else EN_EVENT_TITLES).get(code, ("",))
                 title = rng.choice(titles)
                 past = rng.random() < 0.7
+                if org_index is not None and org_index % STALLED_EVERY == 0 \
+                        and self.org_status[org_index] == "warm":
+                    past = True  # a warm client nobody planned the next step for
                 result = None
                 note = next_step = ""
                 reminder = None
@@ -970,6 +990,12 @@ class _Demo:
                     starts = self.when_past()
                     roll = rng.random()
                     status = "done" if roll < 0.86 else "missed" if roll < 0.94 else "cancelled"
+                    if starts.date() >= self.today - dt.timedelta(days=OVERDUE_DAYS) \
+                            and rng.random() < 0.3 \
+                            and self.overdue.get(assignee, 0) < OVERDUE_EVENTS:
+                        # Not done yet: an overdue item on the manager's Today.
+                        self.overdue[assignee] = self.overdue.get(assignee, 0) + 1
+                        status = "planned"
                     if status == "done" and self.results.get(type_id):
                         result, warm = rng.choice(self.results[type_id])
                         if rng.random() < 0.5:
@@ -977,7 +1003,7 @@ class _Demo:
                         if warm:
                             next_step = rng.choice(NEXT_STEPS)
                 else:
-                    starts = self.when_future()
+                    starts = self.when_future(assignee)
                     status = "planned"
                     if rng.random() < 0.4:
                         reminder = rng.choice((10, 15, 30, 60))
@@ -1027,6 +1053,14 @@ class _Demo:
                 status, due = "in_progress", self.when_future()
             else:
                 status, due = ("done" if roll < 0.95 else "cancelled"), self.when_past()
+            if status in ("open", "in_progress") and due.date() <= self.today:
+                # Due by today: a few per manager; the rest were done in time.
+                if self.tasks_due.get(assignee, 0) < TASKS_DUE:
+                    self.tasks_due[assignee] = self.tasks_due.get(assignee, 0) + 1
+                elif due.date() < self.today:
+                    status = "done"
+                else:
+                    due += dt.timedelta(days=rng.randrange(1, 15))
             title = rng.choice(TASK_TITLES)
             if oid is not None and rng.random() < 0.5:
                 title = f"{title}: {self.org_names[org_index]}"

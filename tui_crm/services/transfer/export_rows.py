@@ -3,7 +3,7 @@
 Building a RecordView per row (model objects, every reference named, display text for
 every field, a title) cost ~95 % of a 100k-row export. Here one query gives the records'
 own columns in the table's order, under the table's own filter, sort and visibility
-(records._filtered / records._order, so a user exports what the table shows them and no
+(records._filtered / records.list_order, so a user exports what the table shows them and no
 more); each page of rows then gets its phones, e-mails, messengers, tags and custom values
 in one query apiece, and referenced names come from a cache that grows as new ids appear
 (a handful of users, sources and groups are read once).
@@ -89,7 +89,7 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
             if conv is not None:
                 fixed.append((index, conv))
     exprs.append(model.id)
-    ordered = select.select(*exprs).order_by(*records._order(spec, query))
+    ordered = select.select(*exprs).order_by(*records.list_order(spec, query))
     total = ordered.count() if progress is not None else 0
     sql, params = ordered.sql()
 

@@ -373,6 +373,8 @@ def attachments_text(attachments: list[mail_files.Attachment]) -> str:
 
 def _preview_text(shown: context.Preview) -> Text:
     text = Text()
+    if shown.unknown:
+        text.append(_unknown_warning(shown.unknown) + "\n", style="bold yellow")
     text.append(_("To: {name} <{address}>").format(name=shown.to_name,
                                                     address=shown.to_address), style="dim")
     text.append("\n")
@@ -382,6 +384,11 @@ def _preview_text(shown: context.Preview) -> Text:
     text.append("\n\n")
     text.append(message.html_to_text(shown.body) if shown.html else shown.body)
     return text
+
+
+def _unknown_warning(fields: list[str]) -> str:
+    return _("Unknown fields, shown blank: {fields}").format(
+        fields=", ".join("{{ " + f + " }}" for f in fields))
 
 
 class TemplateEditor(ModalScreen[templates.TemplateView | None]):
@@ -413,6 +420,8 @@ class TemplateEditor(ModalScreen[templates.TemplateView | None]):
         self.version: int | None = None
         self.candidates: list[Candidate] = []
         self.contexts: dict[tuple[str, int], dict] = {}  # the fields of each previewed record
+        self.warning = ""  # what the preview found wrong (unknown or missing fields)
+        self._warned = ""  # the warning a save already showed
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -517,13 +526,23 @@ class TemplateEditor(ModalScreen[templates.TemplateView | None]):
                 body=self.query_one("#te-body", TextArea).text,
                 html=self.query_one("#te-html", Checkbox).value)
         except CrmError as exc:
-            preview.update(Text(_("For {name}: {problem}").format(
-                name=_candidate_label(who), problem=error_text(exc)), style="bold red"))
+            self.warning = _("For {name}: {problem}").format(
+                name=_candidate_label(who), problem=error_text(exc))
+            preview.update(Text(self.warning, style="bold red"))
             return
+        self.warning = _unknown_warning(shown.unknown) if shown.unknown else ""
         preview.update(_preview_text(shown))
 
     # saving
     def action_save(self) -> None:
+        self.update_preview()
+        if self.warning and self.warning != self._warned:
+            # A field the recipients have not goes out blank or stops the send: say so
+            # once; a second save keeps the template as it is.
+            self._warned = self.warning
+            self.query_one("#te-error", Static).update(
+                self.warning + " " + _("Save again to keep it as it is."))
+            return
         raw = self.query_one("#te-attachments", Input).value
         values = {
             "name": self.query_one("#te-name", Input).value,

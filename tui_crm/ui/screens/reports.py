@@ -29,6 +29,8 @@ from tui_crm.ui.widgets import (
     fit_controls,
     modal_css,
     translate_bindings,
+    typed_actions,
+    typing_in_field,
 )
 
 EVERYONE = "*"
@@ -230,6 +232,10 @@ class ReportsPane(Vertical):
         Binding("m", "meeting", N_("Meeting report"), id="reports.meeting"),
         Binding("j", "journal", N_("Lateness / journal"), id="reports.journal"),
         Binding("r", "refresh", N_("Refresh"), id="reports.refresh"),
+        Binding("right_square_bracket", "step_report(1)", N_("Next report"),
+                id="reports.next"),
+        Binding("left_square_bracket", "step_report(-1)", N_("Previous report"),
+                id="reports.previous"),
     ]
 
     def __init__(self, actor: Actor, *, report: str = "activity", start: dt.date | None = None,
@@ -314,6 +320,20 @@ class ReportsPane(Vertical):
         self.action_refresh()
 
     # --- building ---
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a date is typed, its letters go into the field: the footer does not
+        # offer them (issue 15: "e" typed into the date, not Export).
+        if action in typed_actions(self.BINDINGS) and typing_in_field(self):
+            return False
+        return True
+
+    def action_step_report(self, step: int) -> None:
+        """`[` / `]`: the previous / next report, without reaching for the list."""
+        select = self.query_one("#rep-name", Select)
+        names = list(reports.REPORTS)
+        current = names.index(select.value) if select.value in names else 0
+        select.value = names[(current + step) % len(names)]
 
     def action_refresh(self) -> None:
         try:

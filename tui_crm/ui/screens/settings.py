@@ -482,13 +482,18 @@ class AppearanceTab(SettingsTab):
     def _app_theme_changed(self, name: str) -> None:
         select = self.query_one("#theme-select", Select)
         if select.value != name and name in available_theme_names(self.app):
-            select.value = name
+            # Only show it: a Changed from here would set the theme back (ctrl+t pressed
+            # fast made the box and the theme set each other for minutes).
+            with select.prevent(Select.Changed):
+                select.value = name
 
     @on(Select.Changed, "#theme-select")
     def _theme_changed(self, event: Select.Changed) -> None:
         name = event.value
         if not isinstance(name, str) or name == self.app.theme:
             return  # the initial value, or no change
+        if name != event.select.value:
+            return  # a stale choice: the box shows another theme by now
         try:
             self.app.theme = name
         except Exception:  # noqa: BLE001 - an unknown or unusable theme must not crash the app
