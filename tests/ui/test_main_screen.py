@@ -457,7 +457,7 @@ async def test_help_lists_the_keys_of_the_focused_place(crm: CrmData) -> None:
         described = {(place, keys, description) for place, keys, description, _e, _i in rows}
         assert ("Table", "↑ / k", "Up") in described
         assert ("Everywhere", "^f", "Search") in described
-        assert ("Everywhere in a section", "n / ^↓", "Next") in described
+        assert ("Everywhere in a section", "n / ^↓", "Next record") in described
         await pilot.press("escape")
         await pilot.press("slash", "question_mark")  # in the filter box ? is a letter
         await settle(pilot)

@@ -53,7 +53,8 @@ async def test_audit_pane_filters_by_section_and_record(crm: CrmData) -> None:
         await settle(pilot)
         listing = pane.query_one("#audit-list")
         lines = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
-    assert len(lines) == 1 and "city" in lines[0] and "Тверь" in lines[0]
+    assert len(lines) == 1
+    assert "changed Organizations «Ромашка»: City Москва → Тверь" in lines[0]  # human terms
 
 
 async def test_the_last_admin_is_kept_by_the_users_pane(crm: CrmData) -> None:

@@ -105,6 +105,22 @@ def test_version(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"tui-crm {tui_crm.__version__}"
 
 
+def test_argparse_speaks_russian(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse's own words follow --lang: the help's headings and its usage errors."""
+    assert main(["--lang", "ru", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("использование: tui-crm")
+    assert "позиционные аргументы" in out and "показать эту справку и выйти" in out
+    assert "positional arguments" not in out and "usage:" not in out
+    assert main(["--lang", "ru", "show"]) == 2
+    err = capsys.readouterr().err
+    assert "не хватает аргументов: SECTION, ID" in err and "required" not in err
+    assert main(["--lang", "ru", "--lang", "xx"]) == 2
+    assert "недопустимое значение: 'xx'" in capsys.readouterr().err
+    assert main(["--lang", "en", "show"]) == 2  # and back in English in the same process
+    assert "the following arguments are required" in capsys.readouterr().err
+
+
 def test_help_lists_the_commands(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out

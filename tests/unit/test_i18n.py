@@ -161,3 +161,94 @@ def test_the_real_catalogue_parses_and_translates(english) -> None:
     i18n.set_language("xx")
     assert i18n.get_language() == "en"
     assert i18n._("Organizations") == "Organizations"
+
+
+# --- what reaches the screen ------------------------------------------------------------------
+
+SNAPSHOTS = Path(__file__).parents[1] / "ui" / "__snapshots__" / "test_screens"
+
+
+def _svg_lines(path: Path) -> list[str]:
+    """The text lines of a screen snapshot (Rich's SVG: one <text> per run of a style, each
+    clipped to its line)."""
+    import html
+    import re
+
+    lines: dict[int, list[str]] = {}
+    for line_no, text in re.findall(
+            r'<text [^>]*clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>([^<]*)</text>',
+            path.read_text(encoding="utf-8")):
+        lines.setdefault(int(line_no), []).append(html.unescape(text).replace("\xa0", " "))
+    return ["".join(parts) for _n, parts in sorted(lines.items())]
+
+
+# Keys are drawn by their names in every language ("tab", "home" in the help and footer);
+# the same words as messages (a "home" phone) are not told apart on screen.
+KEY_NAMES = {"tab", "home", "end", "enter", "space", "delete", "insert", "escape"}
+
+
+def _untranslated_on(lines: list[str], catalog: dict[str, str]) -> set[str]:
+    """English messages of the catalogue drawn as they are (not in Russian) on these lines."""
+    import re
+
+    drawn = "\n".join(lines)
+    found = set()
+    for msgid, msgstr in catalog.items():
+        if msgid == msgstr or "{" in msgid or len(msgid) < 3 or not re.search("[A-Za-z]", msgid):
+            continue
+        if msgid in KEY_NAMES:
+            continue
+        if re.search(r"(?<![\w.@/-])" + re.escape(msgid) + r"(?![\w@/-])", drawn):
+            found.add(msgid)
+    return found
+
+
+def test_russian_screens_show_no_english_message() -> None:
+    """Every Russian snapshot of tests/ui/test_screens.py (every section, dialog and report
+    at 80×24), read as drawn: no message of the catalogue is left in English."""
+    catalog = i18n.parse_po(RU_PO.read_text(encoding="utf-8"))
+    shots = sorted(SNAPSHOTS.glob("*-ru].svg"))
+    assert len(shots) > 40, "the Russian screen snapshots are missing"
+    found = {}
+    for shot in shots:
+        untranslated = _untranslated_on(_svg_lines(shot), catalog)
+        if untranslated:
+            found[shot.name] = sorted(untranslated)
+    assert not found, "English on a Russian screen:\n" + "\n".join(
+        f"  {name}: {', '.join(ids)}" for name, ids in sorted(found.items()))
+
+
+def test_the_screen_check_reads_snapshots_and_finds_english() -> None:
+    catalog = {"Focus Next": "Следующее поле", "Organizations": "Организации"}
+    assert _untranslated_on(["│ tab  Focus Next   │"], catalog) == {"Focus Next"}
+    assert _untranslated_on(["│ tab  Следующее поле │", "organizations.csv"], catalog) == set()
+    shot = next(SNAPSHOTS.glob("*help-ru].svg"))
+    assert any("Клавиши" in line for line in _svg_lines(shot))
+
+
+def test_textual_strings_of_the_widgets_we_use_are_listed() -> None:
+    """A Textual upgrade that adds a key description to a widget we use fails here, so the
+    description gets a translation before it reaches the help screen in English."""
+    import textual.widgets as widgets
+    from textual.command import CommandPalette
+    from textual.containers import ScrollableContainer
+    from textual.screen import Screen
+    from textual.widgets._select import SelectCurrent, SelectOverlay
+
+    from tui_crm.ui import textual_strings
+
+    classes = [getattr(widgets, name) for name in textual_strings.USED_WIDGETS]
+    classes += [CommandPalette, ScrollableContainer, Screen, SelectCurrent, SelectOverlay]
+    described = set()
+    for cls in classes:
+        for base in cls.__mro__:
+            for binding in base.__dict__.get("BINDINGS", []):
+                description = getattr(binding, "description", None)
+                if description is None and isinstance(binding, tuple) and len(binding) > 2:
+                    description = binding[2]
+                if description:
+                    described.add(description)
+    listed = set(textual_strings.BINDING_DESCRIPTIONS) | {"Up", "Down", "End", "Page up",
+                                                          "Page down", "Next tab",
+                                                          "Previous tab"}
+    assert described - listed == set()

@@ -71,6 +71,28 @@ class _Parser(argparse.ArgumentParser):
             problem=message, prog=self.prog))
 
 
+# argparse's own words ("usage:", "the following arguments are required") come from its
+# module-level gettext `_`: pointed at ours, they follow the user's language like the rest.
+ARGPARSE_MESSAGES = (
+    N_("usage: "), N_("positional arguments"), N_("options"),
+    N_("show this help message and exit"), N_("show program's version number and exit"),
+    N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("argument %(argument_name)s: %(message)s"), N_("expected one argument"),
+    N_("expected at most one argument"), N_("expected at least one argument"),
+    N_("expected %s argument"), N_("expected %s arguments"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("invalid %(type)s value: %(value)r"), N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"), N_("ignored explicit argument %r"),
+    N_("unexpected option string: %s"), N_("%(prog)s: error: %(message)s\n"),
+)
+
+
+def _argparse_speaks_our_language() -> None:
+    argparse._ = _  # type: ignore[attr-defined]
+    argparse.ngettext = lambda one, many, n: _(one if n == 1 else many)  # type: ignore[attr-defined]
+
+
 # --- the parser -------------------------------------------------------------------------------
 
 
@@ -140,9 +162,11 @@ def build_parser(word: str | None = None, *, opens_ui: bool = False) -> argparse
     `word` is the command as typed (see `_command_word`); `opens_ui`: no command and no
     --help, so the UI opens and needs none of them (~90 ms of imports at start-up).
     """
+    _argparse_speaks_our_language()
     parser = _Parser(prog=PROG, description=_(
         "A keyboard-driven CRM in the terminal. Without a command, opens the UI."))
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}",
+                        help=_("show program's version number and exit"))
     parser.add_argument("--demo", action="store_true",
                         help=_("use the demo database (generated on first use)"))
     parser.add_argument("--section", metavar="KEY",

@@ -11,10 +11,7 @@ from typing import Any
 from tui_crm.cli.output import UsageError, card, emit_json, say, table, warn
 from tui_crm.cli.sections import check_fields, parse_assignments, resolve_section
 from tui_crm.errors import ValidationError
-from tui_crm.i18n import LANGUAGES, N_, _, set_language
-
-AUDIT_ACTIONS = {"create": N_("created"), "update": N_("changed"), "delete": N_("deleted"),
-                 "restore": N_("restored")}
+from tui_crm.i18n import LANGUAGES, _, set_language
 
 
 def _warn_about_points(view: Any) -> None:
@@ -305,8 +302,7 @@ def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_history(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm import dates
-    from tui_crm.services.core import audit, records
+    from tui_crm.services.core import audit, audit_text, records
 
     kind = resolve_section(args.section)
     records.get(actor, kind, args.id)  # exists, and the actor may see it
@@ -316,10 +312,7 @@ def cmd_history(args: argparse.Namespace, actor: Any) -> int:
                      "action": e.action, "field": e.field, "old": e.old, "new": e.new,
                      "details": e.details} for e in entries])
         return 0
-    rows = []
-    for e in entries:
-        change = f"{e.old} → {e.new}" if e.field else e.details
-        rows.append((dates.format_datetime(e.at) if e.at else "", e.login or "—",
-                     _(AUDIT_ACTIONS.get(e.action, e.action)), e.field, change))
+    rows = [(e.at, e.who, e.action, e.field, e.change if e.field else e.details)
+            for e in audit_text.describe(entries)]
     say(table([_("When"), _("Who"), _("Action"), _("Field"), _("Change")], rows))
     return 0

@@ -236,7 +236,7 @@ def handle_segment(args: argparse.Namespace, actor: Actor) -> int:
         lines += ["", table(
             [_("Month"), _("Paying"), _("VIP"), _("Entered"), _("Dropped out"), _("VIP share")],
             [[mv.month, str(mv.paying_clients), str(len(mv.vip_raw)), str(len(mv.entered_raw)),
-              str(len(mv.dropped_raw)), f"{mv.vip_value_pct:.1f} %"] for mv in result.monthly])]
+              str(len(mv.dropped_raw)), values.format_percent(mv.vip_value_pct)] for mv in result.monthly])]
         lines += ["", _("VIP in any month of the span: {n}").format(n=len(result.union))]
         for u in (result.union if args.limit <= 0 else result.union[:args.limit]):
             lines.append(f"  {_cut(u.name, 40):40} {u.months_vip:>3}  "
@@ -246,7 +246,7 @@ def handle_segment(args: argparse.Namespace, actor: Actor) -> int:
                         "({pct} % of the first list)").format(
             a=_(segmentation.CRITERIA[overlap.criterion_a]).lower(),
             b=_(segmentation.CRITERIA[overlap.criterion_b]).lower(), common=len(overlap.common),
-            na=len(overlap.a), nb=len(overlap.b), pct=overlap.pct_of_a)]
+            na=len(overlap.a), nb=len(overlap.b), pct=values.format_number(overlap.pct_of_a))]
     if applied is not None:
         lines += ["", _("Applied: {changed} categories changed, {unchanged} already right, "
                         "{cleared} cleared; {silent} VIPs without contact for 30 days are in "

@@ -296,6 +296,31 @@ class CrmApp(App[int]):
             self.main_screen.apply_language(settings_too=settings_too)
         self.refresh_bindings()
 
+    # --- Textual's own screens, in the user's language -------------------------------------------
+
+    def get_system_commands(self, screen):  # noqa: ANN001, ANN201 - Textual's signature
+        from tui_crm.ui.textual_strings import translated_system_commands
+
+        return translated_system_commands(super().get_system_commands(screen))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        from tui_crm.ui.textual_strings import PALETTE_PLACEHOLDER
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=_(PALETTE_PLACEHOLDER)))
+
+    def search_themes(self) -> None:
+        from textual.command import CommandPalette
+        from textual.theme import ThemeProvider
+
+        from tui_crm.ui.textual_strings import THEMES_PLACEHOLDER
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider],
+                                        placeholder=_(THEMES_PLACEHOLDER)))
+
     # --- actions --------------------------------------------------------------------------------
 
     def action_quick_search(self) -> None:

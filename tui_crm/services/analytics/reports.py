@@ -161,7 +161,7 @@ def display(value: Any, kind: str) -> str:
     if kind == "bool":
         return "✓" if value else ""
     if kind == "percent":
-        return f"{value:.1f} %"
+        return values.format_percent(value)
     if kind == "decimal":
         text = f"{Decimal(str(value)).normalize():f}"
         return text.replace(".", ",") if get_language() == "ru" else text
@@ -948,7 +948,7 @@ def sources(actor: Actor, start: dt.date, end: dt.date, manager: str | int | Non
                 .where(m.Payment.organization.in_(chunk) & m.Payment.deleted_at.is_null())\
                 .group_by(m.Payment.organization).tuples():
             paid[org_id] = money.as_money(total)
-    names = {s.id: s.name for s in m.Source.select()}
+    names = {s.id: lookups.seeded_name(s.name) for s in m.Source.select()}
     groups: dict[int | None, dict[str, Any]] = {}
     for org_id, source_id, status in rows_raw:
         g = groups.setdefault(source_id, {"leads": 0, "warm": 0, "paying": 0, "lost": 0,

@@ -457,7 +457,8 @@ class Segmentation:
             if f.key == "vip" and self.pareto and self.pareto[0].clients == f.clients:
                 continue  # no ties at the cut: the VIP set is the top 20 % already
             out.append(_("{clients} % of clients ({n}) bring {value} % of the {what}").format(
-                clients=f.clients_pct, n=f.clients, value=f.value_pct, what=what))
+                clients=values.format_number(f.clients_pct), n=f.clients,
+                value=values.format_number(f.value_pct), what=what))
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,7 +24,8 @@ STATUS_CHOICES = {"lead": N_("Lead"), "warm": N_("Warm"), "client": N_("Client")
 CATEGORY_CHOICES = {"vip": N_("VIP"), "good": N_("Good"), "regular": N_("Regular"),
                     "difficult": N_("Difficult"), "none": N_("None")}
 PRIORITY_CHOICES = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High")}
-TASK_STATUS_CHOICES = {"open": N_("Open"), "in_progress": N_("In progress"),
+# "To do", not "Open": in Russian a status ("Открыта") and the action ("Открыть") differ.
+TASK_STATUS_CHOICES = {"open": N_("To do"), "in_progress": N_("In progress"),
                        "done": N_("Done"), "cancelled": N_("Cancelled")}
 EVENT_STATUS_CHOICES = {"planned": N_("Planned"), "done": N_("Done"),
                         "cancelled": N_("Cancelled"), "missed": N_("Missed")}

@@ -194,6 +194,7 @@ def _resolve_group(text: str, context: dict[str, Any]) -> int:
 
 
 def _resolve_source(text: str, context: dict[str, Any]) -> int:
+    text = stored_seeded_name(text.strip(), (s.name for s in m.Source.select(m.Source.name)))
     try:
         return _resolve_named(m.Source, "name", text, _("sources"))
     except InvalidValue:
@@ -225,6 +226,37 @@ def resolve(ref_type: str, text: str, context: dict[str, Any]) -> int:
     return RESOLVERS[ref_type](text, context)
 
 
+def _seeded_lists() -> list[dict[str, str]]:
+    """Each seeded default (a source, a schedule block's label) as {language: name}."""
+    from tui_crm.db.migrations.m0001_initial import DEFAULT_BLOCKS, DEFAULT_SOURCES
+
+    pairs = [dict(en=en, ru=ru) for en, ru in zip(DEFAULT_SOURCES["en"], DEFAULT_SOURCES["ru"],
+                                                  strict=True)]
+    pairs += [dict(en=en, ru=ru) for _s, _e, _k, en, ru in DEFAULT_BLOCKS]
+    return pairs
+
+
+def seeded_name(name: str) -> str:
+    """A name the database was seeded with (in the language of whoever created it), shown
+    in the current language: "Website" reads "Сайт" in Russian. Names people typed stay."""
+    for names in _seeded_lists():
+        if name in names.values():
+            return names[get_language()]
+    return name
+
+
+def stored_seeded_name(text: str, stored: Iterable[str]) -> str:
+    """`text` as the database has it: a seeded name typed in another language than the
+    one it was stored in ("Сайт" for a stored "Website") becomes the stored one."""
+    stored = set(stored)
+    if text in stored:
+        return text
+    for names in _seeded_lists():
+        if text in names.values():
+            return next((n for n in names.values() if n in stored), text)
+    return text
+
+
 def names(ref_type: str, ids: Iterable[int | None], *, actor: Actor | None = None
           ) -> dict[int, str]:
     """Display names for a batch of referenced ids (one query). With `actor`, an
@@ -254,7 +286,8 @@ def _names(ref_type: str, wanted: set[int]) -> dict[int, str]:
     if ref_type == "group":
         return {g.id: g.name for g in m.Group.select().where(m.Group.id.in_(wanted))}
     if ref_type == "source":
-        return {s.id: s.name for s in m.Source.select().where(m.Source.id.in_(wanted))}
+        return {s.id: seeded_name(s.name)
+                for s in m.Source.select().where(m.Source.id.in_(wanted))}
     if ref_type == "event_type":
         return {e.id: event_type_name(e) for e in
                 m.EventType.select().where(m.EventType.id.in_(wanted))}

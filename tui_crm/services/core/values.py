@@ -349,13 +349,39 @@ def custom_from_text(cf: m.CustomField, text: str) -> Any:
 
 def format_amount(value: Decimal | float | int | None, language: str | None = None) -> str:
     """Money for the locale: 1 234 567,50 in Russian, 1,234,567.50 in English."""
+    return format_number(value, 2, language)
+
+
+def format_number(value: Decimal | float | int | None, places: int = 1,
+                  language: str | None = None) -> str:
+    """A number for the locale with `places` decimals: 16,7 and 1 234,5 in Russian, 16.7
+    and 1,234.5 in English. The one place numbers are formatted for people."""
     if value is None:
         return ""
     language = language or get_language()
-    text = f"{Decimal(value):,.2f}"
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    text = f"{number:,.{places}f}"
     if language == "ru":
         text = text.replace(",", "\u00a0").replace(".", ",")
     return text
+
+
+def format_prefill(value: Decimal | float | int | None, language: str | None = None) -> str:
+    """An amount put into a box to be edited: as shown, but in English without the
+    thousands commas, which the number parser would not read back."""
+    if value is None:
+        return ""
+    if (language or get_language()) == "ru":
+        return format_amount(value, "ru")
+    return f"{Decimal(str(value)) if isinstance(value, float) else Decimal(value):.2f}"
+
+
+def format_percent(value: Decimal | float | int | None, places: int = 1,
+                   language: str | None = None) -> str:
+    """A percentage for the locale: "16,7 %" in Russian, "16.7 %" in English."""
+    if value is None:
+        return ""
+    return f"{format_number(value, places, language)} %"
 
 
 def display(spec_type: str, value: Any, *, choices: dict[str, str] | None = None) -> str:

@@ -73,7 +73,8 @@ def schedule_for(user_id: int | None, day: dt.date) -> list[Block]:
         chosen = [r for r in rows if r.user_id == want_user and r.weekday == want_day]
         if chosen:
             chosen.sort(key=lambda r: (r.start, r.position))
-            return [Block(_time(r.start), _time(r.end), r.kind, r.label) for r in chosen]
+            return [Block(_time(r.start), _time(r.end), r.kind, lookups.seeded_name(r.label))
+                    for r in chosen]
     return []
 
 

@@ -29,10 +29,17 @@ from textual.widgets import (
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.analytics import segmentation as seg
+from tui_crm.services.core import values
 from tui_crm.services.core.kinds import CATEGORY_CHOICES
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import RecordChanged
-from tui_crm.ui.widgets import PlainTable, modal_css, translate_bindings
+from tui_crm.ui.widgets import (
+    PlainTable,
+    control_grid_css,
+    fit_controls,
+    modal_css,
+    translate_bindings,
+)
 
 SHOWN_ROWS = 500
 SPANS = (3, 6, 12)
@@ -42,6 +49,12 @@ def _month_label(key: str) -> str:
     from tui_crm.services.analytics.reports import MONTHS
 
     return f"{_(MONTHS[int(key[5:7]) - 1])} {key[:4]}"
+
+
+def period_label(period: str) -> str:
+    """"2026-07..2026-12" as people say it: "Июль 2026 – Декабрь 2026"."""
+    first, _sep, last = period.partition("..")
+    return _month_label(first) + (f" – {_month_label(last)}" if last else "")
 
 
 def period_options(latest: str) -> list[tuple[str, str]]:
@@ -117,15 +130,12 @@ class CategoriesPane(Vertical):
 
     DEFAULT_CSS = """
     CategoriesPane { height: 1fr; }
-    CategoriesPane #cat-bar { height: auto; }
-    CategoriesPane #cat-bar Select { width: 1fr; min-width: 16; }
-    CategoriesPane #cat-bar Checkbox { width: auto; border: none; padding: 0 1; }
-    CategoriesPane #cat-bar Button { width: auto; min-width: 10; }
+    CategoriesPane #cat-bar Checkbox { border: none; padding: 0 1; }
     CategoriesPane #cat-summary { height: auto; max-height: 6; padding: 0 1; }
     CategoriesPane TabbedContent { height: 1fr; }
     CategoriesPane DataTable { height: 1fr; }
     CategoriesPane #cat-pareto { height: 1fr; min-height: 8; }
-    """
+    """ + control_grid_css("CategoriesPane", row_height=1, wide_columns=5)
     BINDINGS = [
         Binding("a", "apply", N_("Apply categories"), id="categories.apply"),
         Binding("r", "refresh", N_("Recompute"), id="categories.refresh"),
@@ -145,7 +155,7 @@ class CategoriesPane(Vertical):
 
     def compose(self) -> ComposeResult:
         latest = self._latest or seg.latest_month()
-        with Horizontal(id="cat-bar"):
+        with Horizontal(id="cat-bar", classes="controls"):
             yield Select([(_(label), code) for code, label in seg.CRITERIA.items()],
                          value="payments", allow_blank=False, compact=True, id="cat-criterion")
             options = period_options(latest)
@@ -170,6 +180,9 @@ class CategoriesPane(Vertical):
                 from textual_plotext import PlotextPlot
 
                 yield PlotextPlot(id="cat-pareto")
+
+    def on_resize(self) -> None:
+        fit_controls(self)
 
     def on_mount(self) -> None:
         translate_bindings(self)
@@ -243,7 +256,7 @@ class CategoriesPane(Vertical):
         what = _(seg.CRITERIA[result.criterion]).lower()
         counts = ", ".join(f"{_(seg.TIER_LABELS[t])} {n}" for t, n in result.counts().items())
         lines = [_("{period}: {n} clients with a value ({what}, total {total}); {counts}")
-                 .format(period=result.period, n=result.paying_clients, what=what,
+                 .format(period=period_label(result.period), n=result.paying_clients, what=what,
                          total=seg.format_value(result.total, scale), counts=counts)]
         lines += ["! " + m for m in result.tie_messages()]
         lines += result.pareto_messages()
@@ -278,8 +291,9 @@ class CategoriesPane(Vertical):
                 table.add_row(Text(str(r.rank), justify="right"), _(seg.TIER_LABELS[tier]),
                               r.name, Text(seg.format_value(r.value, result.scale),
                                            justify="right"),
-                              Text(f"{100 * float(r.value) / float(total):.1f}", justify="right"),
-                              Text(f"{100 * running / float(total):.1f}", justify="right"),
+                              Text(values.format_number(100 * float(r.value) / float(total)),
+                                   justify="right"),
+                              Text(values.format_number(100 * running / float(total)), justify="right"),
                               key=str(r.id))
                 shown += 1
         if result.paying_clients > SHOWN_ROWS:
@@ -305,7 +319,7 @@ class CategoriesPane(Vertical):
 
         for mv in result.monthly:
             table.add_row(_month_label(mv.month), str(mv.paying_clients), str(len(mv.vip_raw)),
-                          names(mv.entered), names(mv.dropped), f"{mv.vip_value_pct:.1f} %",
+                          names(mv.entered), names(mv.dropped), values.format_percent(mv.vip_value_pct),
                           key=mv.month)
         table.add_row(_("Over the span"), "", str(len(result.union)), "", "", "", key="union")
 
@@ -386,7 +400,7 @@ class CategoriesPane(Vertical):
             return _("Write the categories of {period} ({what}): {n} organizations change, "
                      "{same} keep theirs.\n{counts}\nEach change is kept in the client's "
                      "history; VIPs without a contact for 30 days go to the follow-up queue."
-                     ).format(period=result.period,
+                     ).format(period=period_label(result.period),
                               what=_(seg.CRITERIA[result.criterion]).lower(),
                               n=sum(changes.values()), same=unchanged, counts=counts)
 

@@ -49,7 +49,7 @@ class PaymentModal(ModalScreen[dict | None]):
         with Vertical():
             yield Label(self.heading, classes="title", markup=False)
             yield Label(_("Amount"))
-            yield Input(f"{self.amount:.2f}" if self.amount else "", id="amount")
+            yield Input(values.format_prefill(self.amount) if self.amount else "", id="amount")
             yield Label(_("Date"))
             yield Input(dates.format_date(self.today), id="date")
             yield Label(_("Description"))
@@ -113,13 +113,17 @@ class ReasonModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+COLUMN_MIN = 26  # a deal's title and client readable in a column
+
+
 class StageColumn(Vertical):
     DEFAULT_CSS = """
     StageColumn { width: 1fr; height: 1fr; border-right: solid $panel; }
     StageColumn .stage-title, StageColumn .stage-sum { width: 1fr; height: 1; background: $boost;
         text-wrap: nowrap; text-overflow: ellipsis; }
     StageColumn .stage-title { text-style: bold; }
-    StageColumn OptionList { height: 1fr; border: none; }
+    StageColumn OptionList { height: 1fr; border: none; text-wrap: nowrap;
+        text-overflow: ellipsis; }
     StageColumn OptionList:focus { background: $boost; }
     """
 
@@ -167,8 +171,10 @@ class StageColumn(Vertical):
 class DealsBoard(Horizontal):
     """Deals in columns by stage."""
 
+    # Six columns do not fit 80 columns with readable titles: then a column keeps
+    # COLUMN_MIN cells and the board scrolls sideways to the focused one.
     DEFAULT_CSS = """
-    DealsBoard { height: 1fr; }
+    DealsBoard { height: 1fr; overflow-x: auto; overflow-y: hidden; }
     """
     BINDINGS = [
         Binding("left,h", "column(-1)", N_("Previous column"), show=False, id="deals.left"),
@@ -195,6 +201,13 @@ class DealsBoard(Horizontal):
         translate_bindings(self)
         self.reload()
         self.columns[0].listing.focus()
+
+    def on_resize(self) -> None:
+        """Equal columns when they fit, else COLUMN_MIN cells each and a sideways scroll."""
+        columns = self.columns
+        fits = bool(columns) and self.size.width >= COLUMN_MIN * len(columns)
+        for column in columns:
+            column.styles.width = "1fr" if fits else COLUMN_MIN
 
     @property
     def columns(self) -> list[StageColumn]:

@@ -14,16 +14,38 @@ from textual.widgets import Static
 
 from tui_crm import paths
 from tui_crm.i18n import N_, _
+from tui_crm.ui.textual_strings import place_name
 from tui_crm.ui.widgets import translate_bindings
 
-# Where a binding lives, as users think of it.
+# Where a binding lives, as users think of it: by class name, a subclass taking its base's
+# name (PlainTable → DataTable). The order is the order of the help's groups.
 PLACES = {
     "RecordTable": N_("Table"),
     "DetailPane": N_("Card"),
     "FilterBar": N_("Filter box"),
     "Sidebar": N_("Sections"),
+    "TodayPane": N_("Today"),
+    "FollowupsPane": N_("Follow-ups"),
+    "DealsBoard": N_("Deals board"),
+    "CategoriesPane": N_("Categories"),
+    "ReportsPane": N_("Reports"),
+    "MailingsPane": N_("Mailings"),
+    "UsersPane": N_("Users"),
+    "SectionList": N_("Sections"),
     "MainScreen": N_("Everywhere in a section"),
     "CrmApp": N_("Everywhere"),
+    "OptionList": N_("List"),
+    "DataTable": N_("Table"),
+    "Input": N_("Text box"),
+    "TextArea": N_("Text editor"),
+    "Select": N_("Dropdown"),
+    "SelectCurrent": N_("Dropdown"),
+    "SelectOverlay": N_("Dropdown"),
+    "Button": N_("Button"),
+    "Checkbox": N_("Checkbox"),
+    "Tabs": N_("Tabs"),
+    "ScrollableContainer": N_("Scrolling"),
+    "Screen": N_("This window"),
 }
 
 
@@ -37,18 +59,18 @@ def help_rows(app: App, bindings: dict[str, ActiveBinding]) -> list[HelpRow]:
         binding = active.binding
         if binding.system or not (binding.description or binding.id):
             continue
-        place = type(active.node).__name__
+        place = place_name(active.node, PLACES)
         key = (place, binding.action)
-        entry = grouped.setdefault(key, [place, [], binding.description or binding.action,
+        # Our descriptions are translated already; Textual's own ("Focus Next") are not.
+        entry = grouped.setdefault(key, [place, [], _(binding.description or binding.action),
                                          active.enabled, binding.id or ""])
         shown = app.get_key_display(binding)
         if shown not in entry[1]:
             entry[1].append(shown)
     rows = []
     for place, keys, description, enabled, binding_id in grouped.values():
-        rows.append((_(PLACES.get(place, place)), " / ".join(keys), description, enabled,
-                     binding_id))
-    order = [_(p) for p in PLACES.values()]
+        rows.append((place, " / ".join(keys), description, enabled, binding_id))
+    order = list(dict.fromkeys(_(p) for p in PLACES.values()))
     rows.sort(key=lambda r: order.index(r[0]) if r[0] in order else len(order))
     return rows
 
@@ -61,14 +83,14 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > Vertical {
         width: 80;
         max-width: 100%;
-        height: auto;
-        max-height: 100%;
+        height: 100%;
         border: thick $primary;
         background: $surface;
     }
     HelpScreen #help-title { padding: 0 1; text-style: bold; background: $panel; }
     HelpScreen #help-keymap { padding: 0 1; color: $text-muted; }
-    HelpScreen VerticalScroll { height: auto; max-height: 100%; padding: 0 1; }
+    /* The list takes what the two title lines leave, so its last line can be scrolled to. */
+    HelpScreen VerticalScroll { height: 1fr; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

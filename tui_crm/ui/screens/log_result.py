@@ -20,6 +20,8 @@ from tui_crm.services.core.settings import EventTypeInfo, ResultInfo
 from tui_crm.ui.widgets import modal_css, text_choices, translate_bindings
 
 RESULT_KEYS = "123456789"
+# The next step's quick picks: (button id, the text it types, in English).
+QUICK_PICKS = (("pick-1d", N_("+1d")), ("pick-3d", N_("+3d")), ("pick-week", N_("next week")))
 
 
 def now_of(app: object) -> dt.datetime:
@@ -57,12 +59,13 @@ class WhenInput(Vertical):
     WhenInput .hint.-error { color: $error; }
     """
 
-    def __init__(self, placeholder: str, *, id: str | None = None) -> None:
+    def __init__(self, placeholder: str, *, id: str | None = None, compact: bool = False) -> None:
         super().__init__(id=id)
         self._placeholder = placeholder
+        self._compact = compact
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self._placeholder, classes="when")
+        yield Input(placeholder=self._placeholder, classes="when", compact=self._compact)
         yield Label("", classes="hint", markup=False)
 
     def value(self, now: dt.datetime) -> dt.datetime | None:
@@ -95,10 +98,16 @@ class WhenInput(Vertical):
 class LogResultModal(ModalScreen[LoggedResult | None]):
     """Choose a result by its number; a warm result asks for the next step."""
 
+    # Compact (borderless) inputs and buttons: nine results, the next step and Save fit in
+    # 24 lines, so the error and Save stay on screen in a small terminal.
     DEFAULT_CSS = modal_css("LogResultModal", extra="""
     LogResultModal #results { height: auto; }
+    LogResultModal #note { margin-top: 1; }
     LogResultModal #next-step { height: auto; display: none; }
     LogResultModal #next-step.-shown { display: block; }
+    LogResultModal #when { width: 1fr; }
+    LogResultModal #when-row Button { min-width: 6; margin: 0 0 0 1; }
+    LogResultModal #buttons { margin-top: 1; }
     """)
     BINDINGS = [
         Binding("escape", "cancel", N_("Cancel"), id="log.cancel"),
@@ -137,21 +146,21 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
                 yield Label(self._type_line(), id="type-line", markup=False)
             yield Static(self._result_lines(), id="results", markup=False)
             yield Label(_("Press the number of the result (★ needs a next step)."))
-            yield Input(placeholder=_("Note (optional)"), id="note")
+            yield Input(placeholder=_("Note (optional)"), id="note", compact=True)
             with Vertical(id="next-step"):
                 yield Label(_("Next step — when:"))
-                yield WhenInput(_("e.g. tomorrow 10:00, +3d, пятница 11:00"), id="when")
-                with Horizontal():
-                    yield Button("+1d", id="pick-1d")
-                    yield Button("+3d", id="pick-3d")
-                    yield Button(_("next week"), id="pick-week")
+                with Horizontal(id="when-row"):
+                    yield WhenInput(_("e.g. tomorrow 10:00, +3d, пятница 11:00"), id="when",
+                                    compact=True)
+                    for pick_id, label in QUICK_PICKS:
+                        yield Button(_(label), id=pick_id, compact=True)
                 yield Select(text_choices((t.name, t.code) for t in self.types),
                              value=self._next_type(),
-                             allow_blank=False, id="next-type")
+                             allow_blank=False, id="next-type", compact=True)
             yield Label("", classes="error", id="error", markup=False)
-            with Horizontal():
-                yield Button(_("Save"), variant="primary", id="save")
-                yield Button(_("Cancel"), id="cancel")
+            with Horizontal(id="buttons"):
+                yield Button(_("Save"), variant="primary", id="save", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
 
     def on_mount(self) -> None:
         # Not an input: digits typed now choose a result instead of landing in a text box.
@@ -204,8 +213,16 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
 
     @on(Button.Pressed, "#pick-1d, #pick-3d, #pick-week")
     def _quick_pick(self, event: Button.Pressed) -> None:
-        text = {"pick-1d": "+1d", "pick-3d": "+3d", "pick-week": "next week"}[event.button.id or ""]
-        self.query_one("#when", WhenInput).set_text(text)
+        # The typed form in the user's language ("+1д", "через неделю"): the date parser
+        # reads both languages, and the box shows what the button said.
+        label = dict(QUICK_PICKS)[event.button.id or ""]
+        self.query_one("#when", WhenInput).set_text(_(label))
+
+    @on(Input.Submitted, "#note, #when Input")
+    def _enter(self, event: Input.Submitted) -> None:
+        """Enter in a text box saves (or says what is missing and moves there)."""
+        event.stop()
+        self.action_save()
 
     @on(Button.Pressed, "#save")
     def _save_button(self) -> None:

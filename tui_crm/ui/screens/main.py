@@ -96,8 +96,9 @@ class MainScreen(Screen):
         Binding("t", "trash", N_("Trash"), id="main.trash"),
         Binding("r", "restore", N_("Restore"), id="main.restore"),
         Binding("c", "copy", N_("Copy phone"), show=False, id="main.copy"),
-        Binding("n,ctrl+down", "next_record", N_("Next"), show=False, id="main.next"),
-        Binding("p,ctrl+up", "previous_record", N_("Previous"), show=False, id="main.previous"),
+        Binding("n,ctrl+down", "next_record", N_("Next record"), show=False, id="main.next"),
+        Binding("p,ctrl+up", "previous_record", N_("Previous record"), show=False,
+                id="main.previous"),
         Binding("v", "toggle_detail", N_("Card"), id="main.detail"),
         Binding("i", "import_file", N_("Import"), id="main.import"),
         Binding("x", "export_table", N_("Export"), id="main.export"),
@@ -285,6 +286,13 @@ class MainScreen(Screen):
         pane = pane_class(self.actor)
         host.mount(pane)
         return pane
+
+    async def _show_again(self, removal, key: str) -> None:  # noqa: ANN001 - an AwaitRemove
+        """Show a pane section once its old body (in the old language) is gone: shown
+        before, the old body was reused and then removed, leaving no pane and no keys."""
+        await removal
+        if self.section == key:
+            self.show_section(key)
 
     def _focus_pane(self, pane) -> None:  # noqa: ANN001 - a mounted pane
         focusable = [w for w in pane.query("*") if w.focusable]
@@ -907,9 +915,9 @@ class MainScreen(Screen):
                 continue
             host = self.query_one(f"#{host_id}", Vertical)
             if host.children:  # mounted again, in the new language, when next shown
-                host.remove_children()
+                removal = host.remove_children()
                 if self.section == key:
-                    self.call_after_refresh(self.show_section, key)
+                    self.call_later(self._show_again, removal, key)
         if self.is_record_section:
             self._configure_table(keep_id=self.table.current_id,
                                   row=max(0, self.table.cursor_row))

@@ -58,6 +58,8 @@ class RemindersModal(ModalScreen[None]):
     RemindersModal > Vertical { width: 80; max-width: 100%; height: auto; max-height: 80%;
         border: thick $warning; background: $surface; padding: 0 1; }
     RemindersModal OptionList { height: auto; max-height: 20; }
+    RemindersModal .title { text-style: bold; }
+    RemindersModal .hint { color: $text-muted; }
     """
     BINDINGS = [
         Binding("escape", "close", N_("Close"), id="reminders.close"),
@@ -75,7 +77,10 @@ class RemindersModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(_("Reminders — 5: in 5 min · h: in 1 hour · t: tomorrow · d: dismiss"))
+            # The title on its own line: "Reminders — 5: …" read as "5 reminders".
+            yield Label(_("Reminders"), classes="title")
+            yield Label(_("Keys: 5 in 5 min · h in 1 hour · t tomorrow · d dismiss"),
+                        classes="hint")
             yield OptionList(id="reminder-list")
 
     def on_mount(self) -> None:

@@ -25,6 +25,8 @@ from tui_crm.services.core.rights import Actor
 from tui_crm.ui.screens.log_result import now_of as _now
 from tui_crm.ui.widgets import (
     PlainTable,
+    control_grid_css,
+    fit_controls,
     modal_css,
     translate_bindings,
     typed_actions,
@@ -222,15 +224,11 @@ class ReportsPane(Vertical):
 
     DEFAULT_CSS = """
     ReportsPane { height: 1fr; }
-    ReportsPane #rep-bar { height: auto; }
-    ReportsPane #rep-bar Select { width: 1fr; min-width: 18; }
-    ReportsPane #rep-bar Input { width: 14; }
-    ReportsPane #rep-bar Button { width: auto; min-width: 10; }
     ReportsPane #rep-title { height: auto; padding: 0 1; text-style: bold; }
     ReportsPane #rep-table { height: 1fr; }
     ReportsPane #rep-chart { height: 12; display: none; }
     ReportsPane #rep-chart.-shown { display: block; }
-    """
+    """ + control_grid_css("ReportsPane", row_height=1, wide_columns=5)
     BINDINGS = [
         Binding("e", "export", N_("Export to Excel"), id="reports.export"),
         Binding("c", "chart", N_("Chart"), id="reports.chart"),
@@ -254,9 +252,9 @@ class ReportsPane(Vertical):
         self.last_export: str | None = None
 
     def compose(self) -> ComposeResult:
-        today = self._end or dt.date.today()
+        today = self._end or _now(self.app).date()
         start = self._start or today.replace(day=1)
-        with Horizontal(id="rep-bar"):
+        with Horizontal(id="rep-bar", classes="controls"):
             yield Select([(_(label), name) for name, (label, _fn) in reports.REPORTS.items()],
                          value=self._initial, allow_blank=False, compact=True, id="rep-name")
             yield Input(dates.format_date(start), placeholder=_("from"), compact=True,
@@ -284,6 +282,9 @@ class ReportsPane(Vertical):
         if not options:
             options.append((self.actor.login, self.actor.login))
         return options
+
+    def on_resize(self) -> None:
+        fit_controls(self)
 
     def on_mount(self) -> None:
         translate_bindings(self)

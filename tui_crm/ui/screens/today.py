@@ -10,7 +10,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Label, OptionList, Static
+from textual.widget import Widget
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from tui_crm import dates
@@ -40,6 +41,66 @@ def item_line(item: DayItem, *, with_date: bool = False) -> Text:
     if item.last_result:
         line.append(f" · {item.last_result}", style="dim")
     return line
+
+
+# A blank that is not whitespace to the line wrapper (one cell wide): spaces inside a phone
+# number become this while the line is wrapped, so the number is never split in two.
+_GLUE = "\u2800"
+
+
+class KeepTogether:
+    """A Rich renderable: `text` wrapped to the width it is drawn at, each of `parts` (phone
+    numbers) kept whole on one line."""
+
+    def __init__(self, text: Text, parts: list[str]) -> None:
+        self.text = text
+        self.parts = [p for p in parts if p and " " in p]
+
+    def __rich_console__(self, console, options):  # noqa: ANN001, ANN204 - the Rich protocol
+        glued = self.text.copy()
+        plain = glued.plain
+        for part in self.parts:
+            plain = plain.replace(part, part.replace(" ", _GLUE))
+        glued.plain = plain  # same length: the styles stay where they were
+        for line in glued.wrap(console, options.max_width):
+            line.plain = line.plain.replace(_GLUE, " ")
+            yield line
+
+    def __rich_measure__(self, console, options):  # noqa: ANN001, ANN204
+        return self.text.__rich_measure__(console, options)
+
+    def __str__(self) -> str:
+        return self.text.plain
+
+
+class WeekStrip(Widget):
+    """The week as one line: each day with its number of events in brackets, "Пн 30 (4)"
+    (a bare "30:4" read as a clock time); without the dates when the line is too short."""
+
+    DEFAULT_CSS = "WeekStrip { height: 1; width: 1fr; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.days: list[tuple[dt.date, int]] = []
+        self.current: dt.date | None = None
+
+    def show(self, days: list[tuple[dt.date, int]], current: dt.date) -> None:
+        self.days, self.current = days, current
+        self.refresh()
+
+    def line(self, width: int) -> Text:
+        for with_date in (True, False):
+            text = Text(no_wrap=True, overflow="ellipsis")
+            for day, count in self.days:
+                label = dates.weekday_name(day) + (f" {day.day}" if with_date else "")
+                text.append(f" {label} ({count}) ",
+                            style="reverse" if day == self.current else "")
+            if text.cell_len <= width:
+                break
+        return text
+
+    def render(self) -> Text:
+        return self.line(self.content_region.width or self.size.width)
 
 
 class TodayPane(Vertical):
@@ -76,7 +137,7 @@ class TodayPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="day-title", markup=False)
-        yield Static("", id="week", markup=False)
+        yield WeekStrip(id="week")
         yield OptionList(id="day-list")
 
     def on_mount(self) -> None:
@@ -98,11 +159,7 @@ class TodayPane(Vertical):
         if self.day == now.date():
             title += "  — " + _("today")
         self.query_one("#day-title", Label).update(title)
-        week = Text()
-        for day, count in strip:
-            label = f" {dates.weekday_name(day)} {day.day:>2}:{count:<3}"
-            week.append(label, style="reverse" if day == self.day else "")
-        self.query_one("#week", Static).update(week)
+        self.query_one("#week", WeekStrip).show(strip, self.day)
         self._fill(now)
 
     def _fill(self, now: dt.datetime) -> None:
@@ -116,7 +173,8 @@ class TodayPane(Vertical):
             self._items[key] = item
             if block:
                 self._block_of[key] = block
-            options.append(Option(item_line(item, with_date=with_date), id=key))
+            options.append(Option(KeepTogether(item_line(item, with_date=with_date),
+                                               [item.phone or ""]), id=key))
 
         if self.view.overdue:
             options.append(Option(Text(_("Overdue"), style="bold red"), disabled=True))
@@ -150,8 +208,9 @@ class TodayPane(Vertical):
             options.append(Option(Text(_("Birthdays"), style="bold"), disabled=True))
             for b in self.view.birthdays:
                 age = f" ({b.age})" if b.age is not None else ""
-                options.append(Option(Text(f"🎂 {b.name}{age}  {b.organization}  {b.phone}"),
-                                      id=f"c{b.contact_id}"))
+                options.append(Option(KeepTogether(
+                    Text(f"🎂 {b.name}{age}  {b.organization}  {b.phone}"), [b.phone or ""]),
+                    id=f"c{b.contact_id}"))
         listing = self.query_one(OptionList)
         listing.clear_options()
         listing.add_options(options)
@@ -241,7 +300,7 @@ class TodayPane(Vertical):
         if item is None:
             return
         if initial == "tomorrow":
-            initial = (item.starts_at + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+            initial = dates.format_datetime(item.starts_at + dt.timedelta(days=1))
         heading = _("Move {what}").format(what=item.organization or item.contact or item.title)
 
         def moved(result: Moved | None) -> None:

@@ -11,12 +11,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
-from tui_crm.services.core import audit, reassign, users
+from tui_crm.services.core import audit, audit_text, reassign, users
 from tui_crm.services.core.rights import ROLES, VISIBILITIES, Actor
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import control_grid_css, fit_controls, translate_bindings
 
 
 class UsersPane(Vertical):
@@ -25,11 +24,8 @@ class UsersPane(Vertical):
     DEFAULT_CSS = """
     UsersPane { height: 1fr; }
     UsersPane #users-list { height: 1fr; }
-    UsersPane Horizontal { height: auto; }
-    UsersPane Input { width: 1fr; }
-    UsersPane Select { width: 22; }
     UsersPane #users-error { color: $error; height: auto; }
-    """
+    """ + control_grid_css("UsersPane")
     BINDINGS = [
         Binding("ctrl+d", "toggle_active", N_("Disable / enable"), id="users.disable"),
     ]
@@ -42,19 +38,22 @@ class UsersPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(_("Users — select one to change its role or visibility"), markup=False)
         yield OptionList(id="users-list")
-        with Horizontal():
+        with Horizontal(classes="controls"):
             yield Input(placeholder=_("login"), id="new-login")
             yield Input(placeholder=_("full name"), id="new-name")
             yield Select([(_(label), key) for key, label in ROLES.items()], value="manager",
                          allow_blank=False, id="new-role")
             yield Button(_("Add user"), id="add-user")
-        with Horizontal():
+        with Horizontal(classes="controls"):
             yield Select([(_(label), key) for key, label in ROLES.items()], prompt=_("role"),
                          id="set-role")
             yield Select([(_(label), key) for key, label in VISIBILITIES.items()],
                          prompt=_("visibility"), id="set-visibility")
             yield Select([], prompt=_("hand clients to…"), id="hand-to")
         yield Label("", id="users-error", markup=False)
+
+    def on_resize(self) -> None:
+        fit_controls(self)
 
     def on_mount(self) -> None:
         translate_bindings(self)
@@ -151,23 +150,24 @@ class AuditPane(Vertical):
 
     DEFAULT_CSS = """
     AuditPane { height: 1fr; }
-    AuditPane Horizontal { height: auto; }
-    AuditPane Input { width: 1fr; }
     AuditPane #audit-list { height: 1fr; }
-    """
+    """ + control_grid_css("AuditPane")
 
     def __init__(self, actor: Actor) -> None:
         super().__init__()
         self.actor = actor
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
+        with Horizontal(classes="controls"):
             yield Input(placeholder=_("section (organizations, …)"), id="audit-section")
             yield Input(placeholder=_("record id"), id="audit-id")
             yield Input(placeholder=_("action (update, delete, export, mail, …)"),
                         id="audit-action")
             yield Input(placeholder=_("login"), id="audit-login")
         yield OptionList(id="audit-list")
+
+    def on_resize(self) -> None:
+        fit_controls(self)
 
     def on_mount(self) -> None:
         self.reload()
@@ -189,12 +189,12 @@ class AuditPane(Vertical):
                                 int(record) if record.isdigit() else None,
                                 action=value.get("audit-action") or None,
                                 login=value.get("audit-login") or None, limit=500)
-        for e in entries:
-            line = Text(f"{dates.format_datetime(e.at)}  ", style="dim")
-            line.append(f"{e.login or '—'} ", style="bold")
-            line.append(f"{e.action} {e.kind}" + (f" #{e.record_id}" if e.record_id else ""))
+        for e in audit_text.describe(entries):
+            line = Text(f"{e.at}  ", style="dim")
+            line.append(f"{e.who} ", style="bold")
+            line.append(" ".join(p for p in (e.action, e.section, e.record) if p))
             if e.field:
-                line.append(f"  {e.field}: {e.old!r} → {e.new!r}")
+                line.append(f": {e.field} {e.change}")
             if e.details:
                 line.append(f"  ({e.details})", style="dim")
             listing.add_option(Option(line))

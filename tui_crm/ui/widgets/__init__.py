@@ -28,11 +28,12 @@ T = TypeVar("T")
 
 def modal_css(name: str, width: int = 76, extra: str = "") -> str:
     """The look every small dialog shares: centred, bordered, a bold title, an error line,
-    a row of buttons. `extra` adds rules of the dialog's own."""
+    a row of buttons. `extra` adds rules of the dialog's own. Taller than the terminal
+    (80×24), the dialog scrolls, and a focused field scrolls itself into view."""
     return f"""
     {name} {{ align: center middle; }}
     {name} > Vertical {{ width: {width}; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1; }}
+        border: thick $primary; background: $surface; padding: 0 1; overflow-y: auto; }}
     {name} .title {{ text-style: bold; }}
     {name} .error {{ color: $error; height: auto; }}
     {name} Horizontal {{ height: auto; }}
@@ -40,6 +41,29 @@ def modal_css(name: str, width: int = 76, extra: str = "") -> str:
     {name} TextArea {{ height: 4; }}
     {extra}
     """
+
+
+def control_grid_css(pane: str, row_height: int = 3, wide_columns: int = 4) -> str:
+    """Rows of inputs, dropdowns and buttons (`.controls`) as a grid: `wide_columns` cells a
+    row when the pane is wide, two when it is not (at 80 columns four boxes in a row would
+    be three letters wide each). Call `fit_controls` from the pane's on_resize."""
+    columns = " ".join(["1fr"] * wide_columns)
+    return f"""
+    {pane} .controls {{ layout: grid; grid-size: 2; grid-columns: 1fr 1fr;
+        grid-rows: {row_height}; grid-gutter: 0 1; height: auto; }}
+    {pane}.-wide .controls {{ grid-size: {wide_columns}; grid-columns: {columns}; }}
+    {pane} .controls > * {{ width: 100%; }}
+    """
+
+
+WIDE_PANE = 100  # cells: from here a pane's controls go four (or more) a row
+
+
+def fit_controls(pane: Widget) -> None:
+    """Many controls a row in a wide pane, two in a narrow one (call on resize)."""
+    pane.set_class(pane.size.width >= WIDE_PANE, "-wide")
+
+
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -124,10 +148,25 @@ def text_choices(choices: Iterable[tuple[str, T]]) -> list[tuple[Text, T]]:
     return [(Text(label), value) for label, value in choices]
 
 
+def _refresh_footer(node: DOMNode) -> None:
+    from textual.dom import NoScreen
+
+    try:
+        node.refresh_bindings()
+    except NoScreen:  # removed meanwhile
+        pass
+
+
 def translate_bindings(node: DOMNode) -> None:
-    """Show `node`'s binding descriptions in the current language (English kept as source)."""
+    """Show `node`'s binding descriptions in the current language (English kept as source).
+
+    The English text comes from the class's bindings, else from the node's own bindings as
+    first seen (those Textual adds at run time, e.g. the palette's "palette")."""
     merged = type(node)._merged_bindings
-    english: dict[str, str] = {}
+    first_seen = node.__dict__.setdefault("_english_descriptions", {
+        b.id or b.action: b.description
+        for bindings in node._bindings.key_to_bindings.values() for b in bindings})
+    english: dict[str, str] = dict(first_seen)
     if merged is not None:
         for bindings in merged.key_to_bindings.values():
             for b in bindings:
@@ -138,6 +177,9 @@ def translate_bindings(node: DOMNode) -> None:
             if b.description else b
             for b in bindings
         ]
+    if getattr(node, "is_attached", False):
+        # A footer drawn before this (a pane mounted after a language switch) is redrawn.
+        node.call_after_refresh(_refresh_footer, node)
 
 
 # Keys that type a character into a text field (the footer must not offer them as actions

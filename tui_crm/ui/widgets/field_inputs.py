@@ -450,7 +450,7 @@ class SourceField(SelectField):
     """Sources are stored by id but offered (and saved) by name, as the service resolves."""
 
     def options(self) -> list[tuple[str, Any]]:
-        return [(name, name) for name in settings.sources()]
+        return [(lookups.seeded_name(name), name) for name in settings.sources()]
 
     def coerce(self, value: Any, display: str | None) -> tuple[Any, str | None]:
         if isinstance(value, int):

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui_crm.i18n import N_, _
-from tui_crm.services.core import records, settings
+from tui_crm.services.core import lookups, records, settings
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.widgets import translate_bindings
 
@@ -69,7 +69,7 @@ def filter_fields(actor: Actor, kind: str) -> list[FilterField]:
         elif spec.type == "group":
             options = [(name, gid) for gid, name, _parent in settings.groups(kind)]
         elif spec.type == "source":
-            options = [(name, name) for name in settings.sources()]
+            options = [(lookups.seeded_name(name), name) for name in settings.sources()]
         elif spec.type == "event_type":
             options = [(et.name, et.id) for et in settings.event_types()]
         elif spec.type == "event_result":
