@@ -309,7 +309,7 @@ class _SkipTaken:
 # Modules with `register(subparsers, common)` whose commands live with their capability
 # (daily planning and backup, import/export, reports, mailings); handlers take (args, actor).
 COMMAND_MODULES = ("tui_crm.cli.planning", "tui_crm.cli.transfer", "tui_crm.cli.reports",
-                   "tui_crm.cli.mail", "tui_crm.cli.main.serve")
+                   "tui_crm.cli.mail", "tui_crm.cli.serve")
 
 
 def _register_other_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
