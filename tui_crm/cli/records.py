@@ -55,9 +55,9 @@ def _point_lines(view: Any, point_kind: str) -> str:
 
 
 def _record_card(view: Any) -> str:
-    from tui_crm import dates
     from tui_crm.services.core import records, settings
     from tui_crm.services.core.kinds import POINT_TYPES
+    from tui_crm.text import dates
 
     pairs: list[tuple[str, str]] = [(_("ID"), f"{view.id} ({_('version')} {view.version})")]
     for f in records.field_specs(view.kind):
@@ -305,8 +305,8 @@ def cmd_fields(args: argparse.Namespace, actor: Any) -> int:
 
 
 def cmd_history(args: argparse.Namespace, actor: Any) -> int:
-    from tui_crm import dates
     from tui_crm.services.core import audit, records
+    from tui_crm.text import dates
 
     kind = resolve_section(args.section)
     records.get(actor, kind, args.id)  # exists, and the actor may see it

@@ -12,7 +12,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from tui_crm import dates
 from tui_crm.cli import stdout as cli_stdout
 from tui_crm.cli.output import emit_json, say
 from tui_crm.errors import ValidationError
@@ -22,6 +21,7 @@ from tui_crm.services.core import values
 from tui_crm.services.core.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
+from tui_crm.text import dates
 
 MAX_CELL = 30
 

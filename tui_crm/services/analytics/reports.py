@@ -21,7 +21,6 @@ from typing import Any
 
 from peewee import fn
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.db.database import read, write
 from tui_crm.db.report_models import DayJournal, MeetingReport
@@ -32,6 +31,7 @@ from tui_crm.services.core import audit, lookups, records, server_files, values,
 from tui_crm.services.core.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES, STATUS_CHOICES
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.planning import followups
+from tui_crm.text import dates
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"),

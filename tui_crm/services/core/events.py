@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
@@ -18,6 +17,7 @@ from tui_crm.services.core import audit, lookups, records, recurrence
 from tui_crm.services.core.contact_dates import OPEN, refresh_contact_dates
 from tui_crm.services.core.records import RecordView
 from tui_crm.services.core.rights import Actor
+from tui_crm.text import dates
 
 MAX_REPEATS = 5000  # virtual repeats in one range, over all series
 

@@ -30,8 +30,8 @@ from tui_crm.services.core import (
 from tui_crm.services.core.kinds import POINT_TYPES, REFERRERS
 from tui_crm.services.core.records import RecordView
 from tui_crm.services.core.rights import Actor
-from tui_crm.text.names import fuzzy_key
-from tui_crm.validate import normalize_name, normalize_text
+from tui_crm.text.names import fuzzy_key, normalize_text
+from tui_crm.text.names import org_key as normalize_name
 
 MERGE_KINDS = ("organizations", "contacts")
 NAME_THRESHOLD = 90

@@ -54,7 +54,6 @@ from typing import Any
 import peewee
 from peewee import JOIN, CharField, ForeignKeyField, IntegrityError, TextField, fn
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.db import search_index
 from tui_crm.db.database import current, for_update, is_postgres, write
@@ -76,7 +75,8 @@ from tui_crm.services.core.kinds import CATEGORY_CHOICES
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.mail import mail_files
-from tui_crm.validate import InvalidValue, validate_email
+from tui_crm.text import dates
+from tui_crm.text.identity import InvalidValue, validate_email
 
 log = logging.getLogger(__name__)
 

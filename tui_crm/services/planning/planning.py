@@ -231,7 +231,7 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
                 .where(column.in_([p[0] for p in pairs]) & (m.Event.status == "done")
                        & m.Event.starts_at.in_([p[1] for p in pairs])))
         result_names = lookups.names("event_result", [r.result_id for r in rows])
-        from tui_crm.dates import format_date
+        from tui_crm.text.dates import format_date
 
         for r in rows.objects():
             if (r.rid, r.starts_at) in pairs:
@@ -346,7 +346,7 @@ def birthday_clause(day: dt.date):  # noqa: ANN201 - a peewee expression
 
 def birthdays_on(actor: Actor, day: dt.date, user_id: int | None = None) -> list[BirthdayItem]:
     """Contacts (of the user, or everyone's for a head) whose birthday falls on `day`."""
-    from tui_crm.dates import age
+    from tui_crm.text.dates import age
 
     query = (m.Contact.select(m.Contact.id, m.Contact.last_name, m.Contact.first_name,
                               m.Contact.middle_name, m.Contact.birthday,

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import SQL, DateField, DecimalField, PostgresqlDatabase
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.i18n import _, get_language
 from tui_crm.services.core import lookups, records, values
 from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpec
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
-from tui_crm.validate import format_phone
+from tui_crm.text import dates
+from tui_crm.text.phones import format_phone
 
 if TYPE_CHECKING:
     from tui_crm.services.transfer.exporting import Column

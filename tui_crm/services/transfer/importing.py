@@ -37,7 +37,6 @@ from typing import Any, ParamSpec, TypeVar
 from peewee import JOIN
 from rapidfuzz import fuzz
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.db import search_index
 from tui_crm.db.database import current, is_postgres, write
@@ -56,6 +55,7 @@ from tui_crm.services.core import (
 )
 from tui_crm.services.core.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, REFERRERS, FieldSpec
 from tui_crm.services.core.rights import Actor
+from tui_crm.text import dates
 from tui_crm.text.identity import (
     InvalidValue,
     email_key,

@@ -14,7 +14,8 @@ from tui_crm.i18n import _
 from tui_crm.services.core import audit, records, server_files, visibility
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer.importing import read_table
-from tui_crm.validate import normalize_name, normalize_text
+from tui_crm.text.names import normalize_text
+from tui_crm.text.names import org_key as normalize_name
 
 KINDS = ("payments", "services", "deals")
 

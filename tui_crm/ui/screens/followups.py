@@ -11,12 +11,12 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core.kinds import DEAL_STAGE_CHOICES
 from tui_crm.services.planning import followups
 from tui_crm.services.planning.followups import FollowUp
+from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import Moved, MoveModal, now_of
 from tui_crm.ui.widgets import translate_bindings
 

@@ -32,7 +32,6 @@ from textual.widgets import (
     TextArea,
 )
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import settings
@@ -40,6 +39,7 @@ from tui_crm.services.core.kinds import CATEGORY_CHOICES, KINDS
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.mail import mail_files, mailing, recipient_lists
 from tui_crm.services.mail.mailing import Candidate, RecipientSource
+from tui_crm.text import dates
 from tui_crm.ui.screens.settings import error_text
 from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
 

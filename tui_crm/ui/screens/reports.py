@@ -15,13 +15,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static, TextArea
 
-from tui_crm import dates
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import N_, _
 from tui_crm.services.analytics import reports
 from tui_crm.services.analytics.reports import DayEntry, MeetingReportView, Report
 from tui_crm.services.core import users
 from tui_crm.services.core.rights import Actor
+from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import now_of as _now
 from tui_crm.ui.widgets import PlainTable, modal_css, translate_bindings
 

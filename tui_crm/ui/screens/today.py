@@ -13,12 +13,12 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import events
 from tui_crm.services.planning import planning
 from tui_crm.services.planning.planning import DayItem, DayView
+from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import LoggedResult, LogResultModal, Moved, MoveModal, now_of
 from tui_crm.ui.widgets import translate_bindings
 

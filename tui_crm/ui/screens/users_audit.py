@@ -11,11 +11,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import audit, reassign, users
 from tui_crm.services.core.rights import ROLES, VISIBILITIES, Actor
+from tui_crm.text import dates
 from tui_crm.ui.widgets import translate_bindings
 
 

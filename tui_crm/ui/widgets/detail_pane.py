@@ -23,7 +23,6 @@ from textual.message import Message
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import records, settings
@@ -31,6 +30,7 @@ from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES
 from tui_crm.services.core.records import ListQuery, PointView, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
+from tui_crm.text import dates
 from tui_crm.ui.widgets import TextLine, translate_bindings
 
 HISTORY_LIMIT = 100
