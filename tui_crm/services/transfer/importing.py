@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
-import gc
 import io
 import json
 import operator
@@ -32,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from peewee import JOIN
 from rapidfuzz import fuzz
@@ -79,8 +77,6 @@ CHUNK = 2000
 UNDO_CHUNK = 900  # ids per statement when an import is undone (under SQLite's old 999)
 DELIMITERS = (";", ",", "\t", "|")
 _NEUTRALIZED = re.compile(r"^'[=+\-@\t\r]")
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class ImportFileError(CrmError):
@@ -91,24 +87,6 @@ class ImportFileError(CrmError):
 
 class ImportCancelled(CrmError):
     exit_code = 130
-
-
-def _without_gc(fn: Callable[P, T]) -> Callable[P, T]:
-    """Run `fn` with the cyclic garbage collector paused. A 100k-row file makes millions of
-    lists, tuples and dicts that all stay alive; the collector would walk them again and
-    again (a third of the import's Python time) and find nothing to free."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    return wrapper
 
 
 # --- reading files ----------------------------------------------------------------------------
@@ -197,7 +175,6 @@ def file_kind(path: Path) -> str:
     return "text"
 
 
-@_without_gc
 def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None,
                sheet: str | None = None) -> SourceTable:
     """Read a spreadsheet, CSV or vCard file into a SourceTable; ImportFileError explains
@@ -1252,7 +1229,6 @@ def _raw_rows(table: SourceTable, mapping: dict[int, str]
 Progress = Callable[[int, int], None]
 
 
-@_without_gc
 def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
             progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportPlan:
@@ -1509,7 +1485,6 @@ class ImportResult:
                                                  errors=len(self.errors))
 
 
-@_without_gc
 def import_file(actor: Actor, path: str | Path, options: ImportOptions, *,
                 encoding: str | None = None, delimiter: str | None = None,
                 sheet: str | None = None, map_pairs: Iterable[str] = (),
@@ -1591,7 +1566,6 @@ def _db_value(value: Any) -> Any:
     return value
 
 
-@_without_gc
 def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = None,
                cancel: threading.Event | None = None) -> ImportResult:
     """Write an analysed plan in one transaction; a failure or cancel writes nothing."""
