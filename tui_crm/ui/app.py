@@ -31,10 +31,9 @@ from tui_crm.ui.widgets import translate_bindings
 DEFAULT_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
 POLL_SECONDS = 1.0
-# Set by benchmarks: quit as soon as the first table page is on screen, and write the
-# moment (time.monotonic(), one clock for every process) to the file READY_FILE_ENV names.
+# The start-up measurement (benchmarks, a smoke test): quit, headless, as soon as the first
+# table page is on screen. It lives here because only the app itself sees that moment.
 EXIT_WHEN_READY_ENV = "TUI_CRM_EXIT_WHEN_READY"
-READY_FILE_ENV = "TUI_CRM_READY_FILE"
 VISIBLE_CONTROLS = VisibleControls()  # one instance: Textual caches filtered lines per filter
 
 
@@ -184,13 +183,8 @@ class CrmApp(App[int]):
             gc.enable()
 
     def first_page_shown(self) -> None:
-        """The first table page is on screen (benchmarks hook in here)."""
+        """The first table page is on screen."""
         self.collector_back()
-        ready_file = os.environ.get(READY_FILE_ENV)
-        if ready_file:
-            import time
-
-            Path(ready_file).write_text(repr(time.monotonic()), encoding="utf-8")
         if self.exit_when_ready:
             self.exit()
             return
