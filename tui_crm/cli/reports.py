@@ -17,6 +17,7 @@ from tui_crm.cli.output import emit_json, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.analytics import money, reports, segmentation
+from tui_crm.services.analytics.reports import common, journal, meetings
 from tui_crm.services.core import values
 from tui_crm.services.core.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES
 from tui_crm.services.core.rights import Actor
@@ -281,7 +282,7 @@ def handle_report(args: argparse.Namespace, actor: Actor) -> int:
     return 0
 
 
-def render_report(report: reports.Report) -> str:
+def render_report(report: common.Report) -> str:
     """A report as text: title, period, the table with totals, notes."""
     columns = report.columns
     rows = [[report.cell(r, c.key) for c in columns] for r in report.rows]
@@ -304,9 +305,9 @@ def render_report(report: reports.Report) -> str:
 def handle_journal(args: argparse.Namespace, actor: Actor) -> int:
     day = _date(args.date, "date") or dt.date.today()
     if args.late is None and args.sent is None:
-        entry = reports.day_journal(actor, day, args.for_user)
+        entry = journal.day_journal(actor, day, args.for_user)
     else:
-        entry = reports.set_day_journal(
+        entry = journal.set_day_journal(
             actor, day, lateness_minutes=args.late,
             journal_sent=None if args.sent is None else args.sent == "yes", user=args.for_user)
     if getattr(args, "json", False):
@@ -320,10 +321,10 @@ def handle_journal(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_meeting_report(args: argparse.Namespace, actor: Actor) -> int:
-    data = {name: getattr(args, name) for name in reports.MEETING_FIELDS
+    data = {name: getattr(args, name) for name in meetings.MEETING_FIELDS
             if getattr(args, name) is not None}
-    view = reports.save_meeting_report(actor, args.event, data) if data \
-        else reports.meeting_report(actor, args.event)
+    view = meetings.save_meeting_report(actor, args.event, data) if data \
+        else meetings.meeting_report(actor, args.event)
     if getattr(args, "json", False):
         _json(view.to_dict())
         return 0

@@ -37,7 +37,7 @@ SPANS = (3, 6, 12)
 
 
 def _month_label(key: str) -> str:
-    from tui_crm.services.analytics.reports import MONTHS
+    from tui_crm.services.analytics.reports.common import MONTHS
 
     return f"{_(MONTHS[int(key[5:7]) - 1])} {key[:4]}"
 
