@@ -13,7 +13,7 @@ from peewee import fn
 
 from tui_crm.db import models as m
 from tui_crm.i18n import _
-from tui_crm.services.analytics import money, segmentation
+from tui_crm.services.analytics import client_values, money
 from tui_crm.services.analytics.reports.common import (
     Chart,
     Column,
@@ -48,7 +48,7 @@ def _org_scope(actor: Actor, manager: str | int | None) -> list[int] | None:
 
 def _values_between(criterion: str, start: dt.date, end: dt.date) -> dict[int, Decimal]:
     """organization id → criterion value over [start, end] (dates)."""
-    segmentation.check_criterion(criterion)
+    client_values.check_criterion(criterion)
     if criterion in ("payments", "count"):
         model = m.Payment
         agg = fn.SUM(model.amount) if criterion == "payments" else fn.COUNT(model.id)
@@ -138,7 +138,7 @@ def client_audit(actor: Actor, start: dt.date, end: dt.date, manager: str | int 
                                         Decimal(0)), criterion),
               "value_change": _norm(sum((Decimal(str(r["value_change"])) for r in rows),
                                         Decimal(0)), criterion)}
-    what = _(segmentation.CRITERIA.get(criterion, criterion))
+    what = _(client_values.CRITERIA.get(criterion, criterion))
     chart = Chart("bar", _("Clients and {what} by category").format(what=what.lower()),
                   [r["category"] for r in rows],
                   {_("Clients, %"): [r["clients_pct"] for r in rows],
