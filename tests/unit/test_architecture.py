@@ -201,3 +201,19 @@ def test_the_program_sets_the_collector_at_start_up() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=ROOT, check=False)
     assert done.stdout.splitlines()[-1] == "True True", done.stderr
+
+
+def test_the_vendored_peewee_stub_is_the_installed_one_plus_marked_lines() -> None:
+    """typings/peewee is peewee's own stub plus lines marked `# tui-crm:` (see its header):
+    after a peewee upgrade this fails until the copy is refreshed or dropped."""
+    import importlib.metadata
+
+    installed = next(f for f in importlib.metadata.files("peewee") or ()
+                     if str(f).endswith("peewee-stubs/__init__.pyi"))
+    ours = (ROOT / "typings" / "peewee" / "__init__.pyi").read_text(encoding="utf-8")
+    lines = ours.splitlines()
+    while lines and lines[0].startswith("#"):  # our header
+        lines.pop(0)
+    kept = [line for line in lines if "# tui-crm:" not in line]
+    assert kept == installed.read_text(encoding="utf-8").splitlines()
+    assert sum("# tui-crm:" in line for line in ours.splitlines()) == 3
