@@ -216,4 +216,4 @@ def test_the_vendored_peewee_stub_is_the_installed_one_plus_marked_lines() -> No
         lines.pop(0)
     kept = [line for line in lines if "# tui-crm:" not in line]
     assert kept == installed.read_text(encoding="utf-8").splitlines()
-    assert sum("# tui-crm:" in line for line in ours.splitlines()) == 3
+    assert sum("# tui-crm:" in line for line in lines) == 3
