@@ -157,14 +157,16 @@ def log_result(actor: Actor, event_id: int, result: str, *, note: str = "",
         raise ValidationError({"next": _("The next step is in the past")})
     next_type_row = type_name(next_type) if next_type else event.event_type
     next_label = ""
-    if when is not None:
+    if when is not None and next_type_row is None:  # an event without a type
+        raise ValidationError({"next_type": _("Give the type of the next step")})
+    if when is not None and next_type_row is not None:
         next_label = f"{lookups.event_type_name(next_type_row)} {dates.format_datetime(when)}"
     done = records.update(actor, "events", event_id, {
         "event_type": event.event_type_id, "status": "done", "result": result_row.id,
         "result_note": note or event.result_note, "next_step": next_label,
     })
     next_view = None
-    if when is not None:
+    if when is not None and next_type_row is not None:
         next_view = records.create(actor, "events", {
             "event_type": next_type_row.id, "starts_at": when,
             "organization": event.organization_id, "contact": event.contact_id,

@@ -199,7 +199,7 @@ def activity_counts(user_ids: list[int], start: dt.date, end: dt.date
     # Deal stage moves (audit trail): to "proposal" = a proposal sent, to "invoice" = an
     # invoice issued; a deal created straight at "invoice issued" counts on its creation day.
     moves = money.stage_moves(since, until, user_ids=user_ids)
-    deal_orgs = {}
+    deal_orgs: dict[int, int | None] = {}
     deal_ids = sorted({mv.deal_id for mv in moves})
     for chunk in id_chunks(deal_ids):
         deal_orgs.update(m.Deal.select(m.Deal.id, m.Deal.organization).where(
@@ -230,11 +230,11 @@ def activity_counts(user_ids: list[int], start: dt.date, end: dt.date
             for deal_id, stage in m.Deal.select(m.Deal.id, m.Deal.stage).where(
                     m.Deal.id.in_(chunk)).tuples():
                 first_stage.setdefault(deal_id, stage)
-        for deal_id, at, user_id in created:
+        for deal_id, at, creator in created:
             if first_stage.get(deal_id) == "invoice":
-                bucket(user_id, as_datetime(at).date())["invoices"] += 1
-    for key, clients in proposals.items():
-        bucket(*key)["proposals"] += len(clients)
+                bucket(creator, as_datetime(at).date())["invoices"] += 1
+    for (proposer, day), clients in proposals.items():
+        bucket(proposer, day)["proposals"] += len(clients)
 
     # Payments: by the client's responsible manager, on the payment's date.
     pay, org = m.Payment, m.Organization
@@ -290,7 +290,8 @@ def activity(actor: Actor, start: dt.date, end: dt.date, manager: str | int | No
     rows = []
     for (user_id, day), figures in sorted(counts.items(), key=lambda kv: (
             kv[0][1], lookups.user_name(by_id[kv[0][0]]))):
-        row = {"date": day, "weekday": weekday_name(day), "manager": lookups.user_name(by_id[user_id]),
+        row: dict[str, Any] = {"date": day, "weekday": weekday_name(day),
+                               "manager": lookups.user_name(by_id[user_id]),
                "_user_id": user_id}
         row.update(figures)
         rows.append(row)
@@ -321,7 +322,8 @@ def manager_report(actor: Actor, start: dt.date, end: dt.date,
     counts = activity_counts([user.id], start, end)
     rows = []
     for day in days:
-        row = {"month": month_name(day), "date": day, "weekday": weekday_name(day)}
+        row: dict[str, Any] = {"month": month_name(day), "date": day,
+                               "weekday": weekday_name(day)}
         row.update(counts.get((user.id, day), _empty()))
         rows.append(row)
     totals = _sum_rows(rows)
@@ -361,7 +363,7 @@ def department(actor: Actor, start: dt.date, end: dt.date, manager: str | int | 
             won[owner_id] = (n + 1, s + amount)
     rows = []
     for user in users:
-        row = {"manager": lookups.user_name(user), "_user_id": user.id}
+        row: dict[str, Any] = {"manager": lookups.user_name(user), "_user_id": user.id}
         row.update(_sum_rows(v for (u, _d), v in counts.items() if u == user.id))
         row["days_journal"] = row.pop("journal_sent")
         n, s = won.get(user.id, (0, Decimal("0.00")))

@@ -49,12 +49,14 @@ def _org_scope(actor: Actor, manager: str | int | None) -> list[int] | None:
 def _values_between(criterion: str, start: dt.date, end: dt.date) -> dict[int, Decimal]:
     """organization id → criterion value over [start, end] (dates)."""
     client_values.check_criterion(criterion)
+    model: type[m.Payment | m.ServiceRendered]
     if criterion in ("payments", "count"):
         model = m.Payment
         agg = fn.SUM(model.amount) if criterion == "payments" else fn.COUNT(model.id)
     else:
         model = m.ServiceRendered
-        agg = fn.SUM(model.amount) if criterion == "services" else fn.SUM(model.units)
+        agg = fn.SUM(model.amount) if criterion == "services" else \
+            fn.SUM(m.ServiceRendered.units)
     query = (model.select(model.organization, agg).where(
         (model.date >= start) & (model.date <= end) & model.deleted_at.is_null()
         & model.organization.is_null(False)).group_by(model.organization))
@@ -110,7 +112,7 @@ def client_audit(actor: Actor, start: dt.date, end: dt.date, manager: str | int 
         "int" if criterion == "count" else "decimal")
     total_clients = len(now_cat) or 1
     total_value = sum((value_now.get(i, Decimal(0)) for i in now_cat), Decimal(0))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for code, label in CATEGORY_CHOICES.items():
         members = [i for i, c in now_cat.items() if c == code]
         before = [i for i, c in then_cat.items() if c == code]
@@ -187,7 +189,7 @@ def sources(actor: Actor, start: dt.date, end: dt.date, manager: str | int | Non
                 .where(m.Payment.organization.in_(chunk) & m.Payment.deleted_at.is_null())\
                 .group_by(m.Payment.organization).tuples():
             paid[org_id] = money.as_money(total)
-    names = {s.id: s.name for s in m.Source.select()}
+    names: dict[int | None, str] = {s.id: s.name for s in m.Source.select()}
     groups: dict[int | None, dict[str, Any]] = {}
     for org_id, source_id, status in rows_raw:
         g = groups.setdefault(source_id, {"leads": 0, "warm": 0, "paying": 0, "lost": 0,
@@ -234,32 +236,33 @@ def visits(actor: Actor, start: dt.date, end: dt.date, manager: str | int | None
     # The outlets the actor sees (a visit on another manager's client is not named).
     seen = visibility.visible_subset(actor, "organizations",
                                      (e.organization_id for e in events))
-    org_rows = {o.id: o for o in m.Organization.select(
+    org_rows: dict[int | None, m.Organization] = {o.id: o for o in m.Organization.select(
         m.Organization.id, m.Organization.name, m.Organization.address, m.Organization.city)
         .where(m.Organization.id.in_(sorted(seen)))} if seen else {}
     reps = lookups.names("user", (e.assignee_id for e in events))
-    results = {r.id: r for r in m.EventResult.select()}
+    results: dict[int | None, m.EventResult] = {r.id: r for r in m.EventResult.select()}
     rows = []
-    per_day: dict[tuple[int, dt.date], list[dict]] = {}
+    per_day: dict[tuple[int | None, dt.date], list[dict[str, Any]]] = {}
     for e in events:
         o = org_rows.get(e.organization_id)
         r = results.get(e.result_id)
-        row = {"date": e.starts_at.date(), "representative": reps.get(e.assignee_id, ""),
-               "time": e.starts_at.strftime("%H:%M"),
-               "outlet": o.name if o else (visibility.hidden_name() if e.organization_id
-                                            else e.title),
-               "address": ", ".join(p for p in ((o.city, o.address) if o else ()) if p),
-               "result": lookups.event_result_name(r) if r else (
-                   _("Missed") if e.status == "missed" else ""),
-               "order": bool(r and r.productive), "note": e.result_note,
-               "_event_id": e.id}
+        row: dict[str, Any] = {
+            "date": e.starts_at.date(), "representative": reps.get(e.assignee_id, ""),
+            "time": e.starts_at.strftime("%H:%M"),
+            "outlet": o.name if o else (visibility.hidden_name() if e.organization_id
+                                         else e.title),
+            "address": ", ".join(p for p in ((o.city, o.address) if o else ()) if p),
+            "result": lookups.event_result_name(r) if r else (
+                _("Missed") if e.status == "missed" else ""),
+            "order": bool(r and r.productive), "note": e.result_note,
+            "_event_id": e.id}
         rows.append(row)
         per_day.setdefault((e.assignee_id, row["date"]), []).append(row)
     totals = {"date": None, "representative": _("Total"), "time": "",
               "outlet": str(len(rows)), "order": sum(1 for r in rows if r["order"])}
     by_rep: dict[str, int] = {}
-    for r in rows:
-        by_rep[r["representative"]] = by_rep.get(r["representative"], 0) + 1
+    for shown in rows:
+        by_rep[shown["representative"]] = by_rep.get(shown["representative"], 0) + 1
     chart = Chart("bar", _("Visits per representative"), list(by_rep),
                   {_("Visits"): [float(v) for v in by_rep.values()]}) if by_rep else None
     return Report("visits", _("Field visits"), start, end, [
