@@ -99,7 +99,8 @@ class NumberRange(TypedDict, total=False):
 F = FieldSpec
 CADENCE_DAYS: NumberRange = {"min_value": 0}
 # At the start … a month before: reminders look this far ahead for every series.
-REMINDER_MINUTES: NumberRange = {"min_value": 0, "max_value": 30 * 24 * 60}
+REMINDER_MAX_MINUTES = 30 * 24 * 60
+REMINDER_MINUTES: NumberRange = {"min_value": 0, "max_value": REMINDER_MAX_MINUTES}
 NOT_NEGATIVE: NumberRange = {"min_value": Decimal(0)}
 
 ORGANIZATIONS = KindSpec(
@@ -288,7 +289,7 @@ ALIASES = {
 
 # The records that refer to an organization or a contact (column named), for merging and
 # for undoing an import: what must follow when the record goes or is merged.
-REFERRERS: dict[str, list[tuple[type[m.BaseModel], str]]] = {
+REFERRERS: dict[str, list[tuple[type[m.Record], str]]] = {
     "organizations": [(m.Contact, "organization"), (m.Task, "organization"),
                       (m.Event, "organization"), (m.Note, "organization"),
                       (m.Link, "organization"), (m.Deal, "organization"),

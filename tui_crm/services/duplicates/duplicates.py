@@ -136,12 +136,12 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
                 add(int(doc_key) // 16, _("name"), float(score))
     if not found:
         return []
-    rows = {r.id: r for r in model.select().where(model.id.in_(list(found)))}
-    owners = lookups.names("user", (r.owner_id for r in rows.values()))
-    seen = visibility.visible_subset(actor, kind, rows)
+    by_id = {r.id: r for r in model.select().where(model.id.in_(list(found)))}
+    owners = lookups.names("user", (r.owner_id for r in by_id.values()))
+    seen = visibility.visible_subset(actor, kind, by_id)
     result = []
     for record_id, dup in found.items():
-        row = rows.get(record_id)
+        row = by_id.get(record_id)
         if row is None or row.deleted_at is not None:
             continue
         if record_id in seen:

@@ -117,8 +117,9 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
     if kind == "organizations":
         by_inn: dict[str, list[int]] = {}
         by_city: dict[str, dict[str, list[tuple[int, str]]]] = {}
-        for rid, name, city, inn in model.select(model.id, model.name, model.city, model.inn) \
-                .where(model.deleted_at.is_null()).tuples():
+        org = m.Organization
+        for rid, name, city, inn in org.select(org.id, org.name, org.city, org.inn) \
+                .where(org.deleted_at.is_null()).tuples():
             if inn:
                 by_inn.setdefault(inn, []).append(rid)
             by_city.setdefault(normalize_text(city or ""), {}).setdefault(
@@ -128,12 +129,13 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
             _pair_names(names, pair)
     else:
         groups = {}
-        for rid, last, first, middle, org in model.select(
-                model.id, model.last_name, model.first_name, model.middle_name,
-                model.organization).where(model.deleted_at.is_null()).tuples():
+        person = m.Contact
+        for rid, last, first, middle, org_id in person.select(
+                person.id, person.last_name, person.first_name, person.middle_name,
+                person.organization).where(person.deleted_at.is_null()).tuples():
             key = normalize_text(" ".join(p for p in (last, first, middle) if p))
             if key:
-                groups.setdefault(f"{key}|{org or ''}", []).append(rid)
+                groups.setdefault(f"{key}|{org_id or ''}", []).append(rid)
         pair_groups(groups, _("name"), 90.0)
     result = list(pairs.values())
     titles = {}
@@ -165,12 +167,12 @@ def _pair_names(names: dict[str, list[tuple[int, str]]], pair: Any) -> None:
     for block in blocks.values():
         if len(block) < 2 or len(block) > BLOCK_LIMIT:
             continue
-        for i, a in enumerate(block):
-            for b in block[i + 1:]:
-                score = fuzz.token_sort_ratio(fuzzy_key(a), fuzzy_key(b))
+        for i, name_a in enumerate(block):
+            for name_b in block[i + 1:]:
+                score = fuzz.token_sort_ratio(fuzzy_key(name_a), fuzzy_key(name_b))
                 if score >= NAME_THRESHOLD:
-                    for ida, inn_a in names[a]:
-                        for idb, inn_b in names[b]:
+                    for ida, inn_a in names[name_a]:
+                        for idb, inn_b in names[name_b]:
                             if not (inn_a and inn_b and inn_a != inn_b):
                                 pair(ida, idb, _("similar name"), score - 5)
 

@@ -141,7 +141,7 @@ class _Demo(ClientsDemo):
             else:
                 status, due = ("done" if roll < 0.95 else "cancelled"), self.when_past()
             title = rng.choice(TASK_TITLES)
-            if oid is not None and rng.random() < 0.5:
+            if org_index is not None and rng.random() < 0.5:
                 title = f"{title}: {self.org_names[org_index]}"
             created = min(due - dt.timedelta(days=rng.randrange(1, 20)), self.now)
             rows.append((first_id + i, title, "", sql_time(due),

@@ -170,8 +170,9 @@ class DemoBase:
         self.results: dict[int, list[tuple[int, bool]]] = {}
         for et in m.EventType.select().where(m.EventType.active == True):  # noqa: E712
             self.event_types[et.code] = et.id
-            self.results[et.id] = [(r.id, r.warm) for r in et.results.where(
-                m.EventResult.active == True).order_by(m.EventResult.position)]  # noqa: E712
+            self.results[et.id] = [(r.id, r.warm) for r in m.EventResult.select().where(
+                (m.EventResult.event_type == et.id) & (m.EventResult.active == True)  # noqa: E712
+            ).order_by(m.EventResult.position)]
         codes = [c for c in EVENT_TYPE_WEIGHTS if c in self.event_types] or list(self.event_types)
         self.type_pool = [self.event_types[c] for c in codes
                           for _ in range(EVENT_TYPE_WEIGHTS.get(c, 1))]

@@ -8,12 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from tui_crm.services.core.translit import slug
 from tui_crm.text.names import normalize_text
 from tui_crm.text.phones import format_phone
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsLenAndGetItem
+
+T = TypeVar("T")
 
 # --- word lists -------------------------------------------------------------------------------
 
@@ -335,7 +340,7 @@ class DemoRandom(random.Random):
     """`choice` and `randrange` without the rejection sampling of the standard ones: about
     three times faster, deterministic all the same, and uniform enough for demo data."""
 
-    def choice(self, seq: Sequence[Any]) -> Any:
+    def choice(self, seq: SupportsLenAndGetItem[T]) -> T:
         return seq[int(self.random() * len(seq))]
 
     def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:

@@ -207,7 +207,7 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
     orgs = {r.id: r for r in o.select(*org_cols).where(o.id.in_(org_ids))} if org_ids else {}
     contacts = {r.id: r for r in c_.select(*contact_cols).where(c_.id.in_(contact_ids))} \
         if contact_ids else {}
-    dms: dict[int, m.Contact] = {}
+    dms: dict[int | None, m.Contact] = {}
     if org_ids:
         for c in m.Contact.select(*contact_cols).where(m.Contact.organization.in_(org_ids)
                                                        & m.Contact.deleted_at.is_null()).order_by(
@@ -233,10 +233,10 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
         result_names = lookups.names("event_result", [r.result_id for r in rows])
         from tui_crm.text.dates import format_date
 
-        for r in rows.objects():
-            if (r.rid, r.starts_at) in pairs:
-                last[(key, r.rid)] = f"{result_names.get(r.result_id, '')} " \
-                                     f"({format_date(r.starts_at.date())})"
+        for rid, starts_at, result_id in rows.tuples():
+            if (rid, starts_at) in pairs:
+                last[(key, rid)] = f"{result_names.get(result_id, '')} " \
+                                   f"({format_date(starts_at.date())})"
     return {"orgs": orgs, "contacts": contacts, "dms": dms, "sources": sources, "last": last}
 
 
@@ -246,7 +246,7 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
     contact = details["contacts"].get(event.contact_id)
     dm = contact if contact is not None and (contact.is_decision_maker or org is None) else \
         details["dms"].get(event.organization_id)
-    et = types.get(event.event_type_id)
+    et = types.get(event.event_type_id) if event.event_type_id is not None else None
     phone = (contact.primary_phone if contact else "") or (dm.primary_phone if dm else "") \
         or (org.primary_phone if org else "")
     email = (contact.primary_email if contact else "") or (dm.primary_email if dm else "") \
@@ -361,7 +361,7 @@ def birthdays_on(actor: Actor, day: dt.date, user_id: int | None = None) -> list
     orgs = lookups.names("organization", (c.organization_id for c in rows), actor=actor)
     return [BirthdayItem(c.id, lookups.contact_name(c.last_name, c.first_name, c.middle_name),
                          orgs.get(c.organization_id, ""), age(c.birthday, day), c.primary_phone)
-            for c in rows]
+            for c in rows if c.birthday is not None]  # all have one: the query asks for it
 
 
 def _is_leap(year: int) -> bool:
@@ -440,9 +440,12 @@ def candidates(actor: Actor, day: dt.date, *, user_id: int | None = None, limit:
         org = details["orgs"].get(org_id)
         contact = details["contacts"].get(contact_id)
         dm = contact or details["dms"].get(org_id)
-        title = org.name if org else lookups.contact_name(contact.last_name, contact.first_name,
-                                                          contact.middle_name)
-        source_id = org.source_id if org else contact.source_id
+        record = org or contact
+        if record is None:  # gone since it was picked
+            continue
+        title = org.name if org else lookups.contact_name(record.last_name, record.first_name,
+                                                          record.middle_name)
+        source_id = record.source_id
         result.append(Candidate(
             org_id, contact_id, title, reason,
             lookups.contact_name(dm.last_name, dm.first_name, dm.middle_name) if dm else "",
@@ -450,7 +453,7 @@ def candidates(actor: Actor, day: dt.date, *, user_id: int | None = None, limit:
             (dm.primary_email if dm else "") or (org.primary_email if org else ""),
             details["last"].get(("org", org_id) if org else ("contact", contact_id), ""),
             details["sources"].get(source_id, "") if source_id else "",
-            (org or contact).next_contact_at))
+            record.next_contact_at))
     return result
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from peewee import DoesNotExist
+
 from tui_crm.db import models as m
 from tui_crm.errors import NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import N_, _, get_language
@@ -124,7 +126,7 @@ def user_by_ref(ref: str | int | None) -> m.User:
         if user is None:
             try:
                 user = m.User.get_by_id(lookups.resolve("user", str(ref), {}))
-            except (ValueError, m.User.DoesNotExist):
+            except (ValueError, DoesNotExist):  # peewee's base of User.DoesNotExist
                 user = None
     if user is None:
         raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=ref))

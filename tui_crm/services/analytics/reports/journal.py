@@ -68,7 +68,7 @@ def set_day_journal(actor: Actor, day: dt.date | str, *, lateness_minutes: int |
     if note is not None:
         row.note = note.strip()
     row.updated_at = m.now()
-    row.updated_by = actor.user_id
+    row.updated_by_id = actor.user_id
     row.save()
     audit.log(actor, "update", "day_journal", row.id, {
         "lateness_minutes": (before[0], row.lateness_minutes),
