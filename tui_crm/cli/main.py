@@ -351,7 +351,8 @@ class _Session:
         if self.as_program and "://" not in str(target) and "peewee" not in sys.modules:
             for name in ("psycopg2", "psycopg2cffi", "psycopg", "pymysql", "MySQLdb",
                          "pysqlite3"):
-                sys.modules.setdefault(name, None)  # None makes `import name` fail at once
+                # None makes `import name` fail at once (a documented use typeshed omits)
+                sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self.db is not None and not self.db.is_closed():

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -27,6 +27,9 @@ from tui_crm.terminal_text import visible
 from tui_crm.ui.messages import SettingsChanged
 from tui_crm.ui.visible_controls import VisibleControls
 from tui_crm.ui.widgets import translate_bindings
+
+if TYPE_CHECKING:
+    from tui_crm.ui.screens.main import MainScreen
 
 DEFAULT_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
@@ -95,7 +98,7 @@ class CrmApp(App[int]):
         self.wanted_theme = theme or DEFAULT_THEME
         self.start_section = section
         self.poll_seconds = poll_seconds
-        self.main_screen = None  # the MainScreen, once mounted
+        self.main_screen: MainScreen | None = None  # once mounted
         self.exit_when_ready = bool(os.environ.get(EXIT_WHEN_READY_ENV))
         self._marker: tuple | None = None
         self._language_pref = ""
@@ -151,8 +154,8 @@ class CrmApp(App[int]):
         try:
             from tui_crm.ui.themes import register_themes
         except ImportError:
-            register_themes = None
-        if register_themes is not None:
+            pass
+        else:
             errors = register_themes(self)
         for error in errors:
             self.notify(error, title=_("Theme"), severity="error", markup=False, timeout=10)

@@ -238,7 +238,7 @@ class DealsBoard(Horizontal):
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
-        new_stage = view.values.get("stage")
+        new_stage = str(view.values.get("stage") or "")
         self.app.notify(_("{title} → {stage}").format(
             title=view.title, stage=_(DEAL_STAGE_CHOICES.get(new_stage, new_stage))),
             markup=False)

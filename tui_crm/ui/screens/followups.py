@@ -21,15 +21,19 @@ from tui_crm.ui.screens.log_result import Moved, MoveModal, now_of
 from tui_crm.ui.widgets import translate_bindings
 
 
+def _when(f: FollowUp) -> str:
+    return dates.format_datetime(f.next_contact_at) if f.next_contact_at else ""
+
+
 def followup_line(f: FollowUp, today) -> Text:  # noqa: ANN001 - a date
     if f.no_next_step:
         line = Text("⚑ " + _("no next step") + "  ", style="bold red")
     elif f.overdue:
-        line = Text(f"! {dates.format_datetime(f.next_contact_at)}  ", style="red")
+        line = Text(f"! {_when(f)}  ", style="red")
     elif f.next_contact_at and f.next_contact_at.date() == today:
         line = Text(f"• {f.next_contact_at:%H:%M} {_('today')}  ", style="bold")
     else:
-        line = Text(f"  {dates.format_datetime(f.next_contact_at)}  ")
+        line = Text(f"  {_when(f)}  ")
     line.append(f.title, style="bold")
     reason = _(followups.REASONS[f.reason])
     if f.stage:

@@ -589,7 +589,7 @@ class MainScreen(Screen):
             self.app.notify(_("Exported {rows} rows to {path}").format(
                 rows=result.rows, path=result.path), markup=False)
 
-        formats = ("xlsx", "csv", "html", "txt", "docx")
+        formats: tuple[str, ...] = ("xlsx", "csv", "html", "txt", "docx")
         if kind in ("organizations", "contacts"):
             formats += ("vcf",)
         if kind == "events":

@@ -355,7 +355,9 @@ class ReportsPane(Vertical):
         if len(names) == 1:
             plt.bar(chart.labels, chart.series[names[0]], label=names[0])
         else:
-            plt.multiple_bar(chart.labels, [chart.series[n] for n in names], labels=names)
+            # plotext takes labels= here; textual-plotext's stub names it label=
+            plt.multiple_bar(chart.labels, [chart.series[n] for n in names],
+                             labels=names)  # type: ignore[call-arg]
         plt.title(chart.title)
         plot.refresh()
 

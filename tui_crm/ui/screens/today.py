@@ -267,7 +267,7 @@ class TodayPane(Vertical):
         if block is None and self.view is not None:
             now = now_of(self.app)
             current = next((b for b in self.view.blocks if b.is_now), None) or next(
-                (b for b in self.view.blocks if b.block.kind == "calls"
+                (b for b in self.view.blocks if b.block.kind == "calls" and self.day
                  and dt.datetime.combine(self.day, b.block.end) > now), None)
             block = current.block.key if current else None
         if block is None:

@@ -9,6 +9,7 @@ the cursor through the table only redraws the card.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import ClassVar
 from urllib.parse import quote
 
@@ -390,7 +391,7 @@ class DetailPane(Vertical):
         except CrmError as exc:
             self.notify(str(exc), severity="error", markup=False)
 
-    def _fill(self, selector: str, options: list[Option | None]) -> None:
+    def _fill(self, selector: str, options: Sequence[Option | None]) -> None:
         target = self.query_one(selector, OptionList)
         target.set_options(options or [Option(_("Nothing here"), disabled=True)])
 
@@ -540,7 +541,8 @@ class DetailPane(Vertical):
             lines.append(Text.assemble(
                 (_("Average payment") + ": ", "bold"), amount(summary.average_payment), "  ",
                 (_("Last payment") + ": ", "bold"),
-                f"{dates.format_date(summary.last_payment)} {amount(summary.last_amount)}"))
+                f"{dates.format_date(summary.last_payment) if summary.last_payment else ''} "
+                f"{amount(summary.last_amount)}"))
         category = Text.assemble((_("Category") + ": ", "bold"), summary.category_text)
         for change in summary.category_history[:3]:
             category.append(f"  ← {change.old or '—'} ({dates.format_date(change.at.date())})",
