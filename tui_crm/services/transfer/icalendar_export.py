@@ -32,7 +32,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _location(org_ids: set[int]) -> dict[int, str]:
+def _location(org_ids: set[int | None]) -> dict[int | None, str]:
     if not org_ids:
         return {}
     return {o.id: ", ".join(p for p in (o.address, o.city) if p)

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -939,7 +939,7 @@ class _RowCleaner:
             hit = self.handlers[target] = (base, sub, how)
         return hit
 
-    def clean(self, raw: dict[str, list[Any]] | Iterable[tuple[str, Iterable[Any]]],
+    def clean(self, raw: dict[str, list[Any]] | Iterable[tuple[str, Sequence[Any]]],
               row_number: int) -> PreparedRow:
         """A row's values: `raw` holds each mapped target's non-empty cells, targets in
         the order of the file's columns."""
@@ -954,7 +954,8 @@ class _RowCleaner:
             base, sub, how = handlers.get(target) or self._handler(target)
             if len(cells) == 1:  # the usual case, without a list comprehension
                 cell = cells[0]
-                texts = (_unneutralize(cell) if isinstance(cell, str) and cell[:1] == "'"
+                texts: Sequence[Any] = (_unneutralize(cell) if isinstance(cell, str)
+                                        and cell[:1] == "'"
                          else cell,)
             else:
                 texts = [_unneutralize(c) if isinstance(c, str) else c for c in cells]
@@ -1045,7 +1046,7 @@ class _RowCleaner:
                 self.phones[text] = hit
         return hit
 
-    def _points(self, base: str, sub: str, texts: list[Any],
+    def _points(self, base: str, sub: str, texts: Sequence[Any],
                 points: dict[str, list[tuple[str, str, str, bool]]], problems: list[str],
                 leftovers: list[str]) -> None:
         point_kind = POINT_TYPES[base]
@@ -1194,7 +1195,7 @@ def _blank(cell: Any) -> bool:
 
 
 def _raw_rows(table: SourceTable, mapping: dict[int, str]
-              ) -> Iterable[tuple[int, list[tuple[str, list[Any]]]]]:
+              ) -> Iterable[tuple[int, list[tuple[str, Sequence[Any]]]]]:
     """(row number, [(target, its non-empty cells)]) of the rows that are not blank;
     targets in the order their first filled column comes."""
     items = [(index, target) for index, target in sorted(mapping.items()) if target]
@@ -1203,7 +1204,7 @@ def _raw_rows(table: SourceTable, mapping: dict[int, str]
         # One column per target (the usual mapping): no grouping needed.
         for offset, row in enumerate(table.rows):
             width = len(row)
-            raw = []
+            raw: list[tuple[str, Sequence[Any]]] = []
             for index, target in items:
                 if index < width:
                     cell = row[index]
@@ -1368,8 +1369,8 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
             root: tuple[str, int] = found
         else:
             root = ("row", position)
-        for key in point_keys:
-            keys.setdefault(key, root)
+        for point_key in point_keys:
+            keys.setdefault(point_key, root)
         if organizations:
             if inn:
                 keys.setdefault(("inn", inn), root)
@@ -1382,7 +1383,8 @@ def _match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: b
     _name_hidden_owners(model, [row for row in rows if row.hidden_owner])
 
 
-def _name_hidden_owners(model: type[m.Record], rows: list[PreparedRow]) -> None:
+def _name_hidden_owners(model: type[m.Organization | m.Contact], rows: list[PreparedRow]
+                        ) -> None:
     """Tell whose client each row already is when the actor may not see it (SPEC: the user
     is told whose client it is), without its name or id; such a row is never imported."""
     targets = sorted({row.duplicate_of for row in rows if row.duplicate_of is not None})
@@ -1409,10 +1411,10 @@ def _find(kind: str, row: PreparedRow, keys: dict[tuple[str, str], tuple[str, in
         hit = keys.get(("inn", values_["inn"]))
         if hit:
             return hit, _("tax id")
-    for key in point_keys:
-        hit = keys.get(key)
+    for point_key in point_keys:
+        hit = keys.get(point_key)
         if hit:
-            return hit, _("phone") if key[0] == "phone" else _("e-mail")
+            return hit, _("phone") if point_key[0] == "phone" else _("e-mail")
     if kind == "organizations":
         norm = name_key
         inn = values_.get("inn") or ""
@@ -1699,7 +1701,7 @@ class _Writer:
         if people:
             contacts = []
             for row, org_id in people:
-                values_ = dict(row.contact_person or {})
+                values_: dict[str, Any] = dict(row.contact_person or {})
                 values_["organization"] = org_id
                 if row.values.get("owner"):
                     values_["owner"] = row.values["owner"]
@@ -1747,7 +1749,7 @@ class _Writer:
         docs: list[tuple[str, int, str, str]] = []
         items = self.items
         run_id = self.run_row.id
-        org_names: dict[int, str] = {}
+        org_names: dict[int | None, str] = {}
         contacts = kind == "contacts"
         if contacts:
             wanted = {self._resolved(r.values.get("organization")) for r in rows}

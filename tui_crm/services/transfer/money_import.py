@@ -3,6 +3,7 @@ organizations by tax id, then by name. One transaction: a bad row changes nothin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class MoneyImportResult:
 def _mapping(kind: str, headers: list[str], pairs: list[str]) -> dict[int, str]:
     known = {**ORG_HEADERS, **HEADERS[kind]}
     mapping: dict[int, str] = {}
+    index: int | None
     for index, header in enumerate(headers):
         target = known.get(normalize_text(str(header or "")))
         if target and target not in mapping.values():
@@ -123,7 +125,7 @@ class _Organizations:
         raise ValueError(_("no organization {name!r}").format(name=name or inn))
 
 
-def import_money(actor: Actor, path: str | Path, kind: str, *, map_pairs: list[str] = (),
+def import_money(actor: Actor, path: str | Path, kind: str, *, map_pairs: Sequence[str] = (),
                  dry_run: bool = False, encoding: str | None = None,
                  delimiter: str | None = None, sheet: str | None = None) -> MoneyImportResult:
     """Import every row or none: a row with a problem stops the whole import (the problems

@@ -279,8 +279,8 @@ def card_values(card: Card) -> dict[str, Any]:
     org_name = org.parts()[0].strip() if org is not None else ""
     if org_name:
         out["organization"] = org_name
-    if card.first("KIND") and card.first("KIND").text().lower() == "org" \
-            or card.first("X-ABSHOWAS") and card.first("X-ABSHOWAS").text().upper() == "COMPANY":
+    if (shown_as := card.first("KIND")) and shown_as.text().lower() == "org" \
+            or (shown_as := card.first("X-ABSHOWAS")) and shown_as.text().upper() == "COMPANY":
         out["organization"] = org_name or full
         out.pop("last_name", None)
         out.pop("first_name", None)
@@ -320,9 +320,9 @@ def card_values(card: Card) -> dict[str, Any]:
             messengers.append((MESSENGERS[prop.name.lower()], prop.text().strip()))
         elif prop.name == "IMPP":
             scheme, _sep, handle = prop.text().partition(":")
-            kind = IMPP_SCHEMES.get(scheme.lower())
-            if kind and handle:
-                messengers.append((kind, handle.lstrip("/")))
+            messenger = IMPP_SCHEMES.get(scheme.lower())
+            if messenger and handle:
+                messengers.append((messenger, handle.lstrip("/")))
     if messengers:
         out["messengers"] = messengers
     bday = card.first("BDAY")
@@ -397,7 +397,9 @@ def fold(line: str) -> str:
     data = line.encode("utf-8")
     if len(data) <= LINE_OCTETS:
         return line
-    pieces, current, size, limit = [], [], 0, LINE_OCTETS
+    pieces: list[str] = []
+    current: list[str] = []
+    size, limit = 0, LINE_OCTETS
     for ch in line:
         width = len(ch.encode("utf-8"))
         if size + width > limit:
