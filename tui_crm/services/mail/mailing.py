@@ -190,7 +190,7 @@ def _clean_account(name: str, host: str, port: int | str | None, security: str,
     if out["security"] not in SECURITY:
         errors["security"] = _("Choose one of: {known}").format(known=", ".join(SECURITY))
     try:
-        out["port"] = int(port) if port not in (None, "") else \
+        out["port"] = int(port) if port is not None and port != "" else \
             DEFAULT_PORTS.get(out["security"], 587)
         if not 0 < out["port"] < 65536:
             raise ValueError
@@ -252,7 +252,7 @@ def list_accounts(actor: Actor) -> list[AccountView]:
     return [_account_view(a) for a in MailAccount.select().order_by(MailAccount.name)]
 
 
-def _by_name_or_id(model: type, ref: str | int, missing: str) -> Any:
+def _by_name_or_id(model: type[MailAccount | MailTemplate], ref: str | int, missing: str) -> Any:
     """A row by its name, or by its id written as `7` or `#7`; NotFound with `missing`
     (formatted with the name) when there is none."""
     text = str(ref).strip()
@@ -545,9 +545,9 @@ def _chunks(items: list[int], size: int = 500) -> Iterable[list[int]]:
         yield items[start:start + size]
 
 
-def _first_emails(kind: str, ids: list[int]) -> dict[int, str]:
+def _first_emails(kind: str, ids: list[int]) -> dict[int | None, str]:
     column = m.ContactPoint.organization if kind == "organizations" else m.ContactPoint.contact
-    found: dict[int, str] = {}
+    found: dict[int | None, str] = {}
     for chunk in _chunks(ids):
         for p in (m.ContactPoint.select().where((m.ContactPoint.kind == "email")
                                                 & column.in_(chunk))
@@ -685,7 +685,7 @@ def _counts_of(mailing_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _names_by_id(column: Any, ids: Iterable[int | None]) -> dict[int, str]:
+def _names_by_id(column: Any, ids: Iterable[int | None]) -> dict[int | None, str]:
     model = column.model
     wanted = {i for i in ids if i}
     if not wanted:
@@ -1017,9 +1017,9 @@ class _Contexts:
                 self._rows[(kind, record_id)] = card
         if kind != "contacts" or not self.wants("org", "organization"):
             return
-        org_ids = {c.values.get("organization") for c in cards.values()
-                   if isinstance(c, records.RecordView)}
-        org_ids = {i for i in org_ids if i and i not in self.orgs and i not in self._no_org}
+        referred = {c.values.get("organization") for c in cards.values()
+                    if isinstance(c, records.RecordView)}
+        org_ids = {i for i in referred if i and i not in self.orgs and i not in self._no_org}
         if not org_ids:
             return
         try:
@@ -1144,7 +1144,7 @@ def recipient_context(actor: Actor, kind: str, record_id: int,
     """The template fields of one record (plain data): contact, org, owner, sender,
     recipient, today. An editor may keep it while the user types."""
     actor.require(kind, "mail")
-    acc = _account_view(_find_account(account)) if account not in (None, "") else None
+    acc = _account_view(_find_account(account)) if account is not None and account != "" else None
     return _Contexts(actor, acc).for_record(kind, record_id)
 
 
@@ -1333,7 +1333,7 @@ def _plain_header(value: str) -> bool:
 def _encoded_words(text: str) -> list[str]:
     """RFC 2047 encoded words (base64, UTF-8), each of whole characters and short enough
     to stand on a folded line of its own."""
-    words: list[str] = []
+    words: list[bytes] = []
     chunk = b""
     for char in text:
         data = char.encode("utf-8")
@@ -1731,7 +1731,7 @@ def _statement(sql: str) -> str:
 def _executemany(sql: str, rows: list[Any]) -> None:
     """cursor.executemany on the bound connection, its errors as peewee's (IntegrityError…)
     like every other query."""
-    with peewee.__exception_wrapper__:
+    with peewee.__exception_wrapper__:  # type: ignore[attr-defined]  # not in peewee's stub
         current().cursor().executemany(_statement(sql), rows)
 
 
@@ -2535,13 +2535,13 @@ def resolve_unknown(actor: Actor, mailing_id: int, recipient_ids: Iterable[int] 
         subject_tpl = templating.compile_template(row.subject)
         contexts = _Contexts(actor, _mailing_account(row), [subject_tpl], row.kind)
         reply = _("Marked as sent by {login}").format(login=actor.login)
-        items = []
+        items: list[Any] = []
         for start in range(0, len(rows), 200):
-            chunk = rows[start:start + 200]
-            contexts.prefetch(row.kind, [r.record_id for r in chunk])
+            batch = rows[start:start + 200]
+            contexts.prefetch(row.kind, [r.record_id for r in batch])
             items.extend(_sent_item(rec, _subject_again(contexts, subject_tpl, rec,
                                                         row.subject), reply)
-                         for rec in chunk)
+                         for rec in batch)
         for chunk in _chunks(ids):
             MailRecipient.update(status="sent", reply=reply, sent_at=m.now(),
                                  next_attempt_at=None, updated_at=m.now()).where(
