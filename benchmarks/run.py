@@ -608,7 +608,7 @@ def fig_mailing(data: bench_data.BenchData, count: int, repeat: int) -> Figure:
 
     from tui_crm.db import open_database
     from tui_crm.services.core import users
-    from tui_crm.services.mail import mailing
+    from tui_crm.services.mail import accounts, mailings, recipients, runner, templates
 
     class Sink:
         def __init__(self) -> None:
@@ -630,9 +630,9 @@ def fig_mailing(data: bench_data.BenchData, count: int, repeat: int) -> Figure:
         db = bench_data.scratch_copy(data, "mailing.sqlite3")
         open_database(db)
         actor = users.resolve_actor()
-        mailing.add_account(actor, "bench", host="127.0.0.1", port=port, security="none",
+        accounts.add_account(actor, "bench", host="127.0.0.1", port=port, security="none",
                             from_address="bench@example.com")
-        mailing.add_template(actor, "price", subject="Прайс-лист",
+        templates.add_template(actor, "price", subject="Прайс-лист",
                              body="Здравствуйте, {{ contact.first_name }}!")
         conn = sqlite3.connect(db)
         ids = [r[0] for r in conn.execute(
@@ -652,11 +652,11 @@ def fig_mailing(data: bench_data.BenchData, count: int, repeat: int) -> Figure:
                     smtp.send_message(msg)
             base.append(count / (time.perf_counter() - start))
             # A new mailing to the same people each round (each is sent once, as always).
-            made = mailing.create_mailing(actor, template="price", account="bench",
-                                          source=mailing.RecipientSource(kind="contacts",
+            made = mailings.create_mailing(actor, template="price", account="bench",
+                                          source=recipients.RecipientSource(kind="contacts",
                                                                          ids=ids))
             start = time.perf_counter()
-            report = mailing.send(actor, made.id, options=mailing.SendOptions(test_first=False))
+            report = runner.send(actor, made.id, options=runner.SendOptions(test_first=False))
             sent = getattr(report, "sent", len(ids))
             crm.append(sent / (time.perf_counter() - start))
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 from peewee import Database
 
 from tui_crm.db import open_database
@@ -21,6 +22,11 @@ from tui_crm.db.models import database_proxy
 from tui_crm.i18n import get_language, set_language
 from tui_crm.services.core import users
 from tui_crm.services.core.rights import Actor
+
+# Property tests judge behaviour, never speed: no per-example deadline and no "too slow"
+# health check (CI's two cores run two workers and services beside them).
+settings.register_profile("crm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("crm")
 
 PG_ENV = "TUI_CRM_TEST_PG"
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Select
 from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.services.analytics import reports
+from tui_crm.services.analytics import segmentation as seg
 from tui_crm.services.analytics.reports import journal, meetings
 from tui_crm.services.core import audit, records, users
 from tui_crm.ui.screens.categories import CategoriesPane, ConfirmApply
@@ -82,7 +83,14 @@ async def test_categories_change_criterion_and_period_then_apply(base) -> None:
         await settle(pilot)
         pane = app.query_one(CategoriesPane)
         result = pane.result
-        assert result is not None and result.period == "2026-02"  # the newest payment month
+        # By default the last 12 months up to the newest payment's month (issue 15: one
+        # month, maybe days old, gave "VIP 1").
+        assert result is not None and result.period == "2025-03..2026-02"
+        assert len(result.months) == 12
+        assert result.paying_clients == 10
+        pane.query_one("#cat-period", Select).value = "2026-02"  # the newest month alone
+        await settle(pilot)
+        result = pane.result
         assert result.counts() == {"vip": 2, "good": 2, "regular": 6}
         # February ranks the last clients first (100 + 10 i): Клиент 9 is on top.
         table = pane.query_one("#cat-clients", DataTable)
@@ -138,7 +146,7 @@ def reporting(base):
     meeting = records.create(anna, "events", {
         "event_type": "meeting", "starts_at": dt.datetime.combine(DAY, dt.time(11)),
         "organization": ids[0], "assignee": anna.user_id, "status": "done",
-        "result": "held_interested"}).id
+        "result": "held_interested", "next_step": "КП в пятницу"}).id
     records.create(anna, "events", {
         "event_type": "call", "starts_at": dt.datetime.combine(DAY, dt.time(9)),
         "organization": ids[1], "assignee": anna.user_id, "status": "done",
@@ -259,3 +267,27 @@ async def test_deals_board_moves_and_takes_payments(base) -> None:
         assert (lost.stage, lost.lost_reason) == ("lost", "price")
         await pilot.press("o")
         assert app.opened == [] or app.opened[-1][0] == "deals"
+
+
+async def test_the_apply_dialog_counts_what_changes(base) -> None:
+    """Issue 15: the dialog said "VIP → VIP: 20" while 35 records changed."""
+    admin, _anna, ids = base
+    for oid in ids[:2]:  # already VIP: applying February changes only the other eight
+        records.update(admin, "organizations", oid, {"category": "regular"})
+    records.update(admin, "organizations", ids[9], {"category": "vip"})
+    app = Host(lambda: CategoriesPane(admin))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(CategoriesPane)
+        pane.query_one("#cat-period", Select).value = "2026-02"
+        await settle(pilot)
+        expected, same = seg.planned_changes(pane.result)
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmApply)
+        text = str(dialog.query_one("#apply-text").content)
+        assert f"{sum(expected.values())} organizations change, {same} keep theirs" in text
+        await pilot.press("y")
+        await settle(pilot)
+        assert pane.applied.changed == sum(expected.values())

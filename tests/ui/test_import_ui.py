@@ -99,12 +99,15 @@ def test_wizard_from_file_choice_to_done_and_undo(tmp_path: Path, actor: Actor) 
         table = wizard.query_one("#preview-table", DataTable)
         assert table.row_count == 3
         problems = [str(table.get_cell(str(row), "problems")) for row in (4, 5, 6)]
-        assert problems[0] == ""
-        assert "same phone as #1" in problems[1]
+        outcomes = [str(table.get_cell(str(row), "outcome")) for row in (4, 5, 6)]
+        assert problems[0] == "" and outcomes[0] == "created"
+        # The row that duplicates a client is named with what happens to it and why.
+        assert outcomes[1].startswith("skipped — same phone as #1")
         assert "e-mail" in problems[2].lower() and "Status" in problems[2]
         await pilot.click("#policy-merge")
         await pilot.pause()
         assert "1 to merge" in text(wizard.query_one("#preview-summary", Label))
+        assert str(table.get_cell("5", "outcome")).startswith("merged — merged into #1")
         await pilot.click("#preview-import")
         await settle(pilot)
         assert wizard.step == "step-done"
@@ -121,6 +124,41 @@ def test_wizard_from_file_choice_to_done_and_undo(tmp_path: Path, actor: Actor) 
 
     app = run(lambda: ImportWizard(actor, "organizations", folder=tmp_path), scenario)
     assert app.results == [None]
+
+
+def test_wizard_lets_the_user_decide_on_namesakes(tmp_path: Path, actor: Actor) -> None:
+    first = records.create(actor, "contacts", {"last_name": "Иванов", "first_name": "Иван"})
+    path = tmp_path / "people.csv"
+    path.write_bytes("ФИО;Компания;Откуда\nИванов Иван;Лютик;реклама\nПетров Пётр;;\n"
+                     .encode())
+
+    async def scenario(pilot: Pilot, app: Host) -> None:
+        wizard = app.screen
+        assert isinstance(wizard, ImportWizard)
+        wizard.query_one("#file-path", Input).value = str(path)
+        await pilot.click("#file-next")
+        await settle(pilot)
+        await pilot.click("#map-next")
+        await settle(pilot)
+        assert wizard.step == "step-preview"
+        summary = text(wizard.query_one("#preview-summary", Label))
+        assert "2 to create" in summary and "1 rows only share a name" in summary
+        assert "Ignored columns: Откуда" in summary
+        table = wizard.query_one("#preview-table", DataTable)
+        assert str(table.get_cell("2", "outcome")).startswith(
+            f"created — possible duplicate of #{first.id} Иванов Иван")
+        await pilot.click("#possible-skip")
+        await pilot.pause()
+        assert "1 to create" in text(wizard.query_one("#preview-summary", Label))
+        assert str(table.get_cell("2", "outcome")).startswith("skipped — possibly the same")
+        await pilot.click("#preview-import")
+        await settle(pilot)
+        assert "1 created" in text(wizard.query_one("#done-summary", Label))
+        assert "row 2: skipped: possibly the same as" in text(
+            wizard.query_one("#done-problems", Static))
+        assert records.total("contacts") == 2
+
+    run(lambda: ImportWizard(actor, "contacts", folder=tmp_path), scenario)
 
 
 def test_wizard_reports_a_bad_file_and_rereads_another_encoding(tmp_path: Path,

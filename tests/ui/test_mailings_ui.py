@@ -20,7 +20,7 @@ from tui_crm.db.models import Event, database_proxy
 from tui_crm.i18n import set_language
 from tui_crm.services.core import records, users
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail import mailing
+from tui_crm.services.mail import accounts, mailings, recipients, templates
 from tui_crm.ui.screens.mailings import (
     AccountForm,
     MailingsPane,
@@ -58,7 +58,7 @@ def crm(tmp_path: Path, smtp: SmtpServer) -> Iterator[Crm]:
             "emails": [address]}).id
     records.create(actor, "contacts", {"first_name": "Nomail", "last_name": "Romashkov",
                                        "organization": romashka.id})
-    mailing.add_account(actor, "office", host=smtp.host, port=smtp.port, security="none",
+    accounts.add_account(actor, "office", host=smtp.host, port=smtp.port, security="none",
                         from_address="me@firm.test", from_name="Me")
     yield Crm(actor, contacts)
     if not database.is_closed():
@@ -124,7 +124,7 @@ async def test_template_preview_pick_recipients_and_send(crm: Crm, smtp: SmtpSer
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not isinstance(app.screen, TemplateEditor)  # saved and closed
-        assert [t.name for t in mailing.list_templates(crm.actor)] == ["Offer"]
+        assert [t.name for t in templates.list_templates(crm.actor)] == ["Offer"]
 
         # Pick the recipients: search "Romashk", leave Oleg out.
         await pilot.press("n")
@@ -151,7 +151,7 @@ async def test_template_preview_pick_recipients_and_send(crm: Crm, smtp: SmtpSer
         # The status screen: send with the progress bar.
         status = app.screen
         assert isinstance(status, MailingStatusScreen)
-        (created,) = mailing.list_mailings(crm.actor)
+        (created,) = mailings.list_mailings(crm.actor)
         assert created.total == 2
         await pilot.press("s")
         await settle(pilot)
@@ -170,9 +170,9 @@ async def test_template_preview_pick_recipients_and_send(crm: Crm, smtp: SmtpSer
 
 async def test_an_interrupted_mailing_is_resumed_and_decided(crm: Crm, smtp: SmtpServer
                                                              ) -> None:
-    mailing.add_template(crm.actor, "t", subject="S {{ contact.first_name }}", body="B")
-    view = mailing.create_mailing(crm.actor, template="t", account="office",
-                                  source=mailing.RecipientSource("contacts"))
+    templates.add_template(crm.actor, "t", subject="S {{ contact.first_name }}", body="B")
+    view = mailings.create_mailing(crm.actor, template="t", account="office",
+                                  source=recipients.RecipientSource("contacts"))
     first = MailRecipient.select().where(MailRecipient.mailing == view.id).order_by(
         MailRecipient.id).first()
     # A crash left one row in `sending`, by a process that is gone.
@@ -203,9 +203,9 @@ async def test_an_interrupted_mailing_is_resumed_and_decided(crm: Crm, smtp: Smt
 async def test_the_status_screen_names_recipients_whose_message_cannot_be_filled_in(
         crm: Crm, smtp: SmtpServer) -> None:
     records.create(crm.actor, "contacts", {"last_name": "Loner", "emails": ["lone@x.test"]})
-    mailing.add_template(crm.actor, "t", subject="For {{ org.name }}", body="B")
-    mailing.create_mailing(crm.actor, template="t", account="office",
-                           source=mailing.RecipientSource("contacts", text="Loner"))
+    templates.add_template(crm.actor, "t", subject="For {{ org.name }}", body="B")
+    mailings.create_mailing(crm.actor, template="t", account="office",
+                           source=recipients.RecipientSource("contacts", text="Loner"))
     app = Host(crm.actor)
     async with app.run_test(size=(180, 50)) as pilot:
         await pilot.press("enter")
@@ -234,7 +234,7 @@ async def test_account_form_names_an_environment_variable(crm: Crm) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not isinstance(app.screen, AccountForm)
-    account = mailing.get_account(crm.actor, "backup")
+    account = accounts.get_account(crm.actor, "backup")
     assert account.password_source == "env" and account.password_env == "BACKUP_SMTP_PASSWORD"
 
 
@@ -258,11 +258,11 @@ async def test_the_template_editor_keeps_files_and_shows_their_names_and_sizes(
         await pilot.pause()
         assert app.screen is editor  # refused, in one line, nothing saved
         assert shown(app, "#te-error") == f"{link} is a symbolic link, not the file itself"
-        assert mailing.list_templates(crm.actor) == []
+        assert templates.list_templates(crm.actor) == []
         editor.query_one("#te-attachments", Input).value = str(prices)
         await pilot.press("ctrl+s")
         await pilot.pause()
-        (saved,) = mailing.list_templates(crm.actor)
+        (saved,) = templates.list_templates(crm.actor)
         # Opened again: the file is named, with its size; the name keeps it when saved.
         prices.write_bytes(b"changed later")
         app.push_screen(TemplateEditor(crm.actor, saved.id))
@@ -272,5 +272,43 @@ async def test_the_template_editor_keeps_files_and_shows_their_names_and_sizes(
         assert "Kept with the template: prices.csv (24 B)." in shown(app, "#te-files")
         await pilot.press("ctrl+s")
         await pilot.pause()
-    (again,) = mailing.list_templates(crm.actor)
+    (again,) = templates.list_templates(crm.actor)
     assert again.attachments == saved.attachments
+
+
+async def test_a_viewer_gets_a_message_not_the_accounts(crm: Crm) -> None:
+    users.add_user(crm.actor, "vic", role="viewer")
+    templates.add_template(crm.actor, "hello", subject="Hi", body="Hello")
+    app = Host(users.actor_for("vic"))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("n")  # a new mailing needs an account, which a viewer may not see
+        await settle(pilot)
+        assert not isinstance(app.screen, RecipientPicker)
+        messages = [n.message for n in app._notifications]  # noqa: SLF001 - Textual's list
+        assert any("mail" in m and "\n" not in m for m in messages), messages
+
+
+async def test_a_template_with_an_unknown_field_warns_on_preview_and_save(crm: Crm) -> None:
+    """Issue 15: a field no recipient has ("{{ greeting }}", "{{ contact.nick }}") is named
+    in the preview, and saving warns once before it keeps the template."""
+    app = Host(crm.actor)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await pilot.press("t")
+        editor = app.screen
+        assert isinstance(editor, TemplateEditor)
+        await typed(pilot, "Greeting")
+        await pilot.press("tab")
+        await typed(pilot, "Hi")
+        editor.query_one("#te-body", TextArea).text = "{{ greeting }} {{ contact.first_name }}"
+        await pilot.pause()
+        assert "greeting" in shown(app, "#te-preview")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, TemplateEditor)  # warned, not saved yet
+        assert "greeting" in shown(app, "#te-error") and "Save again" in shown(app, "#te-error")
+        assert templates.list_templates(crm.actor) == []
+        await pilot.press("ctrl+s")  # saving again keeps it as it is
+        await pilot.pause()
+        assert not isinstance(app.screen, TemplateEditor)
+        assert [t.name for t in templates.list_templates(crm.actor)] == ["Greeting"]

@@ -469,7 +469,7 @@ async def test_user_keymap_and_a_broken_keymap(crm: CrmData, tmp_path) -> None: 
     from tui_crm import paths
 
     keymap = paths.config_dir() / "keymap.toml"
-    keymap.write_text('[keymap]\n"main.trash" = "ctrl+y"\n"app.search" = "f3"\n',
+    keymap.write_text('[keymap]\n"main.trash" = "ctrl+y"\n"app.search" = "f12"\n',
                       encoding="utf-8")
     app = build_app(crm.path, section="organizations")
     async with app.run_test(size=WIDE) as pilot:
@@ -477,7 +477,7 @@ async def test_user_keymap_and_a_broken_keymap(crm: CrmData, tmp_path) -> None: 
         await pilot.press("ctrl+y")
         await settle(pilot)
         assert main_of(app).state().trash
-        await pilot.press("f3")
+        await pilot.press("f12")  # F1–F9 switch sections
         await settle(pilot)
         assert isinstance(app.screen, QuickSearch)
     keymap.write_text("[keymap\nnot toml", encoding="utf-8")

@@ -102,6 +102,7 @@ async def test_call_block_logs_three_results_with_next_steps(anna):
         await pilot.pause()
         modal = app.screen
         assert isinstance(modal, LogResultModal) and modal.chosen == "meeting_set"
+        modal.query_one("#when").set_text("")  # offered +1d, cleared: no next step
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, LogResultModal)  # refused: no next step yet

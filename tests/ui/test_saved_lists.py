@@ -12,8 +12,8 @@ from tui_crm.cli.main import main
 from tui_crm.db.database import current
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.services.core import records
-from tui_crm.services.mail import mailing, recipient_lists
-from tui_crm.services.mail.mailing import RecipientSource
+from tui_crm.services.mail import mailings, recipient_lists, recipients, templates
+from tui_crm.services.mail.recipients import RecipientSource
 from tui_crm.ui.screens.mailings import RecipientPicker
 
 
@@ -22,10 +22,10 @@ def test_a_saved_list_is_resolved_with_todays_records(crm: Crm) -> None:  # noqa
                                                                         text="romashka"))
     assert recipient_lists.names() == ["Romashka people"]
     source = recipient_lists.load("Romashka people")
-    first = {c.address for c in mailing.select_recipients(crm.actor, source).recipients}
+    first = {c.address for c in recipients.select_recipients(crm.actor, source).recipients}
     assert first == {"ivan@romashka.test", "maria@romashka.test", "oleg@romashka.test"}
     records.update(crm.actor, "contacts", crm.contacts["maria"], {"opt_out": "yes"})
-    again = {c.address for c in mailing.select_recipients(
+    again = {c.address for c in recipients.select_recipients(
         crm.actor, recipient_lists.load("Romashka people")).recipients}
     assert again == first - {"maria@romashka.test"}
     with pytest.raises(NotFound):
@@ -38,19 +38,19 @@ def test_a_saved_list_is_resolved_with_todays_records(crm: Crm) -> None:  # noqa
 
 def test_mail_create_from_a_saved_list(crm: Crm, capsys) -> None:  # noqa: ANN001, F811
     target = str(current().database)
-    mailing.add_template(crm.actor, "hello", subject="Hi", body="Hello {{ contact.first_name }}")
+    templates.add_template(crm.actor, "hello", subject="Hi", body="Hello {{ contact.first_name }}")
     assert main(["--db", target, "mail", "save-list", "everyone", "--all"]) == 0
     assert "3 recipients now" in capsys.readouterr().out
     assert main(["--db", target, "mail", "create", "--template", "hello", "--account",
                  "office", "--list", "everyone", "--json"]) == 0
-    [made] = mailing.list_mailings(crm.actor)
-    assert len(mailing.list_recipients(crm.actor, made.id)) == 3
+    [made] = mailings.list_mailings(crm.actor)
+    assert len(mailings.list_recipients(crm.actor, made.id)) == 3
     assert main(["--db", target, "mail", "create", "--template", "hello", "--account",
                  "office", "--list", "nope"]) == 3
 
 
 async def test_the_picker_offers_and_saves_lists(crm: Crm) -> None:  # noqa: F811
-    mailing.add_template(crm.actor, "hello", subject="Hi", body="Hello {{ contact.first_name }}")
+    templates.add_template(crm.actor, "hello", subject="Hi", body="Hello {{ contact.first_name }}")
     recipient_lists.save(crm.actor, "Olegs", RecipientSource("contacts", text="oleg"))
     app = Host(crm.actor)
     async with app.run_test(size=(180, 50)) as pilot:

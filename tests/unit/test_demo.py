@@ -266,3 +266,34 @@ def test_an_empty_demo_still_makes_users(english: None, tmp_path: Path) -> None:
     assert counts["organizations"] == 0 and counts["events"] == 0
     assert m.User.select().count() >= 6
     db.close()
+
+
+def _day_of_the_demo_manager() -> tuple[int, dict[str, int], int]:
+    from tui_crm.services.core import users
+    from tui_crm.services.planning import followups, planning
+
+    me = users.resolve_actor()
+    now = dt.datetime.combine(TODAY, dt.time(8, 30))
+    view = planning.day_view(me, TODAY, now=now)
+    items = (sum(len(b.items) for b in view.blocks) + len(view.outside) + len(view.overdue)
+             + len(view.tasks) + len(view.birthdays))
+    return items, followups.counts(me, user_id=me.user_id, now=now), len(view.overdue)
+
+
+def test_the_demo_managers_day_looks_real(demo_db) -> None:
+    """Issue 15: a Today of 10–25 items with something overdue, and a follow-up queue with
+    overdue next steps and warm clients both with and without one."""
+    items, queue, overdue = _day_of_the_demo_manager()
+    assert 10 <= items <= 25, items
+    assert overdue >= 1
+    assert queue["overdue"] >= 1 and queue["no_next_step"] >= 1
+    assert queue["total"] - queue["no_next_step"] >= 1
+
+
+def test_a_big_demo_keeps_a_human_day(english: None, tmp_path: Path) -> None:
+    _counts, db = _generate(tmp_path / "big.sqlite3", orgs=300, contacts=300, events=15000)
+    try:
+        items, _queue, _overdue = _day_of_the_demo_manager()
+        assert 10 <= items <= 25, items
+    finally:
+        db.close()

@@ -18,7 +18,7 @@ from tui_crm.services.core.kinds import KINDS
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.ops import demo
-from tui_crm.services.transfer import export_rows, exporting
+from tui_crm.services.transfer import csv_export, export_rows, exporting
 
 TODAY = dt.date(2026, 3, 16)
 
@@ -148,14 +148,14 @@ def test_a_bad_filter_fails_before_the_file_is_made(base, actor: Actor, tmp_path
     assert not path.exists()
 
 
-@pytest.mark.parametrize("start", list(exporting.FORMULA_START))
+@pytest.mark.parametrize("start", list(csv_export.FORMULA_START))
 def test_csv_columns_neutralized_whatever_else_they_hold(start: str) -> None:
     # A formula-like text among digits, among letters, after empty cells, next to None.
     for others in (["12", "2026-01-01", ""], ["Ромашка", "abc", ""], ["", None, "5"],
                    ["<b>", ".5", "9"]):
         column = [*others, start + "1+1", *others]
-        out = exporting._neutralized(column)
+        out = csv_export.neutralized(column)
         assert out[len(others)] == "'" + start + "1+1"
         assert [v for i, v in enumerate(out) if i != len(others)] == others + others
     safe = ["12", "2026-01-01", "", ".5", "<", "Ромашка", "abc"]
-    assert exporting._neutralized(safe) is safe
+    assert csv_export.neutralized(safe) is safe

@@ -208,7 +208,8 @@ def test_google_and_outlook_contact_exports_map_automatically(tmp_path: Path, db
     assert {table.headers[i]: t for i, t in mapping.items()} == {
         "Name": "display_name", "Given Name": "first_name", "Family Name": "last_name",
         "Birthday": "birthday", "E-mail 1 - Value": "emails", "Phone 1 - Value": "phones",
-        "Organization 1 - Name": "organization", "Organization 1 - Title": "position"}
+        "Organization 1 - Name": "organization", "Organization 1 - Title": "position",
+        "Group Membership": "tags"}
     outlook = ["Title", "First Name", "Middle Name", "Last Name", "Company", "Job Title",
                "Business Phone", "Mobile Phone", "E-mail Address", "Notes"]
     path2 = write_csv(tmp_path / "outlook.csv", [
@@ -229,6 +230,10 @@ def test_google_and_outlook_contact_exports_map_automatically(tmp_path: Path, db
     petrov = records.get(actor, "contacts", search.quick_search(actor, "Petrov")[0].id)
     assert (petrov.values["first_name"], petrov.values["birthday"]) == ("Ivan",
                                                                         dt.date(1985, 3, 4))
+    # Google's labels type the phone and the e-mail; "* myContacts" is no tag.
+    assert [(p.type, p.value) for p in petrov.points_of("phone")] == [("mobile",
+                                                                       "+7 916 111-00-00")]
+    assert [p.type for p in petrov.points_of("email")] == ["work"] and petrov.tags == []
     assert org_names(actor) == ["Acme"]
 
 
@@ -368,8 +373,6 @@ def test_bad_files_have_clear_messages_and_import_nothing(tmp_path: Path, db, ac
     cases = {
         "empty": (tmp_path / "empty.csv", b"", "is empty"),
         "truncated": (tmp_path / "cut.xlsx", good.read_bytes()[:1500], "damaged"),
-        "renamed csv": (tmp_path / "csv.xlsx", "Наименование;Телефон\nX;1\n".encode(),
-                        "holds plain text"),
         "word": (tmp_path / "doc.xlsx", None, "Word document"),
         "no header": (tmp_path / "nohead.csv",
                       "ООО Ромашка;7707083893;+7 916 123-45-67\n".encode(), "no header"),
@@ -383,6 +386,10 @@ def test_bad_files_have_clear_messages_and_import_nothing(tmp_path: Path, db, ac
             do_import(actor, path)
     with pytest.raises(ImportFileError, match="password"):
         do_import(actor, FIXTURES / "protected.xlsx")
+    # CSV text named .xlsx is read as what it is, and said so.
+    renamed = tmp_path / "csv.xlsx"
+    renamed.write_bytes("Наименование;Телефон\nX;1\n".encode())
+    assert any("holds CSV text" in n for n in importing.read_table(renamed).notes)
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)  # 50 MB (sparse: written in no time)

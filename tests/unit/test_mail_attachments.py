@@ -19,8 +19,8 @@ from tui_crm.db.mail_models import MailFile, MailTemplate
 from tui_crm.db.models import database_proxy
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.services.core import records, users
-from tui_crm.services.mail import mail_files, mailing
-from tui_crm.services.mail.mailing import RecipientSource
+from tui_crm.services.mail import accounts, context, mail_files, mailings, runner, templates
+from tui_crm.services.mail.recipients import RecipientSource
 
 ORIGINAL = b"item;price\nromashka;100\n"
 SECRET = b"root password: hunter2\n"
@@ -43,15 +43,15 @@ def test_the_message_carries_the_saved_bytes_never_a_later_symlink(admin, smtp_s
     records.create(admin, "organizations", {"name": "Ромашка", "source": "Website",
                                             "emails": ["buyer@x.test"]})
     account(admin, smtp_server)
-    saved = mailing.add_template(admin, "prices", subject="Prices", body="See attached.",
+    saved = templates.add_template(admin, "prices", subject="Prices", body="See attached.",
                                  attachments=[str(prices)])
     assert [(a.name, a.size) for a in saved.attachments] == [("prices.csv", len(ORIGINAL))]
     # The file is swapped for a link to a file only the admin may read.
     prices.unlink()
     prices.symlink_to(secret)
-    mailing_id = mailing.create_mailing(admin, template="prices", account="office",
+    mailing_id = mailings.create_mailing(admin, template="prices", account="office",
                                         source=RecipientSource("organizations")).id
-    report = mailing.send(admin, mailing_id, options=FAST)
+    report = runner.send(admin, mailing_id, options=FAST)
     assert report.counts["sent"] == 1 and report.test_sent
     assert len(smtp_server.recorder.messages) == 2  # the test message to the sender, and one
     for received in smtp_server.recorder.messages:
@@ -61,7 +61,7 @@ def test_the_message_carries_the_saved_bytes_never_a_later_symlink(admin, smtp_s
         assert b"hunter2" not in received.message.as_bytes()
     # Even with the file gone, the template sends what was saved.
     prices.unlink()
-    assert mail_files.contents(mailing.get_template(admin, "prices").attachments) == [
+    assert mail_files.contents(templates.get_template(admin, "prices").attachments) == [
         ("prices.csv", ORIGINAL)]
 
 
@@ -81,11 +81,11 @@ def test_a_symlink_a_folder_a_fifo_or_a_big_file_is_refused_when_saved(admin,  #
                            (big, "is larger than 20 MB"),
                            (tmp_path / "nope.csv", "No such file")):
         with pytest.raises(ValidationError) as caught:
-            mailing.add_template(admin, "t", subject="s", body="b",
+            templates.add_template(admin, "t", subject="s", body="b",
                                  attachments=[str(prices), str(path)])
         message = str(caught.value)
         assert expected in message and str(path) in message and "\n" not in message
-    assert mailing.list_templates(admin) == []
+    assert templates.list_templates(admin) == []
     assert MailFile.select().count() == 0  # nothing of the refused saves was kept
 
 
@@ -93,16 +93,16 @@ def test_editing_keeps_attachments_by_name_and_drops_unused_bytes(admin, tmp_pat
     prices, _secret = _files(tmp_path)
     offer = tmp_path / "share" / "offer.txt"
     offer.write_bytes(b"offer v1")
-    mailing.add_template(admin, "t", subject="s", body="b",
+    templates.add_template(admin, "t", subject="s", body="b",
                          attachments=[str(prices), str(offer)])
     prices.write_bytes(b"changed on disk")
     offer.write_bytes(b"offer v2")
     # "prices.csv" keeps the saved file; the path of offer.txt reads it again.
-    view = mailing.update_template(admin, "t", attachments=["prices.csv", str(offer)])
+    view = templates.update_template(admin, "t", attachments=["prices.csv", str(offer)])
     assert mail_files.contents(view.attachments) == [("prices.csv", ORIGINAL),
                                                      ("offer.txt", b"offer v2")]
     assert MailFile.select().count() == 2  # offer v1 is referred to by nothing any more
-    mailing.update_template(admin, "t", attachments=[])
+    templates.update_template(admin, "t", attachments=[])
     assert MailFile.select().count() == 0
 
 
@@ -158,14 +158,14 @@ def test_the_upgrade_takes_in_old_paths_for_their_authors_and_reports_the_rest(
     link.symlink_to(secret)
     # "nobody" exists as an OS account and may not read the boss-only file.
     users.add_user(boss, "nobody", role="manager")
-    own = mailing.add_template(boss, "own", subject="s", body="b").id
-    theirs = mailing.add_template(users.actor_for("nobody"), "theirs", subject="s",
+    own = templates.add_template(boss, "own", subject="s", body="b").id
+    theirs = templates.add_template(users.actor_for("nobody"), "theirs", subject="s",
                                   body="b").id
     db = _as_before_step_9(db, db_target, {
         own: [str(prices), str(tmp_path / "gone.pdf"), str(link)],
         theirs: [str(secret)]})
 
-    kept = {t.name: t.attachments for t in mailing.list_templates(boss)}
+    kept = {t.name: t.attachments for t in templates.list_templates(boss)}
     assert [(a.name, a.size, a.problem) for a in kept["own"]] == [
         ("prices.csv", len(ORIGINAL), ""), ("gone.pdf", 0, "missing"),
         ("link.csv", 0, "symlink")]
@@ -183,14 +183,14 @@ def test_the_upgrade_takes_in_old_paths_for_their_authors_and_reports_the_rest(
         f" symbolic link, not the file itself; attach the file again."]
     assert "nobody, who chose" in mail_files.problems(kept["theirs"])[0]
     records.create(boss, "contacts", {"last_name": "X", "emails": ["x@x.test"]})
-    mailing.add_account(boss, "office", host="127.0.0.1", port=9, security="none",
+    accounts.add_account(boss, "office", host="127.0.0.1", port=9, security="none",
                         from_address="s@firm.test")
-    mailing_id = mailing.create_mailing(boss, template="theirs", account="office",
+    mailing_id = mailings.create_mailing(boss, template="theirs", account="office",
                                         source=RecipientSource("contacts")).id
-    assert [p.message for p in mailing.problems(boss, mailing_id)] == \
+    assert [p.message for p in context.problems(boss, mailing_id)] == \
         mail_files.problems(kept["theirs"])
     with pytest.raises(ValidationError, match="could not be kept"):
-        mailing.send(boss, mailing_id, options=FAST)
+        runner.send(boss, mailing_id, options=FAST)
     with pytest.raises(CrmError, match="could not be kept"):
-        mailing.send_test(boss, mailing_id)
+        runner.send_test(boss, mailing_id)
     assert MailTemplate.select().count() == 2

@@ -37,8 +37,9 @@ from tui_crm.db.models import Event, database_proxy
 from tui_crm.errors import CrmError, NotFound, PermissionDenied, ValidationError
 from tui_crm.services.core import audit, records, secrets, templating, users
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail import mailing
-from tui_crm.services.mail.mailing import RecipientSource, SendOptions
+from tui_crm.services.mail import accounts, context, mailings, recipients, runner, smtp, templates
+from tui_crm.services.mail.recipients import RecipientSource
+from tui_crm.services.mail.runner import SendOptions
 
 # The test server takes AUTH without TLS on loopback; aiosmtpd warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -187,7 +188,7 @@ def on_file(tmp_path: Path) -> Iterator[tuple[Database, Actor]]:
 
 
 def account(actor: Actor, server: SmtpServer, name: str = "office", **kwargs) -> str:  # noqa: ANN003
-    mailing.add_account(actor, name, host=server.host, port=server.port, security="none",
+    accounts.add_account(actor, name, host=server.host, port=server.port, security="none",
                         from_address="sales@firm.test", from_name="Firm Sales", **kwargs)
     return name
 
@@ -204,7 +205,7 @@ def make_contacts(actor: Actor, n: int, *, org: int | None = None, prefix: str =
 
 
 def simple_template(actor: Actor, name: str = "hello") -> str:
-    mailing.add_template(actor, name, subject="Offer for {{ contact.first_name }}",
+    templates.add_template(actor, name, subject="Offer for {{ contact.first_name }}",
                          body="Dear {{ contact.first_name }} {{ contact.last_name }},\n"
                               "the price list for {{ org.name | default('you') }}.\n"
                               "{{ sender.name }}\n")
@@ -213,11 +214,11 @@ def simple_template(actor: Actor, name: str = "hello") -> str:
 
 def new_mailing(actor: Actor, server: SmtpServer, source: RecipientSource,
                 template: str = "hello") -> int:
-    if not mailing.list_accounts(actor):
+    if not accounts.list_accounts(actor):
         account(actor, server)
-    if not mailing.list_templates(actor):
+    if not templates.list_templates(actor):
         simple_template(actor, template)
-    return mailing.create_mailing(actor, template=template, account="office",
+    return mailings.create_mailing(actor, template=template, account="office",
                                   source=source).id
 
 
@@ -235,7 +236,7 @@ def test_five_hundred_recipients_get_exactly_one_message_each(admin, smtp_server
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
     seen: list[int] = []
 
-    report = mailing.send(admin, mailing_id, options=FAST,
+    report = runner.send(admin, mailing_id, options=FAST,
                           progress=lambda p: seen.append(p.done))
 
     assert report.counts["sent"] == 500 and report.sent_now == 500
@@ -256,7 +257,7 @@ def test_five_hundred_recipients_get_exactly_one_message_each(admin, smtp_server
         assert msg.message["Message-ID"] == row.message_id and row.status == "sent"
     assert smtp_server.recorder.connections == 1  # one connection for all 501 messages
     assert seen[-1] == 500
-    view = mailing.get_mailing(admin, mailing_id)
+    view = mailings.get_mailing(admin, mailing_id)
     assert view.status == "done" and view.finished_at is not None
 
 
@@ -265,7 +266,7 @@ def test_each_sent_message_is_in_the_clients_history_and_audit(admin, smtp_serve
                                                   "emails": ["office@alfa.test"]}).id
     (cid,) = make_contacts(admin, 1, org=org)
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
 
     event = Event.get(Event.contact == cid)
     view = records.get(admin, "events", event.id)
@@ -283,14 +284,14 @@ def test_opt_out_is_respected_when_choosing_and_when_sending(admin, smtp_server)
     ids = make_contacts(admin, 4)
     make_contacts(admin, 1, org=quiet_org, prefix="q")  # the organization opted out
     records.update(admin, "contacts", ids[0], {"opt_out": True})
-    selection = mailing.select_recipients(admin, RecipientSource("contacts"))
+    selection = recipients.select_recipients(admin, RecipientSource("contacts"))
     assert selection.opted_out == 2
     assert sorted(c.address for c in selection.recipients) == [
         "c1@clients.test", "c2@clients.test", "c3@clients.test"]
 
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
     records.update(admin, "contacts", ids[2], {"opt_out": True})  # opts out meanwhile
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
     assert statuses(mailing_id) == {"c1@clients.test": "sent", "c2@clients.test": "skipped",
                                     "c3@clients.test": "sent"}
     assert smtp_server.recorder.to("c2@clients.test") == []
@@ -311,19 +312,19 @@ def test_recipients_by_query_group_category_and_duplicates(admin) -> None:
                                        "emails": ["v@vip.test"]})
     records.create(admin, "contacts", {"last_name": "Other", "emails": ["o@other.test"]})
 
-    everyone = mailing.select_recipients(admin, RecipientSource("organizations"))
+    everyone = recipients.select_recipients(admin, RecipientSource("organizations"))
     assert [c.address.casefold() for c in everyone.recipients] == ["boss@vip.test"]
     assert everyone.duplicates == 1 and everyone.without_email == 1
-    by_group = mailing.select_recipients(admin, RecipientSource("organizations", group="Moscow"))
+    by_group = recipients.select_recipients(admin, RecipientSource("organizations", group="Moscow"))
     assert [c.record_id for c in by_group.recipients] == [vip]
-    by_query = mailing.select_recipients(admin, RecipientSource("contacts", text="Vipson"))
+    by_query = recipients.select_recipients(admin, RecipientSource("contacts", text="Vipson"))
     assert [c.address for c in by_query.recipients] == ["v@vip.test"]
-    by_category = mailing.select_recipients(admin, RecipientSource("contacts", category="VIP"))
+    by_category = recipients.select_recipients(admin, RecipientSource("contacts", category="VIP"))
     assert [c.address for c in by_category.recipients] == ["v@vip.test"]
     with pytest.raises(ValidationError):
-        mailing.select_recipients(admin, RecipientSource("contacts", category="platinum"))
+        recipients.select_recipients(admin, RecipientSource("contacts", category="platinum"))
     with pytest.raises(ValidationError):
-        mailing.select_recipients(admin, RecipientSource("tasks"))
+        recipients.select_recipients(admin, RecipientSource("tasks"))
 
 
 def test_visibility_and_the_mail_right(admin, smtp_server) -> None:
@@ -332,13 +333,38 @@ def test_visibility_and_the_mail_right(admin, smtp_server) -> None:
     anna = users.actor_for("anna")
     make_contacts(admin, 2, prefix="admins")
     make_contacts(anna, 1, prefix="annas")
-    selection = mailing.select_recipients(anna, RecipientSource("contacts"))
+    selection = recipients.select_recipients(anna, RecipientSource("contacts"))
     assert [c.address for c in selection.recipients] == ["annas0@clients.test"]
     with pytest.raises(PermissionDenied):
-        mailing.select_recipients(users.actor_for("vic"), RecipientSource("contacts"))
+        recipients.select_recipients(users.actor_for("vic"), RecipientSource("contacts"))
     users.set_user(admin, "anna", {"can_mail.contacts": "no"})
     with pytest.raises(PermissionDenied):
-        mailing.select_recipients(users.actor_for("anna"), RecipientSource("contacts"))
+        recipients.select_recipients(users.actor_for("anna"), RecipientSource("contacts"))
+
+
+def test_a_viewer_cannot_see_the_mail_accounts(admin, smtp_server) -> None:
+    users.add_user(admin, "vic", role="viewer")
+    users.add_user(admin, "anna", role="manager")
+    vic, anna = users.actor_for("vic"), users.actor_for("anna")
+    account(admin, smtp_server)
+    with pytest.raises(PermissionDenied) as caught:
+        accounts.list_accounts(vic)  # servers and logins are not a viewer's business
+    assert "\n" not in str(caught.value)
+    with pytest.raises(PermissionDenied):
+        accounts.get_account(vic, "office")
+    assert [a.name for a in accounts.list_accounts(anna)] == ["office"]  # who may mail
+    users.set_user(admin, "anna", {"can_mail.contacts": "no", "can_mail.organizations": "no"})
+    with pytest.raises(PermissionDenied):
+        accounts.list_accounts(users.actor_for("anna"))
+    assert [a.name for a in accounts.list_accounts(admin)] == ["office"]
+
+
+def test_a_sender_name_with_a_line_break_is_refused_when_the_account_is_added(admin) -> None:
+    with pytest.raises(ValidationError) as caught:
+        accounts.add_account(admin, "office", host="smtp.firm.test", security="starttls",
+                             from_address="s@firm.test", from_name="Sales\nBcc: spy@evil.test")
+    assert "from_name" in caught.value.errors and "\n" not in caught.value.errors["from_name"]
+    assert accounts.list_accounts(admin) == []
 
 
 def test_451_is_retried_and_550_is_not(admin, smtp_server) -> None:
@@ -347,7 +373,7 @@ def test_451_is_retried_and_550_is_not(admin, smtp_server) -> None:
                                   "c1@clients.test": ["550"]}
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
 
-    report = mailing.send(admin, mailing_id, options=FAST)
+    report = runner.send(admin, mailing_id, options=FAST)
 
     assert statuses(mailing_id) == {"c0@clients.test": "sent", "c1@clients.test": "failed",
                                     "c2@clients.test": "sent"}
@@ -364,7 +390,7 @@ def test_451_forever_fails_after_the_last_retry(admin, smtp_server) -> None:
     make_contacts(admin, 1)
     smtp_server.recorder.rules = {"c0@clients.test": ["451"] * 10}
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
     row = MailRecipient.get(MailRecipient.address == "c0@clients.test")
     assert row.status == "failed" and row.reply.startswith("451") and row.attempts == 4
 
@@ -374,14 +400,14 @@ def test_451_left_pending_when_not_waiting_then_resumed(admin, smtp_server) -> N
     smtp_server.recorder.rules = {"c0@clients.test": ["451"]}
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
     options = SendOptions(retry_delays=(3600,), wait_for_retries=False)
-    mailing.send(admin, mailing_id, options=options)
+    runner.send(admin, mailing_id, options=options)
     row = MailRecipient.get(MailRecipient.address == "c0@clients.test")
     assert row.status == "pending" and row.reply.startswith("451") and row.next_attempt_at
-    assert mailing.get_mailing(admin, mailing_id).status == "waiting"
+    assert mailings.get_mailing(admin, mailing_id).status == "waiting"
     # An hour later:
     MailRecipient.update(next_attempt_at=row.next_attempt_at - dt.timedelta(hours=1)).where(
         MailRecipient.id == row.id).execute()
-    mailing.resume(admin, mailing_id, options=options)
+    runner.resume(admin, mailing_id, options=options)
     assert set(statuses(mailing_id).values()) == {"sent"}
     assert smtp_server.recorder.per_address()["c0@clients.test"] == 1
 
@@ -391,7 +417,7 @@ def test_a_dropped_connection_is_reopened_and_nothing_is_lost(admin, smtp_server
     smtp_server.recorder.rules = {"c1@clients.test": ["drop"], "c4@clients.test": ["drop"]}
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
 
-    report = mailing.send(admin, mailing_id, options=FAST)
+    report = runner.send(admin, mailing_id, options=FAST)
 
     assert set(statuses(mailing_id).values()) == {"sent"}
     received = smtp_server.recorder.per_address()
@@ -403,16 +429,16 @@ def test_a_drop_after_the_body_becomes_unknown_and_is_never_resent(admin, smtp_s
     make_contacts(admin, 3)
     smtp_server.recorder.rules = {"c1@clients.test": ["drop_after"]}
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
     assert statuses(mailing_id) == {"c0@clients.test": "sent", "c1@clients.test": "unknown",
                                     "c2@clients.test": "sent"}
-    assert mailing.get_mailing(admin, mailing_id).status == "attention"
-    mailing.resume(admin, mailing_id, options=FAST)  # a resume does not resend it
+    assert mailings.get_mailing(admin, mailing_id).status == "attention"
+    runner.resume(admin, mailing_id, options=FAST)  # a resume does not resend it
     assert smtp_server.recorder.per_address()["c1@clients.test"] == 1
     # A person decides: it arrived.
-    assert mailing.resolve_unknown(admin, mailing_id, resend=False) == 1
+    assert runner.resolve_unknown(admin, mailing_id, resend=False) == 1
     assert statuses(mailing_id)["c1@clients.test"] == "sent"
-    assert mailing.get_mailing(admin, mailing_id).status == "done"
+    assert mailings.get_mailing(admin, mailing_id).status == "done"
     assert Event.select().where(Event.contact.is_null(False)).count() == 3
 
 
@@ -420,10 +446,10 @@ def test_a_person_may_resend_an_unknown_row(admin, smtp_server) -> None:
     make_contacts(admin, 1)
     smtp_server.recorder.rules = {"c0@clients.test": ["drop_after"]}
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
-    mailing.send(admin, mailing_id, options=FAST)
-    (row,) = mailing.list_recipients(admin, mailing_id, status="unknown")
-    assert mailing.resolve_unknown(admin, mailing_id, [row.id], resend=True) == 1
-    mailing.resume(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
+    (row,) = mailings.list_recipients(admin, mailing_id, status="unknown")
+    assert runner.resolve_unknown(admin, mailing_id, [row.id], resend=True) == 1
+    runner.resume(admin, mailing_id, options=FAST)
     assert smtp_server.recorder.per_address()["c0@clients.test"] == 2  # asked for it
     assert statuses(mailing_id) == {"c0@clients.test": "sent"}
 
@@ -437,9 +463,9 @@ def test_rows_left_in_sending_become_unknown_on_resume(admin, smtp_server) -> No
     MailRecipient.update(status="sending").where(MailRecipient.id == first.id).execute()
     Mailing.update(runner=f"{socket.gethostname()}:999999999:dead", status="sending").where(
         Mailing.id == mailing_id).execute()
-    assert mailing.get_mailing(admin, mailing_id).status == "interrupted"
+    assert mailings.get_mailing(admin, mailing_id).status == "interrupted"
 
-    report = mailing.resume(admin, mailing_id, options=FAST)
+    report = runner.resume(admin, mailing_id, options=FAST)
 
     assert report.became_unknown == 1
     assert statuses(mailing_id)[first.address] == "unknown"
@@ -454,8 +480,8 @@ def test_a_live_runner_keeps_others_out(admin, smtp_server) -> None:
     try:
         Mailing.update(runner=f"{socket.gethostname()}:{sleeper.pid}:other").where(
             Mailing.id == mailing_id).execute()
-        with pytest.raises(mailing.MailingBusy):
-            mailing.send(admin, mailing_id, options=FAST)
+        with pytest.raises(runner.MailingBusy):
+            runner.send(admin, mailing_id, options=FAST)
         assert smtp_server.recorder.count() == 0
     finally:
         sleeper.kill()
@@ -467,14 +493,14 @@ def test_stop_leaves_the_rest_pending_and_resume_finishes(admin, smtp_server) ->
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
     stop = threading.Event()
 
-    def progress(p: mailing.Progress) -> None:
+    def progress(p: runner.Progress) -> None:
         if p.done >= 4:
             stop.set()
 
-    report = mailing.send(admin, mailing_id, options=FAST, progress=progress, stop=stop)
+    report = runner.send(admin, mailing_id, options=FAST, progress=progress, stop=stop)
     assert report.stopped and report.sent_now == 4
-    assert mailing.get_mailing(admin, mailing_id).status == "stopped"
-    report = mailing.resume(admin, mailing_id, options=FAST)
+    assert mailings.get_mailing(admin, mailing_id).status == "stopped"
+    report = runner.resume(admin, mailing_id, options=FAST)
     assert report.sent_now == 6 and not report.test_sent  # the test went out the first time
     assert set(smtp_server.recorder.per_address().values()) == {1}
 
@@ -496,7 +522,7 @@ def test_rate_limit_spaces_the_messages(admin, smtp_server) -> None:
 
     stop = RecordingStop()
     options = SendOptions(rate_per_minute=6, test_first=False)  # one message each 10 s
-    mailing.send(admin, mailing_id, options=options, stop=stop)
+    runner.send(admin, mailing_id, options=options, stop=stop)
     # No pause before the first message; before each next one, the rest of its 10 s slot.
     assert len(stop.pauses) == 2 and all(5 < p <= 10 for p in stop.pauses)
     assert set(statuses(mailing_id).values()) == {"sent"}
@@ -509,14 +535,14 @@ def test_missing_field_is_reported_per_recipient_before_sending(admin, smtp_serv
     records.create(admin, "contacts", {"last_name": "Solo", "emails": ["solo@x.test"]})
     records.create(admin, "contacts", {"last_name": "Member", "organization": org,
                                        "emails": ["member@x.test"]})
-    mailing.add_template(admin, "needs-org", subject="For {{ org.name }}",
+    templates.add_template(admin, "needs-org", subject="For {{ org.name }}",
                          body="Hello {{ contact.last_name }}")
-    mailing_id = mailing.create_mailing(admin, template="needs-org", account="office",
+    mailing_id = mailings.create_mailing(admin, template="needs-org", account="office",
                                         source=RecipientSource("contacts")).id
-    found = mailing.problems(admin, mailing_id)
+    found = context.problems(admin, mailing_id)
     assert [(p.address, p.message) for p in found] == [("solo@x.test",
                                                         "Missing field org.name")]
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
     solo = MailRecipient.get(MailRecipient.address == "solo@x.test")
     assert solo.status == "failed" and solo.reply == "Missing field org.name"
     assert smtp_server.recorder.to("solo@x.test") == []
@@ -529,12 +555,12 @@ def test_html_template_with_attachment(admin, smtp_server, tmp_path) -> None:
     records.create(admin, "organizations", {"name": "A & B <Ltd>", "source": "Website",
                                             "emails": ["ab@x.test"]})
     account(admin, smtp_server)
-    mailing.add_template(admin, "html", subject="Prices for {{ org.name }}",
+    templates.add_template(admin, "html", subject="Prices for {{ org.name }}",
                          body="<p>Hello, <b>{{ org.name }}</b></p>", html=True,
                          attachments=[str(price)])
-    mailing_id = mailing.create_mailing(admin, template="html", account="office",
+    mailing_id = mailings.create_mailing(admin, template="html", account="office",
                                         source=RecipientSource("organizations")).id
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
     (msg,) = smtp_server.recorder.to("ab@x.test")
     assert msg.message["Subject"] == "Prices for A & B <Ltd>"
     html = msg.message.get_body(preferencelist=("html",)).get_content()
@@ -548,8 +574,8 @@ def test_html_template_with_attachment(admin, smtp_server, tmp_path) -> None:
 def test_template_changes_do_not_change_a_created_mailing(admin, smtp_server) -> None:
     make_contacts(admin, 1)
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
-    mailing.update_template(admin, "hello", subject="Changed")
-    mailing.send(admin, mailing_id, options=FAST)
+    templates.update_template(admin, "hello", subject="Changed")
+    runner.send(admin, mailing_id, options=FAST)
     assert smtp_server.recorder.to("c0@clients.test")[0].message["Subject"] == "Offer for First0"
 
 
@@ -558,68 +584,68 @@ def test_preview_for_any_recipient(admin, smtp_server) -> None:
     (cid,) = make_contacts(admin, 1, org=org)
     account(admin, smtp_server)
     simple_template(admin)
-    shown = mailing.preview_template(admin, "hello", kind="contacts", record_id=cid,
+    shown = context.preview_template(admin, "hello", kind="contacts", record_id=cid,
                                      account="office")
     assert shown.subject == "Offer for First0" and shown.to_address == "c0@clients.test"
     assert "the price list for Ромашка." in shown.body and "Firm Sales" in shown.body
     with pytest.raises(templating.MissingField, match="contact.nickname"):
-        mailing.preview(admin, subject="x", body="{{ contact.nickname }}", kind="contacts",
+        context.preview(admin, subject="x", body="{{ contact.nickname }}", kind="contacts",
                         record_id=cid)
 
 
 def test_template_mistakes_are_refused_when_saved(admin) -> None:
     with pytest.raises(ValidationError) as caught:
-        mailing.add_template(admin, "bad", subject="Hi", body="{% for x in y %}")
+        templates.add_template(admin, "bad", subject="Hi", body="{% for x in y %}")
     assert "body" in caught.value.errors and "line 1" in caught.value.errors["body"]
     with pytest.raises(ValidationError):
-        mailing.add_template(admin, "nofile", subject="Hi", body="x", attachments=["/no/file"])
+        templates.add_template(admin, "nofile", subject="Hi", body="x", attachments=["/no/file"])
 
 
 def test_account_validation_and_refused_login(admin, tmp_path, monkeypatch) -> None:
     with pytest.raises(ValidationError) as caught:
-        mailing.add_account(admin, "", host="", port=99999, security="tls",
+        accounts.add_account(admin, "", host="", port=99999, security="tls",
                             from_address="nope")
     assert set(caught.value.errors) == {"name", "host", "port", "security", "from_address"}
     recorder = Recorder(password="right-one")
     controller, server = start_server(recorder)
     try:
         monkeypatch.setenv("WRONG_SMTP_PASSWORD", "wrong-one")
-        mailing.add_account(admin, "office", host=server.host, port=server.port,
+        accounts.add_account(admin, "office", host=server.host, port=server.port,
                             security="none", from_address="s@firm.test", login="sales",
                             password_env="WRONG_SMTP_PASSWORD")
         with pytest.raises(CrmError, match="refused the login sales"):
-            mailing.test_account(admin, "office")
+            accounts.test_account(admin, "office")
         monkeypatch.delenv("WRONG_SMTP_PASSWORD")
         with pytest.raises(secrets.SecretProblem, match="WRONG_SMTP_PASSWORD"):
-            mailing.test_account(admin, "office")
+            accounts.test_account(admin, "office")
     finally:
         controller.stop()
     with pytest.raises(NotFound):
-        mailing.get_account(admin, "nobody")
+        accounts.get_account(admin, "nobody")
     with pytest.raises(ValidationError, match="non-Latin"):
-        mailing.add_account(admin, "cyr", host="h.test", from_address="продажи@firm.test")
+        accounts.add_account(admin, "cyr", host="h.test", from_address="продажи@firm.test")
 
 
 def test_starttls_that_the_server_does_not_offer_is_a_clear_error(admin, smtp_server) -> None:
-    mailing.add_account(admin, "tls", host=smtp_server.host, port=smtp_server.port,
+    accounts.add_account(admin, "tls", host=smtp_server.host, port=smtp_server.port,
                         security="starttls", from_address="s@firm.test")
     with pytest.raises(CrmError, match="does not offer STARTTLS"):
-        mailing.test_account(admin, "tls")
+        accounts.test_account(admin, "tls")
     assert smtp_server.recorder.count() == 0
 
 
 def test_unreachable_server_leaves_everything_pending(admin) -> None:
     make_contacts(admin, 2)
     port = free_port()  # nobody listens here
-    mailing.add_account(admin, "dead", host="127.0.0.1", port=port, security="none",
+    accounts.add_account(admin, "dead", host="127.0.0.1", port=port, security="none",
                         from_address="s@firm.test")
     simple_template(admin)
-    mailing_id = mailing.create_mailing(admin, template="hello", account="dead",
+    mailing_id = mailings.create_mailing(admin, template="hello", account="dead",
                                         source=RecipientSource("contacts")).id
     with pytest.raises(CrmError, match="Cannot connect"):
-        mailing.send(admin, mailing_id, options=FAST)
+        runner.send(admin, mailing_id, options=FAST)
     assert set(statuses(mailing_id).values()) == {"pending"}
-    assert mailing.get_mailing(admin, mailing_id).status == "stopped"
+    assert mailings.get_mailing(admin, mailing_id).status == "stopped"
 
 
 # --- the password never leaks ------------------------------------------------------------------
@@ -647,15 +673,15 @@ def test_password_from_env_never_reaches_db_config_or_logs(on_file, tmp_path, mo
     controller, server = start_server(recorder)
     try:
         monkeypatch.setenv("TUI_CRM_SMTP_PASSWORD", CANARY)
-        mailing.add_account(admin, "office", host=server.host, port=server.port,
+        accounts.add_account(admin, "office", host=server.host, port=server.port,
                             security="none", from_address="sales@firm.test", login="sales",
                             password_env="TUI_CRM_SMTP_PASSWORD")
         make_contacts(admin, 3)
         simple_template(admin)
-        mailing_id = mailing.create_mailing(admin, template="hello", account="office",
+        mailing_id = mailings.create_mailing(admin, template="hello", account="office",
                                             source=RecipientSource("contacts")).id
-        assert "235" in mailing.test_account(admin, "office") or recorder.auth
-        mailing.send(admin, mailing_id, options=FAST)
+        assert "235" in accounts.test_account(admin, "office") or recorder.auth
+        runner.send(admin, mailing_id, options=FAST)
     finally:
         controller.stop()
     assert recorder.count() == 5 and recorder.auth  # it did log in with the password
@@ -707,14 +733,14 @@ def test_password_in_a_trusted_keyring_is_used_and_not_stored_in_the_db(
     recorder = Recorder(password=CANARY)
     controller, server = start_server(recorder)
     try:
-        mailing.add_account(admin, "office", host=server.host, port=server.port,
+        accounts.add_account(admin, "office", host=server.host, port=server.port,
                             security="none", from_address="sales@firm.test", login="sales",
                             password=CANARY)
         assert backend.store[("tui-crm", f"smtp:sales@127.0.0.1:{server.port}")] == CANARY
-        assert mailing.get_account(admin, "office").password_source == "keyring"
-        mailing.test_account(admin, "office")
+        assert accounts.get_account(admin, "office").password_source == "keyring"
+        accounts.test_account(admin, "office")
         assert recorder.count() == 1
-        mailing.remove_account(admin, "office")
+        accounts.remove_account(admin, "office")
         assert backend.store == {}
     finally:
         controller.stop()
@@ -731,10 +757,10 @@ SENDER = textwrap.dedent("""
     import sys
     from tui_crm.db import open_database
     from tui_crm.services.core import users
-    from tui_crm.services.mail import mailing
+    from tui_crm.services.mail import runner
     open_database(sys.argv[1])
     actor = users.actor_for(sys.argv[2])
-    mailing.send(actor, int(sys.argv[3]), options=mailing.SendOptions(test_first=False))
+    runner.send(actor, int(sys.argv[3]), options=runner.SendOptions(test_first=False))
 """)
 
 
@@ -772,7 +798,7 @@ def test_kill_9_at_random_points_then_resume_sends_nobody_twice(admin, db, db_ta
         proc.stderr.close()
     assert kills >= 1
 
-    report = mailing.resume(admin, mailing_id, options=FAST)
+    report = runner.resume(admin, mailing_id, options=FAST)
 
     received = recorder.per_address()
     rows = {r.address: r.status for r in MailRecipient.select().where(
@@ -887,23 +913,23 @@ def test_command_line_send_refuses_when_fields_are_missing(admin, smtp_server, t
     ("10.0.0.1", False), ("smtp.yandex.ru", False), ("localhost.evil.test", False),
     ("127.0.0.1.nip.io", False), ("::ffff:8.8.8.8", False)])
 def test_only_this_computer_counts_as_loopback(host: str, loopback: bool) -> None:
-    assert mailing.is_loopback(host) is loopback
+    assert smtp.is_loopback(host) is loopback
 
 
 def test_a_login_without_encryption_to_another_host_is_refused_when_saved(admin) -> None:
     with pytest.raises(ValidationError) as refused:
-        mailing.add_account(admin, "office", host="smtp.firm.test", security="none",
+        accounts.add_account(admin, "office", host="smtp.firm.test", security="none",
                             from_address="s@firm.test", login="sales",
                             password_env="OFFICE_PASS")
     assert list(refused.value.errors) == ["security"]
     assert "clear text" in refused.value.errors["security"]
-    assert mailing.list_accounts(admin) == []
+    assert accounts.list_accounts(admin) == []
     # Without a login nothing secret travels; with TLS the login is protected.
-    mailing.add_account(admin, "relay", host="smtp.firm.test", security="none",
+    accounts.add_account(admin, "relay", host="smtp.firm.test", security="none",
                         from_address="s@firm.test")
-    mailing.add_account(admin, "tls", host="smtp.firm.test", security="starttls",
+    accounts.add_account(admin, "tls", host="smtp.firm.test", security="starttls",
                         from_address="s@firm.test", login="sales", password_env="OFFICE_PASS")
-    assert [a.name for a in mailing.list_accounts(admin)] == ["relay", "tls"]
+    assert [a.name for a in accounts.list_accounts(admin)] == ["relay", "tls"]
 
 
 def test_an_account_saved_before_the_rule_is_refused_before_connecting(admin, monkeypatch
@@ -924,11 +950,11 @@ def test_an_account_saved_before_the_rule_is_refused_before_connecting(admin, mo
                        created_by=admin.user_id)
     make_contacts(admin, 2)
     simple_template(admin)
-    mailing_id = mailing.create_mailing(admin, template="hello", account="old",
+    mailing_id = mailings.create_mailing(admin, template="hello", account="old",
                                         source=RecipientSource("contacts")).id
-    for attempt in (lambda: mailing.test_account(admin, "old"),
-                    lambda: mailing.send_test(admin, mailing_id),
-                    lambda: mailing.send(admin, mailing_id, options=FAST)):
+    for attempt in (lambda: accounts.test_account(admin, "old"),
+                    lambda: runner.send_test(admin, mailing_id),
+                    lambda: runner.send(admin, mailing_id, options=FAST)):
         with pytest.raises(ValidationError, match="clear text"):
             attempt()
     with pytest.raises(TimeoutError):
@@ -942,10 +968,10 @@ def test_a_login_without_encryption_on_loopback_still_sends(admin, monkeypatch) 
     controller, server = start_server(recorder)
     try:
         monkeypatch.setenv("LOCAL_PASS", "local-pass")
-        mailing.add_account(admin, "local", host="localhost", port=server.port,
+        accounts.add_account(admin, "local", host="localhost", port=server.port,
                             security="none", from_address="s@firm.test", login="relay",
                             password_env="LOCAL_PASS")
-        mailing.test_account(admin, "local")
+        accounts.test_account(admin, "local")
     finally:
         controller.stop()
     assert recorder.auth == ["relay"] and recorder.count() == 1

@@ -10,14 +10,9 @@ server on loopback and a real database (SQLite, and PostgreSQL when configured).
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 import socket
 import threading
 from collections.abc import Iterator
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate
 
 import pytest
 
@@ -37,8 +32,8 @@ from tui_crm.db.mail_models import Mailing, MailRecipient
 from tui_crm.db.models import AuditLog, Contact, Event, Organization
 from tui_crm.services.core import audit, records, search_docs, templating, users
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail import mailing
-from tui_crm.services.mail.mailing import RecipientSource
+from tui_crm.services.mail import context, mailings, runner, templates
+from tui_crm.services.mail.recipients import RecipientSource
 from tui_crm.services.search import search
 
 
@@ -71,7 +66,7 @@ def test_sent_rows_left_without_history_by_a_crash_get_it_on_resume(admin, smtp_
     Mailing.update(runner=f"{socket.gethostname()}:999999999:dead", status="sending",
                    test_sent_at=first.updated_at).where(Mailing.id == mailing_id).execute()
 
-    report = mailing.resume(admin, mailing_id, options=FAST)
+    report = runner.resume(admin, mailing_id, options=FAST)
 
     assert report.history_restored == 2 and report.sent_now == 2
     assert report.became_unknown == 0
@@ -81,7 +76,7 @@ def test_sent_rows_left_without_history_by_a_crash_get_it_on_resume(admin, smtp_
         (event,) = events_of(cid)  # every recipient once in the history
         assert event.title == f"Offer for First{i}"
         assert MailRecipient.get(MailRecipient.contact_id == cid).event_id == event.id
-    assert mailing.resume(admin, mailing_id, options=FAST).history_restored == 0
+    assert runner.resume(admin, mailing_id, options=FAST).history_restored == 0
     assert Event.select().where(Event.contact.in_(ids)).count() == 4
 
 
@@ -89,7 +84,7 @@ def test_a_batch_writes_the_history_records_create_would(admin, smtp_server) -> 
     org = records.create(admin, "organizations", {"name": "Ромашка", "source": "Website"}).id
     (cid,) = make_contacts(admin, 1, org=org)
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
 
     (event,) = events_of(cid)
     rec = MailRecipient.get(MailRecipient.mailing == mailing_id)
@@ -120,16 +115,16 @@ def test_an_interrupted_run_keeps_what_happened_and_leaves_nothing_sending(
     ids = make_contacts(admin, 8)
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
 
-    def progress(p: mailing.Progress) -> None:
+    def progress(p: runner.Progress) -> None:
         if p.done == 5:
             raise KeyboardInterrupt  # Ctrl-C twice, in the middle of a batch
 
     with pytest.raises(KeyboardInterrupt):
-        mailing.send(admin, mailing_id, options=FAST, progress=progress)
+        runner.send(admin, mailing_id, options=FAST, progress=progress)
 
     assert sorted(statuses(mailing_id).values()) == ["pending"] * 3 + ["sent"] * 5
     assert Event.select().where(Event.contact.in_(ids)).count() == 5
-    report = mailing.resume(admin, mailing_id, options=FAST)
+    report = runner.resume(admin, mailing_id, options=FAST)
     assert report.sent_now == 3 and report.became_unknown == 0
     assert set(smtp_server.recorder.per_address().values()) == {1}
     assert Event.select().where(Event.contact.in_(ids)).count() == 8
@@ -144,8 +139,8 @@ def test_two_senders_at_once_send_each_message_once(admin, db, smtp_server) -> N
     def sender() -> None:
         start.wait()
         try:
-            outcomes.append(mailing.send(admin, mailing_id, options=FAST))
-        except mailing.MailingBusy as exc:
+            outcomes.append(runner.send(admin, mailing_id, options=FAST))
+        except runner.MailingBusy as exc:
             outcomes.append(exc)
         finally:
             if not current().is_closed():
@@ -157,7 +152,7 @@ def test_two_senders_at_once_send_each_message_once(admin, db, smtp_server) -> N
     for t in threads:
         t.join(60)
     assert len(outcomes) == 2
-    sent = sum(o.sent_now for o in outcomes if isinstance(o, mailing.SendReport))
+    sent = sum(o.sent_now for o in outcomes if isinstance(o, runner.SendReport))
     assert sent == 150
     received = smtp_server.recorder.per_address()
     assert set(received.values()) == {1} and len(received) == 151  # and the test message
@@ -168,8 +163,8 @@ def test_a_recipient_claimed_by_another_sender_is_left_to_it(admin, smtp_server)
     make_contacts(admin, 2)
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
     rec = MailRecipient.select().where(MailRecipient.mailing == mailing_id).first()
-    assert mailing._step([], rec.id) is True  # the mark `sending`, committed before SMTP
-    assert mailing._step([], rec.id) is False  # nobody else gets the same row
+    assert runner.step([], rec.id) is True  # the mark `sending`, committed before SMTP
+    assert runner.step([], rec.id) is False  # nobody else gets the same row
     assert MailRecipient.get_by_id(rec.id).attempts == 1
 
 
@@ -178,13 +173,13 @@ def test_progress_follows_every_recipient(admin, smtp_server) -> None:
     smtp_server.recorder.rules = {"c3@clients.test": ["550"]}
     mailing_id = new_mailing(admin, smtp_server, RecipientSource("contacts"))
     records.update(admin, "contacts", ids[1], {"opt_out": True})
-    seen: list[mailing.Progress] = []
+    seen: list[runner.Progress] = []
 
-    report = mailing.send(admin, mailing_id, options=FAST, progress=seen.append)
+    report = runner.send(admin, mailing_id, options=FAST, progress=seen.append)
 
     assert [p.done for p in seen] == [1, 2, 3, 4, 5, 6]
     assert all(p.total == 6 for p in seen)
-    assert seen[-1].counts == report.counts == mailing.status_counts(mailing_id)
+    assert seen[-1].counts == report.counts == mailings.status_counts(mailing_id)
     assert report.counts["sent"] == 4 and report.counts["skipped"] == 1
     assert report.counts["failed"] == 1
 
@@ -201,15 +196,15 @@ def test_templates_reading_only_text_fields_fill_in_as_the_preview_does(
     body = ("{{ contact.full_name }} <{{ contact.email }}>, {{ contact['last_name'] }}, "
             "{{ contact.position or '—' }}; {{ recipient.name }} {{ recipient.email }}; "
             "{{ sender.name }}, {{ today }}\n")
-    mailing.add_template(admin, "quick", subject=subject, body=body)
-    assert mailing._quick_keys("contacts", [templating.compile_template(subject),
+    templates.add_template(admin, "quick", subject=subject, body=body)
+    assert context.quick_keys("contacts", [templating.compile_template(subject),
                                             templating.compile_template(body)]) is not None
-    mailing_id = mailing.create_mailing(admin, template="quick", account="office",
+    mailing_id = mailings.create_mailing(admin, template="quick", account="office",
                                         source=RecipientSource("contacts")).id
-    expected = {r.address: mailing.preview_recipient(admin, mailing_id, r.id)
-                for r in mailing.list_recipients(admin, mailing_id)}
+    expected = {r.address: context.preview_recipient(admin, mailing_id, r.id)
+                for r in mailings.list_recipients(admin, mailing_id)}
 
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
 
     for address, shown in expected.items():
         (msg,) = smtp_server.recorder.to(address)
@@ -229,15 +224,15 @@ def test_a_template_reading_more_than_text_fields_still_gets_whole_cards(
                        ("org", "{{ org.name }}"), ("loop", "{% for k in contact %}{% endfor %}"),
                        ("missing", "{{ contact.nickname }}")):
         tpl = templating.compile_template(body)
-        assert mailing._quick_keys("contacts", [tpl]) is None, name
-        mailing.add_template(admin, name, subject="S", body=body)
-    mailing_id = mailing.create_mailing(admin, template="whole", account="office",
+        assert context.quick_keys("contacts", [tpl]) is None, name
+        templates.add_template(admin, name, subject="S", body=body)
+    mailing_id = mailings.create_mailing(admin, template="whole", account="office",
                                         source=RecipientSource("contacts")).id
-    mailing.send(admin, mailing_id, options=FAST)
+    runner.send(admin, mailing_id, options=FAST)
     assert smtp_server.recorder.to("li@beta.test")[0].body.strip() == "li@beta.test Бета"
-    missing = mailing.create_mailing(admin, template="missing", account="office",
+    missing = mailings.create_mailing(admin, template="missing", account="office",
                                      source=RecipientSource("contacts")).id
-    mailing.send(admin, missing, options=FAST)
+    runner.send(admin, missing, options=FAST)
     assert MailRecipient.get(MailRecipient.mailing == missing).reply == \
         "Missing field contact.nickname"
 
@@ -248,22 +243,22 @@ def test_history_that_cannot_be_written_is_noted_once(admin, smtp_server) -> Non
     make_contacts(anna, 2, prefix="annas")
     smtp_server.recorder.rules = {"annas1@clients.test": ["drop_after"]}
     account(admin, smtp_server)
-    mailing.add_template(admin, "hi", subject="Hi", body="Hello")
-    mailing_id = mailing.create_mailing(anna, template="hi", account="office",
+    templates.add_template(admin, "hi", subject="Hi", body="Hello")
+    mailing_id = mailings.create_mailing(anna, template="hi", account="office",
                                         source=RecipientSource("contacts")).id
-    mailing.send(anna, mailing_id, options=FAST)
+    runner.send(anna, mailing_id, options=FAST)
     assert statuses(mailing_id)["annas1@clients.test"] == "unknown"
     users.set_user(admin, "anna", {"can_edit.events": "no"})
     anna = users.actor_for("anna")
 
-    assert mailing.resolve_unknown(anna, mailing_id, resend=False) == 1
+    assert runner.resolve_unknown(anna, mailing_id, resend=False) == 1
 
     row = MailRecipient.get(MailRecipient.address == "annas1@clients.test")
     assert row.status == "sent" and row.event_id == 0
     assert row.reply.startswith("Marked as sent by anna (") and "no right" in row.reply
     assert Event.select().where(Event.title == "Hi").count() == 1  # the first message's
     users.set_user(admin, "anna", {"can_edit.events": "yes"})
-    report = mailing.resume(users.actor_for("anna"), mailing_id, options=FAST)
+    report = runner.resume(users.actor_for("anna"), mailing_id, options=FAST)
     assert report.history_restored == 0  # noted, not tried at every run
 
 
@@ -277,68 +272,10 @@ def test_one_message_whose_history_fails_does_not_cost_the_others_theirs(
     # names it): its event cannot refer to it.
     Organization.delete().where(Organization.id == gone).execute()
 
-    report = mailing.send(admin, mailing_id, options=FAST)
+    report = runner.send(admin, mailing_id, options=FAST)
 
     assert report.sent_now == 4 and set(statuses(mailing_id).values()) == {"sent"}
     failed = MailRecipient.get(MailRecipient.contact_id == orphan)
     assert failed.event_id == 0 and failed.reply.startswith("250")
     assert events_of(orphan) == []
     assert all(len(events_of(cid)) == 1 for cid in ids)
-
-
-# --- the message written directly ---------------------------------------------------------------
-
-
-def _by_email_package(account: mailing.AccountView, name: str, to: str, subject: str,
-                      body: str, message_id: str) -> bytes:
-    msg = EmailMessage(policy=mailing.POLICY)
-    msg["From"] = formataddr((account.from_name, mailing._header_address(account.from_address)))
-    msg["To"] = formataddr((name, mailing._header_address(to)))
-    msg["Subject"] = mailing._subject_line(subject)
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = message_id
-    msg["X-Mailer"] = "tui-crm"
-    msg.set_content(body)
-    return msg.as_bytes(policy=mailing.POLICY)
-
-
-NAMES = ["", "Ivan", 'Ivan, Petrov "Jr"', "Иван Петров", "O'Brien (sales)", "Очень " * 20,
-         "x" * 100, "Ann\u00a0Lee", "back\\slash"]
-SUBJECTS = ["", "Hello", "Прайс-лист", "Price list for " * 10, "Прайс " * 40, "x" * 200,
-            "emoji 😀", "Line\nbreak\r\nBcc: x@y", "ctl\x01x", "a =?utf-8?q?b?= c"]
-BODIES = ["", "Hi", "Hi\n", "Здравствуйте!\n", "a\r\nb\rc\n.\n.dot\nFrom me\n", "x" * 100,
-          "line " * 40 + "\n", "Привет\n" * 30, "tab\there\x0bvt\n", "nul\0x"]
-
-
-@pytest.mark.parametrize("from_name", ["", "Firm Sales", "Фирма «Ромашка»"])
-def test_a_plain_message_reads_as_the_email_package_writes_it(from_name: str) -> None:
-    acc = mailing.AccountView(1, "a", "h", 25, "none", "", "sales@firm.test", from_name,
-                              "none", "")
-
-    def flat(value: object) -> str:  # long display names are refolded differently
-        return re.sub(r"\s+", "", str(value))
-
-    for name in NAMES:
-        for subject in SUBJECTS:
-            for body in BODIES:
-                for to in ("r1@example.com", "user@пример.рф"):
-                    data = mailing.build_message(acc, name, to, subject, body, html=False,
-                                                 attachments=[], message_id="<1.x@firm.test>")
-                    ours = email.message_from_bytes(data, policy=email.policy.default)
-                    theirs = email.message_from_bytes(
-                        _by_email_package(acc, name, to, subject, body, "<1.x@firm.test>"),
-                        policy=email.policy.default)
-                    assert not ours.defects
-                    assert all(len(line) <= 78 for line in data.split(b"\r\n")
-                               if not line.startswith(b"To: ")), (name, subject)
-                    assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF only
-                    for header in ("From", "Message-ID", "Content-Type", "MIME-Version"):
-                        assert str(ours[header]) == str(theirs[header])
-                    assert flat(ours["To"]) == flat(theirs["To"])
-                    assert ours["To"].addresses[0].addr_spec == \
-                        theirs["To"].addresses[0].addr_spec
-                    if "=?" in subject:  # we keep the text; the email package lets it decode
-                        assert str(ours["Subject"]) == mailing._subject_line(subject)
-                    else:
-                        assert str(ours["Subject"]) == str(theirs["Subject"])
-                    assert ours.get_body().get_content() == theirs.get_body().get_content()

@@ -46,7 +46,7 @@ def test_scan_finds_phone_tax_id_and_name_duplicates(pair, db, actor: Actor) -> 
     assert described[("organizations", other.id, 6)] == ["tax id"]
     assert described[("organizations", 3, 4)] == ["similar name"]
     assert ("organizations", 3, 5) not in described and ("organizations", 4, 5) not in described
-    assert described[("contacts", 1, 2)] == ["name"]
+    assert described[("contacts", 1, 2)] == ["name and company"]
     assert found[0].score >= found[-1].score
     assert merging.scan(actor, "contacts")[0].keep_title == "Иванов Иван"
 

@@ -90,8 +90,9 @@ def test_day_view_assigns_events_to_blocks_and_lists_overdue_first(env):
     assert [i.event_id for i in view.overdue] == [older.id, old.id]
     assert [b.is_now for b in view.blocks] == [True, False, False, False]
     item = view.blocks[0].items[0]
-    assert (item.organization, item.decision_maker, item.phone) == (
-        "Ромашка", "Иванов Иван", "+7 903 555-66-77")
+    # No contact on the event: the call is with the decision maker, on his own phone.
+    assert (item.organization, item.contact, item.decision_maker, item.phone) == (
+        "Ромашка", "Иванов Иван", "", "+7 903 555-66-77")
     assert item.source == "Website"
 
 
@@ -273,7 +274,7 @@ def test_plan_tomorrow_candidates_plan_and_export(env, tmp_path):
     assert planning.export_plan(anna, tomorrow, str(path)) == 2
     sheet = load_workbook(path).active
     assert sheet.cell(2, 4).value in ("Тёплый", "Вип")
-    assert sheet.cell(1, 5).value == "Decision maker"
+    assert [sheet.cell(1, c).value for c in (5, 6, 7)] == ["Contact", "Decision maker", "Phone"]
     assert warm.id and vip.id
 
 

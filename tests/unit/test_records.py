@@ -516,7 +516,7 @@ def test_an_analyzed_base_walks_the_name_index_for_the_first_page(tmp_path) -> N
     actor = users.resolve_actor()
     spec = records.kind_spec("organizations")
     query = (m.Organization.select().where(m.Organization.deleted_at.is_null())
-             .order_by(*records._order(spec, records.ListQuery())).limit(100))
+             .order_by(*records.list_order(spec, records.ListQuery())).limit(100))
     sql, params = query.sql()
     plan = " ".join(row[-1] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql,
                                                             params))

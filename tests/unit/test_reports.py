@@ -39,6 +39,7 @@ def done(actor: Actor, kind: str, when: dt.datetime, result: str | None, *,
             "result_note": note}
     if result:
         data["result"] = result
+        data["next_step"] = "перезвонить"  # a warm result needs one; harmless on the others
     return records.create(actor, "events", data).id
 
 

@@ -19,7 +19,7 @@ from keyring.backends import fail, null
 
 from tui_crm.db.mail_models import MailAccount
 from tui_crm.services.core import secrets
-from tui_crm.services.mail import mailing
+from tui_crm.services.mail import accounts
 
 CANARY = "Canary-secret-9d2e-Пароль"
 
@@ -198,12 +198,12 @@ def test_account_with_a_refused_keyring_is_not_created(db, actor, plaintext_modu
                                                        monkeypatch) -> None:
     monkeypatch.setenv(secrets.ENV_BACKEND, "plainring.PlaintextKeyring")
     with pytest.raises(secrets.InsecureKeyring):
-        mailing.add_account(actor, "office", host="smtp.mail.test", port=587,
+        accounts.add_account(actor, "office", host="smtp.mail.test", port=587,
                             security="starttls", from_address="s@mail.test", login="s",
                             password=CANARY)
     assert MailAccount.select().count() == 0
     # The headless alternative works: the account names the variable, not the password.
-    view = mailing.add_account(actor, "office", host="smtp.mail.test", port=587,
+    view = accounts.add_account(actor, "office", host="smtp.mail.test", port=587,
                                security="starttls", from_address="s@mail.test", login="s",
                                password_env="OFFICE_SMTP_PASSWORD")
     assert view.password_source == "env" and view.password_env == "OFFICE_SMTP_PASSWORD"

@@ -30,7 +30,7 @@ from tui_crm.errors import PermissionDenied
 from tui_crm.services.analytics import reports
 from tui_crm.services.core import records, server_files, shared_files, users
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail import mailing
+from tui_crm.services.mail import accounts, templates
 from tui_crm.services.ops import backup
 from tui_crm.services.planning import planning
 from tui_crm.services.transfer import documents, exporting, importing
@@ -73,7 +73,7 @@ def test_a_session_for_someone_else_names_no_files_on_the_server(db, actor: Acto
         "import": (lambda: importing.import_file(anna, source, ImportOptions()), source),
         "backup": (lambda: backup.backup(boss, out / "b.sqlite3"), out / "b.sqlite3"),
         "restore": (lambda: backup.restore(boss, source), source),
-        "attachment": (lambda: mailing.add_template(boss, "t", subject="s", body="b",
+        "attachment": (lambda: templates.add_template(boss, "t", subject="s", body="b",
                                                     attachments=[str(source)]), source),
     }
     for name, (attempt, path) in attempts.items():
@@ -83,13 +83,13 @@ def test_a_session_for_someone_else_names_no_files_on_the_server(db, actor: Acto
         assert "cannot read or write files there by name" in str(err.value), name
         assert path.exists() == existed, name
     assert records.total("organizations") == 1
-    assert mailing.list_templates(boss) == []
+    assert templates.list_templates(boss) == []
     # Nor a variable of the server account's environment (sent to an SMTP server anna names).
     with pytest.raises(PermissionDenied) as err:
-        mailing.add_account(anna, "mine", host="smtp.example.ru", from_address="a@example.ru",
+        accounts.add_account(anna, "mine", host="smtp.example.ru", from_address="a@example.ru",
                             login="a", password_env="PGPASSWORD")
     assert "cannot use its environment variables ($PGPASSWORD)" in str(err.value)
-    assert mailing.list_accounts(boss) == []
+    assert accounts.list_accounts(boss) == []
 
     # The program's own temporary folder is allowed (that is how -o - works), and the same
     # person working on their own account writes where they like.

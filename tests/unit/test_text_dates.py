@@ -60,7 +60,7 @@ def test_only_the_birthday_is_past_only() -> None:
        st.dates(min_value=dt.date(1901, 1, 1), max_value=dt.date(2099, 12, 31)))
 def test_age_is_never_negative(birthday: dt.date, today: dt.date) -> None:
     years = age(birthday, today)
-    if birthday > today:
+    if birthday > today or not dates.has_year(birthday):
         assert years is None
     else:
         assert years is not None and years >= 0
@@ -72,7 +72,10 @@ def test_age_is_never_negative(birthday: dt.date, today: dt.date) -> None:
        st.sampled_from(("ru", "en")), st.booleans())
 def test_every_date_we_print_reads_back(day: dt.date, language: str, past: bool) -> None:
     today = max(day, TODAY) if past else TODAY
-    assert parse_date(format_date(day, language), today, past=past) == day
+    if not dates.has_year(day):  # a day and month alone (a birthday) reads back as one
+        assert parse_date(format_date(day, language), today, past=True) == day
+    else:
+        assert parse_date(format_date(day, language), today, past=past) == day
     moment = dt.datetime.combine(day, dt.time(10, 30))
     assert dates.parse_when(format_datetime(moment, language), past=past) == moment
 

@@ -16,7 +16,7 @@ from tui_crm.services.analytics import reports, segmentation
 from tui_crm.services.core import records, users
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.duplicates import duplicates
-from tui_crm.services.mail import mailing
+from tui_crm.services.mail import context, recipients
 from tui_crm.services.planning import planning
 from tui_crm.services.transfer import documents, exporting, importing, money_import
 
@@ -83,19 +83,19 @@ def test_exports_hold_only_what_one_sees(team: Team, actor: Actor, tmp_path: Pat
 
 def test_mailing_recipients_are_ones_own_clients(team: Team) -> None:
     anna = team.actors["anna"]
-    chosen = mailing.select_recipients(anna, mailing.RecipientSource(kind="organizations"))
+    chosen = recipients.select_recipients(anna, recipients.RecipientSource(kind="organizations"))
     assert [(r.record_id, r.address) for r in chosen.recipients] == [
         (team.id("anna", "organizations"), "anna@client.example.com")]
-    picked = mailing.select_recipients(anna, mailing.RecipientSource(
+    picked = recipients.select_recipients(anna, recipients.RecipientSource(
         kind="organizations", ids=[team.id("boris", "organizations")]))
     assert picked.recipients == []
     with pytest.raises(PermissionDenied):
-        mailing.recipient_context(anna, "organizations", team.id("boris", "organizations"))
+        context.recipient_context(anna, "organizations", team.id("boris", "organizations"))
     # Her own contact who works at boris's client: the letter's fields do not name it.
     person = records.create(team.actors["gleb"], "contacts", {
         "last_name": "Общий", "owner": "anna", "emails": ["common@example.com"],
         "organization": team.id("boris", "organizations")})
-    fields = mailing.recipient_context(anna, "contacts", person.id)
+    fields = context.recipient_context(anna, "contacts", person.id)
     assert fields["contact"]["last_name"] == "Общий"
     assert secret(team) not in str(fields)
 

@@ -24,8 +24,18 @@ from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import server_files
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail import mail_files, mailing
-from tui_crm.services.mail.mailing import RecipientSource, SendOptions
+from tui_crm.services.mail import (
+    accounts,
+    context,
+    mail_files,
+    mailings,
+    recipients,
+    runner,
+    templates,
+)
+from tui_crm.services.mail.common import KINDS, MAILING_STATUS_LABELS, STATUS_LABELS, STATUSES
+from tui_crm.services.mail.recipients import RecipientSource
+from tui_crm.services.mail.runner import SendOptions
 
 
 def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
@@ -51,7 +61,12 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
                                  description=_("E-mail mailings: accounts, templates, sending."))
     mail_sub = mail.add_subparsers(dest="mail_command", metavar="COMMAND")
     mail_sub.required = True
+    _register_accounts(mail_sub, common)
+    _register_templates(mail_sub, common)
+    _register_mailings(mail_sub, common)
 
+
+def _register_accounts(mail_sub: Any, common: argparse.ArgumentParser) -> None:
     account = mail_sub.add_parser("account", help=_("SMTP accounts"))
     account_sub = account.add_subparsers(dest="account_command", metavar="COMMAND")
     account_sub.required = True
@@ -60,7 +75,7 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, default=None,
                    help=_("default: 465 for ssl, 587 for starttls, 25 for none"))
-    p.add_argument("--security", choices=list(mailing.SECURITY), default="starttls")
+    p.add_argument("--security", choices=list(accounts.SECURITY), default="starttls")
     p.add_argument("--from", dest="from_address", required=True, metavar="ADDR")
     p.add_argument("--from-name", default="", metavar="NAME")
     p.add_argument("--login", default="")
@@ -78,6 +93,8 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     p = _leaf(account_sub, "remove", common, _("remove an SMTP account"), handle_account_remove)
     p.add_argument("name")
 
+
+def _register_templates(mail_sub: Any, common: argparse.ArgumentParser) -> None:
     template = mail_sub.add_parser("template", help=_("message templates"))
     template_sub = template.add_subparsers(dest="template_command", metavar="COMMAND")
     template_sub.required = True
@@ -96,14 +113,16 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
               handle_template_preview)
     p.add_argument("name")
     p.add_argument("--to", type=int, metavar="ID", help=_("the recipient's record id"))
-    p.add_argument("--section", choices=list(mailing.KINDS), default="contacts")
+    p.add_argument("--section", choices=list(KINDS), default="contacts")
     p.add_argument("--account", default=None)
     _add_json(p, common)
 
+
+def _register_mailings(mail_sub: Any, common: argparse.ArgumentParser) -> None:
     p = _leaf(mail_sub, "create", common, _("create a mailing; prints its id"), handle_create)
     p.add_argument("--template", required=True)
     p.add_argument("--account", required=True)
-    p.add_argument("--section", choices=list(mailing.KINDS), default="contacts")
+    p.add_argument("--section", choices=list(KINDS), default="contacts")
     chosen = p.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--query", metavar="TEXT", help=_("records found by this search"))
     chosen.add_argument("--group", metavar="GROUP")
@@ -122,7 +141,7 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
               _("save a recipient list (a search, group or category) under a name"),
               handle_save_list)
     p.add_argument("list_name", metavar="NAME")
-    p.add_argument("--section", choices=list(mailing.KINDS), default="contacts")
+    p.add_argument("--section", choices=list(KINDS), default="contacts")
     saved = p.add_mutually_exclusive_group(required=True)
     saved.add_argument("--query", metavar="TEXT")
     saved.add_argument("--group", metavar="GROUP")
@@ -144,7 +163,7 @@ def register(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
 
     p = _leaf(mail_sub, "status", common, _("counts per status"), handle_status)
     p.add_argument("id", type=int)
-    p.add_argument("--list", dest="list_status", choices=list(mailing.STATUSES), default=None,
+    p.add_argument("--list", dest="list_status", choices=list(STATUSES), default=None,
                    help=_("also list the recipients in this status"))
     _add_json(p, common)
 
@@ -183,7 +202,7 @@ def handle_account_add(args: argparse.Namespace, actor: Actor) -> int:
             raise ValidationError({"login": _("A password needs a login")})
         password = getpass.getpass(_("Password for {login} at {host}: ").format(
             login=args.login, host=args.host))
-    view = mailing.add_account(actor, args.name, host=args.host, port=args.port,
+    view = accounts.add_account(actor, args.name, host=args.host, port=args.port,
                                security=args.security, from_address=args.from_address,
                                from_name=args.from_name, login=args.login, password=password,
                                password_env=args.password_env)
@@ -194,26 +213,26 @@ def handle_account_add(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_account_list(args: argparse.Namespace, actor: Actor) -> int:
-    accounts = mailing.list_accounts(actor)
+    found = accounts.list_accounts(actor)
     if _wants_json(args):
-        _json([a.to_dict() for a in accounts])
+        _json([a.to_dict() for a in found])
         return 0
-    if not accounts:
+    if not found:
         say(_("No mail accounts; add one with `tui-crm mail account add`."))
-    for a in accounts:
+    for a in found:
         say(f"{a.name}\t{a.from_address}\t{a.host}:{a.port}\t{a.security}\t"
               f"{a.login or '-'}\t{a.describe_password()}")
     return 0
 
 
 def handle_account_test(args: argparse.Namespace, actor: Actor) -> int:
-    reply = mailing.test_account(actor, args.name, to=args.to)
+    reply = accounts.test_account(actor, args.name, to=args.to)
     say(_("The test message was accepted: {reply}").format(reply=reply))
     return 0
 
 
 def handle_account_remove(args: argparse.Namespace, actor: Actor) -> int:
-    mailing.remove_account(actor, args.name)
+    accounts.remove_account(actor, args.name)
     say(_("Account {name} removed.").format(name=args.name))
     return 0
 
@@ -228,31 +247,31 @@ def handle_template_add(args: argparse.Namespace, actor: Actor) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError({"body_file": _("Cannot read {path}: {reason}").format(
             path=args.body_file, reason=getattr(exc, "strerror", None) or exc)}) from None
-    view = mailing.add_template(actor, args.name, subject=args.subject, body=body,
+    view = templates.add_template(actor, args.name, subject=args.subject, body=body,
                                 html=args.html, attachments=args.attach)
     say(_("Template {name} added (#{id}).").format(name=view.name, id=view.id))
     return 0
 
 
 def handle_template_list(args: argparse.Namespace, actor: Actor) -> int:
-    templates = mailing.list_templates(actor)
+    found = templates.list_templates(actor)
     if _wants_json(args):
-        _json([t.to_dict() for t in templates])
+        _json([t.to_dict() for t in found])
         return 0
-    if not templates:
+    if not found:
         say(_("No templates; add one with `tui-crm mail template add`."))
-    for t in templates:
+    for t in found:
         kind = "html" if t.html else "text"
         files = ", ".join(a.label() for a in t.attachments if not a.problem)
         say(f"{t.id}\t{t.name}\t{kind}\t{t.subject}" + (f"\t{files}" if files else ""))
-    for t in templates:  # an attachment an upgrade could not keep: never silently dropped
+    for t in found:  # an attachment an upgrade could not keep: never silently dropped
         for problem in mail_files.problems(t.attachments):
             warn(_("template {name}: {problem}").format(name=t.name, problem=problem))
     return 0
 
 
 def _first_with_email(actor: Actor, section: str) -> int:
-    selection = mailing.select_recipients(actor, RecipientSource(section))
+    selection = recipients.select_recipients(actor, RecipientSource(section))
     if not selection.recipients:
         raise ValidationError({"to": _("Nobody in {section} has an e-mail; give --to ID")
                                .format(section=section)})
@@ -261,7 +280,7 @@ def _first_with_email(actor: Actor, section: str) -> int:
 
 def handle_template_preview(args: argparse.Namespace, actor: Actor) -> int:
     record_id = args.to if args.to is not None else _first_with_email(actor, args.section)
-    shown = mailing.preview_template(actor, args.name, kind=args.section, record_id=record_id,
+    shown = context.preview_template(actor, args.name, kind=args.section, record_id=record_id,
                                      account=args.account)
     if _wants_json(args):
         _json({"to_name": shown.to_name, "to": shown.to_address, "subject": shown.subject,
@@ -293,7 +312,7 @@ def handle_save_list(args: argparse.Namespace, actor: Actor) -> int:
 
     source = _source(args)
     recipient_lists.save(actor, args.list_name, source)
-    count = len(mailing.select_recipients(actor, source).recipients)
+    count = len(recipients.select_recipients(actor, source).recipients)
     say(_("Saved list {name!r}: {source} ({count} recipients now)").format(
         name=args.list_name, source=source.describe(), count=count))
     return 0
@@ -306,11 +325,11 @@ def handle_create(args: argparse.Namespace, actor: Actor) -> int:
         source = recipient_lists.load(args.list)
     else:
         source = _source(args)
-    selection = mailing.select_recipients(actor, source)  # its summary is printed below
-    view = mailing.create_mailing(actor, template=args.template, account=args.account,
+    selection = recipients.select_recipients(actor, source)  # its summary is printed below
+    view = mailings.create_mailing(actor, template=args.template, account=args.account,
                                   source=source, name=args.name, rate_per_minute=args.rate,
                                   selection=selection)
-    found = mailing.problems(actor, view.id)
+    found = context.problems(actor, view.id)
     if _wants_json(args):
         data = view.to_dict()
         data.update(opted_out=selection.opted_out, without_email=selection.without_email,
@@ -325,7 +344,7 @@ def handle_create(args: argparse.Namespace, actor: Actor) -> int:
     return 0
 
 
-def _print_problems(found: list[mailing.RecipientProblem], limit: int = 20) -> None:
+def _print_problems(found: list[context.RecipientProblem], limit: int = 20) -> None:
     if not found:
         return
     _err(_("{count} recipients' messages cannot be filled in:").format(count=len(found)))
@@ -336,15 +355,15 @@ def _print_problems(found: list[mailing.RecipientProblem], limit: int = 20) -> N
 
 
 def handle_list(args: argparse.Namespace, actor: Actor) -> int:
-    rows = mailing.list_mailings(actor)
+    rows = mailings.list_mailings(actor)
     if _wants_json(args):
         _json([r.to_dict() for r in rows])
         return 0
     if not rows:
         say(_("No mailings yet."))
     for r in rows:
-        say(f"{r.id}\t{r.name}\t{_(mailing.MAILING_STATUS_LABELS.get(r.status, r.status))}\t"
-              f"{r.done}/{r.total}\t{mailing.counts_line(r.counts)}")
+        say(f"{r.id}\t{r.name}\t{_(MAILING_STATUS_LABELS.get(r.status, r.status))}\t"
+              f"{r.done}/{r.total}\t{mailings.counts_line(r.counts)}")
     return 0
 
 
@@ -354,10 +373,10 @@ class _Progress:
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, p: mailing.Progress) -> None:
+    def __call__(self, p: runner.Progress) -> None:
         if self.tty:
             progress_line(_("{done} of {total}: {counts}").format(
-                done=p.done, total=p.total, counts=mailing.counts_line(p.counts)))
+                done=p.done, total=p.total, counts=mailings.counts_line(p.counts)))
 
     def end(self) -> None:
         if self.tty:
@@ -366,7 +385,7 @@ class _Progress:
 
 def _send(args: argparse.Namespace, actor: Actor, *, resume: bool) -> int:
     if not args.skip_problems:
-        found = mailing.problems(actor, args.id)
+        found = context.problems(actor, args.id)
         if found:
             _print_problems(found)
             _err(_("Nothing was sent. Fix the template or the records, or add "
@@ -386,7 +405,7 @@ def _send(args: argparse.Namespace, actor: Actor, *, resume: bool) -> int:
     progress = _Progress()
     options = SendOptions(rate_per_minute=args.rate, wait_for_retries=not args.no_wait)
     try:
-        call = mailing.resume if resume else mailing.send
+        call = runner.resume if resume else runner.send
         report = call(actor, args.id, options=options, progress=progress, stop=stop)
     finally:
         progress.end()
@@ -400,7 +419,7 @@ def _send(args: argparse.Namespace, actor: Actor, *, resume: bool) -> int:
                    "'unknown' (see `tui-crm mail unknown {id}`).").format(
                 count=report.became_unknown, id=args.id))
         say(_("Mailing #{id}: {counts}").format(id=args.id,
-                                                   counts=mailing.counts_line(report.counts)))
+                                                   counts=mailings.counts_line(report.counts)))
         if report.stopped or report.counts.get("pending"):
             say(_("Not finished; continue with `tui-crm mail resume {id}`.").format(
                 id=args.id))
@@ -416,8 +435,8 @@ def handle_resume(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_status(args: argparse.Namespace, actor: Actor) -> int:
-    view = mailing.get_mailing(actor, args.id)
-    listed = (mailing.list_recipients(actor, args.id, status=args.list_status, limit=100_000)
+    view = mailings.get_mailing(actor, args.id)
+    listed = (mailings.list_recipients(actor, args.id, status=args.list_status, limit=100_000)
               if args.list_status else [])
     if _wants_json(args):
         data = view.to_dict()
@@ -427,18 +446,18 @@ def handle_status(args: argparse.Namespace, actor: Actor) -> int:
         return 0
     say(_("Mailing #{id} {name}: {status}, {done} of {total} handled").format(
         id=view.id, name=view.name,
-        status=_(mailing.MAILING_STATUS_LABELS.get(view.status, view.status)),
+        status=_(MAILING_STATUS_LABELS.get(view.status, view.status)),
         done=view.done, total=view.total))
-    for status in mailing.STATUSES:
-        say(f"  {_(mailing.STATUS_LABELS[status])}\t{view.counts.get(status, 0)}")
+    for status in STATUSES:
+        say(f"  {_(STATUS_LABELS[status])}\t{view.counts.get(status, 0)}")
     for r in listed:
-        say(f"{r.id}\t{r.name}\t{r.address}\t{_(mailing.STATUS_LABELS[r.status])}\t"
+        say(f"{r.id}\t{r.name}\t{r.address}\t{_(STATUS_LABELS[r.status])}\t"
               f"{r.attempts}\t{r.reply}")
     return 0
 
 
 def handle_unknown(args: argparse.Namespace, actor: Actor) -> int:
-    changed = mailing.resolve_unknown(actor, args.id, args.recipient, resend=args.resend)
+    changed = runner.resolve_unknown(actor, args.id, args.recipient, resend=args.resend)
     if args.resend:
         say(_("{count} messages will be sent again by `tui-crm mail resume {id}`.").format(
             count=changed, id=args.id))

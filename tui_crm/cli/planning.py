@@ -118,7 +118,9 @@ def handle_today(args: argparse.Namespace, actor: Actor) -> int:
         label = b.block.label or _(planning.BLOCK_KINDS[b.block.kind])
         lines.append(f"{b.block.key}–{b.block.end:%H:%M} {label}" + (" ◀" if b.is_now else ""))
         lines += [f"  #{i.event_id} {i.starts_at:%H:%M} {i.type_name} "
-                  f"{i.organization or i.contact} {i.decision_maker} {i.phone}".rstrip()
+                  f"{i.organization or i.contact} "
+                  f"{planning.people_text(i.contact if i.organization else '', i.decision_maker)}"
+                  f" {i.phone}".rstrip()
                   + (f" [{i.status}]" if i.status != "planned" else "") for i in b.items]
     if view.outside:
         lines.append(_("Outside the blocks:"))
@@ -157,7 +159,8 @@ def handle_plan(args: argparse.Namespace, actor: Actor) -> int:
         found = planning.candidates(actor, day)
         data = [c.to_dict() for c in found]
         text = "\n".join(f"{c.title} | {_(planning.CANDIDATE_REASONS[c.reason])} | "
-                         f"{c.decision_maker} | {c.phone} | {c.email} | {c.last_result} | "
+                         f"{planning.people_text(c.contact, c.decision_maker)} | "
+                         f"{c.phone} | {c.email} | {c.last_result} | "
                          f"{c.source}" for c in found) or _("Nobody to propose for that day.")
     if args.output:
         with cli_stdout.output_path(args.output, ".xlsx") as output:

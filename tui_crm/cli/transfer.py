@@ -1,5 +1,5 @@
 """Command-line subcommands for getting data in and out: import, import-undo, export,
-document, dedupe, merge."""
+time-zone, document, dedupe, merge."""
 
 from __future__ import annotations
 
@@ -76,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                           " the column"))
     p.add_argument("--on-duplicate", choices=("skip", "merge", "create"), default="skip",
                    help=_("what to do with a row that matches an existing record"))
+    p.add_argument("--skip-name-matches", action="store_true",
+                   help=_("skip rows that only share a name with a client (possible"
+                          " duplicates; created and listed by default)"))
     p.add_argument("--encoding", help=_("the CSV file's encoding (detected by default)"))
     p.add_argument("--delimiter", help=_("the CSV delimiter (detected by default)"))
     p.add_argument("--sheet", help=_("the spreadsheet's sheet (the first with data)"))
@@ -95,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                               help=_("export a section as filtered to a file"))
     p.add_argument("section", help=_("organizations, contacts, events, …"))
     p.add_argument("-o", "--output", required=True, help=_("the file to write"))
-    p.add_argument("--format", choices=("xlsx", "csv", "html", "txt", "docx", "vcf", "ics"),
+    p.add_argument("--format", choices=("xlsx", "csv", "ods", "html", "txt", "docx", "vcf",
+                                        "ics"),
                    help=_("the format (by default told by the file name)"))
     p.add_argument("--query", default="", help=_("the search text, as in the table's filter"))
     p.add_argument("--filter", action="append", metavar="FIELD=VALUE", default=[],
@@ -104,9 +108,19 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--desc", action="store_true", help=_("sort descending"))
     p.add_argument("--fields", help=_("the columns, comma-separated (default: all)"))
     p.add_argument("--delimiter", help=_("CSV delimiter (default ; in Russian, , in English)"))
+    p.add_argument("--encoding", help=_("the CSV file's encoding: utf-8 (with a BOM, the"
+                                        " default) or cp1251 (for old Excel and 1C)"))
     p.add_argument("--vcard-version", choices=("2.1", "3.0", "4.0"), default="3.0",
                    help=_("vCard version (default 3.0)"))
+    p.add_argument("--time-zone", help=_("the .ics file's time zone (default: the company's,"
+                                         " see `tui-crm time-zone`)"))
     p.set_defaults(handler=handle_export)
+
+    p = subparsers.add_parser("time-zone", parents=[common],
+                              help=_("show or set the company's time zone (calendar exports)"))
+    p.add_argument("name", nargs="?", help=_("an IANA name such as Europe/Moscow; \"-\" goes"
+                                             " back to the server's zone"))
+    p.set_defaults(handler=handle_time_zone)
 
     p = subparsers.add_parser("document", parents=[common],
                               help=_("fill a .docx template from a card (no arguments: list"
@@ -150,32 +164,55 @@ def handle_import(args: argparse.Namespace, actor: Actor) -> int:
             text = _("Dry run: nothing was written.") + "\n" + text
         return _print(args, money.to_dict(), text)
     options = importing.ImportOptions(kind=kind, on_duplicate=args.on_duplicate,
+                                      on_possible="skip" if args.skip_name_matches
+                                      else "create",
                                       defaults=_pairs(args.set, "set"),
                                       create_missing=not args.no_create)
     result = importing.import_file(
         actor, args.file, options, encoding=args.encoding, delimiter=args.delimiter,
         sheet=args.sheet, map_pairs=args.map, dry_run=args.dry_run,
         progress=_Bar(args, _("Importing")))
-    lines = [result.summary()]
+    return _print(args, result.to_dict(), "\n".join(import_report(result)))
+
+
+SHOWN_ROWS = 200  # rows listed in the text output; --json lists every one
+
+
+def import_report(result: Any) -> list[str]:
+    from tui_crm.services.transfer.importing import OUTCOMES
+
+    """The text report of an import: what was read, which column went where, the columns
+    ignored, and every row that did not simply become a new record, with its reason."""
+
+    lines: list[str] = []
     if result.dry_run:
-        lines.insert(0, _("Dry run: nothing was written."))
-    elif result.import_id is not None:
+        lines.append(_("Dry run: nothing was written."))
+    lines.extend(result.notes)
+    lines.append(_("Columns:"))
+    lines.extend(f"  {header} → {target}" for header, target in result.mapping.items())
+    if result.ignored_columns:
+        lines.append(_("Ignored columns: {names}").format(
+            names=", ".join(result.ignored_columns)))
+    lines.append(result.summary())
+    if result.import_id is not None:
         lines.append(_("Import #{id}; undo it with `tui-crm import-undo {id}`.").format(
             id=result.import_id))
     if result.new_lookups:
         lines.append(_("Also created: {items}").format(items=", ".join(result.new_lookups)))
-    for problem in result.errors[:20]:
-        lines.append(_("row {row}: {message}").format(row=problem.row, message=problem.message))
-    if len(result.errors) > 20:
-        lines.append(_("… and {count} more rows with errors (see --json)").format(
-            count=len(result.errors) - 20))
+    listed = result.not_created()
+    for item in listed[:SHOWN_ROWS]:
+        lines.append(_("row {row}: {outcome}: {reason}").format(
+            row=item.row, outcome=_(OUTCOMES[item.outcome]), reason=item.reason))
+    if len(listed) > SHOWN_ROWS:
+        lines.append(_("… and {count} more rows (see --json)").format(
+            count=len(listed) - SHOWN_ROWS))
     if result.warnings:
         lines.append(_("{count} values were not imported or look wrong, e.g.:").format(
             count=len(result.warnings)))
         for problem in result.warnings[:10]:
             lines.append("  " + _("row {row}: {message}").format(row=problem.row,
                                                                  message=problem.message))
-    return _print(args, result.to_dict(), "\n".join(lines))
+    return lines
 
 
 def handle_import_undo(args: argparse.Namespace, actor: Actor) -> int:
@@ -206,10 +243,26 @@ def handle_export(args: argparse.Namespace, actor: Actor) -> int:
     with cli_stdout.output_path(args.output, f".{fmt}") as output:
         result = exporting.export(actor, kind, output, fmt, query=query, fields=fields,
                                   delimiter=args.delimiter, progress=_Bar(args, _("Exporting")),
-                                  vcard_version=args.vcard_version)
+                                  vcard_version=args.vcard_version, encoding=args.encoding,
+                                  time_zone=args.time_zone)
     text = _("{count} records written to {path}").format(
         count=result.rows, path=cli_stdout.shown(args.output, result.path))
+    text = "\n".join([text, *(_("Warning: {message}").format(message=w)
+                              for w in result.warnings)])
     return _print(args, result.to_dict(), text)
+
+
+def handle_time_zone(args: argparse.Namespace, actor: Actor) -> int:
+    from tui_crm.services.core import settings
+
+    if args.name:
+        settings.set_time_zone(actor, "" if args.name == "-" else args.name)
+    name = settings.time_zone_name()
+    server = settings.server_time_zone()
+    text = _("The company's time zone: {name}").format(name=name)
+    if name == server and not settings.get_value(settings.TIME_ZONE_KEY, ""):
+        text += " " + _("(the server's)")
+    return _print(args, {"time_zone": name, "server_time_zone": server}, text)
 
 
 def handle_document(args: argparse.Namespace, actor: Actor) -> int:

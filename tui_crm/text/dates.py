@@ -46,6 +46,14 @@ _SHOWN_MAX = 40
 # for a view, a reminder or a repeat never overflows.
 FIRST_YEAR, LAST_YEAR = 1000, 8999
 
+NO_YEAR = 1604
+"""The year a date known by its day and month alone (a birthday without a year) is stored
+with: a date column keeps working (sorting, "birthdays on this day" in SQL), Apple's
+Contacts writes the same placeholder, it is a leap year (29 February fits) and nobody alive
+was born in it. Such a date is shown without a year and without an age."""
+
+_DAY_MONTH = re.compile(r"^\s*(?:--\s*(\d{2})-?(\d{2})|(\d{1,2})[./](\d{1,2})\.?)\s*$")
+
 
 class DateParseError(ValueError):
     """Text that is not a date or time; the message is translated and names the text."""
@@ -308,13 +316,42 @@ def check_year(value: date) -> date:
 
 def parse_date(text: str, today: date | None = None, *, past: bool = False) -> date:
     """Parse a natural date (see parse_when); any time in the text is ignored. `past`: the
-    date lies in the past by its nature (a birthday), see the module's description."""
+    date lies in the past by its nature (a birthday), see the module's description; such a
+    date given by day and month alone ("08.03", "--0308") has no year (NO_YEAR)."""
+    if past and (no_year := day_month(text)) is not None:
+        return no_year
     now = datetime.combine(today, time(0, 0)) if today is not None else None
     return parse_when(text, now, want_time=False, past=past).date()
 
 
+def has_year(d: date) -> bool:
+    """Whether a stored date has a year (see NO_YEAR)."""
+    return d.year != NO_YEAR
+
+
+def day_month(text: str) -> date | None:
+    """A day and month without a year — ``08.03``, ``8/3``, ``--0308``, ``--03-08`` (vCard,
+    ISO 8601) — as a NO_YEAR date; None for any other text. Day first, as Russians write."""
+    found = _DAY_MONTH.match(text)
+    if found is None:
+        return None
+    if found.group(1):
+        month, day = int(found.group(1)), int(found.group(2))
+    else:
+        day, month = int(found.group(3)), int(found.group(4))
+    try:
+        return date(NO_YEAR, month, day)
+    except ValueError:
+        raise DateParseError(_("No such day: {text}").format(text=_shown(text)), text) from None
+
+
 def format_date(d: date, language: str | None = None) -> str:
-    """``31.12.2026`` in Russian, ``2026-12-31`` otherwise (default: the current language)."""
+    """``31.12.2026`` in Russian, ``2026-12-31`` otherwise (default: the current language);
+    a date without a year (NO_YEAR) as ``31.12`` and ``--12-31``."""
+    if d.year == NO_YEAR:
+        if (language or get_language()) == "ru":
+            return f"{d.day:02d}.{d.month:02d}"
+        return f"--{d.month:02d}-{d.day:02d}"
     if (language or get_language()) == "ru":
         return f"{d.day:02d}.{d.month:02d}.{d.year:04d}"
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
@@ -322,7 +359,11 @@ def format_date(d: date, language: str | None = None) -> str:
 
 def format_datetime(dt: datetime, language: str | None = None) -> str:
     """``31.12.2026 10:00`` in Russian, ``2026-12-31 10:00`` otherwise."""
-    return f"{format_date(dt, language)} {dt.hour:02d}:{dt.minute:02d}"
+    if (language or get_language()) == "ru":
+        day = f"{dt.day:02d}.{dt.month:02d}.{dt.year:04d}"
+    else:
+        day = f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
+    return f"{day} {dt.hour:02d}:{dt.minute:02d}"
 
 
 _WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -336,7 +377,9 @@ def weekday_name(d: date) -> str:
 def age(birthday: date, today: date | None = None) -> int | None:
     """Full years from ``birthday`` to ``today`` (a 29 February birthday counts from 1 March);
     None for a birthday after today (one stored before two-digit years were read as past
-    ones), never a negative age."""
+    ones) and for one without a year (NO_YEAR), never a negative age."""
+    if birthday.year == NO_YEAR:
+        return None
     if today is None:
         today = date.today()
     if birthday > today:

@@ -1,5 +1,6 @@
 """Names of people and organizations: how they are split, written and compared.
 
+* `sort_key`: how a name sorts (Ё with Е), the same rule the lists' ORDER BY uses.
 * `normalize_text`: the search form of any text (casefolded, ё = е, whitespace collapsed).
 * `org_key`: an organization's name for matching (quotes and legal forms dropped:
   «Ромашка», ООО "Ромашка" and Ромашка LLC are one name).
@@ -21,6 +22,18 @@ _LEGAL_FORMS_RE = re.compile(
 _PUNCTUATION = re.compile(r"[\W_]+")
 # Russian patronymics, and the Turkic "оглы"/"кызы" written as a separate word.
 _PATRONYMIC = re.compile(r"(вич|вна|ична|инична|ьич|оглы|кызы)$", re.IGNORECASE)
+
+
+# Russian dictionaries sort Ё with Е: the one sort rule, applied by `sort_key` in Python
+# and, letter for letter, by the database's ORDER BY (services.core.records.sort_column).
+SORT_SAME_AS = (("Ё", "Е"), ("ё", "е"))
+
+
+def sort_key(text: str) -> str:
+    """A name as it sorts: Ё as Е (so "Ёлка" comes between "Елена" and "Жук", not first)."""
+    for letter, same in SORT_SAME_AS:
+        text = text.replace(letter, same)
+    return text
 
 
 def normalize_text(text: str) -> str:

@@ -254,6 +254,13 @@ class CrmApp(App[int]):
             self.pop_screen()
         self.main_screen.open_record(kind, record_id)
 
+    def on_record_changed(self, event: object) -> None:
+        """A record changed on another screen (the deals board, a dialog): the sidebar's
+        counts and the table behind it follow at once."""
+        if self.main_screen is not None:
+            self.main_screen.refresh_data()
+            self.main_screen.refresh_counts()
+
     def on_settings_changed(self, event: SettingsChanged) -> None:
         """Sections, labels, theme or language changed (the Settings section says so)."""
         from tui_crm.services.core import settings
@@ -367,7 +374,10 @@ def run_app(db_target: str, *, user: str | None = None, language: str | None = N
             return exc.exit_code or 1
         # A start-up measurement runs headless, as its baseline (a bare Textual app) does:
         # the terminal driver's input thread alone takes ~100 ms to stop.
-        app.run(headless=app.exit_when_ready)
+        from tui_crm.ui.terminal_guard import guarded
+
+        with guarded():
+            app.run(headless=app.exit_when_ready)
         return app.return_code or 0
     finally:
         gc.enable()

@@ -461,19 +461,9 @@ def apply(actor: Actor, result: Segmentation, *, clear_missing: bool = False,
     actor.require("organizations", "edit")
     if not actor.sees_all:
         raise PermissionDenied(_("Only the head of sales can apply categories to the whole base."))
-    wanted = {org_id: CATEGORY_OF_TIER[tier] for org_id, tier in result.assignments().items()}
     org = m.Organization
-    current_category = dict(org.select(org.id, org.category).where(
-        org.deleted_at.is_null()).tuples())
-    if clear_missing:
-        for org_id, category in current_category.items():
-            if org_id not in wanted and category not in ("none", "", None):
-                wanted[org_id] = "none"
-    todo = sorted((i, c) for i, c in wanted.items() if i in current_category
-                  and current_category[i] != c)
-    by_category: dict[str, int] = {}
-    for _i, category in todo:
-        by_category[category] = by_category.get(category, 0) + 1
+    wanted, current_category, todo = _changes(result, clear_missing)
+    by_category = changes_by_category(todo)
     if len(todo) <= BULK_FROM:
         for done, (org_id, category) in enumerate(todo, start=1):
             records.update(actor, "organizations", org_id, {"category": category})
@@ -491,6 +481,38 @@ def apply(actor: Actor, result: Segmentation, *, clear_missing: bool = False,
             org.last_contact_at.is_null() | (org.last_contact_at < silence))).count()
     return ApplyResult(len(todo), len(wanted) - len(todo), by_category.get("none", 0),
                        by_category, silent)
+
+
+def _changes(result: Segmentation, clear_missing: bool
+             ) -> tuple[dict[int, str], dict[int, str], list[tuple[int, str]]]:
+    """(category wanted per organization, its category now, the (id, category) writes
+    `apply` makes) — the one computation behind the confirmation's counts and the writes."""
+    wanted = {org_id: CATEGORY_OF_TIER[tier] for org_id, tier in result.assignments().items()}
+    org = m.Organization
+    current_category = dict(org.select(org.id, org.category).where(
+        org.deleted_at.is_null()).tuples())
+    if clear_missing:
+        for org_id, category in current_category.items():
+            if org_id not in wanted and category not in ("none", "", None):
+                wanted[org_id] = "none"
+    todo = sorted((i, c) for i, c in wanted.items() if i in current_category
+                  and current_category[i] != c)
+    return wanted, current_category, todo
+
+
+def changes_by_category(todo: list[tuple[int, str]]) -> dict[str, int]:
+    by_category: dict[str, int] = {}
+    for _i, category in todo:
+        by_category[category] = by_category.get(category, 0) + 1
+    return by_category
+
+
+def planned_changes(result: Segmentation, *, clear_missing: bool = False
+                    ) -> tuple[dict[str, int], int]:
+    """What `apply` would do: organizations that get each category, and how many keep
+    theirs — the confirmation shows exactly these."""
+    wanted, _current, todo = _changes(result, clear_missing)
+    return changes_by_category(todo), len(wanted) - len(todo)
 
 
 def _write_categories(actor: Actor, changes: list[tuple[int, str, str]],

@@ -161,10 +161,12 @@ def log_result(actor: Actor, event_id: int, result: str, *, note: str = "",
         raise ValidationError({"next_type": _("Give the type of the next step")})
     if when is not None and next_type_row is not None:
         next_label = f"{lookups.event_type_name(next_type_row)} {dates.format_datetime(when)}"
-    done = records.update(actor, "events", event_id, {
+    changes: dict[str, Any] = {
         "event_type": event.event_type_id, "status": "done", "result": result_row.id,
         "result_note": note or event.result_note, "next_step": next_label,
-    })
+    }
+    changes.update(_dated_when_logged(event, now))
+    done = records.update(actor, "events", event_id, changes)
     next_view = None
     if when is not None and next_type_row is not None:
         next_view = records.create(actor, "events", {
@@ -178,6 +180,40 @@ def log_result(actor: Actor, event_id: int, result: str, *, note: str = "",
         ).execute()
     refresh_contact_dates(event.organization_id, event.contact_id)
     return LogOutcome(done, next_view, result_row.warm, result_row.reached_decision_maker)
+
+
+@write
+def log_unplanned(actor: Actor, kind: str, record_id: int, type_code: str, result: str, *,
+                  note: str = "", next_when: str | dt.datetime | None = None,
+                  next_type: str | None = None, now: dt.datetime | None = None) -> LogOutcome:
+    """A call or meeting that just happened without being planned (`l` on a card or in
+    Follow-ups): stored at `now` for the client and logged like a planned one."""
+    now = (now or m.now()).replace(second=0, microsecond=0)
+    if kind not in ("organizations", "contacts"):
+        raise ValidationError({"section": _("Calls and meetings are logged for clients only")})
+    client = records.get(actor, kind, record_id)
+    data: dict[str, Any] = {"event_type": type_code, "starts_at": now,
+                            "assignee": actor.user_id, "status": "planned"}
+    if kind == "organizations":
+        data["organization"] = record_id
+    else:
+        data["contact"] = record_id
+        data["organization"] = client.values.get("organization")
+    created = records.create(actor, "events", data)
+    return log_result(actor, created.id, result, note=note, next_when=next_when,
+                      next_type=next_type, now=now)
+
+
+def _dated_when_logged(event: m.Event, now: dt.datetime) -> dict[str, Any]:
+    """A result is dated when it was logged: a call planned for another day but made now
+    moves to now (so "last contact" is never in the future and the day it was planned for
+    does not count it again). A repeat of a series keeps its time — it is matched by it."""
+    if event.starts_at.date() == now.date() or event.series_id is not None:
+        return {}
+    moved: dict[str, Any] = {"starts_at": now.replace(second=0, microsecond=0)}
+    if event.ends_at:
+        moved["ends_at"] = moved["starts_at"] + (event.ends_at - event.starts_at)
+    return moved
 
 
 @write

@@ -19,6 +19,7 @@ from tui_crm.db import models as m
 from tui_crm.db.database import current, is_postgres, read, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
+from tui_crm.search_keys import KIND_CODES
 from tui_crm.services.core import (
     audit,
     contact_dates,
@@ -32,6 +33,7 @@ from tui_crm.services.core.kinds import KINDS, POINT_TYPES, FieldSpec, KindSpec
 from tui_crm.services.core.rights import Actor
 from tui_crm.text.dates import DateParseError
 from tui_crm.text.identity import InvalidValue, email_key, messenger_key
+from tui_crm.text.names import SORT_SAME_AS
 from tui_crm.text.phones import format_phone, parse_phone
 
 MAX_PAGE = 1000
@@ -274,18 +276,24 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
     if shape is not None:
         select = _seen(actor, spec, select, shape)
     if query.text.strip():
+        column = model.id
         ids_sql = search_match.match_ids_sql(spec.name, query.text)
+        if ids_sql is None and spec.name not in KIND_CODES and hasattr(model, "organization"):
+            # Payments and services have no documents of their own: they are found by
+            # their client's name (or INN, phone — whatever finds the organization).
+            column = model.organization
+            ids_sql = search_match.match_ids_sql("organizations", query.text)
         if ids_sql is None:
             return None
         sql, params = ids_sql
         db = current()
         if is_postgres(db):
-            select = select.where(model.id.in_(SQL(f"({sql})", params)))
+            select = select.where(column.in_(SQL(f"({sql})", params)))
         else:
             # The index is read once here, not once for the count and again for the page.
             found = [row[0] for row in db.execute_sql(sql, params)]
-            select = select.where(model.id.in_(SQL("(SELECT value FROM json_each(?))",
-                                                   [json.dumps(found)])))
+            select = select.where(column.in_(SQL("(SELECT value FROM json_each(?))",
+                                                 [json.dumps(found)])))
     # The custom fields are read only when some filter may name one (not per keystroke).
     wanted_any = any(v is not None and v != "" for v in query.filters.values())
     customs = {cf.name: cf for cf in values.custom_fields(spec.name)} if wanted_any else {}
@@ -339,7 +347,16 @@ def _group_subtree(group_id: int) -> list[int]:
     return ids
 
 
-def _order(spec: KindSpec, query: ListQuery) -> list:
+def sort_column(column: Any) -> Any:  # a peewee expression
+    """A text column as it sorts (text.names.sort_key in SQL). The replacements are literals,
+    not parameters, so the expression indexes of migration 10 serve it."""
+    for letter, same in SORT_SAME_AS:
+        column = fn.REPLACE(column, SQL(f"'{letter}'"), SQL(f"'{same}'"))
+    return column
+
+
+def list_order(spec: KindSpec, query: ListQuery) -> list:
+    """The ORDER BY of a list (sort column with Ё as Е for text, then id)."""
     model = spec.model
     name = query.sort or spec.default_sort
     f = spec.field(name)
@@ -347,6 +364,8 @@ def _order(spec: KindSpec, query: ListQuery) -> list:
         column = model.id
     else:
         column = getattr(model, name)
+        if f.type == "text" and not f.custom:
+            column = sort_column(column)
     if query.descending:
         return [column.desc(nulls="LAST"), model.id.desc()]
     return [column.asc(nulls="LAST"), model.id.asc()]
@@ -364,7 +383,7 @@ def list_records(actor: Actor, kind: str, query: ListQuery | None = None) -> Pag
     total = _seen(actor, spec, every, visibility.UNION).count()
     select = _seen(actor, spec, every, visibility.SCAN if total > MANY else visibility.UNION)
     limit = max(1, min(query.limit, MAX_PAGE))
-    rows = list(select.order_by(*_order(spec, query)).offset(max(0, query.offset)).limit(limit))
+    rows = list(select.order_by(*list_order(spec, query)).offset(max(0, query.offset)).limit(limit))
     return Page(_views(actor, spec, rows, full=False), total, query.offset)
 
 
@@ -382,7 +401,7 @@ def row_ids(actor: Actor, kind: str, query: ListQuery) -> list[int]:
     select = _filtered(actor, spec, query)
     if select is None:
         return []
-    sql, params = select.select(spec.model.id).order_by(*_order(spec, query)).sql()
+    sql, params = select.select(spec.model.id).order_by(*list_order(spec, query)).sql()
     # Straight from the cursor: peewee's row wrapping costs more than the query for 100k ids.
     return [row[0] for row in current().execute_sql(sql, params)]
 
@@ -486,6 +505,16 @@ def _split(spec: KindSpec, cleaned: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
+def _check_next_step(event: dict[str, Any]) -> None:
+    """A warm (★) result needs a next step — in a form as in the call block (events.log_result
+    asks for its date); imports of past events do not come through here."""
+    result = m.EventResult.get_or_none(m.EventResult.id == event.get("result"))
+    if event.get("status") == "done" and result is not None and result.warm \
+            and not str(event.get("next_step") or "").strip():
+        raise ValidationError({"next_step": _(
+            "A warm client needs a next step: when to contact again")})
+
+
 def _check_rules(spec: KindSpec, merged: dict[str, Any], is_new: bool) -> None:
     """Rules across fields: titles present, leads need a source, ends after starts."""
     errors: dict[str, str] = {}
@@ -532,6 +561,8 @@ def create(actor: Actor, kind: str, data: dict[str, Any]) -> RecordView:
     # References resolve only among the records the actor sees (attaching needs that).
     cleaned = values.clean(spec, data, partial=False, context={"actor": actor})
     _check_rules(spec, cleaned, is_new=True)
+    if spec.name == "events" and cleaned.get("result"):
+        _check_next_step(cleaned)
     visibility.check_clients(actor, kind, cleaned)
     columns = _split(spec, cleaned)
     if spec.owner_field and not columns.get(f"{spec.owner_field}_id"):
@@ -581,6 +612,31 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def revert(actor: Actor, before: RecordView, version: int) -> RecordView:
+    """Undo an edit: put back the fields (phones, e-mails, tags, custom fields too) that
+    differ from `before`, unless someone saved the record after `version` (a conflict)."""
+    spec = kind_spec(before.kind)
+    now = get(actor, before.kind, before.id)
+    data: dict[str, Any] = {}
+    for f in spec.fields:
+        if f.is_repeatable or not f.editable:
+            continue
+        if f.name in before.values and before.values[f.name] != now.values.get(f.name):
+            data[f.name] = before.values[f.name]
+    for name, point_kind in POINT_TYPES.items():
+        old = [(p.type, p.value) for p in before.points if p.kind == point_kind]
+        if old != [(p.type, p.value) for p in now.points if p.kind == point_kind]:
+            data[name] = old
+    if sorted(before.tags) != sorted(now.tags):
+        data["tags"] = list(before.tags)
+    for name, value in before.custom.items():
+        if now.custom.get(name) != value:
+            data[name] = value
+    if not data:
+        return now
+    return update(actor, before.kind, before.id, data, expected_version=version)
+
+
 @write
 def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
            expected_version: int | None = None) -> RecordView:
@@ -606,6 +662,9 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     merged = dict(before.values)
     merged.update({k: v for k, v in cleaned.items()})
     _check_rules(spec, merged, is_new=False)
+    if spec.name == "events" and (("result" in cleaned and cleaned["result"] != row.result_id)
+                                  or (cleaned.get("status") == "done" and row.status != "done")):
+        _check_next_step(merged)
     visibility.check_clients(actor, kind, cleaned)
     if spec.owner_field and f"{spec.owner_field}" in cleaned and not actor.sees_all \
             and cleaned[spec.owner_field] != actor.user_id:
@@ -701,3 +760,9 @@ def total(kind: str) -> int:
     spec = kind_spec(kind)
     return spec.model.select(fn.COUNT(spec.model.id)).where(
         spec.model.deleted_at.is_null()).scalar() or 0
+
+
+def cards_of(actor: Actor, kind: str, rows: list[m.Record]) -> list[RecordView]:
+    """Full views (as `get` gives them) of rows the caller has read and found visible to
+    the actor: many cards at once, one query per referenced kind (mailings)."""
+    return _views(actor, kind_spec(kind), rows, full=True)

@@ -1,12 +1,15 @@
 """Database-wide settings an admin changes for everyone: sections (order, hidden, renamed),
-field labels, custom fields, event types and results; and per-user theme and language."""
+field labels, custom fields, event types and results, the company's time zone; and per-user
+theme and language."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tui_crm.db import models as m
 from tui_crm.db.database import write
@@ -345,3 +348,80 @@ def add_group(actor: Actor, section: str, name: str, parent: int | None = None) 
     if not name.strip():
         raise ValidationError({"name": _("Required")})
     return m.Group.create(section=section, name=name.strip(), parent=parent).id
+
+
+# --- the company's time zone ------------------------------------------------------------------
+# Times are stored as wall-clock time of the company's zone. Exports that must name a zone
+# (.ics) use this setting; its default is the server's zone as the system configures it
+# (/etc/localtime), never the exporting process's TZ variable, which differs between a
+# manager's shell, cron and a service.
+
+TIME_ZONE_KEY = "time_zone"
+LOCALTIME = Path("/etc/localtime")
+TIMEZONE_FILE = Path("/etc/timezone")
+
+
+def server_time_zone(localtime: Path = LOCALTIME, timezone_file: Path = TIMEZONE_FILE) -> str:
+    """The server's configured zone name ("Europe/Moscow"), "UTC" when none is found."""
+    try:
+        target = localtime.resolve(strict=True)
+        parts = target.parts
+        if "zoneinfo" in parts:
+            name = "/".join(parts[parts.index("zoneinfo") + 1:])
+            if _zone_or_none(name) is not None:
+                return name
+    except OSError:
+        pass  # no /etc/localtime (a container): the other file, or UTC
+    try:
+        name = timezone_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        name = ""
+    return name if name and _zone_or_none(name) is not None else "UTC"
+
+
+def _zone_or_none(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def time_zone_name() -> str:
+    """The company's time zone: the admin's setting, else the server's."""
+    name = _get(TIME_ZONE_KEY, "")
+    if isinstance(name, str) and name and _zone_or_none(name) is not None:
+        return name
+    return server_time_zone()
+
+
+def time_zone() -> ZoneInfo:
+    return ZoneInfo(time_zone_name())
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """A zone by its IANA name, or a clear message."""
+    zone = _zone_or_none(name.strip()) if name and name.strip() else None
+    if zone is None:
+        raise ValidationError({"time_zone": _("Unknown time zone {name!r}; use a name such as"
+                                              " Europe/Moscow or Asia/Yekaterinburg").format(
+            name=name)})
+    return zone
+
+
+@write
+def set_time_zone(actor: Actor, name: str) -> str:
+    """Set the company's time zone (an empty name: back to the server's)."""
+    _require_admin(actor)
+    old = _get(TIME_ZONE_KEY, "")
+    if name.strip():
+        zone_named(name)
+        name = name.strip()
+    _put(TIME_ZONE_KEY, name)
+    audit.log(actor, "settings", TIME_ZONE_KEY, None, changes={TIME_ZONE_KEY: (old, name)})
+    return time_zone_name()
+
+
+def put_value(key: str, value: Any) -> None:
+    """Store a raw setting (JSON value), inside the caller's transaction; the caller checks
+    the rights (saved mail lists: the mail right)."""
+    _put(key, value)

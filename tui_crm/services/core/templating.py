@@ -459,6 +459,24 @@ def compile_template(source: str, *, html: bool = False) -> Compiled:
     return compiled
 
 
+def unknown_fields(compiled: Compiled, context: dict[str, Any]) -> list[str]:
+    """The fields a template reads that the context has not ("contact.frist_name"): they
+    would print as nothing, so the editor warns about them on preview and on save."""
+    known_globals = set(environment(html=compiled.html).globals)
+    found: list[str] = []
+    for name in sorted(compiled.names):
+        if name in known_globals:
+            continue
+        if name not in context:
+            found.append(name)
+            continue
+        keys = (compiled.fields or {}).get(name)
+        value = context[name]
+        if keys and isinstance(value, dict):
+            found.extend(f"{name}.{key}" for key in sorted(keys) if key not in value)
+    return found
+
+
 def _fields_read(tree: nodes.Template) -> dict[str, frozenset[str] | None] | None:
     """Which keys of each name a template reads (see Compiled.fields); None if unknown."""
     found: dict[str, set[str] | None] = {}

@@ -1,29 +1,30 @@
 """Finding records that look like a new or edited organization or contact.
 
-Matches by normalized phone, e-mail, tax id, or a close name (rapidfuzz), across all
-managers, and says whose client it already is — so the form and the importer can warn. A
-record the actor may not see is told by its owner alone: neither its name nor its id.
+Matches by normalized phone, e-mail, tax id, or a same or close name as `rule` decides
+(one rule for the form, the base scan and the importer), across all managers, and says
+whose client it already is — so the form and the importer can warn. A record the actor may
+not see is told by its owner alone: neither its name nor its id.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from tui_crm.db import models as m
 from tui_crm.db.database import current
+from tui_crm.errors import CrmError
 from tui_crm.i18n import _
 from tui_crm.services.core import lookups, search_docs, search_match, visibility
 from tui_crm.services.core.kinds import POINT_TYPES
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.core.values import phone_region, split_point
+from tui_crm.services.core.values import parse_field, phone_region, split_point
+from tui_crm.services.duplicates import rule
 from tui_crm.text.identity import email_key
+from tui_crm.text.names import normalize_text, person_key
 from tui_crm.text.names import org_key as normalize_name
 from tui_crm.text.phones import parse_phone
-
-NAME_THRESHOLD = 88
 
 
 @dataclass
@@ -66,6 +67,38 @@ def _texts(value: Any) -> list[str]:
     if isinstance(value, str):
         return [v for v in value.replace(";", ",").split(",") if v.strip()]
     return [v[1] if isinstance(v, tuple | list) else str(v) for v in value]
+
+
+def _keys(kind: str, values: dict[str, Any]) -> rule.Keys:
+    """The typed values' name, company, birthday and city, as the duplicate rule wants."""
+    if kind == "organizations":
+        return rule.Keys(inn=str(values.get("inn") or ""),
+                         name=normalize_name(candidate_name(kind, values)),
+                         city=normalize_text(str(values.get("city") or "")),
+                         legal=rule.legal_key(str(values.get("legal_name") or "")))
+    org = values.get("organization")
+    birthday = values.get("birthday")
+    if isinstance(birthday, str) and birthday.strip():
+        try:
+            birthday = parse_field("date", birthday, past=True)
+        except (ValueError, CrmError):
+            birthday = None
+    return rule.Keys(name=person_key(values.get("last_name"), values.get("first_name"),
+                                     values.get("middle_name")),
+                     company=str(org) if isinstance(org, int) or str(org or "").isdigit()
+                     else "",
+                     birthday=rule.birthday_key(birthday) if isinstance(birthday, dt.date)
+                     else "")
+
+
+def _record_keys(kind: str, row: Any) -> rule.Keys:
+    if kind == "organizations":
+        return rule.Keys(inn=row.inn or "", name=normalize_name(row.name or ""),
+                         city=normalize_text(row.city or ""),
+                         legal=rule.legal_key(row.legal_name or ""))
+    return rule.Keys(name=person_key(row.last_name, row.first_name, row.middle_name),
+                     company=str(row.organization_id or ""),
+                     birthday=rule.birthday_key(row.birthday))
 
 
 def candidate_name(kind: str, values: dict[str, Any]) -> str:
@@ -120,28 +153,39 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
         if inn:
             for row in m.Organization.select(m.Organization.id).where(m.Organization.inn == inn):
                 add(row.id, _("tax id"), 100.0)
-    name = candidate_name(kind, values)
-    norm = normalize_name(name)
-    if len(norm) >= 3:
-        # Candidates come from the search index (any word of the name), then rapidfuzz.
-        words = sorted((w for w in norm.split() if len(w) >= 3), key=len, reverse=True)
-        probe = words[0] if words else norm
+    mine = _keys(kind, values)
+    named: dict[int, float] = {}  # candidates by a same or close name → how close
+    if len(mine.name) >= 3:
+        # Candidates come from the search index (any word of the name), then the rule.
+        words = sorted((w for w in mine.name.split() if len(w) >= 3), key=len, reverse=True)
+        probe = words[0] if words else mine.name
         where, params = search_match.where_terms([probe], [kind])
         key = "id" if current().param == "%s" else "rowid"
         rows = current().execute_sql(
             f"SELECT {key}, title FROM search_doc WHERE {where} LIMIT 500", params).fetchall()
         for doc_key, title in rows:
-            score = fuzz.token_sort_ratio(norm, normalize_name(title or ""))
-            if score >= NAME_THRESHOLD:
-                add(int(doc_key) // 16, _("name"), float(score))
+            score = rule.similar(mine.name, normalize_name(title or ""))
+            if score >= rule.NAME_THRESHOLD and int(doc_key) // 16 != exclude_id:
+                named[int(doc_key) // 16] = float(score)
+    wanted_ids = set(found) | set(named)
+    if not wanted_ids:
+        return []
+    rows = {r.id: r for r in model.select().where(model.id.in_(list(wanted_ids)))}
+    for record_id, score in named.items():
+        row = rows.get(record_id)
+        if row is None:
+            continue
+        theirs = _record_keys(kind, row)
+        decided = rule.names_verdict(kind, mine, theirs, similar=theirs.name != mine.name)
+        if decided is not None:
+            add(record_id, decided.reason, score if decided.sure else score - 20)
     if not found:
         return []
-    by_id = {r.id: r for r in model.select().where(model.id.in_(list(found)))}
-    owners = lookups.names("user", (r.owner_id for r in by_id.values()))
-    seen = visibility.visible_subset(actor, kind, by_id)
+    owners = lookups.names("user", (r.owner_id for r in rows.values()))
+    seen = visibility.visible_subset(actor, kind, rows)
     result = []
     for record_id, dup in found.items():
-        row = by_id.get(record_id)
+        row = rows.get(record_id)
         if row is None or row.deleted_at is not None:
             continue
         if record_id in seen:

@@ -13,8 +13,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
@@ -30,11 +28,10 @@ from tui_crm.services.core import (
 from tui_crm.services.core.kinds import POINT_TYPES, REFERRERS
 from tui_crm.services.core.records import RecordView
 from tui_crm.services.core.rights import Actor
-from tui_crm.text.names import fuzzy_key, normalize_text
-from tui_crm.text.names import org_key as normalize_name
+from tui_crm.services.duplicates import rule
+from tui_crm.text.names import fuzzy_key, normalize_text, org_key, person_key
 
 MERGE_KINDS = ("organizations", "contacts")
-NAME_THRESHOLD = 90
 BLOCK_LIMIT = 60  # names sharing a first word compared pairwise up to this many
 
 _LINK_KINDS = {m.Contact: "contacts", m.Task: "tasks", m.Event: "events", m.Note: "notes",
@@ -114,29 +111,26 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
                                        & owner.in_(live)).tuples()):
             groups.setdefault(normalized, []).append(rid)
         pair_groups(groups, label, 100.0)
+    names: dict[str, list[tuple[int, rule.Keys]]] = {}
     if kind == "organizations":
         by_inn: dict[str, list[int]] = {}
-        by_city: dict[str, dict[str, list[tuple[int, str]]]] = {}
-        org = m.Organization
-        for rid, name, city, inn in org.select(org.id, org.name, org.city, org.inn) \
-                .where(org.deleted_at.is_null()).tuples():
+        for rid, name, city, inn, legal in model.select(
+                model.id, model.name, model.city, model.inn, model.legal_name).where(
+                model.deleted_at.is_null()).tuples():
             if inn:
                 by_inn.setdefault(inn, []).append(rid)
-            by_city.setdefault(normalize_text(city or ""), {}).setdefault(
-                normalize_name(name), []).append((rid, inn or ""))
+            keys = rule.Keys(inn=inn or "", name=org_key(name), city=normalize_text(city or ""),
+                             legal=rule.legal_key(legal or ""))
+            names.setdefault(keys.name, []).append((rid, keys))
         pair_groups(by_inn, _("tax id"), 100.0)
-        for names in by_city.values():
-            _pair_names(names, pair)
     else:
-        groups = {}
-        person = m.Contact
-        for rid, last, first, middle, org_id in person.select(
-                person.id, person.last_name, person.first_name, person.middle_name,
-                person.organization).where(person.deleted_at.is_null()).tuples():
-            key = normalize_text(" ".join(p for p in (last, first, middle) if p))
-            if key:
-                groups.setdefault(f"{key}|{org_id or ''}", []).append(rid)
-        pair_groups(groups, _("name"), 90.0)
+        for rid, last, first, middle, org, birthday in model.select(
+                model.id, model.last_name, model.first_name, model.middle_name,
+                model.organization, model.birthday).where(model.deleted_at.is_null()).tuples():
+            keys = rule.Keys(name=person_key(last, first, middle), company=str(org or ""),
+                             birthday=rule.birthday_key(birthday))
+            names.setdefault(keys.name, []).append((rid, keys))
+    _pair_names(kind, names, pair)
     result = list(pairs.values())
     titles = {}
     ids = list({i for p in result for i in (p.keep_id, p.other_id)})
@@ -150,15 +144,17 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
     return result
 
 
-def _pair_names(names: dict[str, list[tuple[int, str]]], pair: Any) -> None:
-    """Same or close names within one city (tax ids, when both have one, must agree)."""
+def _pair_names(kind: str, names: dict[str, list[tuple[int, rule.Keys]]], pair: Any) -> None:
+    """Records of the same or a close name, paired when the duplicate rule says they are
+    (surely or possibly) one client; the sure ones score higher."""
     for norm, rows in names.items():
-        if len(norm) < 3:
+        if len(norm) < 3 or len(rows) > BLOCK_LIMIT:
             continue
-        for i, (a, inn_a) in enumerate(rows):
-            for b, inn_b in rows[i + 1:]:
-                if not (inn_a and inn_b and inn_a != inn_b):
-                    pair(a, b, _("name"), 90.0)
+        for i, (a, keys_a) in enumerate(rows):
+            for b, keys_b in rows[i + 1:]:
+                found = rule.names_verdict(kind, keys_a, keys_b)
+                if found is not None:
+                    pair(a, b, found.reason, 90.0 if found.sure else 70.0)
     blocks: dict[str, list[str]] = {}
     for norm in names:
         words = [w for w in fuzzy_key(norm).split() if len(w) >= 3]
@@ -167,14 +163,16 @@ def _pair_names(names: dict[str, list[tuple[int, str]]], pair: Any) -> None:
     for block in blocks.values():
         if len(block) < 2 or len(block) > BLOCK_LIMIT:
             continue
-        for i, name_a in enumerate(block):
-            for name_b in block[i + 1:]:
-                score = fuzz.token_sort_ratio(fuzzy_key(name_a), fuzzy_key(name_b))
-                if score >= NAME_THRESHOLD:
-                    for ida, inn_a in names[name_a]:
-                        for idb, inn_b in names[name_b]:
-                            if not (inn_a and inn_b and inn_a != inn_b):
-                                pair(ida, idb, _("similar name"), score - 5)
+        for i, a in enumerate(block):
+            for b in block[i + 1:]:
+                score = rule.similar(a, b)
+                if score < rule.NAME_THRESHOLD:
+                    continue
+                for ida, keys_a in names[a]:
+                    for idb, keys_b in names[b]:
+                        found = rule.names_verdict(kind, keys_a, keys_b, similar=True)
+                        if found is not None:
+                            pair(ida, idb, found.reason, score - 25)
 
 
 # --- comparing and merging --------------------------------------------------------------------

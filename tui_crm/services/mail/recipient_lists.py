@@ -11,7 +11,8 @@ from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import audit, settings
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail.mailing import KINDS, RecipientSource
+from tui_crm.services.mail.common import KINDS
+from tui_crm.services.mail.recipients import RecipientSource
 
 KEY = "mail_lists"
 
@@ -51,7 +52,7 @@ def save(actor: Actor, name: str, source: RecipientSource) -> None:
     actor.require(source.kind, "mail")
     lists = _all()
     lists[name] = asdict(source)
-    settings._put(KEY, lists)
+    settings.put_value(KEY, lists)
     audit.log(actor, "settings", "mail_lists", None, details=f"{name}: {source.describe()}")
 
 
@@ -62,5 +63,5 @@ def delete(actor: Actor, name: str) -> None:
     if source is None:
         raise _missing(name)
     actor.require(source.get("kind", "contacts"), "mail")
-    settings._put(KEY, lists)
+    settings.put_value(KEY, lists)
     audit.log(actor, "settings", "mail_lists", None, details=f"{name}: removed")

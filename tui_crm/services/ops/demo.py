@@ -32,10 +32,14 @@ from tui_crm.services.ops.demo_words import (
     NEXT_STEPS,
     NOTE_BODIES,
     NOTE_TITLES,
+    OVERDUE_DAYS,
+    OVERDUE_EVENTS,
     RESULT_NOTES,
     RU_EVENT_TITLES,
     SERVICE_NAMES,
+    STALLED_EVERY,
     TASK_TITLES,
+    TASKS_DUE,
     DemoRandom,
     event_title,
     search_body,
@@ -76,6 +80,9 @@ class _Demo(ClientsDemo):
                 titles = (RU_EVENT_TITLES if russian else EN_EVENT_TITLES).get(code, ("",))
                 title = rng.choice(titles)
                 past = rng.random() < 0.7
+                if org_index is not None and org_index % STALLED_EVERY == 0 \
+                        and self.org_status[org_index] == "warm":
+                    past = True  # a warm client nobody planned the next step for
                 result = None
                 note = next_step = ""
                 reminder = None
@@ -83,6 +90,12 @@ class _Demo(ClientsDemo):
                     starts = self.when_past()
                     roll = rng.random()
                     status = "done" if roll < 0.86 else "missed" if roll < 0.94 else "cancelled"
+                    if starts.date() >= self.today - dt.timedelta(days=OVERDUE_DAYS) \
+                            and rng.random() < 0.3 \
+                            and self.overdue.get(assignee, 0) < OVERDUE_EVENTS:
+                        # Not done yet: an overdue item on the manager's Today.
+                        self.overdue[assignee] = self.overdue.get(assignee, 0) + 1
+                        status = "planned"
                     if status == "done" and self.results.get(type_id):
                         result, warm = rng.choice(self.results[type_id])
                         if rng.random() < 0.5:
@@ -90,7 +103,7 @@ class _Demo(ClientsDemo):
                         if warm:
                             next_step = rng.choice(NEXT_STEPS)
                 else:
-                    starts = self.when_future()
+                    starts = self.when_future(assignee)
                     status = "planned"
                     if rng.random() < 0.4:
                         reminder = rng.choice((10, 15, 30, 60))
@@ -140,6 +153,14 @@ class _Demo(ClientsDemo):
                 status, due = "in_progress", self.when_future()
             else:
                 status, due = ("done" if roll < 0.95 else "cancelled"), self.when_past()
+            if status in ("open", "in_progress") and due.date() <= self.today:
+                # Due by today: a few per manager; the rest were done in time.
+                if self.tasks_due.get(assignee, 0) < TASKS_DUE:
+                    self.tasks_due[assignee] = self.tasks_due.get(assignee, 0) + 1
+                elif due.date() < self.today:
+                    status = "done"
+                else:
+                    due += dt.timedelta(days=rng.randrange(1, 15))
             title = rng.choice(TASK_TITLES)
             if org_index is not None and rng.random() < 0.5:
                 title = f"{title}: {self.org_names[org_index]}"
@@ -311,14 +332,17 @@ class _Demo(ClientsDemo):
 
 def generate(orgs: int = 200, contacts: int = 400, events: int = 2000, seed: int = 1,
              payments: int | None = None, months: int = 12,
-             today: dt.date | None = None) -> dict[str, int]:
+             today: dt.date | None = None, complete: bool = False) -> dict[str, int]:
     """Fill the bound database with demo data; return how many rows of each kind were added.
 
     Deterministic for a seed and `today`. Needs an open, migrated database (`open_database`).
+    `complete`: every optional field of organizations and contacts filled (every contact
+    works somewhere, has a birthday, an office phone with an extension, addresses, notes…),
+    for round-trip tests of exports.
     """
     orgs, contacts, events = max(0, orgs), max(0, contacts), max(0, events)
     payments = orgs if payments is None else max(0, payments)
-    demo = _Demo(DemoRandom(seed), today or dt.date.today(), months)
+    demo = _Demo(DemoRandom(seed), today or dt.date.today(), months, complete)
     db = demo.db
     with _foreign_keys_trusted(db), db.atomic(), _bulk_mode(db):
         demo.users()

@@ -26,6 +26,7 @@ from tui_crm.services.ops.demo_words import (
     RU_POSITIONS,
     RU_SURNAMES,
     TAGS,
+    TODAY_EVENTS,
     DemoRandom,
     weighted_list,
 )
@@ -110,8 +111,14 @@ def row_chunks(rows: Iterable[Sequence[Any]]) -> Iterator[list[Sequence[Any]]]:
 
 
 class DemoBase:
-    def __init__(self, rng: DemoRandom, today: dt.date, months: int) -> None:
+    def __init__(self, rng: DemoRandom, today: dt.date, months: int,
+                 complete: bool = False) -> None:
         self.rng = rng
+        # every optional field filled (round-trip tests of exports): the random draws of
+        # an ordinary demo are kept, so a seed still gives the same ordinary demo
+        self.complete = complete
+        self.emails: set[str] = set()  # every e-mail given so far (two people never share one)
+        self.handles: set[str] = set()  # and every messenger name
         self.today = today
         self.now = dt.datetime.combine(today, dt.time(12, 0))
         self.months = max(1, months)
@@ -130,6 +137,21 @@ class DemoBase:
             r[0] for r in self.db.execute_sql("SELECT inn FROM organization WHERE inn <> ''"))
         self.used_domains: dict[str, int] = {}
         self.docs: list[tuple[str, int, str, str]] = []
+        # A manager's day looks like one whatever the base's size (issue 15: not 1,400
+        # items): at most so many calls and meetings today, a few overdue, a few tasks due.
+        self.on_today: dict[int, int] = {}
+        self.overdue: dict[int, int] = {}
+        self.tasks_due: dict[int, int] = {}
+
+    def unique_email(self, email: str) -> str:
+        """`email`, or with a number added when someone has it already: the same address is
+        the same person (the duplicate rule), so a demo never gives two people one."""
+        local, _, domain = email.partition("@")
+        candidate, n = email, 2
+        while candidate.casefold() in self.emails:
+            candidate, n = f"{local}.{n}@{domain}", n + 1
+        self.emails.add(candidate.casefold())
+        return candidate
 
     def flush_docs(self) -> None:
         """Write the pending search documents (kind, id, title, body)."""
@@ -177,15 +199,18 @@ class DemoBase:
         self.type_pool = [self.event_types[c] for c in codes
                           for _ in range(EVENT_TYPE_WEIGHTS.get(c, 1))]
         self.type_code = {v: k for k, v in self.event_types.items()}
-        def group(name: str, parent: int | None = None) -> int:
-            found = m.Group.get_or_none((m.Group.section == "organizations")
+        def group(name: str, parent: int | None = None, section: str = "organizations") -> int:
+            found = m.Group.get_or_none((m.Group.section == section)
                                         & (m.Group.name == name))
             return found.id if found else m.Group.create(
-                section="organizations", name=name, parent=parent).id
+                section=section, name=name, parent=parent).id
 
         regions = group("Регионы")
         self.groups = [group("Ключевые клиенты")] + [
             group(name, regions) for name in ("Сибирь", "Урал", "Поволжье")]
+        self.contact_groups = [group(name, section="contacts")
+                               for name in ("Бухгалтерия", "Руководители", "Закупки")] \
+            if self.complete else []
         tag_ids = {t.name: t.id for t in m.Tag.select()}
         for name in TAGS:
             if name not in tag_ids:
@@ -201,9 +226,14 @@ class DemoBase:
             day -= dt.timedelta(days=day.weekday() - 4)
         return dt.datetime.combine(day, dt.time(rng.randrange(9, 18), rng.choice((0, 15, 30, 45))))
 
-    def when_future(self) -> dt.datetime:
+    def when_future(self, assignee: int | None = None) -> dt.datetime:
         rng = self.rng
-        if rng.random() < 0.15:
+        today = rng.random() < 0.15
+        if today and assignee is not None:
+            today = self.on_today.get(assignee, 0) < TODAY_EVENTS
+            if today:
+                self.on_today[assignee] = self.on_today.get(assignee, 0) + 1
+        if today:
             day = self.today
         else:
             day = self.today + dt.timedelta(days=rng.randrange(1, 61))

@@ -20,6 +20,7 @@ from tui_crm.services.ops.demo_words import (
     HOBBIES,
     MAIL_DOMAINS,
     ORG_NOTES,
+    RESULT_NOTES,
     RU_ADJECTIVES,
     RU_BRANDS,
     RU_INDUSTRIES,
@@ -31,6 +32,7 @@ from tui_crm.services.ops.demo_words import (
     adjective_form,
     female_surname,
     latin_slug,
+    ru_extension,
     ru_mobile,
     ru_phone,
     search_body,
@@ -120,7 +122,7 @@ class ClientsDemo(DemoBase):
             russian = rng.random() < 0.78
             city, _w, region, codes = rng.choice(self.cities)
             name, legal, sole = self.org_name(russian, city)
-            has_inn = russian or rng.random() < 0.5
+            has_inn = russian or rng.random() < 0.5 or self.complete
             inn = self.inn(region, sole) if has_inn else ""
             roll = rng.random()
             status = ("lead" if roll < 0.33 else "warm" if roll < 0.53
@@ -142,7 +144,10 @@ class ClientsDemo(DemoBase):
             owner = rng.choice(self.owners)
             brand = legal.split("«")[1].rstrip("»") if "«" in legal else name
             domain = self.domain(brand) if not sole else ""
-            website = f"https://{domain}" if domain and rng.random() < 0.7 else ""
+            website = f"https://{domain}" if domain and (rng.random() < 0.7 or self.complete) \
+                else ""
+            if self.complete and not website:
+                website = f"https://{self.domain(name.split()[1])}"
             industry = rng.choice(RU_INDUSTRIES if russian else EN_INDUSTRIES)
             street = rng.choice(STREETS)
             address = f"{street}, д. {rng.randrange(1, 120)}"
@@ -157,6 +162,10 @@ class ClientsDemo(DemoBase):
                 group = self.groups[2]
             elif city in ("Казань", "Самара", "Нижний Новгород", "Волгоград"):
                 group = self.groups[3]
+            if self.complete and group is None:
+                group = self.groups[1 + oid % 3]
+            if self.complete and cadence is None:
+                cadence = 30
             created = self.now - dt.timedelta(days=rng.randrange(30, 1100),
                                               minutes=rng.randrange(180))
             source = rng.choice(self.sources)
@@ -168,32 +177,35 @@ class ClientsDemo(DemoBase):
             point_id += 1
             primary_phone = shown
             terms = point_terms("phone", shown, e164)
-            if rng.random() < 0.35:
+            if rng.random() < 0.35 or self.complete:
                 e164, shown = ru_mobile(rng)
                 points.append((point_id, oid, None, "phone", "mobile", shown, e164, True, 1))
                 point_id += 1
                 terms.extend(point_terms("phone", shown, e164))
-            if rng.random() < 0.05:
+            if rng.random() < 0.05 or self.complete:
                 e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
                 points.append((point_id, oid, None, "phone", "fax", shown, e164, True, 2))
                 point_id += 1
                 terms.extend(point_terms("phone", shown, e164))
             email = ""
-            if domain and rng.random() < 0.85:
+            if domain and (rng.random() < 0.85 or self.complete):
                 email = f"{rng.choice(('info', 'office', 'sales', 'zakaz', 'mail'))}@{domain}"
             elif sole:
                 email = f"{latin_slug(name.split()[1])}{rng.randrange(100)}@{rng.choice(MAIL_DOMAINS)}"
             if email:
+                email = self.unique_email(email)
                 key = email_key(email)
                 points.append((point_id, oid, None, "email", "work", email, key, True, 0))
                 point_id += 1
                 primary_email = email
                 terms.extend(point_terms("email", email, key))
-            if rng.random() < 0.1:
+            if rng.random() < 0.1 or self.complete:
                 for tag in rng.sample(self.tags, rng.randrange(1, 3)):
                     tag_links.append(("organizations", oid, tag))
                     terms.append(self.tag_names[tag])
-            notes = rng.choice(ORG_NOTES) if rng.random() < 0.3 else ""
+            notes = rng.choice(ORG_NOTES) if rng.random() < 0.3 or self.complete else ""
+            if self.complete and not notes:
+                notes = ORG_NOTES[0]
             rows.append((
                 oid, name, legal, inn, industry, city, address, website, notes, group, owner,
                 status, category, source, cadence, rng.random() < 0.03, primary_phone,
@@ -249,12 +261,13 @@ class ClientsDemo(DemoBase):
         points: list[tuple] = []
         tag_links: list[tuple] = []
         point_id = self.w.next_id(m.ContactPoint)
+        taken: set[tuple[str, str, str, int]] = set()
         for i in range(count):
             cid = first_id + i
             org_index = None
             if i < n_orgs:
                 org_index = i  # every organization gets a first person
-            elif n_orgs and rng.random() < 0.85:
+            elif n_orgs and (rng.random() < 0.85 or self.complete):
                 org_index = rng.randrange(n_orgs)
             if org_index is not None:
                 oid = self.org_first + org_index
@@ -267,27 +280,39 @@ class ClientsDemo(DemoBase):
                 russian = rng.random() < 0.8
                 owner = rng.choice(self.owners)
             last, first, middle, _male = self.person(russian)
+            if self.complete and not middle:
+                middle = rng.choice(self.ru_male)[3] if russian else rng.choice(EN_MALE)
+            while oid is not None and (last, first, middle, oid) in taken:
+                # one full name twice in one company is one person (the duplicate rule)
+                last, first, middle, _male = self.person(russian)
+            taken.add((last, first, middle, oid))
             if oid is not None:
                 position, _w, dm = rng.choice(self.ru_positions if russian else self.en_positions)
-                role = rng.choice(RU_ROLES if russian else EN_ROLES) if rng.random() < 0.4 else ""
+                role = rng.choice(RU_ROLES if russian else EN_ROLES) \
+                    if rng.random() < 0.4 or self.complete else ""
+                if self.complete and not role:
+                    role = (RU_ROLES if russian else EN_ROLES)[0]
             else:
                 position, dm, role = "", False, ""
             birthday = None
-            if rng.random() < 0.7:
+            if rng.random() < 0.7 or self.complete:
                 birthday = dt.date(self.today.year - rng.randrange(22, 66), rng.randrange(1, 13),
                                    rng.randrange(1, 29))
             e164, shown = ru_mobile(rng)
+            mobile = e164
             points.append((point_id, None, cid, "phone", "mobile", shown, e164, True, 0))
             point_id += 1
             primary_phone, primary_email = shown, ""
             terms = point_terms("phone", shown, e164)
-            if oid is not None and rng.random() < 0.3:
+            if oid is not None and (rng.random() < 0.3 or self.complete):
                 code = rng.choice(self.cities)[3][0]
                 e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
+                if self.complete:  # an office phone with the person's extension
+                    e164, shown = ru_extension(e164, rng.randrange(1, 1000))
                 points.append((point_id, None, cid, "phone", "work", shown, e164, True, 1))
                 point_id += 1
                 terms.extend(point_terms("phone", shown, e164))
-            if rng.random() < 0.8:
+            if rng.random() < 0.8 or self.complete:
                 local = f"{latin_slug(first)[:1]}.{latin_slug(last)}"
                 domain = self.org_domain[org_index] if org_index is not None else ""
                 if domain and rng.random() < 0.8:
@@ -295,40 +320,58 @@ class ClientsDemo(DemoBase):
                 else:
                     email = f"{local}{rng.randrange(1, 1000)}@{rng.choice(MAIL_DOMAINS)}"
                     kind = "personal"
+                email = self.unique_email(email)
                 key = email_key(email)
                 points.append((point_id, None, cid, "email", kind, email, key, True, 0))
                 point_id += 1
                 primary_email = email
                 terms.extend(point_terms("email", email, key))
-            if rng.random() < 0.25:
+            if rng.random() < 0.25 or self.complete:
                 handle = f"@{latin_slug(last).replace('-', '_')}_{rng.randrange(10, 99)}"
+                base, n = handle, 2
+                while handle in self.handles:  # a Telegram name belongs to one person
+                    handle, n = f"{base}{n}", n + 1
+                self.handles.add(handle)
                 key = messenger_key(handle)
                 points.append((point_id, None, cid, "messenger", "telegram", handle, key, True,
                                0))
                 point_id += 1
                 terms.extend(point_terms("messenger", handle, key))
             if rng.random() < 0.08:
-                points.append((point_id, None, cid, "messenger", "whatsapp", e164, e164,
+                number = mobile if self.complete else e164  # never an extension
+                points.append((point_id, None, cid, "messenger", "whatsapp", number, number,
                                True, 1))
                 point_id += 1
-                terms.extend(point_terms("messenger", e164, e164))
-            if rng.random() < 0.04:
+                terms.extend(point_terms("messenger", number, number))
+            if rng.random() < 0.04 or self.complete:
                 tag = rng.choice(self.tags)
                 tag_links.append(("contacts", cid, tag))
                 terms.append(self.tag_names[tag])
             created = self.now - dt.timedelta(days=rng.randrange(10, 1000),
                                               minutes=rng.randrange(180))
-            hobbies = rng.choice(HOBBIES) if rng.random() < 0.2 else ""
+            hobbies = rng.choice(HOBBIES) if rng.random() < 0.2 or self.complete else ""
+            source = rng.choice(self.sources) if rng.random() < 0.7 or self.complete else None
+            registration = residence = notes = ""
+            cadence = group = None
+            if self.complete:
+                city = rng.choice(self.cities)[0]
+                registration = f"{city}, {rng.choice(STREETS)}, д. {rng.randrange(1, 120)}"
+                residence = f"{city}, {rng.choice(STREETS)}, д. {rng.randrange(1, 120)}," \
+                            f" кв. {rng.randrange(1, 300)}"
+                notes = rng.choice(RESULT_NOTES) or RESULT_NOTES[0]
+                cadence = rng.choice((14, 30, 60))
+                group = rng.choice(self.contact_groups)
             rows.append((
                 cid, last, first, middle, oid, position, role, dm, birthday, hobbies,
-                owner, rng.choice(self.sources) if rng.random() < 0.7 else None,
-                rng.random() < 0.03, primary_phone, primary_email, 1, sql_time(created),
-                sql_time(created), owner, owner,
+                owner, source, rng.random() < 0.03, primary_phone, primary_email, 1,
+                sql_time(created), sql_time(created), owner, owner, registration, residence, notes,
+                cadence, group,
             ))
             full_name = lookups.contact_name(last, first, middle)
             org_name = self.org_names[org_index] if org_index is not None else ""
             self.docs.append(("contacts", cid, full_name, search_body(
-                (last, first, middle, position, role, hobbies, org_name, *terms))))
+                (last, first, middle, position, role, hobbies, registration, residence, notes,
+                 org_name, *terms))))
             self.contact_org.append(oid)
             self.contact_owner.append(owner)
             self.contact_names.append(full_name)
@@ -336,7 +379,8 @@ class ClientsDemo(DemoBase):
             "id", "last_name", "first_name", "middle_name", "organization", "position", "role",
             "is_decision_maker", "birthday", "hobbies", "owner", "source", "opt_out",
             "primary_phone", "primary_email", "version", "created_at", "updated_at",
-            "created_by", "updated_by"), rows)
+            "created_by", "updated_by", "registration_address", "residence_address", "notes",
+            "cadence_days", "group"), rows)
         self.counts["contacts"] = len(rows)
         self.flush_docs()
         self.add_points(points)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tui_crm.services.core.translit import slug
 from tui_crm.text.names import normalize_text
-from tui_crm.text.phones import format_phone
+from tui_crm.text.phones import format_phone, parse_phone
 
 if TYPE_CHECKING:
     from _typeshed import SupportsLenAndGetItem
@@ -203,6 +203,12 @@ ORG_NOTES = ("Работают с НДС.", "Оплата по факту пос
 TAGS = ("VIP", "партнёр", "опт", "розница", "тендер", "export", "key account", "дилер")
 
 # Users created for the demo: login, full name, role.
+TODAY_EVENTS = 12  # calls and meetings planned for today, per manager
+OVERDUE_EVENTS = 4  # planned in the last days and not logged, per manager
+OVERDUE_DAYS = 7
+TASKS_DUE = 3  # open tasks due by today, per manager
+STALLED_EVERY = 3  # every third warm client has no next step (Follow-ups flags them)
+
 DEMO_USERS = (
     ("smirnova", "Ольга Смирнова", "head"),
     ("ivanov", "Иван Иванов", "manager"),
@@ -320,6 +326,13 @@ def ru_mobile(rng: DemoRandom) -> tuple[str, str]:
 def ru_phone(code: str, n: int) -> tuple[str, str]:
     e164 = f"+7{code}{n:07d}"
     return e164, format_phone(e164)
+
+
+def ru_extension(e164: str, extension: int) -> tuple[str, str]:
+    """(normalized, shown) of an office number with an extension, as the phone rule stores
+    it ("+74951112233;ext=12", "+7 495 111-22-33 доб. 12")."""
+    phone = parse_phone(f"{e164} доб. {extension}")
+    return phone.normalized, phone.shown
 
 
 def sql_time(value: dt.datetime) -> str:

@@ -193,6 +193,45 @@ class DayView:
         }
 
 
+@dataclass(frozen=True)
+class Person:
+    """Whom a call is with: that person's own phone and e-mail (the organization's general
+    ones when the person has none), and the decision maker named apart when someone else."""
+
+    contact_id: int | None
+    name: str
+    decision_maker: str
+    phone: str
+    email: str
+
+
+def person_for(org: m.Organization | None, contact: m.Contact | None,
+               decision_maker: m.Contact | None) -> Person:
+    """The one pairing of a client's person with a phone and e-mail, used by Today, the call
+    block, Plan tomorrow and the CLI: the event's contact if it has one, else the
+    organization's decision maker; never one person's name with another's number."""
+    person = contact or decision_maker
+    name = lookups.contact_name(person.last_name, person.first_name, person.middle_name) \
+        if person is not None else ""
+    other = ""
+    if decision_maker is not None and (person is None or decision_maker.id != person.id):
+        other = lookups.contact_name(decision_maker.last_name, decision_maker.first_name,
+                                     decision_maker.middle_name)
+    phone = (person.primary_phone if person is not None else "") \
+        or (org.primary_phone if org is not None else "")
+    email = (person.primary_email if person is not None else "") \
+        or (org.primary_email if org is not None else "")
+    return Person(person.id if person is not None else None, name, other, phone, email)
+
+
+def people_text(contact: str, decision_maker: str) -> str:
+    """How a person and, apart, the decision maker read on a line ("Иванов Пётр · ЛПР: …")."""
+    parts = [contact] if contact else []
+    if decision_maker and decision_maker != contact:
+        parts.append(_("decision maker: {name}").format(name=decision_maker))
+    return " · ".join(parts)
+
+
 def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
                     ) -> dict[str, dict]:
     """Names, decision makers, phones, sources and last results of the clients on a list
@@ -207,11 +246,11 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
     orgs = {r.id: r for r in o.select(*org_cols).where(o.id.in_(org_ids))} if org_ids else {}
     contacts = {r.id: r for r in c_.select(*contact_cols).where(c_.id.in_(contact_ids))} \
         if contact_ids else {}
-    dms: dict[int | None, m.Contact] = {}
+    dms: dict[int, m.Contact] = {}  # each organization's decision maker, if it has one
     if org_ids:
-        for c in m.Contact.select(*contact_cols).where(m.Contact.organization.in_(org_ids)
-                                                       & m.Contact.deleted_at.is_null()).order_by(
-                m.Contact.is_decision_maker.desc(), m.Contact.id):
+        for c in m.Contact.select(*contact_cols).where(
+                m.Contact.organization.in_(org_ids) & m.Contact.deleted_at.is_null()
+                & (m.Contact.is_decision_maker == True)).order_by(m.Contact.id):  # noqa: E712
             dms.setdefault(c.organization_id, c)
     sources = lookups.names("source", [o.source_id for o in orgs.values()]
                             + [c.source_id for c in contacts.values()])
@@ -244,13 +283,11 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
           virtual: bool) -> DayItem:
     org = details["orgs"].get(event.organization_id)
     contact = details["contacts"].get(event.contact_id)
-    dm = contact if contact is not None and (contact.is_decision_maker or org is None) else \
-        details["dms"].get(event.organization_id)
-    et = types.get(event.event_type_id) if event.event_type_id is not None else None
-    phone = (contact.primary_phone if contact else "") or (dm.primary_phone if dm else "") \
-        or (org.primary_phone if org else "")
-    email = (contact.primary_email if contact else "") or (dm.primary_email if dm else "") \
-        or (org.primary_email if org else "")
+    if event.contact_id and contact is None:  # someone the user may not see: hide, not swap
+        who = person_for(org, None, None)
+    else:
+        who = person_for(org, contact, details["dms"].get(event.organization_id))
+    et = types.get(event.event_type_id)
     source_id = (org.source_id if org else None) or (contact.source_id if contact else None)
     last = details["last"].get(("org", event.organization_id)) if org else \
         details["last"].get(("contact", event.contact_id), "")
@@ -260,12 +297,10 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
         status=event.status if not virtual else "planned",
         organization_id=event.organization_id,
         organization=org.name if org else _hidden_if(event.organization_id),
-        contact_id=event.contact_id,
-        contact=lookups.contact_name(contact.last_name, contact.first_name, contact.middle_name)
-        if contact else _hidden_if(event.contact_id),
-        decision_maker=lookups.contact_name(dm.last_name, dm.first_name, dm.middle_name)
-        if dm else "",
-        phone=phone, email=email, last_result=last or "",
+        contact_id=who.contact_id or event.contact_id,
+        contact=who.name or _hidden_if(event.contact_id),
+        decision_maker=who.decision_maker, phone=who.phone, email=who.email,
+        last_result=last or "",
         source=details["sources"].get(source_id, "") if source_id else "", virtual=virtual)
 
 
@@ -380,7 +415,8 @@ class Candidate:
     contact_id: int | None
     title: str
     reason: str  # followup / vip / birthday / new_lead
-    decision_maker: str
+    contact: str  # the person the call is with (their phone and e-mail below)
+    decision_maker: str  # named only when someone else
     phone: str
     email: str
     last_result: str
@@ -439,18 +475,16 @@ def candidates(actor: Actor, day: dt.date, *, user_id: int | None = None, limit:
     for org_id, contact_id, reason in picked:
         org = details["orgs"].get(org_id)
         contact = details["contacts"].get(contact_id)
-        dm = contact or details["dms"].get(org_id)
         record = org or contact
-        if record is None:  # gone since it was picked
-            continue
+        if record is None:
+            continue  # not visible to the actor
+        who = person_for(org, contact, details["dms"].get(org_id))
         title = org.name if org else lookups.contact_name(record.last_name, record.first_name,
                                                           record.middle_name)
         source_id = record.source_id
         result.append(Candidate(
-            org_id, contact_id, title, reason,
-            lookups.contact_name(dm.last_name, dm.first_name, dm.middle_name) if dm else "",
-            (dm.primary_phone if dm else "") or (org.primary_phone if org else ""),
-            (dm.primary_email if dm else "") or (org.primary_email if org else ""),
+            org_id, who.contact_id, title, reason, who.name, who.decision_maker,
+            who.phone, who.email,
             details["last"].get(("org", org_id) if org else ("contact", contact_id), ""),
             details["sources"].get(source_id, "") if source_id else "",
             record.next_contact_at))
@@ -463,15 +497,10 @@ def plan(actor: Actor, day: dt.date, picks: list[tuple[Candidate, str]],
     """Turn picked candidates into planned calls in the chosen blocks (by block start),
     one slot after another from the block's first free time."""
     user_id = user_id if user_id is not None else actor.user_id
-    blocks = {b.key: b for b in schedule_for(user_id, day)}
     call_type = m.EventType.get_or_none(m.EventType.code == "call")
     created = []
-    for candidate, block_key in picks:
-        block = blocks.get(block_key)
-        if block is None:
-            raise ValidationError({"block": _("No block starts at {time} on that day").format(
-                time=block_key)})
-        when = _next_free_slot(user_id, day, block)
+    times = slot_times(actor, day, [key for _c, key in picks], user_id=user_id)
+    for (candidate, block_key), when in zip(picks, times, strict=True):
         if when is None:
             raise ValidationError({"block": _("The block {time} is full").format(time=block_key)})
         title = _("Birthday call") if candidate.reason == "birthday" else ""
@@ -487,13 +516,40 @@ def plan(actor: Actor, day: dt.date, picks: list[tuple[Candidate, str]],
     return created
 
 
-def _next_free_slot(user_id: int | None, day: dt.date, block: Block) -> dt.datetime | None:
+def slot_times(actor: Actor, day: dt.date, block_keys: list[str], *,
+               user_id: int | None = None) -> list[dt.datetime | None]:
+    """The times picks into these blocks (in this order) get when planned: one slot after
+    another from each block's first free time; None where the block is full. Plan tomorrow
+    shows them, and `plan` uses them, so the screen and the saved plan agree."""
+    user_id = user_id if user_id is not None else actor.user_id
+    blocks = {b.key: b for b in schedule_for(user_id, day)}
+    taken: dict[str, set[dt.datetime]] = {}
+    result: list[dt.datetime | None] = []
+    for key in block_keys:
+        block = blocks.get(key)
+        if block is None:
+            raise ValidationError({"block": _("No block starts at {time} on that day").format(
+                time=key)})
+        if key not in taken:
+            taken[key] = _taken_slots(user_id, day, block)
+        when = _next_free_slot(day, block, taken[key])
+        if when is not None:
+            taken[key].add(when)
+        result.append(when)
+    return result
+
+
+def _taken_slots(user_id: int | None, day: dt.date, block: Block) -> set[dt.datetime]:
     start = dt.datetime.combine(day, block.start)
     end = dt.datetime.combine(day, block.end)
-    taken = {e.starts_at for e in m.Event.select(m.Event.starts_at).where(
+    return {e.starts_at for e in m.Event.select(m.Event.starts_at).where(
         (m.Event.assignee == user_id) & (m.Event.starts_at >= start) & (m.Event.starts_at < end)
         & m.Event.deleted_at.is_null() & (m.Event.status != "cancelled"))}
-    t = start
+
+
+def _next_free_slot(day: dt.date, block: Block, taken: set[dt.datetime]) -> dt.datetime | None:
+    t = dt.datetime.combine(day, block.start)
+    end = dt.datetime.combine(day, block.end)
     while t < end:
         if t not in taken:
             return t
@@ -505,26 +561,50 @@ def auto_plan(actor: Actor, day: dt.date, *, user_id: int | None = None,
               now: dt.datetime | None = None) -> list[int]:
     """Fill the day's call blocks with the best candidates, in order."""
     user_id = _whose(actor, user_id)
-    call_blocks = [b for b in schedule_for(user_id, day) if b.kind == "calls"]
-    if not call_blocks:
+    free = free_slots(actor, day, user_id=user_id)
+    capacity = sum(free.values())
+    if not capacity:
         return []
-    capacity = sum(b.minutes() // CALL_SLOT_MINUTES for b in call_blocks)
-    picks: list[tuple[Candidate, str]] = []
     pool = candidates(actor, day, user_id=user_id, limit=capacity, now=now)
-    slots = [(b.key, b.minutes() // CALL_SLOT_MINUTES) for b in call_blocks]
-    for candidate in pool:
-        while slots and slots[0][1] == 0:
-            slots.pop(0)
-        if not slots:
+    picked = fill_picks({}, len(pool), free)
+    return plan(actor, day, [(pool[i], key) for i, key in sorted(picked.items())],
+                user_id=user_id)
+
+
+def free_slots(actor: Actor, day: dt.date, *, user_id: int | None = None) -> dict[str, int]:
+    """How many more calls each of the day's call blocks holds (by block start, in order)."""
+    user_id = user_id if user_id is not None else actor.user_id
+    free = {}
+    for b in schedule_for(user_id, day):
+        if b.kind == "calls":
+            taken = _taken_slots(user_id, day, b)
+            free[b.key] = sum(1 for i in range(b.minutes() // CALL_SLOT_MINUTES)
+                              if dt.datetime.combine(day, b.start)
+                              + dt.timedelta(minutes=i * CALL_SLOT_MINUTES) not in taken)
+    return free
+
+
+def fill_picks(picked: dict[int, str], count: int, free: dict[str, int]) -> dict[int, str]:
+    """Fill the blocks' free slots with the candidates not yet picked, in order; the picks
+    made by hand stay where they are and use up their blocks' slots first."""
+    left = dict(free)
+    for key in picked.values():
+        left[key] = left.get(key, 0) - 1
+    result = dict(picked)
+    blocks = [key for key in left]
+    for index in range(count):
+        if index in result:
+            continue
+        key = next((k for k in blocks if left[k] > 0), None)
+        if key is None:
             break
-        key, left = slots[0]
-        picks.append((candidate, key))
-        slots[0] = (key, left - 1)
-    return plan(actor, day, picks, user_id=user_id)
+        result[index] = key
+        left[key] -= 1
+    return result
 
 
 def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = None) -> int:
-    """The work journal for `day` as .xlsx (organization, decision maker, phone, e-mail,
+    """The work journal for `day` as .xlsx (organization, contact, decision maker, phone, e-mail,
     last result, source) for the head of sales; returns the number of rows."""
     from openpyxl import Workbook
 
@@ -533,20 +613,22 @@ def export_plan(actor: Actor, day: dt.date, path: str, *, user_id: int | None = 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Work journal")[:31]
-    headers = [_("Time"), _("Block"), _("Type"), _("Organization"), _("Decision maker"),
-               _("Phone"), _("E-mail"), _("Last result"), _("Source")]
+    headers = [_("Time"), _("Block"), _("Type"), _("Organization"), _("Contact"),
+               _("Decision maker"), _("Phone"), _("E-mail"), _("Last result"), _("Source")]
     sheet.append(headers)
     rows = 0
     for block in view.blocks:
         for item in block.items:
             values = [item.starts_at.strftime("%H:%M"), block.block.label, item.type_name,
-                      item.organization or item.contact, item.decision_maker, item.phone,
+                      item.organization or item.contact,
+                      item.contact if item.organization else "", item.decision_maker, item.phone,
                       item.email, item.last_result, item.source]
             sheet.append(values)
             for cell in sheet[sheet.max_row]:
                 cell.data_type = "s"  # never a formula, whatever a name begins with
             rows += 1
-    for column, width in zip("ABCDEFGHI", (7, 14, 10, 32, 26, 18, 26, 26, 18), strict=True):
+    for column, width in zip("ABCDEFGHIJ", (7, 14, 10, 32, 26, 26, 18, 26, 26, 18),
+                             strict=True):
         sheet.column_dimensions[column].width = width
     try:
         workbook.save(path)
@@ -629,14 +711,19 @@ def log_in_block(actor: Actor, day: dt.date, block_key: str, item: DayItem, resu
                  next_type: str | None = None, now: dt.datetime | None = None
                  ) -> events.LogOutcome:
     """Log the current client's call and move the block on to the next client."""
+    before = block_run(actor, day, block_key, now=now)
+    index = next((i for i, it in enumerate(before.items) if it.event_id == item.event_id
+                  and it.starts_at == item.starts_at), before.position)
     event_id = item.event_id
     if item.virtual:
         event_id = events.materialize(actor, item.event_id, item.starts_at)
     outcome = events.log_result(actor, event_id, result, note=note, next_when=next_when,
                                 next_type=next_type, now=now)
-    run = block_run(actor, day, block_key, now=now)
-    index = next((i for i, it in enumerate(run.items) if it.event_id == event_id), run.position)
-    set_block_position(actor, day, block_key, index + 1)
+    # Logged on another day than planned, the call moves to today and leaves this list:
+    # the next client then takes its place.
+    after = block_run(actor, day, block_key, now=now)
+    stayed = any(it.event_id == event_id for it in after.items)
+    set_block_position(actor, day, block_key, index + 1 if stayed else index)
     return outcome
 
 
@@ -653,4 +740,5 @@ def week(actor: Actor, start: dt.date, *, user_id: int | None = None) -> list[tu
 
 
 __all__ = ["Block", "DayView", "day_view", "schedule_for", "set_schedule", "candidates", "plan",
-           "auto_plan", "export_plan", "block_run", "log_in_block", "week", "records"]
+           "auto_plan", "export_plan", "slot_times", "free_slots", "fill_picks", "person_for",
+           "people_text", "block_run", "log_in_block", "week", "records"]

@@ -3,7 +3,7 @@
 Building a RecordView per row (model objects, every reference named, display text for
 every field, a title) cost ~95 % of a 100k-row export. Here one query gives the records'
 own columns in the table's order, under the table's own filter, sort and visibility
-(records._filtered / records._order, so a user exports what the table shows them and no
+(records._filtered / records.list_order, so a user exports what the table shows them and no
 more); each page of rows then gets its phones, e-mails, messengers, tags and custom values
 in one query apiece, and referenced names come from a cache that grows as new ids appear
 (a handful of users, sources and groups are read once).
@@ -31,6 +31,7 @@ from tui_crm.services.core import lookups, records, values
 from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpec
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import org_names
 from tui_crm.text import dates
 from tui_crm.text.phones import format_phone
 
@@ -88,7 +89,7 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
             if conv is not None:
                 fixed.append((index, conv))
     exprs.append(model.id)
-    ordered = select.select(*exprs).order_by(*records._order(spec, query))
+    ordered = select.select(*exprs).order_by(*records.list_order(spec, query))
     total = ordered.count() if progress is not None else 0
     sql, params = ordered.sql()
 
@@ -176,6 +177,7 @@ class _Context:
         self.ru = self.language == "ru"
         self.yes, self.no = _("yes"), _("no")
         self.names: dict[str, dict[Any, str]] = {}
+        self.namesakes = org_names.Namesakes()
         self._points: dict[str, dict[int, str]] | None = None
         self._custom: dict[int, dict[int, str]] | None = None
         self.customs: list[m.CustomField] = []
@@ -193,7 +195,10 @@ class _Context:
             missing = set(column) - cache.keys()
             if missing:
                 cache.update(dict.fromkeys(missing, ""))  # a gone record: named "" once
-                cache.update(lookups.names(ref_type, missing, actor=self.actor))
+                named = lookups.names(ref_type, missing, actor=self.actor)
+                cache.update(named)
+                if ref_type == "organization":  # a shared name with its INN (org_names)
+                    cache.update(self.namesakes.names(named))
             return list(map(cache.__getitem__, column))
         return convert
 

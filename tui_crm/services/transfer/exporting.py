@@ -1,23 +1,22 @@
-"""Exporting a table as filtered on screen to .xlsx, .csv, .html, .txt and .docx (and, through
-vcard / icalendar_export, to .vcf and .ics).
+"""Exporting a table as filtered on screen to .xlsx, .csv, .ods, .html, .txt and .docx (and,
+through vcard / icalendar_export, to .vcf and .ics).
 
 The rows are the ones `records.list_records` gives for the same ListQuery (text, filters,
 sort) and the actor's visibility, streamed from SQL by `export_rows` (cells as
 `cell_value` makes them from a RecordView, without building views); the headers are the
 labels as shown (renamed fields, custom fields). Text that a spreadsheet would run as a
-formula (= + - @, tab, CR at the start) is neutralized: prefixed with an apostrophe in CSV,
-stored as a string cell in .xlsx.
+formula is neutralized: prefixed with an apostrophe in CSV (the rule, which leaves phones
+as they are, is csv_export's), stored as a string cell in .xlsx and .ods.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,18 @@ from tui_crm.services.core import audit, records, server_files, settings, values
 from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.transfer import export_rows
+from tui_crm.services.transfer import (
+    csv_export,
+    docx_export,
+    export_rows,
+    ods_export,
+    org_names,
+)
 
-FORMATS = ("xlsx", "csv", "html", "txt", "docx", "vcf", "ics")
+FORMATS = ("xlsx", "csv", "ods", "html", "txt", "docx", "vcf", "ics")
 PAGE = 1000
 DOCX_MAX_ROWS = 5000  # a Word table of more rows takes minutes to write and to open
 TXT_MAX_WIDTH = 40
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = frozenset(FORMULA_START)
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Fields a table shows that say nothing new next to the full lists of phones and e-mails.
 _SKIPPED = {"primary_phone", "primary_email"}
@@ -62,10 +65,15 @@ class ExportResult:
     format: str
     rows: int
     columns: list[str]
+    warnings: list[str] = field(default_factory=list)
+    encoding: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": str(self.path), "format": self.format, "rows": self.rows,
-                "columns": self.columns}
+        out = {"file": str(self.path), "format": self.format, "rows": self.rows,
+               "columns": self.columns, "warnings": self.warnings}
+        if self.encoding:
+            out["encoding"] = self.encoding
+        return out
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
@@ -160,55 +168,14 @@ def cell_value(view: RecordView, column: Column, *, typed: bool) -> Any:
     if kind == "decimal" and isinstance(value, Decimal | int | float):
         return export_rows.decimal_text(value, get_language() == "ru")
     text = view.display.get(name)
+    if kind == "organization" and text and value:  # a shared name with its INN (org_names)
+        text = org_names.Namesakes().names([value]).get(value, text)
     if text is None:
         text = values.display(kind, value, choices=column.spec.choices)
     return text
 
 
-def neutralize(text: str) -> str:
-    """A text cell that no spreadsheet runs as a formula: an apostrophe before = + - @,
-    tab or CR at the start (the importer takes it off again)."""
-    if text and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
-
-
 # --- writers ----------------------------------------------------------------------------------
-
-
-def _write_csv(path: Path, header: list[str], pages: Iterator[export_rows.Columns],
-               delimiter: str | None = None) -> int:
-    """Pages of columns (export_rows.stream_pages) to CSV, each page written in one call."""
-    delim = delimiter or (";" if get_language() == "ru" else ",")
-    count = 0
-    # UTF-8 with a BOM: Excel then reads Cyrillic right without asking. The BOM is written
-    # by hand: the utf-8-sig codec encodes every write through Python code.
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("\ufeff")
-        writer = csv.writer(handle, delimiter=delim, lineterminator="\r\n")
-        writer.writerow([neutralize(h) for h in header])
-        for columns in pages:
-            writer.writerows(zip(*[_neutralized(c) for c in columns], strict=True))
-            count += len(columns[0]) if columns else 0
-    return count
-
-
-def _neutralized(column: Sequence[Any]) -> Sequence[Any]:
-    """A column with `neutralize` applied: as it is where no text in it starts like a
-    formula, which is most columns, told at C speed from the lowest and highest first
-    character (the formula characters sort below "A", digits between "-" and "=")."""
-    try:
-        texts = list(filter(None, column))
-        if not texts:
-            return column
-        low = min(texts)[0]
-        if low > "@" or (low > "-" and max(texts)[0] < "="):
-            return column
-        if _FORMULA_FIRST.isdisjoint([v[:1] for v in texts]):
-            return column
-    except TypeError:  # not all text: check cell by cell
-        pass
-    return [neutralize(v) if isinstance(v, str) else v for v in column]
 
 
 def _write_xlsx(path: Path, header: list[str], rows: Iterator[list[Any]], title: str,
@@ -250,6 +217,10 @@ def _write_xlsx(path: Path, header: list[str], rows: Iterator[list[Any]], title:
                         value = cell
             elif isinstance(value, Decimal):
                 value = float(value)
+            elif isinstance(value, dt.date) and value.year < 1900:
+                # Excel's dates start in 1900 (a birthday stored without its year is in
+                # 1604): written as the ISO text, which the importer reads back
+                value = value.isoformat()
             out.append(value)
         append(out)
         count += 1
@@ -309,43 +280,24 @@ def _write_txt(path: Path, header: list[str], rows: list[list[Any]]) -> int:
     return len(rows)
 
 
-def _write_docx(path: Path, header: list[str], rows: list[list[Any]], title: str) -> int:
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Pt
-
-    document = Document()
-    section = document.sections[0]
-    if len(header) > 5:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = section.page_height, section.page_width
-    document.add_heading(title, level=1)
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = ""
-        run = cell.paragraphs[0].add_run(_xml_text(text))
-        run.bold = True
-        run.font.size = Pt(8)
-    for row in rows:
-        cells = table.add_row().cells
-        for cell, value in zip(cells, row, strict=True):
-            run = cell.paragraphs[0].add_run(_xml_text(str(value)))
-            run.font.size = Pt(8)
-    document.save(str(path))
-    return len(rows)
-
-
 # --- the service ------------------------------------------------------------------------------
 
 
 def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
            query: ListQuery | None = None, fields: list[str] | None = None,
            delimiter: str | None = None, progress: Progress | None = None,
-           vcard_version: str = "3.0") -> ExportResult:
-    """Write the records `query` matches (as the table shows them) to a file."""
+           vcard_version: str = "3.0", encoding: str | None = None,
+           time_zone: str | None = None) -> ExportResult:
+    """Write the records `query` matches (as the table shows them) to a file.
+
+    `encoding` is the CSV's (UTF-8 with a BOM by default, or cp1251); `time_zone` the
+    .ics file's (by default the company's, see icalendar_export)."""
     path = Path(path).expanduser()
     fmt = format_of(path, fmt)
+    csv_codec = csv_export.codec(encoding)
+    if csv_codec != "utf-8" and fmt != "csv":
+        raise ValidationError({"encoding": _("Only CSV files are written in another encoding;"
+                                             " .{format} is always UTF-8.").format(format=fmt)})
     records.kind_spec(kind)
     actor.require(kind, "view")
     actor.require(kind, "export")
@@ -360,16 +312,18 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
         _logged(actor, kind, fmt, path, count, query)
         return ExportResult(path, fmt, count, [])
     if fmt == "ics":
-        if kind != "events":
-            raise ValidationError({"format": _("Only events can be exported to iCalendar.")})
+        if kind not in ("events", "tasks"):
+            raise ValidationError({"format": _("Only events and tasks can be exported to"
+                                               " iCalendar.")})
         from tui_crm.services.transfer import icalendar_export
 
-        count = icalendar_export.export_file(actor, path, query=query)
+        count = icalendar_export.export_file(actor, path, query=query, kind=kind,
+                                             time_zone=time_zone)
         _logged(actor, kind, fmt, path, count, query)
         return ExportResult(path, fmt, count, [])
     cols = columns(kind, fields)
     header = [c.label for c in cols]
-    typed = fmt == "xlsx"
+    typed = fmt in ("xlsx", "ods")
     title = settings.section_name(kind)
 
     def rows() -> Iterator[list[Any]]:
@@ -386,23 +340,27 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
             raise ExportError(_("{count} rows are too many for a Word table (at most {limit});"
                                 " export to .xlsx or narrow the filter.").format(
                 count=total, limit=DOCX_MAX_ROWS))
+    warnings: list[str] = []
     try:
         if fmt == "csv":
-            count = _write_csv(path, header, pages(), delimiter)
-        elif fmt == "xlsx":
+            count, warnings = csv_export.write(path, header, pages(), delimiter=delimiter,
+                                               encoding=csv_codec)
+        elif fmt in ("xlsx", "ods"):
             widths = [max(len(h) + 2, c.spec.width) for h, c in zip(header, cols, strict=True)]
-            count = _write_xlsx(path, header, rows(), title, widths)
+            writer = _write_xlsx if fmt == "xlsx" else ods_export.write
+            count = writer(path, header, rows(), title, widths)
         elif fmt == "html":
             count = _write_html(path, header, rows(), title)
         elif fmt == "txt":
             count = _write_txt(path, header, list(rows()))
         else:
-            count = _write_docx(path, header, list(rows()), title)
+            count = docx_export.write(path, header, list(rows()), title)
     except OSError as exc:
         raise ExportError(_("Cannot write {path}: {reason}").format(
             path=path, reason=exc.strerror or exc)) from None
     _logged(actor, kind, fmt, path, count, query)
-    return ExportResult(path, fmt, count, header)
+    return ExportResult(path, fmt, count, header, warnings,
+                        csv_codec if fmt == "csv" else "")
 
 
 @write

@@ -23,15 +23,34 @@ from tui_crm.i18n import _
 from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import org_names
+from tui_crm.text import dates
 from tui_crm.text.names import split_full_name, western_name
 
 VERSIONS = ("2.1", "3.0", "4.0")
+APPLE_NO_YEAR = 1604  # the year Apple's Contacts writes for a birthday without one
 LINE_OCTETS = 75
+QP_LINE = 76  # RFC 2045: an encoded line is at most 76 characters, its "=" included
 
 # Columns of the table a .vcf file is read into: target names, so mapping is automatic.
 HEADERS = ["last_name", "first_name", "middle_name", "organization", "position", "role",
            "phones", "emails", "messengers", "birthday", "residence_address", "address",
            "city", "website", "notes", "tags", "contact_person"]
+
+# Fields no standard vCard property holds, written as X- properties (RFC 6350 6.10) that
+# other programs keep and ignore, and read back by name: a .vcf export loses nothing.
+# Choices are written as their codes ("client"), yes/no as TRUE (absent: no).
+X_PROPERTIES = {
+    "organizations": {"X-INN": "inn", "X-LEGAL-NAME": "legal_name",
+                      "X-INDUSTRY": "industry", "X-STATUS": "status",
+                      "X-CATEGORY": "category", "X-SOURCE": "source",
+                      "X-OPT-OUT": "opt_out"},
+    "contacts": {"X-DECISION-MAKER": "is_decision_maker", "X-HOBBIES": "hobbies",
+                 "X-REGISTRATION-ADDRESS": "registration_address", "X-SOURCE": "source",
+                 "X-OPT-OUT": "opt_out"},
+}
+X_BOOLEANS = {"is_decision_maker", "opt_out"}
+HEADERS += sorted({name for props in X_PROPERTIES.values() for name in props.values()})
 
 PHONE_TYPES = {"cell": "mobile", "mobile": "mobile", "iphone": "mobile", "work": "work",
                "home": "home", "fax": "fax", "pager": "other", "other": "other",
@@ -145,21 +164,17 @@ def _is_qp(head: str) -> bool:
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Unfolded lines with their first physical line number (folding: a line starting with
     a space or tab continues the previous one; a quoted-printable value ending in "="
-    continues on the next line)."""
+    continues on the next line as it stands — a space there is part of the text, as in
+    "ИП=\r\n Островская")."""
     out: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if out and line[:1] in (" ", "\t"):
-            last_number, last = out[-1]
-            if _is_qp(last.split(":", 1)[0]) and last.endswith("="):
-                out[-1] = (last_number, last[:-1] + line.lstrip())
-            else:
-                out[-1] = (last_number, last + line[1:])
-            continue
         if out:
             last_number, last = out[-1]
-            head = last.split(":", 1)[0]
-            if _is_qp(head) and last.endswith("=") and ":" in last:
-                out[-1] = (last_number, last[:-1] + line)
+            if last.endswith("=") and _is_qp(last.split(":", 1)[0]) and ":" in last:
+                out[-1] = (last_number, last[:-1] + line)  # a QP soft line break
+                continue
+            if line[:1] in (" ", "\t"):
+                out[-1] = (last_number, last + line[1:])
                 continue
         out.append((number, line))
     return out
@@ -195,6 +210,8 @@ def parse(text: str) -> list[Card]:
         if not stripped:
             continue
         upper = stripped.upper()
+        if "." in upper.split(":", 1)[0]:  # "home.begin:vcard": a grouped BEGIN / END
+            upper = upper.split(".", 1)[1]
         if upper == "BEGIN:VCARD":
             if card is not None:
                 card.error = _("card {n} (line {line}) has no END:VCARD").format(
@@ -237,34 +254,45 @@ def parse(text: str) -> list[Card]:
     return cards
 
 
-def _decode_bytes(data: bytes, encoding: str | None) -> str:
-    if encoding:
-        return data.decode(encoding, errors="replace")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace")
-
-
 def _birthday(text: str) -> tuple[dt.date | None, str]:
+    """A BDAY value: a date, a day and month without a year ("--0308", "--03-08", Apple's
+    1604 placeholder year: stored as dates.NO_YEAR), else the problem."""
     value = text.strip()
-    digits = value.replace("-", "")
     if value.startswith("--"):
-        return None, _("birthday {text} has no year").format(text=value)
+        no_year = dates.day_month(value[:7] if value[2:4].isdigit() else value)
+        if no_year is not None:
+            return no_year, ""
+    digits = value.replace("-", "")
     head = digits[:8]
     if len(head) == 8 and head.isdigit():
         try:
-            return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])), ""
+            day = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
         except ValueError:
             pass  # no such day (19900231): reported as not a date, like any other text
+        else:
+            if day.year == APPLE_NO_YEAR:
+                return day.replace(year=dates.NO_YEAR), ""
+            return dates.check_year(day), ""
     return None, _("birthday {text!r} is not a date").format(text=value)
+
+
+def _group_label(card: Card, prop: Property) -> set[str]:
+    """The types an Apple label gives a grouped property (item1.TEL + item1.X-ABLABEL:
+    _$!<Mobile>!$_ or a label of the user's own; HomeFAX → home, fax)."""
+    if not prop.group:
+        return set()
+    for other in card.properties:
+        if other.group == prop.group and other.name == "X-ABLABEL":
+            label = other.text().strip().strip("_$!<>").lower()
+            return {word for word in ("home", "work", "fax", "mobile", "iphone", "main",
+                                      "pager", "other") if word in label}
+    return set()
 
 
 def card_values(card: Card) -> dict[str, Any]:
     """A card as importer columns (see HEADERS); problems are added to `card.problems`."""
     out: dict[str, Any] = {}
+    kept: list[str] = []  # values with no field of their own, kept in the notes
     n = card.first("N")
     if n is not None:
         parts = n.parts() + [""] * 5
@@ -298,9 +326,10 @@ def card_values(card: Card) -> dict[str, Any]:
         value = prop.text().strip()
         if value.lower().startswith("tel:"):
             value = value[4:]
+        types = prop.types() | _group_label(card, prop)
         kind = next((PHONE_TYPES[t] for t in ("fax", "cell", "mobile", "iphone", "home",
                                                 "work", "main", "pager", "other")
-                     if t in prop.types()), "mobile")
+                     if t in types), "mobile")
         if value:
             phones.append((kind, value))
     if phones:
@@ -311,7 +340,8 @@ def card_values(card: Card) -> dict[str, Any]:
         if value.lower().startswith("mailto:"):
             value = value[7:]
         if value:
-            emails.append(("personal" if "home" in prop.types() else "work", value))
+            home = "home" in prop.types() | _group_label(card, prop)
+            emails.append(("personal" if home else "work", value))
     if emails:
         out["emails"] = emails
     messengers = []
@@ -327,11 +357,15 @@ def card_values(card: Card) -> dict[str, Any]:
         out["messengers"] = messengers
     bday = card.first("BDAY")
     if bday is not None and bday.text().strip():
-        date, problem = _birthday(bday.text())
+        try:
+            date, problem = _birthday(bday.text())
+        except dates.DateParseError as exc:
+            date, problem = None, str(exc)
         if date is not None:
             out["birthday"] = date
-        else:
+        else:  # a text birthday ("circa 1800") is kept in the notes, not dropped
             card.problems.append(problem)
+            kept.append(f"{_('Birthday')}: {bday.text().strip()}")
     addresses = card.all("ADR")
     if addresses:
         parts = (addresses[0].parts() + [""] * 7)[:7]
@@ -345,22 +379,34 @@ def card_values(card: Card) -> dict[str, Any]:
     url = card.first("URL")
     if url is not None and url.text().strip():
         out["website"] = url.text().strip()
-    notes = [p.text().strip() for p in card.all("NOTE") if p.text().strip()]
+    notes = [p.text().strip() for p in card.all("NOTE") if p.text().strip()] + kept
     if notes:
         out["notes"] = "\n".join(notes)
     tags = [t.strip() for p in card.all("CATEGORIES") for t in split_unescaped(p.value, ",")
             if t.strip()]
     if tags:
         out["tags"] = ", ".join(unescape(t) for t in dict.fromkeys(tags))
+    out.update(x_values(card))
+    return out
+
+
+def x_values(card: Card) -> dict[str, str]:
+    """The X- properties the writer adds (X_PROPERTIES), as importer columns."""
+    known = {x: name for props in X_PROPERTIES.values() for x, name in props.items()}
+    out: dict[str, str] = {}
+    for prop in card.properties:
+        name = known.get(prop.name)
+        if name and prop.text().strip():
+            out[name] = prop.text().strip()
     return out
 
 
 def read_table(path: Path, data: bytes, *, encoding: str | None = None):  # noqa: ANN201
     """A .vcf file as an importer SourceTable: one row per card; a bad card is a row with
     its problem, so the others still import."""
-    from tui_crm.services.transfer.importing import ImportFileError, SourceTable
+    from tui_crm.services.transfer.importing import ImportFileError, SourceTable, decode_text
 
-    text = _decode_bytes(data, encoding)
+    text, used, guessed = decode_text(data, encoding, path.name)
     cards = parse(text)
     if not cards:
         raise ImportFileError(_("{name} holds no vCard (no BEGIN:VCARD line).").format(
@@ -378,11 +424,13 @@ def read_table(path: Path, data: bytes, *, encoding: str | None = None):  # noqa
                 n=card.number, line=card.line)
         rows.append([values.get(h, "") for h in HEADERS])
     table = SourceTable(path=path, format="vcf", headers=list(HEADERS), rows=rows, first_row=1,
-                        encoding=encoding or "utf-8",
+                        encoding=used,
                         notes=[_("vCard {versions}: {count} cards; row numbers are card"
                                  " numbers").format(versions=", ".join(sorted(versions)),
                                                     count=len(cards))],
                         problems=problems)
+    if guessed:
+        table.notes.append(guessed)
     for card in cards:
         for problem in card.problems:
             table.notes.append(_("card {n}: {problem}").format(n=card.number, problem=problem))
@@ -411,22 +459,42 @@ def fold(line: str) -> str:
     return "\r\n ".join(pieces)
 
 
-def _qp(text: str) -> str:
-    """Quoted-printable for vCard 2.1 (UTF-8 bytes), soft line breaks before 76 characters."""
+def _qp(text: str, first: int = 0) -> str:
+    """Quoted-printable for vCard 2.1 (UTF-8 bytes) in lines of at most 76 characters with
+    their soft break "=" (RFC 2045); `first` is the room the property's name takes on the
+    first line. A space next to a soft break — last before it, or first after it — is
+    written =20: readers that trim lines, or unfold a line that starts with a space as a
+    folded one, would lose it ("ИП Островская В. Н." read back as "ИП ОстровскаяВ. Н.")."""
     out: list[str] = []
     for byte in text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"):
         ch = chr(byte)
         out.append(ch if 33 <= byte <= 126 and ch != "=" or ch == " " else f"={byte:02X}")
-    lines, current = [], ""
+    lines, current, room = [], "", QP_LINE - 1 - first
     for token in out:
-        if len(current) + len(token) > 73:
-            lines.append(current + "=")
-            current = ""
+        if len(current) + len(token) > room:
+            moved = current.endswith(" ")  # the space goes to the next line, as =20
+            lines.append((current[:-1] if moved else current) + "=")
+            current, room = ("=20" if moved else ""), QP_LINE - 1
+        if token == " " and not current:
+            token = "=20"  # a line starting with a space would read as a folded line
         current += token
+    if current.endswith(" "):  # a trailing space of the value, kept
+        current = current[:-1] + "=20"
+        if len(current) > room + 1:  # the last line has no "=": one more character
+            head, current = current[:-3], "=20"
+            while head.endswith(" "):  # no space before the soft break either
+                head, current = head[:-1], "=20" + current
+            lines.append(head + "=")
     lines.append(current)
-    if lines[-1].endswith(" "):
-        lines[-1] = lines[-1][:-1] + "=20"
     return "\r\n".join(lines)
+
+
+def birthday_text(day: dt.date, version: str) -> str:
+    """BDAY's value: 1985-03-08 (2.1, 3.0), 19850308 (4.0); without a year --0308 (RFC 6350
+    4.3.1, which phones and Google read in every version)."""
+    if day.year == dates.NO_YEAR:
+        return day.strftime("--%m%d")
+    return day.strftime("%Y%m%d" if version == "4.0" else "%Y-%m-%d")
 
 
 class _Writer:
@@ -441,9 +509,9 @@ class _Writer:
         """One property; `raw` values are already escaped (structured ones)."""
         if self.version == "2.1":
             text = value if raw else value.replace("\\", "\\\\").replace(";", "\\;")
-            if any(ord(ch) > 127 for ch in text) or "\n" in text:
-                self.lines.append(f"{name}{params};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:"
-                                  f"{_qp(text)}")
+            if any(ord(ch) > 127 for ch in text) or "\n" in text or len(text) > 60:
+                head = f"{name}{params};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:"
+                self.lines.append(head + _qp(text, len(head)))
             else:
                 self.lines.append(f"{name}{params}:{text}")
             return
@@ -464,8 +532,10 @@ _TEL_TYPES = {"mobile": ["cell"], "work": ["work"], "home": ["home"], "fax": ["f
 _IMPP = {"skype": "skype", "telegram": "telegram", "whatsapp": "whatsapp", "viber": "viber"}
 
 
-def card_text(view: RecordView, version: str = "3.0") -> str:
-    """One record as a vCard."""
+def card_text(view: RecordView, version: str = "3.0",
+              namesakes: org_names.Namesakes | None = None) -> str:
+    """One record as a vCard; a contact's company whose name another organization has
+    too is written with its INN (see org_names), so that an import finds the right one."""
     w = _Writer(version)
     w.lines.append("BEGIN:VCARD")
     w.lines.append(f"VERSION:{version}")
@@ -478,6 +548,9 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
         w.prop("N", structured([last, first, middle, "", ""]), raw=True)
         w.prop("FN", full or view.title)
         org = view.display.get("organization", "")
+        org_id = view.values.get("organization")
+        if org and org_id:
+            org = (namesakes or org_names.Namesakes()).names([org_id]).get(org_id, org)
         if org:
             w.prop("ORG", escape(org), raw=True)
         if view.values.get("position"):
@@ -486,7 +559,7 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
             w.prop("ROLE", view.values["role"])
         birthday = view.values.get("birthday")
         if isinstance(birthday, dt.date):
-            w.lines.append(f"BDAY:{birthday.strftime('%Y%m%d' if version == '4.0' else '%Y-%m-%d')}")
+            w.lines.append(f"BDAY:{birthday_text(birthday, version)}")
         address = view.values.get("residence_address") or ""
         if address:
             w.prop("ADR", structured(["", "", address, "", "", "", ""]), w.typed(["home"]),
@@ -526,6 +599,16 @@ def card_text(view: RecordView, version: str = "3.0") -> str:
             w.lines.append(fold(f"IMPP:{scheme}:{p.value}"))
         elif scheme:
             w.prop(f"X-{scheme.upper()}", p.value)
+    for x_name, name in X_PROPERTIES[view.kind].items():
+        value = view.values.get(name)
+        if name in X_BOOLEANS:
+            if value:
+                w.prop(x_name, "TRUE")
+        elif name == "source":
+            if view.display.get(name):
+                w.prop(x_name, view.display[name])
+        elif value and not (name == "category" and value == "none"):
+            w.prop(x_name, str(value))
     notes = view.values.get("notes") or ""
     if notes:
         w.prop("NOTE", notes)
@@ -547,9 +630,10 @@ def export_file(actor: Actor, kind: str, path: Path, *, query: ListQuery | None 
         raise ValidationError({"format": _("Only contacts and organizations can be exported"
                                            " as vCards.")})
     count = 0
+    namesakes = org_names.Namesakes()
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         for view in exporting.iter_views(actor, kind, query, progress):
-            handle.write(card_text(view, version))
+            handle.write(card_text(view, version, namesakes))
             count += 1
     return count
 

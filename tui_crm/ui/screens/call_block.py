@@ -102,6 +102,8 @@ class CallBlockScreen(Screen[None]):
         card.append(f"{run.position + 1}/{len(run.items)}  ", style="dim")
         card.append(item.organization or item.contact or "—", style="bold")
         card.append(f"  {item.starts_at:%H:%M} {item.type_name}\n")
+        if item.contact and item.organization:
+            card.append(_("Contact") + ": " + item.contact + "\n")
         if item.decision_maker:
             card.append(_("Decision maker") + ": " + item.decision_maker + "\n")
         if item.phone:

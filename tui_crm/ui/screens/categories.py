@@ -8,6 +8,7 @@ first rows of a tier list are put in the table."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work
@@ -30,6 +31,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services.analytics import client_values
 from tui_crm.services.analytics import segmentation as seg
 from tui_crm.services.analytics import tiers as tier_rules
+from tui_crm.services.core.kinds import CATEGORY_CHOICES
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import RecordChanged
 from tui_crm.ui.widgets import PlainTable, modal_css, translate_bindings
@@ -57,6 +59,11 @@ def period_options(latest: str) -> list[tuple[str, str]]:
     return options
 
 
+def default_period(latest: str) -> str:
+    """The last 12 months up to the newest payment's month (README: Categories)."""
+    return f"{tier_rules.shift_month(latest, -11)}..{latest}"
+
+
 class ConfirmApply(ModalScreen[dict | None]):
     """Are you sure? Writes categories to many organizations (each change kept in history)."""
 
@@ -71,13 +78,13 @@ class ConfirmApply(ModalScreen[dict | None]):
         Binding("y", "confirm", N_("Apply"), id="categories.apply.confirm"),
     ]
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: Callable[[bool], str]) -> None:
         super().__init__()
-        self.text = text
+        self.text = text  # the question, for "clear missing" off or on
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.text, id="apply-text", markup=False)
+            yield Static(self.text(False), id="apply-text", markup=False)
             yield Checkbox(_("Clients with no value in the period lose their category"),
                            id="clear-missing")
             with Horizontal():
@@ -87,6 +94,10 @@ class ConfirmApply(ModalScreen[dict | None]):
     def on_mount(self) -> None:
         translate_bindings(self)
         self.query_one("#apply-yes", Button).focus()
+
+    @on(Checkbox.Changed, "#clear-missing")
+    def _recount(self, event: Checkbox.Changed) -> None:
+        self.query_one("#apply-text", Static).update(self.text(event.value))
 
     def action_confirm(self) -> None:
         self.dismiss({"clear_missing": self.query_one("#clear-missing", Checkbox).value})
@@ -140,8 +151,9 @@ class CategoriesPane(Vertical):
             yield Select([(_(label), code) for code, label in client_values.CRITERIA.items()],
                          value="payments", allow_blank=False, compact=True, id="cat-criterion")
             options = period_options(latest)
-            yield Select(options, value=latest, allow_blank=False, compact=True,
-                         id="cat-period")
+            # A tier is earned over a year: one month (maybe six days old) said "VIP 1".
+            yield Select(options, value=default_period(latest), allow_blank=False,
+                         compact=True, id="cat-period")
             yield Select([(_(label), code) for code, label in tier_rules.SCHEMES_SHORT.items()],
                          value="lenient", allow_blank=False, compact=True, id="cat-scheme")
             yield Checkbox(_("Each month"), value=True, compact=True, id="cat-per-month")
@@ -368,13 +380,17 @@ class CategoriesPane(Vertical):
             self.app.notify(_("Only the head of sales can apply categories to the whole base."),
                             severity="error", markup=False)
             return
-        counts = ", ".join(f"{_(tier_rules.TIER_LABELS[t])} → {_(seg.category_label(t))}: {n}"
-                           for t, n in result.counts().items())
-        text = _("Write the categories of {period} ({what}) to {n} organizations?\n{counts}\n"
-                 "Each change is kept in the client's history; VIPs without a contact for 30"
-                 " days go to the follow-up queue.").format(
-            period=result.period, what=_(client_values.CRITERIA[result.criterion]).lower(),
-            n=result.paying_clients, counts=counts)
+        def text(clear_missing: bool) -> str:
+            # Exactly what apply() will write (not the tiers' sizes: most may not change).
+            changes, unchanged = seg.planned_changes(result, clear_missing=clear_missing)
+            counts = ", ".join(f"→ {_(CATEGORY_CHOICES.get(c, c))}: {n}" for c, n in sorted(
+                changes.items())) or _("nothing to change")
+            return _("Write the categories of {period} ({what}): {n} organizations change, "
+                     "{same} keep theirs.\n{counts}\nEach change is kept in the client's "
+                     "history; VIPs without a contact for 30 days go to the follow-up queue."
+                     ).format(period=result.period,
+                              what=_(client_values.CRITERIA[result.criterion]).lower(),
+                              n=sum(changes.values()), same=unchanged, counts=counts)
 
         def confirmed(choice: dict | None) -> None:
             if choice is not None:

@@ -58,6 +58,9 @@ class FollowupsPane(Vertical):
     BINDINGS = [
         Binding("z", "snooze", N_("Snooze"), id="followups.snooze"),
         Binding("o", "open_client", N_("Open client"), id="followups.open"),
+        Binding("l", "log_contact", N_("Log call"), id="followups.log"),
+        Binding("j", "cursor(1)", N_("Down"), show=False, id="followups.down"),
+        Binding("k", "cursor(-1)", N_("Up"), show=False, id="followups.up"),
     ]
 
     def __init__(self, actor, *, id: str | None = None) -> None:  # noqa: ANN001
@@ -128,6 +131,19 @@ class FollowupsPane(Vertical):
             self.reload()
 
         self.app.push_screen(MoveModal(_("Snooze {title}").format(title=item.title)), moved)
+
+    def action_log_contact(self) -> None:
+        from tui_crm.ui.screens.log_result import log_contact
+
+        item = self.current()
+        if item is not None:
+            log_contact(self.app, self.actor, item.kind, item.id, item.title, then=self.reload)
+
+    def action_cursor(self, delta: int) -> None:
+        listing = self.query_one(OptionList)
+        if listing.option_count:
+            current = listing.highlighted or 0
+            listing.highlighted = max(0, min(listing.option_count - 1, current + delta))
 
     def action_open_client(self) -> None:
         item = self.current()

@@ -46,12 +46,18 @@ from tui_crm.services.transfer.importing import (
 from tui_crm.ui.widgets import PlainTable
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 
-SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".vcf", ".vcard"}
+SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".htm", ".html",
+            ".vcf", ".vcard"}
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1251", "koi8-r", "cp866", "utf-16", "latin-1"]
 DELIMITERS = [";", ",", "\t", "|"]
 PREVIEW_ROWS = 100
 POLICIES = {"skip": N_("Skip duplicates"), "merge": N_("Merge into the existing record"),
             "create": N_("Create anyway")}
+# Rows that only share a name with a client (namesakes are common): the user decides.
+POSSIBLE = {"create": N_("Possible duplicates (same name only): create"),
+            "skip": N_("Possible duplicates: skip"),
+            "merge": N_("Possible duplicates: merge")}
+LISTED_ROWS = 2000  # rows besides the first PREVIEW_ROWS that the preview lists (not created)
 
 
 class SpreadsheetTree(DirectoryTree):
@@ -88,6 +94,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     ImportWizard .map-row Select { width: 40; }
     ImportWizard #preview-table { height: 1fr; }
     ImportWizard #policy { height: auto; }
+    ImportWizard #possible { height: auto; }
     ImportWizard #done-problems { height: 1fr; }
     """
     BINDINGS = [
@@ -117,7 +124,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
                 section=settings.section_name(self.kind)), id="wizard-title", markup=False)
             with ContentSwitcher(initial="step-file"):
                 with Vertical(id="step-file"):
-                    yield Label(_("Choose a .xlsx, .xls, .ods, .csv or .vcf file:"))
+                    yield Label(_("Choose a .xlsx, .xlsb, .xls, .ods, .csv or .vcf file:"))
                     yield SpreadsheetTree(str(self.folder), id="file-tree")
                     yield Input(value=self.start_path, placeholder=_("Path to the file"),
                                 id="file-path")
@@ -144,6 +151,10 @@ class ImportWizard(ModalScreen[ImportResult | None]):
                     with RadioSet(id="policy"):
                         for code, label in POLICIES.items():
                             yield RadioButton(_(label), value=code == "skip", id=f"policy-{code}")
+                    with RadioSet(id="possible"):
+                        for code, label in POSSIBLE.items():
+                            yield RadioButton(_(label), value=code == "create",
+                                              id=f"possible-{code}")
                     with Horizontal(classes="buttons"):
                         yield Button(_("Back"), id="preview-back")
                         yield Button(_("Import"), id="preview-import", variant="success")
@@ -235,9 +246,14 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         for index, header in enumerate(table.headers):
             samples = ", ".join(table.samples(index))
             text = f"{header}" + (f"  [{samples[:40]}]" if samples else "")
+            own = choices
+            if mapping.get(index, "").startswith(importing.NOTES_LABELLED):
+                # A column with no field of its own, kept in the notes under its header.
+                own = [*choices, (_("Notes, as “{header}: …”").format(header=header),
+                                  mapping[index])]
             rows.append(Horizontal(
                 Label(text, classes="map-source", markup=False),
-                Select(choices, value=mapping.get(index, ""), allow_blank=False,
+                Select(own, value=mapping.get(index, ""), allow_blank=False,
                        id=f"map-{index}"),
                 classes="map-row"))
         box.mount_all(rows)
@@ -275,9 +291,19 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         pressed = self.query_one("#policy", RadioSet).pressed_button
         return str(pressed.id).removeprefix("policy-") if pressed else "skip"
 
+    def possible(self) -> str:
+        pressed = self.query_one("#possible", RadioSet).pressed_button
+        return str(pressed.id).removeprefix("possible-") if pressed else "create"
+
+    def _apply_policies(self) -> None:
+        if self.plan is not None:
+            self.plan.options.on_duplicate = self.policy()
+            self.plan.options.on_possible = self.possible()
+
     @work(thread=True, exclusive=True, group="import-analyse", exit_on_error=False)
     def _analyse(self, table: SourceTable, mapping: dict[int, str], policy: str) -> None:
-        options = ImportOptions(kind=self.kind, mapping=mapping, on_duplicate=policy)
+        options = ImportOptions(kind=self.kind, mapping=mapping, on_duplicate=policy,
+                                on_possible=self.possible())
         try:
             with current().connection_context():
                 plan = importing.analyze(self.actor, table, options)
@@ -299,20 +325,42 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         table.add_column(_("Row"), key="row")
         for name in columns:
             table.add_column(self.labels.get(name, name), key=name)
+        table.add_column(_("Outcome"), key="outcome")
         table.add_column(_("Problems"), key="problems")
-        for prepared in plan.rows[:PREVIEW_ROWS]:
+        self._fill_outcomes()
+        self.show("step-preview")
+        table.focus()
+
+    def _fill_outcomes(self) -> None:
+        """The first rows, then every row that will not simply become a new record, with
+        what happens to it and why (nothing is dropped unsaid)."""
+        plan = self.plan
+        if plan is None:
+            return
+        table = self.query_one("#preview-table", DataTable)
+        table.clear()
+        columns = [str(c.value) for c in table.columns][1:-2]
+        listed = 0
+        for position, prepared in enumerate(plan.rows):
+            outcome, reason = plan.outcome(prepared)
+            if position >= PREVIEW_ROWS and outcome == "created" and not reason:
+                continue
+            if position >= PREVIEW_ROWS:
+                listed += 1
+                if listed > LISTED_ROWS:
+                    break
             cells: list[Any] = [str(prepared.row)]
             for name in columns:
                 cells.append(_short(_show_value(prepared.values.get(name))))
-            cells.append(_short(_problems(prepared), 80))
+            cells.append(_short(" — ".join(p for p in (_(importing.OUTCOMES[outcome]), reason)
+                                           if p), 60))
+            cells.append(_short("; ".join(prepared.problems), 80))
             table.add_row(*cells, key=str(prepared.row))
-        self.show("step-preview")
-        table.focus()
 
     def _summarize(self) -> None:
         if self.plan is None:
             return
-        self.plan.options.on_duplicate = self.policy()
+        self._apply_policies()
         counts = self.plan.counts()
         text = _("{rows} rows: {created} to create, {merged} to merge, {skipped} to skip,"
                  " {errors} with errors; duplicates: {in_base} in the base, {in_file} in the"
@@ -321,11 +369,20 @@ class ImportWizard(ModalScreen[ImportResult | None]):
             skipped=counts["skipped"], errors=counts["errors"],
             in_base=counts["duplicates_in_base"], in_file=counts["duplicates_in_file"],
             warnings=counts["warnings"])
+        if counts["possible_duplicates"]:
+            text += "\n" + _("{count} rows only share a name with a client or an earlier row"
+                             " (possible duplicates): choose below").format(
+                count=counts["possible_duplicates"])
+        ignored = self.plan.ignored_columns()
+        if ignored:
+            text += "\n" + _("Ignored columns: {names}").format(names=", ".join(ignored))
         self.query_one("#preview-summary", Label).update(text)
 
     @on(RadioSet.Changed, "#policy")
+    @on(RadioSet.Changed, "#possible")
     def _policy_changed(self) -> None:
         self._summarize()
+        self._fill_outcomes()
 
     @on(Button.Pressed, "#preview-back")
     def _back_to_mapping(self) -> None:
@@ -337,7 +394,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
     def start_import(self) -> None:
         if self.plan is None or self.busy:
             return
-        self.plan.options.on_duplicate = self.policy()
+        self._apply_policies()
         self.cancel.clear()
         self.busy = True
         bar = self.query_one("#progress", ProgressBar)
@@ -378,8 +435,9 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         self.result = result
         self.query_one("#done-summary", Label).update(
             _("Import #{id}: {summary}").format(id=result.import_id, summary=result.summary()))
-        lines = [_("row {row}: {message}").format(row=p.row, message=p.message)
-                 for p in result.errors[:50]]
+        lines = [_("row {row}: {outcome}: {reason}").format(
+            row=o.row, outcome=_(importing.OUTCOMES[o.outcome]), reason=o.reason)
+            for o in result.not_created()[:200]]
         lines += [_("row {row}: {message}").format(row=p.row, message=p.message)
                   for p in result.warnings[:50]]
         if result.new_lookups:
@@ -429,19 +487,6 @@ def _show_value(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(v[1] if isinstance(v, tuple) else str(v) for v in value)
     return importing.cell_text(value)
-
-
-def _problems(row: importing.PreparedRow) -> str:
-    parts = []
-    if row.error:
-        parts.append(row.error)
-    if row.duplicate_of is not None and not row.hidden_owner:  # else named in problems
-        parts.append(_("same {reason} as #{id}").format(reason=row.duplicate_reason,
-                                                        id=row.duplicate_of))
-    elif row.duplicate_row is not None:
-        parts.append(_("same {reason} as an earlier row").format(reason=row.duplicate_reason))
-    parts.extend(row.problems)
-    return "; ".join(parts)
 
 
 def _short(text: str, width: int = 30) -> str:

@@ -45,6 +45,7 @@ class LoggedResult:
     note: str
     next_when: dt.datetime | None
     next_type: str | None
+    event_type: str = "call"  # of an unplanned call or meeting (`l`)
 
 
 class WhenInput(Vertical):
@@ -104,13 +105,19 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
         Binding("ctrl+s", "save", N_("Save"), id="log.save"),
     ]
 
-    def __init__(self, heading: str, event_type_code: str, *, default_next: str = "call") -> None:
+    # An unplanned call or meeting (`l`): its type by a letter before the result's number.
+    TYPE_KEYS = {"c": "call", "m": "meeting"}
+    QUICK_NEXT = "+1d"  # the next step a warm result starts with (Enter accepts it)
+
+    def __init__(self, heading: str, event_type_code: str, *, default_next: str = "call",
+                 switch_types: bool = False) -> None:
         super().__init__()
         translate_bindings(self)
         self.heading = heading
         self.types = settings.event_types()
         self.event_type: EventTypeInfo | None = event_type_for(event_type_code, self.types)
         self.default_next = default_next
+        self.switch_types = switch_types
         self.chosen: str | None = None
 
     @property
@@ -126,6 +133,8 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.heading, classes="title", markup=False)
+            if self.switch_types:
+                yield Label(self._type_line(), id="type-line", markup=False)
             yield Static(self._result_lines(), id="results", markup=False)
             yield Label(_("Press the number of the result (★ needs a next step)."))
             yield Input(placeholder=_("Note (optional)"), id="note")
@@ -152,8 +161,25 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
         codes = [t.code for t in self.types]
         return self.default_next if self.default_next in codes else codes[0]
 
+    def _type_line(self) -> str:
+        names = {t.code: t.name for t in self.types}
+        return "   ".join(f"{key} {names.get(code, code)}"
+                          + (" ◀" if self.event_type and self.event_type.code == code else "")
+                          for key, code in self.TYPE_KEYS.items() if code in names)
+
+    @property
+    def type_code(self) -> str:
+        return self.event_type.code if self.event_type else "call"
+
     def on_key(self, event) -> None:  # noqa: ANN001 - a textual Key event
         if isinstance(self.focused, Input):
+            return
+        if self.switch_types and event.character in self.TYPE_KEYS:
+            event.stop()
+            self.event_type = event_type_for(self.TYPE_KEYS[event.character], self.types)
+            self.chosen = None
+            self.query_one("#type-line", Label).update(self._type_line())
+            self.query_one("#results", Static).update(self._result_lines())
             return
         if event.character and event.character in RESULT_KEYS:
             index = RESULT_KEYS.index(event.character)
@@ -168,7 +194,11 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
         step = self.query_one("#next-step")
         step.set_class(True, "-shown")  # any result may plan a next step; warm ones must
         if result.warm:
-            self.query_one("#when Input", Input).focus()
+            when = self.query_one("#when Input", Input)
+            if not when.value.strip():
+                when.value = self.QUICK_NEXT  # shown with its date; typing replaces it
+            when.focus()
+            when.select_all()
         else:
             self.query_one("#save", Button).focus()
 
@@ -179,6 +209,11 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
 
     @on(Button.Pressed, "#save")
     def _save_button(self) -> None:
+        self.action_save()
+
+    @on(Input.Submitted)
+    def _enter_saves(self, event: Input.Submitted) -> None:
+        event.stop()
         self.action_save()
 
     @on(Button.Pressed, "#cancel")
@@ -205,7 +240,7 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
             return
         next_type = self.query_one("#next-type", Select).value if when else None
         self.dismiss(LoggedResult(self.chosen, self.query_one("#note", Input).value.strip(),
-                                  when, str(next_type) if next_type else None))
+                                  when, str(next_type) if next_type else None, self.type_code))
 
 
 @dataclass
@@ -265,3 +300,27 @@ class MoveModal(ModalScreen[Moved | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def log_contact(app, actor, kind: str, record_id: int, title: str,  # noqa: ANN001
+                then=None) -> None:  # noqa: ANN001 - a callable without arguments
+    """Ask for an unplanned call's (or meeting's) result and log it for the client: the one
+    flow behind `l` on a card and in Follow-ups."""
+    from tui_crm.errors import CrmError
+    from tui_crm.services.core import events
+
+    def logged(result: LoggedResult | None) -> None:
+        if result is None:
+            return
+        try:
+            events.log_unplanned(actor, kind, record_id, result.event_type, result.result,
+                                 note=result.note, next_when=result.next_when,
+                                 next_type=result.next_type, now=now_of(app))
+        except CrmError as exc:
+            app.notify(str(exc), severity="error", markup=False)
+            return
+        app.notify(_("Logged: {title}").format(title=title), markup=False)
+        if then is not None:
+            then()
+
+    app.push_screen(LogResultModal(title, "call", switch_types=True), logged)

@@ -2,7 +2,7 @@
 per recipient, the recipient picker, and the per-recipient status table where a mailing is
 sent with a progress bar (a thread worker) and resumed after a crash.
 
-Everything goes through `tui_crm.services.mail.mailing` (rights, visibility, opt-out and the
+Everything goes through `tui_crm.services.mail` (rights, visibility, opt-out and the
 two-phase sending live there). Slow work — sending, choosing recipients — runs in thread
 workers that wrap their database work in a connection context and report back with
 messages, so the screen stays responsive and a stop request lands between two messages.
@@ -38,8 +38,19 @@ from tui_crm.i18n import N_, _
 from tui_crm.services.core import settings
 from tui_crm.services.core.kinds import CATEGORY_CHOICES, KINDS
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.mail import mail_files, mailing, recipient_lists
-from tui_crm.services.mail.mailing import Candidate, RecipientSource
+from tui_crm.services.mail import (
+    accounts,
+    common,
+    context,
+    mail_files,
+    mailings,
+    message,
+    recipient_lists,
+    recipients,
+    runner,
+    templates,
+)
+from tui_crm.services.mail.recipients import Candidate, RecipientSource
 from tui_crm.text import dates
 from tui_crm.ui.screens.settings import error_text
 from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
@@ -93,7 +104,7 @@ class MailingsPane(Vertical):
     def __init__(self, actor: Actor, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.actor = actor
-        self.rows: list[mailing.MailingView] = []
+        self.rows: list[mailings.MailingView] = []
 
     def compose(self) -> ComposeResult:
         yield Label("", id="ml-title", markup=False)
@@ -117,7 +128,7 @@ class MailingsPane(Vertical):
 
     def reload(self) -> None:
         try:
-            self.rows = mailing.list_mailings(self.actor)
+            self.rows = mailings.list_mailings(self.actor)
         except CrmError as exc:
             self.app.notify(error_text(exc), severity="error", markup=False)
             return
@@ -127,7 +138,7 @@ class MailingsPane(Vertical):
         for r in self.rows:
             table.add_row(
                 str(r.id), r.name,
-                Text(_(mailing.MAILING_STATUS_LABELS.get(r.status, r.status)),
+                Text(_(common.MAILING_STATUS_LABELS.get(r.status, r.status)),
                      style="bold yellow" if r.status in ("interrupted", "attention") else ""),
                 progress_text(r.done, r.total), str(r.counts.get("sent", 0)),
                 str(r.counts.get("failed", 0)), str(r.counts.get("unknown", 0)),
@@ -139,9 +150,9 @@ class MailingsPane(Vertical):
         self.query_one("#ml-title", Label).update(
             _("{count} mailings · {active} not finished · templates: {templates}").format(
                 count=len(self.rows), active=active,
-                templates=len(mailing.list_templates(self.actor))))
+                templates=len(templates.list_templates(self.actor))))
 
-    def current(self) -> mailing.MailingView | None:
+    def current(self) -> mailings.MailingView | None:
         table = self.query_one(DataTable)
         if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
             return None
@@ -155,11 +166,11 @@ class MailingsPane(Vertical):
         self.app.push_screen(TemplateEditor(self.actor), lambda _result: self.reload())
 
     def action_edit_template(self) -> None:
-        templates = mailing.list_templates(self.actor)
-        if not templates:
+        found = templates.list_templates(self.actor)
+        if not found:
             self.action_new_template()
             return
-        self.app.push_screen(TemplatePicker(templates), self._edit_chosen)
+        self.app.push_screen(TemplatePicker(found), self._edit_chosen)
 
     def _edit_chosen(self, template_id: int | None) -> None:
         if template_id == TemplatePicker.NEW:
@@ -172,10 +183,15 @@ class MailingsPane(Vertical):
         self.app.push_screen(AccountForm(self.actor), lambda _result: self.reload())
 
     def action_new_mailing(self) -> None:
-        if not mailing.list_templates(self.actor):
+        if not templates.list_templates(self.actor):
             self.app.notify(_("Write a template first (t)."), severity="warning", markup=False)
             return
-        if not mailing.list_accounts(self.actor):
+        try:
+            known = accounts.list_accounts(self.actor)
+        except CrmError as exc:  # a viewer: no mail right, no servers and logins to see
+            self.app.notify(error_text(exc), severity="error", markup=False)
+            return
+        if not known:
             self.app.notify(_("Add a mail account first (a)."), severity="warning",
                             markup=False)
             return
@@ -228,9 +244,9 @@ class TemplatePicker(ModalScreen[int | None]):
     """
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="template-picker.cancel")]
 
-    def __init__(self, templates: list[mailing.TemplateView]) -> None:
+    def __init__(self, choices: list[templates.TemplateView]) -> None:
         super().__init__()
-        self.templates = templates
+        self.templates = choices
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -258,7 +274,7 @@ class TemplatePicker(ModalScreen[int | None]):
         self.dismiss(None)
 
 
-class AccountForm(ModalScreen[mailing.AccountView | None]):
+class AccountForm(ModalScreen[accounts.AccountView | None]):
     """A new SMTP account. A typed password goes to the system keyring (refused when the
     keyring is not secure, with the options that work); or name an environment variable."""
 
@@ -285,7 +301,7 @@ class AccountForm(ModalScreen[mailing.AccountView | None]):
             yield Input(placeholder=_("Name, e.g. office"), id="acc-name")
             yield Input(placeholder=_("SMTP server, e.g. smtp.yandex.ru"), id="acc-host")
             with Horizontal():
-                yield Select([(_(label), key) for key, label in mailing.SECURITY.items()],
+                yield Select([(_(label), key) for key, label in accounts.SECURITY.items()],
                              value="starttls", allow_blank=False, id="acc-security")
                 yield Input(placeholder=_("Port (empty: the usual one)"), id="acc-port",
                             type="integer")
@@ -310,7 +326,7 @@ class AccountForm(ModalScreen[mailing.AccountView | None]):
 
     def action_save(self) -> None:
         try:
-            view = mailing.add_account(
+            view = accounts.add_account(
                 self.actor, self._value("#acc-name"), host=self._value("#acc-host"),
                 port=self._value("#acc-port") or None,
                 security=str(self.query_one("#acc-security", Select).value),
@@ -356,8 +372,10 @@ def attachments_text(attachments: list[mail_files.Attachment]) -> str:
     return "\n".join(lines)
 
 
-def _preview_text(shown: mailing.Preview) -> Text:
+def _preview_text(shown: context.Preview) -> Text:
     text = Text()
+    if shown.unknown:
+        text.append(_unknown_warning(shown.unknown) + "\n", style="bold yellow")
     text.append(_("To: {name} <{address}>").format(name=shown.to_name,
                                                     address=shown.to_address), style="dim")
     text.append("\n")
@@ -365,11 +383,16 @@ def _preview_text(shown: mailing.Preview) -> Text:
     for attachment in shown.attachments:
         text.append("\n" + _("Attachment: {path}").format(path=attachment.label()), style="dim")
     text.append("\n\n")
-    text.append(mailing.html_to_text(shown.body) if shown.html else shown.body)
+    text.append(message.html_to_text(shown.body) if shown.html else shown.body)
     return text
 
 
-class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
+def _unknown_warning(fields: list[str]) -> str:
+    return _("Unknown fields, shown blank: {fields}").format(
+        fields=", ".join("{{ " + f + " }}" for f in fields))
+
+
+class TemplateEditor(ModalScreen[templates.TemplateView | None]):
     """Subject and body with fields ({{ contact.first_name }}, {{ org.name }}, …), previewed
     live for a chosen recipient; a missing field is shown for that recipient."""
 
@@ -398,6 +421,8 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
         self.version: int | None = None
         self.candidates: list[Candidate] = []
         self.contexts: dict[tuple[str, int], dict] = {}  # the fields of each previewed record
+        self.warning = ""  # what the preview found wrong (unknown or missing fields)
+        self._warned = ""  # the warning a save already showed
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -423,7 +448,7 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
             with Vertical(id="te-right"):
                 yield Label(_("Preview for"), classes="title")
                 with Horizontal(classes="row"):
-                    yield Select([(_(KINDS[k].label), k) for k in mailing.KINDS],
+                    yield Select([(_(KINDS[k].label), k) for k in common.KINDS],
                                  value="contacts", allow_blank=False, id="te-kind")
                     yield Input(placeholder=_("Find a recipient"), id="te-find")
                 yield Select([], prompt=_("Recipient"), id="te-recipient")
@@ -433,7 +458,7 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
         translate_bindings(self)
         if self.template_id is not None:
             try:
-                t = mailing.get_template(self.actor, self.template_id)
+                t = templates.get_template(self.actor, self.template_id)
             except CrmError as exc:
                 self.app.notify(error_text(exc), severity="error", markup=False)
                 self.dismiss(None)
@@ -454,7 +479,7 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
         kind = str(self.query_one("#te-kind", Select).value)
         text = self.query_one("#te-find", Input).value.strip()
         try:
-            self.candidates = mailing.select_recipients(
+            self.candidates = recipients.select_recipients(
                 self.actor, RecipientSource(kind, text=text)).recipients[:200]
         except CrmError as exc:
             self.candidates = []
@@ -496,19 +521,29 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
         try:
             key = (who.kind, who.record_id)
             if key not in self.contexts:
-                self.contexts[key] = mailing.recipient_context(self.actor, *key)
-            shown = mailing.render_preview(
+                self.contexts[key] = context.recipient_context(self.actor, *key)
+            shown = context.render_preview(
                 self.contexts[key], subject=self.query_one("#te-subject", Input).value,
                 body=self.query_one("#te-body", TextArea).text,
                 html=self.query_one("#te-html", Checkbox).value)
         except CrmError as exc:
-            preview.update(Text(_("For {name}: {problem}").format(
-                name=_candidate_label(who), problem=error_text(exc)), style="bold red"))
+            self.warning = _("For {name}: {problem}").format(
+                name=_candidate_label(who), problem=error_text(exc))
+            preview.update(Text(self.warning, style="bold red"))
             return
+        self.warning = _unknown_warning(shown.unknown) if shown.unknown else ""
         preview.update(_preview_text(shown))
 
     # saving
     def action_save(self) -> None:
+        self.update_preview()
+        if self.warning and self.warning != self._warned:
+            # A field the recipients have not goes out blank or stops the send: say so
+            # once; a second save keeps the template as it is.
+            self._warned = self.warning
+            self.query_one("#te-error", Static).update(
+                self.warning + " " + _("Save again to keep it as it is."))
+            return
         raw = self.query_one("#te-attachments", Input).value
         values: dict[str, Any] = {
             "name": self.query_one("#te-name", Input).value,
@@ -519,9 +554,9 @@ class TemplateEditor(ModalScreen[mailing.TemplateView | None]):
         }
         try:
             if self.template_id is None:
-                saved = mailing.add_template(self.actor, values.pop("name"), **values)
+                saved = templates.add_template(self.actor, values.pop("name"), **values)
             else:
-                saved = mailing.update_template(self.actor, self.template_id,
+                saved = templates.update_template(self.actor, self.template_id,
                                                 expected_version=self.version, **values)
         except CrmError as exc:
             self.query_one("#te-error", Static).update(error_text(exc))
@@ -576,22 +611,22 @@ class RecipientPicker(ModalScreen[int | None]):
         self.source: RecipientSource | None = None
 
     def compose(self) -> ComposeResult:
-        templates = mailing.list_templates(self.actor)
-        accounts = mailing.list_accounts(self.actor)
+        tpls = templates.list_templates(self.actor)
+        accs = accounts.list_accounts(self.actor)
         with Vertical():
             yield Label(_("New mailing"), classes="title")
             with Horizontal(classes="row"):
-                yield Select(text_choices((t.name, t.id) for t in templates), prompt=_("Template"),
-                             value=templates[0].id if templates else Select.NULL,
+                yield Select(text_choices((t.name, t.id) for t in tpls), prompt=_("Template"),
+                             value=tpls[0].id if tpls else Select.NULL,
                              id="rp-template")
-                yield Select(text_choices((f"{a.name} <{a.from_address}>", a.id) for a in accounts),
+                yield Select(text_choices((f"{a.name} <{a.from_address}>", a.id) for a in accs),
                              prompt=_("Account"),
-                             value=accounts[0].id if accounts else Select.NULL,
+                             value=accs[0].id if accs else Select.NULL,
                              id="rp-account")
                 yield Input(placeholder=_("Messages a minute (empty: no limit)"),
                             id="rp-rate", type="number")
             with Horizontal(classes="row"):
-                yield Select([(_(KINDS[k].label), k) for k in mailing.KINDS], value="contacts",
+                yield Select([(_(KINDS[k].label), k) for k in common.KINDS], value="contacts",
                              allow_blank=False, id="rp-kind")
                 yield Input(placeholder=_("Search (empty: everyone)"), id="rp-text")
                 yield Select([], prompt=_("Any group"), id="rp-group")
@@ -679,7 +714,7 @@ class RecipientPicker(ModalScreen[int | None]):
     def _find(self, source: RecipientSource) -> None:
         try:
             with _db_context():
-                selection = mailing.select_recipients(self.actor, source)
+                selection = recipients.select_recipients(self.actor, source)
         except CrmError as exc:
             self.app.call_from_thread(self._show_error, error_text(exc))
             return
@@ -691,7 +726,7 @@ class RecipientPicker(ModalScreen[int | None]):
         self.query_one("#rp-summary", Label).update("")
         self.query_one("#rp-error", Static).update(message)
 
-    def _show_found(self, selection: mailing.Selection) -> None:
+    def _show_found(self, selection: recipients.Selection) -> None:
         if not self.is_mounted:
             return
         self.candidates = selection.recipients
@@ -735,7 +770,7 @@ class RecipientPicker(ModalScreen[int | None]):
         who = self.candidates[min(table.cursor_row, len(self.candidates) - 1)]
         account = self.query_one("#rp-account", Select).value
         try:
-            shown = mailing.preview_template(
+            shown = context.preview_template(
                 self.actor, int(template), kind=who.kind, record_id=who.record_id,
                 account=None if isinstance(account, NoSelection) else int(account))
         except CrmError as exc:
@@ -773,7 +808,7 @@ class RecipientPicker(ModalScreen[int | None]):
                                  filters=dict(self.source.filters), group=self.source.group,
                                  category=self.source.category, ids=chosen)
         try:
-            view = mailing.create_mailing(self.actor, template=int(template),
+            view = mailings.create_mailing(self.actor, template=int(template),
                                           account=int(account), source=source,
                                           rate_per_minute=rate)
         except CrmError as exc:
@@ -806,7 +841,7 @@ class RecipientPicker(ModalScreen[int | None]):
 class SendProgress(Message):
     """Posted by the sending thread after each recipient."""
 
-    def __init__(self, progress: mailing.Progress) -> None:
+    def __init__(self, progress: runner.Progress) -> None:
         super().__init__()
         self.progress = progress
 
@@ -814,7 +849,7 @@ class SendProgress(Message):
 class SendFinished(Message):
     """The sending thread ended: with a report, or with the reason it stopped."""
 
-    def __init__(self, report: mailing.SendReport | None, error: str = "") -> None:
+    def __init__(self, report: runner.SendReport | None, error: str = "") -> None:
         super().__init__()
         self.report = report
         self.error = error
@@ -889,7 +924,7 @@ class MailingStatusScreen(ModalScreen[None]):
         """Name the recipients whose message cannot be filled in, before anything is sent."""
         try:
             with _db_context():
-                found = mailing.problems(self.actor, self.mailing_id)
+                found = context.problems(self.actor, self.mailing_id)
         except CrmError:
             return
         if found:
@@ -904,14 +939,14 @@ class MailingStatusScreen(ModalScreen[None]):
 
     def refresh_all(self) -> None:
         try:
-            view = mailing.get_mailing(self.actor, self.mailing_id)
-            rows = mailing.list_recipients(self.actor, self.mailing_id, status=self.filter,
+            view = mailings.get_mailing(self.actor, self.mailing_id)
+            rows = mailings.list_recipients(self.actor, self.mailing_id, status=self.filter,
                                            limit=TABLE_LIMIT)
         except CrmError as exc:
             self.query_one("#ms-error", Static).update(error_text(exc))
             return
-        status = _(mailing.MAILING_STATUS_LABELS.get(view.status, view.status))
-        shown = _(mailing.STATUS_LABELS[self.filter]) if self.filter else _("all")
+        status = _(common.MAILING_STATUS_LABELS.get(view.status, view.status))
+        shown = _(common.STATUS_LABELS[self.filter]) if self.filter else _("all")
         self.query_one("#ms-title", Label).update(
             _("Mailing #{id} {name} · {subject} · {status} · showing: {shown}").format(
                 id=view.id, name=view.name, subject=view.subject, status=status, shown=shown))
@@ -920,15 +955,15 @@ class MailingStatusScreen(ModalScreen[None]):
         table.clear()
         for r in rows:
             table.add_row(r.name, r.address,
-                          Text(_(mailing.STATUS_LABELS[r.status]), style=status_style(r.status)),
+                          Text(_(common.STATUS_LABELS[r.status]), style=status_style(r.status)),
                           str(r.attempts), r.reply, key=str(r.id))
         send = self.query_one("#ms-send", Button)
         send.label = _("Resume") if view.started_at else _("Send")
 
     def show_counts(self, counts: dict[str, int]) -> None:
         self.query_one("#ms-progress", ProgressBar).update(
-            total=sum(counts.values()) or None, progress=mailing.handled(counts))
-        self.query_one("#ms-counts", Label).update(" " + mailing.counts_line(counts))
+            total=sum(counts.values()) or None, progress=mailings.handled(counts))
+        self.query_one("#ms-counts", Label).update(" " + mailings.counts_line(counts))
 
     # sending
     def action_send(self) -> None:
@@ -946,7 +981,7 @@ class MailingStatusScreen(ModalScreen[None]):
         error = ""
         try:
             with _db_context():
-                report = mailing.resume(self.actor, self.mailing_id, stop=stop,
+                report = runner.resume(self.actor, self.mailing_id, stop=stop,
                                         progress=lambda p: self.post_message(SendProgress(p)))
         except CrmError as exc:
             error = error_text(exc)
@@ -985,7 +1020,7 @@ class MailingStatusScreen(ModalScreen[None]):
         if self.sending:
             return
         try:
-            reply = mailing.send_test(self.actor, self.mailing_id)
+            reply = runner.send_test(self.actor, self.mailing_id)
         except CrmError as exc:
             self.query_one("#ms-error", Static).update(error_text(exc))
             return
@@ -996,7 +1031,7 @@ class MailingStatusScreen(ModalScreen[None]):
         if self.sending:
             return
         try:
-            changed = mailing.resolve_unknown(self.actor, self.mailing_id, resend=resend)
+            changed = runner.resolve_unknown(self.actor, self.mailing_id, resend=resend)
         except CrmError as exc:
             self.query_one("#ms-error", Static).update(error_text(exc))
             return

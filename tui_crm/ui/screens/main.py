@@ -26,7 +26,7 @@ from tui_crm.services.core.kinds import KINDS
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import OpenRecord, RecordChanged
-from tui_crm.ui.widgets import TextLine, translate_bindings
+from tui_crm.ui.widgets import TextLine, translate_bindings, typed_actions, typing_in_field
 from tui_crm.ui.widgets.detail_pane import DetailPane, primary_contact_value
 from tui_crm.ui.widgets.filter_bar import (
     FilterBar,
@@ -106,9 +106,15 @@ class MainScreen(Screen):
         Binding("D", "duplicates", N_("Duplicates"), id="main.duplicates"),
         Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), show=False, id="main.sidebar"),
         Binding("escape", "back", N_("Back"), show=False, id="main.back"),
+        Binding("l", "log_contact", N_("Log call"), id="main.log"),
+        # Sections by number: alt+digit (over SSH too: the terminal sends Esc and the digit
+        # at once), and F1–F9 for terminals that keep alt for themselves.
+        *[Binding(f"alt+{n},f{n}", f"section_number({n})", N_("Section by number"),
+                  show=False, id=f"main.section{n}") for n in range(1, 10)],
     ]
 
     RECORD_ACTIONS = {"filters", "add", "edit", "delete", "undo", "trash", "restore", "copy",
+                      "log_contact",
                       "next_record", "previous_record", "toggle_detail", "focus_filter",
                       "import_file", "export_table", "deals_board", "document", "duplicates"}
 
@@ -118,7 +124,10 @@ class MainScreen(Screen):
         self.actor = actor
         self.section = section or ""
         self.states: dict[str, SectionState] = {}
-        self.undo_stack: list[tuple[str, int, str]] = []
+        # This session's changes, last first: (kind, id, title, the record before an edit
+        # and the version the edit saved — both None for a deletion).
+        self._typed = typed_actions(self.BINDINGS)  # actions a typed character runs
+        self.undo_stack: list[tuple[str, int, str, RecordView | None, int | None]] = []
         self._fields: dict[str, list[FilterField]] = {}
         self._counts: dict[str, int] = {}
         self.detail_open = False  # narrow layout: the card is shown under the table
@@ -423,12 +432,29 @@ class MainScreen(Screen):
     def _edit_requested(self, event: DetailPane.EditRequested) -> None:
         self.edit_record(event.kind, event.record_id)
 
+    @on(DetailPane.AddPersonRequested)
+    def _add_person(self, event: DetailPane.AddPersonRequested) -> None:
+        form = self._form()
+        if form is None or not self.actor.can("contacts", "edit"):
+            return
+        org_id = event.organization_id
+
+        def done(result: object) -> None:
+            if isinstance(result, RecordView):
+                self.detail.show_record("organizations", org_id, force=True)
+                self.refresh_counts()
+
+        self.app.push_screen(form("contacts", self.actor, initial={"organization": org_id}),
+                             done)
+
     @on(DetailPane.OpenRequested)
     def _open_requested(self, event: DetailPane.OpenRequested) -> None:
+        self.detail.carry_tab_to(event.kind)
         self.open_record(event.kind, event.record_id, card=True)
 
     def on_record_changed(self, event: RecordChanged) -> None:
         """Another part of this session (Today, a dialog) changed a record."""
+        event.stop()  # handled here; the app forwards only those of other screens
         self.refresh_data()
         self.refresh_counts()
 
@@ -472,6 +498,8 @@ class MainScreen(Screen):
     # --- actions ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self._typed and typing_in_field(self):
+            return False  # typed into the filter: the footer must not offer the letter
         if action in self.RECORD_ACTIONS and not self.is_record_section:
             return False
         if action == "restore":
@@ -492,6 +520,8 @@ class MainScreen(Screen):
             return self.actor.can(self.section, "export") or None
         if action == "deals_board":
             return self.section == "deals"
+        if action == "log_contact":
+            return self.section in ("organizations", "contacts")
         if action == "document":
             return self.section in ("organizations", "contacts", "deals") \
                 and self.table.current_id is not None
@@ -581,20 +611,25 @@ class MainScreen(Screen):
                 return
             from tui_crm.services.transfer import exporting
 
+            csv = path.lower().endswith(".csv")
             try:
-                result = exporting.export(self.actor, kind, path, query=query)
+                result = exporting.export(self.actor, kind, path, query=query,
+                                          encoding=modal.encoding if csv else None)
             except CrmError as exc:
                 self.app.notify(str(exc), severity="error", markup=False)
                 return
             self.app.notify(_("Exported {rows} rows to {path}").format(
                 rows=result.rows, path=result.path), markup=False)
+            for warning in result.warnings:
+                self.app.notify(warning, severity="warning", markup=False, timeout=15)
 
-        formats: tuple[str, ...] = ("xlsx", "csv", "html", "txt", "docx")
+        formats: tuple[str, ...] = ("xlsx", "csv", "ods", "html", "txt", "docx")
         if kind in ("organizations", "contacts"):
             formats += ("vcf",)
-        if kind == "events":
+        if kind in ("events", "tasks"):
             formats += ("ics",)
-        self.app.push_screen(ExportModal(f"{kind}.xlsx", formats), chosen)
+        modal = ExportModal(f"{kind}.xlsx", formats)
+        self.app.push_screen(modal, chosen)
 
     def action_deals_board(self) -> None:
         from tui_crm.ui.screens.deals_board import DealsBoardScreen
@@ -653,15 +688,41 @@ class MainScreen(Screen):
         form = self._form()
         if form is None:
             return
-        self.app.push_screen(form(kind, self.actor, record_id),
-                             lambda result: self._form_done(kind, result))
+        try:
+            before = records.get(self.actor, kind, record_id)  # what `u` puts back
+        except CrmError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+
+        def done(result: object) -> None:
+            if isinstance(result, RecordView) and result.version != before.version:
+                self.undo_stack.append((kind, record_id, result.title, before, result.version))
+                self.refresh_bindings()
+            self._form_done(kind, result)
+
+        self.app.push_screen(form(kind, self.actor, record_id), done)
 
     def _form_done(self, kind: str, result: object) -> None:
         if isinstance(result, RecordView):
-            self.open_record(result.kind, result.id)
+            self._show_saved(result)
             self.refresh_counts()
         elif isinstance(result, OpenRecord):
             self.open_record(result.kind, result.id)
+
+    def _show_saved(self, view: RecordView) -> None:
+        """After a save, the record in its list — keeping the filter when the record still
+        matches it (an edit must not turn 4 filtered rows into 601)."""
+        if view.kind == self.section and self.is_record_section and not self.state().trash:
+            query = self.table.list_query
+            try:
+                kept = records.position_of(self.actor, view.kind, query, view.id) is not None
+            except CrmError:
+                kept = False
+            if kept:
+                self.table.locate(view.id)
+                self.detail.show_record(view.kind, view.id, force=True)
+                return
+        self.open_record(view.kind, view.id)
 
     def action_delete(self) -> None:
         view = self.table.current_view
@@ -672,24 +733,49 @@ class MainScreen(Screen):
         except CrmError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.undo_stack.append((self.section, view.id, view.title))
+        self.undo_stack.append((self.section, view.id, view.title, None, None))
         self.notify(_("Moved to the trash: {title}. Press u to undo.").format(title=view.title),
                     markup=False)
         self.refresh_data(keep_row=True)
         self.refresh_counts()
         self.refresh_bindings()
 
+    def action_section_number(self, number: int) -> None:
+        """alt+N / F_N: the N-th section of the sidebar."""
+        sections = self.sidebar.sections
+        if 1 <= number <= len(sections):
+            self.show_section(sections[number - 1].key)
+
+    def action_log_contact(self) -> None:
+        """`l`: log a call or meeting that just happened with the client on the card —
+        type (c/m), result (a digit), next step (Enter takes the offered +1d)."""
+        if self.section not in ("organizations", "contacts") or self.state().trash:
+            self.notify(_("Calls and meetings are logged for clients only"), severity="warning")
+            return
+        view = self.table.current_view
+        if view is None:
+            self.notify(_("No record selected"), severity="warning")
+            return
+        from tui_crm.ui.screens.log_result import log_contact
+
+        log_contact(self.app, self.actor, self.section, view.id, view.title,
+                    then=lambda: self.refresh_data())
+
     def action_undo(self) -> None:
         if not self.undo_stack:
             self.notify(_("Nothing to undo"), severity="warning")
             return
-        kind, record_id, title = self.undo_stack.pop()
+        kind, record_id, title, before, version = self.undo_stack.pop()
         try:
-            records.restore(self.actor, kind, record_id)
+            if before is None:
+                records.restore(self.actor, kind, record_id)
+            else:
+                records.revert(self.actor, before, version or 0)
         except CrmError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.notify(_("Restored: {title}").format(title=title), markup=False)
+        self.notify((_("Restored: {title}") if before is None else
+                     _("Edit undone: {title}")).format(title=title), markup=False)
         self.refresh_counts()
         self.refresh_bindings()
         if kind == self.section and not self.state().trash:

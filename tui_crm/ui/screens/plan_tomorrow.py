@@ -51,6 +51,7 @@ class PlanTomorrowScreen(Screen[None]):
         self.block_index = 0
         self.candidates: list[Candidate] = []
         self.picked: dict[int, str] = {}  # candidate index → block key
+        self.free: dict[str, int] = {}  # block key → calls it still holds
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -64,6 +65,7 @@ class PlanTomorrowScreen(Screen[None]):
     def on_mount(self) -> None:
         try:
             self.candidates = planning.candidates(self.actor, self.day, now=now_of(self.app))
+            self.free = planning.free_slots(self.actor, self.day)
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
         self._redraw()
@@ -74,16 +76,28 @@ class PlanTomorrowScreen(Screen[None]):
             return _("No call blocks on that day — change the schedule in Settings.")
         block = self.blocks[self.block_index]
         count = sum(1 for key in self.picked.values() if key == block.key)
-        capacity = block.minutes() // planning.CALL_SLOT_MINUTES
+        capacity = self.free.get(block.key, 0)
         return _("Picking into block {start}–{end} ({count}/{capacity}); Tab: next block").format(
             start=block.key, end=block.end.strftime("%H:%M"), count=count, capacity=capacity)
 
-    def _line(self, index: int, c: Candidate) -> Text:
+    def _times(self) -> dict[int, str]:
+        """The time each pick gets when planned — the same slots `plan` will use."""
+        order = sorted(self.picked)
+        try:
+            times = planning.slot_times(self.actor, self.day, [self.picked[i] for i in order])
+        except CrmError:
+            return {}
+        return {i: t.strftime("%H:%M") if t else _("full") for i, t in zip(order, times,
+                                                                          strict=True)}
+
+    def _line(self, index: int, c: Candidate, times: dict[int, str]) -> Text:
         block = self.picked.get(index)
-        line = Text(f"[{block or '  :  '}] ", style="bold green" if block else "dim")
+        shown = times.get(index, block) if block else "  :  "
+        line = Text(f"[{shown}] ", style="bold green" if block else "dim")
         line.append(f"{c.title}", style="bold")
         line.append(f"  ({_(planning.CANDIDATE_REASONS[c.reason])})", style="yellow")
-        for part in (c.decision_maker, c.phone, c.email, c.last_result, c.source):
+        people = planning.people_text(c.contact if c.organization_id else "", c.decision_maker)
+        for part in (people, c.phone, c.email, c.last_result, c.source):
             if part:
                 line.append(f" · {part}")
         return line
@@ -96,7 +110,8 @@ class PlanTomorrowScreen(Screen[None]):
         if not self.candidates:
             listing.add_option(Option(_("Nobody to propose for that day."), disabled=True))
             return
-        listing.add_options([Option(self._line(i, c), id=str(i))
+        times = self._times()
+        listing.add_options([Option(self._line(i, c, times), id=str(i))
                              for i, c in enumerate(self.candidates)])
         listing.highlighted = min(keep or 0, len(self.candidates) - 1)
 
@@ -124,17 +139,9 @@ class PlanTomorrowScreen(Screen[None]):
             self._redraw()
 
     def action_pick_all(self) -> None:
-        """Fill the call blocks with the candidates in order, as far as they hold."""
-        slots = [(b.key, b.minutes() // planning.CALL_SLOT_MINUTES) for b in self.blocks]
-        self.picked.clear()
-        for index in range(len(self.candidates)):
-            while slots and slots[0][1] == 0:
-                slots.pop(0)
-            if not slots:
-                break
-            key, left = slots[0]
-            self.picked[index] = key
-            slots[0] = (key, left - 1)
+        """Fill the call blocks' free slots with the candidates in order; picks made by
+        hand stay."""
+        self.picked = planning.fill_picks(self.picked, len(self.candidates), self.free)
         self._redraw()
 
     def action_save(self) -> None:
@@ -151,6 +158,7 @@ class PlanTomorrowScreen(Screen[None]):
             count=len(created), day=dates.format_date(self.day)), markup=False)
         self.candidates = [c for i, c in enumerate(self.candidates) if i not in self.picked]
         self.picked.clear()
+        self.free = planning.free_slots(self.actor, self.day)
         self._redraw()
 
     def action_export(self) -> None:

@@ -40,7 +40,9 @@ from tui_crm.ui.widgets.field_inputs import (
 
 DUPLICATE_KINDS = ("organizations", "contacts")
 # Fields whose change may make the record look like another one.
-DUPLICATE_FIELDS = {"name", "inn", "phones", "emails", "last_name", "first_name", "middle_name"}
+# The fields the duplicate rule looks at (services/duplicates/rule.py).
+DUPLICATE_FIELDS = {"name", "legal_name", "inn", "city", "phones", "emails", "last_name", "first_name",
+                    "middle_name", "organization", "birthday"}
 DUPLICATE_DELAY = 0.5  # seconds of quiet typing before looking for duplicates
 MAX_DUPLICATES_SHOWN = 3
 

@@ -26,14 +26,20 @@ from tui_crm.services.core import users
 from tui_crm.services.core.rights import Actor
 from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import now_of as _now
-from tui_crm.ui.widgets import PlainTable, modal_css, translate_bindings
+from tui_crm.ui.widgets import (
+    PlainTable,
+    modal_css,
+    translate_bindings,
+    typed_actions,
+    typing_in_field,
+)
 
 EVERYONE = "*"
 NUMERIC = ("int", "money", "decimal", "percent")
 
 
 class ExportModal(ModalScreen[str | None]):
-    """Where to write the .xlsx file."""
+    """Where to write the file (and, when CSV is offered, in which encoding: `encoding`)."""
 
     DEFAULT_CSS = modal_css("ExportModal")
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="reports.export.cancel")]
@@ -42,6 +48,7 @@ class ExportModal(ModalScreen[str | None]):
         super().__init__()
         self.default_path = default_path
         self.formats = formats
+        self.encoding = "utf-8"  # a CSV file's, chosen below when CSV is offered
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -52,6 +59,10 @@ class ExportModal(ModalScreen[str | None]):
                             .format(formats=", ".join(f".{f}" for f in self.formats)),
                             classes="title", markup=False)
             yield Input(self.default_path, id="path")
+            if "csv" in self.formats:
+                yield Select([(_("CSV in UTF-8 (Excel, Google Sheets, LibreOffice)"), "utf-8"),
+                              (_("CSV in Windows-1251 (old Excel, 1C)"), "cp1251")],
+                             value="utf-8", allow_blank=False, id="encoding")
             yield Label("", classes="error", id="error", markup=False)
             with Horizontal():
                 yield Button(_("Export"), variant="primary", id="export")
@@ -68,6 +79,8 @@ class ExportModal(ModalScreen[str | None]):
             return
         if not any(path.lower().endswith(f".{f}") for f in self.formats):
             path += f".{self.formats[0]}"
+        if "csv" in self.formats:
+            self.encoding = str(self.query_one("#encoding", Select).value)
         self.dismiss(str(Path(path).expanduser()))
 
     @on(Input.Submitted, "#path")
@@ -224,6 +237,10 @@ class ReportsPane(Vertical):
         Binding("m", "meeting", N_("Meeting report"), id="reports.meeting"),
         Binding("j", "journal", N_("Lateness / journal"), id="reports.journal"),
         Binding("r", "refresh", N_("Refresh"), id="reports.refresh"),
+        Binding("right_square_bracket", "step_report(1)", N_("Next report"),
+                id="reports.next"),
+        Binding("left_square_bracket", "step_report(-1)", N_("Previous report"),
+                id="reports.previous"),
     ]
 
     def __init__(self, actor: Actor, *, report: str = "activity", start: dt.date | None = None,
@@ -305,6 +322,20 @@ class ReportsPane(Vertical):
         self.action_refresh()
 
     # --- building ---
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a date is typed, its letters go into the field: the footer does not
+        # offer them (issue 15: "e" typed into the date, not Export).
+        if action in typed_actions(self.BINDINGS) and typing_in_field(self):
+            return False
+        return True
+
+    def action_step_report(self, step: int) -> None:
+        """`[` / `]`: the previous / next report, without reaching for the list."""
+        select = self.query_one("#rep-name", Select)
+        names = list(reports.REPORTS)
+        current = names.index(select.value) if select.value in names else 0
+        select.value = names[(current + step) % len(names)]
 
     def action_refresh(self) -> None:
         try:

@@ -330,6 +330,34 @@ class FieldsTab(SettingsTab):
             self.changed()
 
 
+class TimeZoneTab(SettingsTab):
+    """The company's time zone: calendar (.ics) exports write their times in it."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="settings-row"):
+            yield Label(_("Time zone"), classes="settings-caption")
+            yield Input(self._stored(), placeholder=settings.server_time_zone(),
+                        id="time-zone", compact=True)
+            yield Button(_("Save"), id="time-zone-save", compact=True)
+        yield Static(_("Calendar files (.ics) give times in this zone. An IANA name such as"
+                       " Europe/Moscow; empty: the server's zone ({zone}).").format(
+            zone=settings.server_time_zone()), classes="settings-hint", markup=False)
+        yield self.error_line()
+
+    @staticmethod
+    def _stored() -> str:
+        value = settings.get_value(settings.TIME_ZONE_KEY, "")
+        return value if isinstance(value, str) else ""
+
+    @on(Button.Pressed, "#time-zone-save")
+    @on(Input.Submitted, "#time-zone")
+    def save(self) -> None:
+        zone = self.query_one("#time-zone", Input)
+        if self.run_service(settings.set_time_zone, self.actor, zone.value):
+            zone.value = self._stored()
+            self.changed()
+
+
 class EventTypesTab(SettingsTab):
     """Event types (call, meeting, …) and the results a manager picks after each."""
 
@@ -454,13 +482,18 @@ class AppearanceTab(SettingsTab):
     def _app_theme_changed(self, name: str) -> None:
         select = self.query_one("#theme-select", Select)
         if select.value != name and name in available_theme_names(self.app):
-            select.value = name
+            # Only show it: a Changed from here would set the theme back (ctrl+t pressed
+            # fast made the box and the theme set each other for minutes).
+            with select.prevent(Select.Changed):
+                select.value = name
 
     @on(Select.Changed, "#theme-select")
     def _theme_changed(self, event: Select.Changed) -> None:
         name = event.value
         if not isinstance(name, str) or name == self.app.theme:
             return  # the initial value, or no change
+        if name != event.select.value:
+            return  # a stale choice: the box shows another theme by now
         try:
             self.app.theme = name
         except Exception:  # noqa: BLE001 - an unknown or unusable theme must not crash the app
@@ -527,6 +560,8 @@ class SettingsPane(Vertical):
                     yield FieldsTab(self.actor)
                 with TabPane(_("Event types"), id="event-types"):
                     yield EventTypesTab(self.actor)
+                with TabPane(_("Time zone"), id="time-zone-tab"):
+                    yield TimeZoneTab(self.actor)
             with TabPane(_("Appearance"), id="appearance"):
                 yield AppearanceTab(self.actor)
 

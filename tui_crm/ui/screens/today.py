@@ -19,19 +19,22 @@ from tui_crm.services.core import events
 from tui_crm.services.planning import planning
 from tui_crm.services.planning.planning import DayItem, DayView
 from tui_crm.text import dates
+from tui_crm.ui.screens.ask import AskModal
 from tui_crm.ui.screens.log_result import LoggedResult, LogResultModal, Moved, MoveModal, now_of
 from tui_crm.ui.widgets import translate_bindings
 
 
 def item_line(item: DayItem, *, with_date: bool = False) -> Text:
-    """One event row: time, type, client, decision maker, phone, last result."""
+    """One event row: time, type, client, the person (and the decision maker apart), that
+    person's phone, last result."""
     when = dates.format_datetime(item.starts_at) if with_date else item.starts_at.strftime("%H:%M")
     mark = "✓" if item.status == "done" else ("↻" if item.virtual else "•")
     line = Text(f"{mark} {when}  ", style="dim" if item.status == "done" else "")
     line.append(f"{item.type_name:<9} ", style="bold")
     line.append(item.organization or item.contact or item.title or "—")
-    if item.decision_maker and item.decision_maker != item.contact:
-        line.append(f" · {item.decision_maker}", style="italic")
+    people = planning.people_text(item.contact if item.organization else "", item.decision_maker)
+    if people:
+        line.append(f" · {people}", style="italic")
     if item.phone:
         line.append(f" · {item.phone}", style="cyan")
     if item.last_result:
@@ -51,7 +54,7 @@ class TodayPane(Vertical):
     BINDINGS = [
         Binding("left,h", "day(-1)", N_("Prev day"), id="today.prev"),
         Binding("right,l", "day(1)", N_("Next day"), id="today.next"),
-        Binding("home", "go_today", N_("Today"), id="today.today"),
+        Binding("home", "go_today", N_("Today"), id="today.today", priority=True),
         Binding("x", "done", N_("Log result"), id="today.done"),
         Binding("plus", "later_hour", N_("+1 hour"), id="today.plus_hour"),
         Binding("m", "move('tomorrow')", N_("Tomorrow"), id="today.tomorrow"),
@@ -69,6 +72,7 @@ class TodayPane(Vertical):
         self.view: DayView | None = None
         self._items: dict[str, DayItem] = {}
         self._block_of: dict[str, str] = {}
+        self._follow: int | None = None  # the event the cursor stays on after a move
 
     def compose(self) -> ComposeResult:
         yield Label("", id="day-title", markup=False)
@@ -151,6 +155,10 @@ class TodayPane(Vertical):
         listing = self.query_one(OptionList)
         listing.clear_options()
         listing.add_options(options)
+        follow, self._follow = self._follow, None
+        if follow is not None:  # an item just moved: its key (the time) changed with it
+            keep = next((key for key, item in self._items.items() if item.event_id == follow),
+                        keep)
         if keep:
             try:
                 listing.highlighted = listing.get_option_index(keep)
@@ -187,10 +195,27 @@ class TodayPane(Vertical):
             return events.materialize(self.actor, item.event_id, item.starts_at)
         return item.event_id
 
+    def _on_today_or_ask(self, go) -> None:  # noqa: ANN001 - a callable without arguments
+        """Logging is for calls made now: from another day's view, ask first (the result is
+        then dated today, when it is logged)."""
+        assert self.day is not None
+        if self.day == now_of(self.app).date():
+            go()
+            return
+        question = _("This is the plan for {day}. Log these calls as made today?").format(
+            day=dates.format_date(self.day))
+        self.app.push_screen(AskModal(question), lambda yes: go() if yes else None)
+
     def action_done(self) -> None:
         item = self.current_item()
         if item is None or item.status == "done":
             return
+        if item.overdue:  # an overdue item is logged today whatever day is shown
+            self._log(item)
+        else:
+            self._on_today_or_ask(lambda: self._log(item))
+
+    def _log(self, item: DayItem) -> None:
         heading = f"{item.type_name}: {item.organization or item.contact}"
 
         def logged(result: LoggedResult | None) -> None:
@@ -227,11 +252,13 @@ class TodayPane(Vertical):
 
     def _move(self, item: DayItem, moved: Moved) -> None:
         try:
-            events.reschedule(self.actor, self._stored_id(item), moved.when, moved.reason,
+            stored = self._stored_id(item)
+            events.reschedule(self.actor, stored, moved.when, moved.reason,
                               now=now_of(self.app))
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
+        self._follow = stored
         self.app.notify(_("Moved to {when}").format(when=dates.format_datetime(moved.when)),
                         markup=False)
         self.reload()
@@ -278,9 +305,10 @@ class TodayPane(Vertical):
     def _start(self, block_key: str) -> None:
         from tui_crm.ui.screens.call_block import CallBlockScreen
 
-        assert self.day is not None
-        self.app.push_screen(CallBlockScreen(self.actor, self.day, block_key),
-                             lambda _result: self.reload())
+        day = self.day
+        assert day is not None
+        self._on_today_or_ask(lambda: self.app.push_screen(
+            CallBlockScreen(self.actor, day, block_key), lambda _result: self.reload()))
 
     def action_plan_tomorrow(self) -> None:
         from tui_crm.ui.screens.plan_tomorrow import PlanTomorrowScreen

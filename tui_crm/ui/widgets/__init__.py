@@ -138,3 +138,31 @@ def translate_bindings(node: DOMNode) -> None:
             if b.description else b
             for b in bindings
         ]
+
+
+# Keys that type a character into a text field (the footer must not offer them as actions
+# while one has the focus: the letter would land in the field, not run the action).
+_TYPED_KEYS = {"slash", "question_mark", "plus", "minus", "space", "full_stop", "comma"}
+
+
+def typed_actions(bindings: Iterable[Any]) -> set[str]:
+    """The actions of bindings some key of which is a character one types."""
+    from textual.binding import Binding
+
+    found = set()
+    for b in bindings:
+        if isinstance(b, Binding) and any(len(k.strip()) == 1 or k.strip() in _TYPED_KEYS
+                                          for k in b.key.split(",")):
+            found.add(b.action)
+    return found
+
+
+def typing_in_field(node: DOMNode) -> bool:
+    """Whether the focus is in a text field (Input, TextArea) of the node's screen."""
+    from textual.widgets import Input, TextArea
+
+    try:
+        focused = node.screen.focused
+    except Exception:  # noqa: BLE001 - not mounted on a screen yet
+        return False
+    return isinstance(focused, Input | TextArea)

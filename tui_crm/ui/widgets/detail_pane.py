@@ -150,6 +150,7 @@ class DetailPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "edit", N_("Edit"), id="card.edit"),
+        Binding("a", "add_person", N_("Add person"), id="card.add_person"),
         Binding("[", "previous_tab", N_("Previous tab"), show=False, id="card.prev_tab"),
         Binding("]", "next_tab", N_("Next tab"), show=False, id="card.next_tab"),
     ]
@@ -159,6 +160,13 @@ class DetailPane(Vertical):
             super().__init__()
             self.kind = kind
             self.record_id = record_id
+
+    class AddPersonRequested(Message):
+        """`a` on an organization's People tab: a new contact of that organization."""
+
+        def __init__(self, organization_id: int) -> None:
+            super().__init__()
+            self.organization_id = organization_id
 
     class OpenRequested(Message):
         def __init__(self, kind: str, record_id: int) -> None:
@@ -174,6 +182,7 @@ class DetailPane(Vertical):
         self.record_id: int | None = None
         self.view: RecordView | None = None
         self._loaded_tabs: set[str] = set()
+        self._tab_of: dict[str, str] = {}  # each section's tab, as it was left
         self.built = False  # the tabs are mounted
         self._building = False  # their mount is under way
         self._focus_wanted = False
@@ -230,11 +239,14 @@ class DetailPane(Vertical):
     # --- showing a record ------------------------------------------------------------------
 
     def set_kind(self, kind: str) -> None:
-        """Relabel and show/hide the tabs for a section."""
-        self.kind = kind
+        """Relabel and show/hide the tabs for a section; each section keeps its own tab (a
+        note must not open on the tab an organization was left on)."""
+        previous, self.kind = self.kind, kind
         if not self.built:
             return
         tabs = self.query_one(TabbedContent)
+        if previous and previous != kind:
+            self._tab_of[previous] = tabs.active or "card"
         extra = TABS.get(kind, DEFAULT_TABS)
         wanted = {pane for pane, _label in extra}
         for pane, label in extra:
@@ -246,8 +258,16 @@ class DetailPane(Vertical):
                 tabs.show_tab(pane)
             else:
                 tabs.hide_tab(pane)
+        if previous != kind:
+            tabs.active = self._tab_of.get(kind, "card")
         if tabs.active not in wanted | {"card", "history"}:
             tabs.active = "card"
+
+    def carry_tab_to(self, kind: str) -> None:
+        """A linked record opened from the card opens on the same tab (People ↔ its
+        organization): browsing along links keeps one's place."""
+        if self.built:
+            self._tab_of[kind] = self.query_one(TabbedContent).active or "card"
 
     def show_record(self, kind: str, record_id: int | None, *, force: bool = False) -> None:
         """Show a record's card (None: nothing selected). Tabs reload when next shown."""
@@ -559,6 +579,16 @@ class DetailPane(Vertical):
             self.post_message(self.OpenRequested(kind, int(record_id)))
 
     # --- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "add_person":  # elsewhere `a` stays the section's "add"
+            return self.kind == "organizations" and self.view is not None and self.built \
+                and self.query_one(TabbedContent).active == "people"
+        return True
+
+    def action_add_person(self) -> None:
+        if self.view is not None and self.kind == "organizations":
+            self.post_message(self.AddPersonRequested(self.view.id))
 
     def action_edit(self) -> None:
         if self.view is not None:

@@ -350,7 +350,8 @@ def birthdays(actor: Actor, start: dt.date, end: dt.date, manager: str | int | N
         rows.append({"date": on_day, "weekday": weekday_name(on_day),
                      "name": lookups.contact_name(p.last_name, p.first_name, p.middle_name),
                      "organization": orgs.get(p.organization_id, ""),
-                     "age": on_day.year - money.as_date(p.birthday).year,
+                     "age": on_day.year - money.as_date(p.birthday).year
+                     if dates.has_year(money.as_date(p.birthday)) else None,
                      "phone": p.primary_phone, "owner": owners_names.get(p.owner_id, ""),
                      "_contact_id": p.id})
     return Report("birthdays", _("Birthdays"), start, end, [
