@@ -662,7 +662,7 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     merged = dict(before.values)
     merged.update({k: v for k, v in cleaned.items()})
     _check_rules(spec, merged, is_new=False)
-    if spec.name == "events" and (("result" in cleaned and cleaned["result"] != row.result_id)
+    if isinstance(row, m.Event) and (("result" in cleaned and cleaned["result"] != row.result_id)
                                   or (cleaned.get("status") == "done" and row.status != "done")):
         _check_next_step(merged)
     visibility.check_clients(actor, kind, cleaned)

@@ -109,7 +109,7 @@ def _first_emails(kind: str, ids: list[int]) -> dict[int, str]:
                                                 & column.in_(chunk))
                   .order_by(m.ContactPoint.position, m.ContactPoint.id)):
             owner = p.organization_id if kind == "organizations" else p.contact_id
-            if owner in found:
+            if owner is None or owner in found:
                 continue
             try:
                 found[owner] = validate_email(p.value)

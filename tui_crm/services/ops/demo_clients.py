@@ -261,7 +261,7 @@ class ClientsDemo(DemoBase):
         points: list[tuple] = []
         tag_links: list[tuple] = []
         point_id = self.w.next_id(m.ContactPoint)
-        taken: set[tuple[str, str, str, int]] = set()
+        taken: set[tuple[str, str, str, int | None]] = set()
         for i in range(count):
             cid = first_id + i
             org_index = None

@@ -246,7 +246,7 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
     orgs = {r.id: r for r in o.select(*org_cols).where(o.id.in_(org_ids))} if org_ids else {}
     contacts = {r.id: r for r in c_.select(*contact_cols).where(c_.id.in_(contact_ids))} \
         if contact_ids else {}
-    dms: dict[int, m.Contact] = {}  # each organization's decision maker, if it has one
+    dms: dict[int | None, m.Contact] = {}  # each organization's decision maker, if it has one
     if org_ids:
         for c in m.Contact.select(*contact_cols).where(
                 m.Contact.organization.in_(org_ids) & m.Contact.deleted_at.is_null()
@@ -287,7 +287,7 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
         who = person_for(org, None, None)
     else:
         who = person_for(org, contact, details["dms"].get(event.organization_id))
-    et = types.get(event.event_type_id)
+    et = types.get(event.event_type_id) if event.event_type_id is not None else None
     source_id = (org.source_id if org else None) or (contact.source_id if contact else None)
     last = details["last"].get(("org", event.organization_id)) if org else \
         details["last"].get(("contact", event.contact_id), "")
@@ -595,11 +595,11 @@ def fill_picks(picked: dict[int, str], count: int, free: dict[str, int]) -> dict
     for index in range(count):
         if index in result:
             continue
-        key = next((k for k in blocks if left[k] > 0), None)
-        if key is None:
+        block = next((k for k in blocks if left[k] > 0), None)
+        if block is None:
             break
-        result[index] = key
-        left[key] -= 1
+        result[index] = block
+        left[block] -= 1
     return result
 
 

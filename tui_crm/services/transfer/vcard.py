@@ -600,15 +600,15 @@ def card_text(view: RecordView, version: str = "3.0",
         elif scheme:
             w.prop(f"X-{scheme.upper()}", p.value)
     for x_name, name in X_PROPERTIES[view.kind].items():
-        value = view.values.get(name)
+        x_value = view.values.get(name)
         if name in X_BOOLEANS:
-            if value:
+            if x_value:
                 w.prop(x_name, "TRUE")
         elif name == "source":
             if view.display.get(name):
                 w.prop(x_name, view.display[name])
-        elif value and not (name == "category" and value == "none"):
-            w.prop(x_name, str(value))
+        elif x_value and not (name == "category" and x_value == "none"):
+            w.prop(x_name, str(x_value))
     notes = view.values.get("notes") or ""
     if notes:
         w.prop("NOTE", notes)

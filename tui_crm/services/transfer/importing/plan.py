@@ -69,7 +69,7 @@ class ImportPlan:
     rows: list[PreparedRow]
     pending: dict[tuple[str, str], Pending]
     fuzzy: bool
-    _titles: dict[int, str] | None = field(default=None, repr=False)
+    _titles: dict[int | None, str] | None = field(default=None, repr=False)
 
     @property
     def errors(self) -> list[RowProblem]:

@@ -353,7 +353,7 @@ class _Writer:
         if people:
             contacts = []
             for row, org_id in people:
-                values_ = dict(row.contact_person or {})
+                values_: dict[str, Any] = dict(row.contact_person or {})
                 values_["organization"] = org_id
                 if row.values.get("owner"):
                     values_["owner"] = row.values["owner"]
@@ -401,7 +401,7 @@ class _Writer:
         docs: list[tuple[str, int, str, str]] = []
         items = self.items
         run_id = self.run_row.id
-        org_names: dict[int, str] = {}
+        org_names: dict[int | None, str] = {}
         contacts = kind == "contacts"
         if contacts:
             wanted = {self._resolved(r.values.get("organization")) for r in rows}
