@@ -49,7 +49,7 @@ def _import_rows(count: int, seed: int) -> list[list[str]]:
     """Rows unlike the base's (new INNs, phones, e-mails), so the import creates them all."""
     import random
 
-    from tui_crm.validate import make_inn10
+    from tui_crm.text.identity import make_inn10
 
     rng = random.Random(seed + 99)
     cities = ["Москва", "Казань", "Тверь", "Самара", "Омск", "Пермь", "Тула", "Сочи"]

@@ -826,6 +826,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these groups: startup ui search find segmentation "
                              "import export mailing concurrency demo bulk")
     args = parser.parse_args(argv)
+    # The collector set as the program's own start-up sets it (`tui_crm.process`).
+    from tui_crm.process import tune_collector
+
+    tune_collector()
     repeat = args.repeat or (3 if args.quick else 5)
     os.environ.setdefault("TUI_CRM_LANG", "en")
     # Keep the user's own data and settings out of it.

@@ -16,6 +16,7 @@ from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.services.analytics import reports
 from tui_crm.services.analytics import segmentation as seg
+from tui_crm.services.analytics.reports import journal, meetings
 from tui_crm.services.core import audit, records, users
 from tui_crm.ui.screens.categories import CategoriesPane, ConfirmApply
 from tui_crm.ui.screens.deals_board import DealsBoard, PaymentModal, ReasonModal
@@ -208,7 +209,7 @@ async def test_meeting_report_and_day_journal_from_the_reports(reporting) -> Non
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not isinstance(app.screen, MeetingReportForm)
-        saved = reports.meeting_report(anna, meeting)
+        saved = meetings.meeting_report(anna, meeting)
         assert (saved.subject, saved.our_actions, saved.next_contact_date) == (
             "Пилотный заказ", "Выслать договор", dt.date(2026, 3, 10))
         assert pane.report.rows[0]["subject"] == "Пилотный заказ"
@@ -223,7 +224,7 @@ async def test_meeting_report_and_day_journal_from_the_reports(reporting) -> Non
         modal.query_one("#late", Input).value = "12"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert reports.day_journal(anna, DAY).lateness_minutes == 12
+        assert journal.day_journal(anna, DAY).lateness_minutes == 12
         assert pane.report.rows[0]["lateness"] == 12
         # A manager may not export.
         await pilot.press("e")

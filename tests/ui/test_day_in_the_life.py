@@ -14,7 +14,7 @@ from tests.ui.conftest import settle
 from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.db.models import database_proxy
-from tui_crm.services.analytics import reports
+from tui_crm.services.analytics.reports import activity
 from tui_crm.services.core import records, users
 from tui_crm.services.planning import planning
 from tui_crm.ui.app import build_app
@@ -127,7 +127,7 @@ async def test_a_day_in_the_life(tmp_path, monkeypatch) -> None:
     assert sheet.max_row - 1 == rows and rows >= 3 + 5  # the leads and the five next steps
     # The head of sales' activity report for the day: exactly the eleven calls.
     head = users.actor_for("head")
-    report = reports.activity(head, TODAY, TODAY)
+    report = activity.activity(head, TODAY, TODAY)
     mine = [r for r in report.rows if r["_user_id"] == me.user_id]
     assert len(mine) == 1
     assert mine[0]["cold_calls"] + mine[0]["repeat_calls"] == 11

@@ -20,12 +20,12 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select
 
-from tui_crm import dates
 from tui_crm.db import open_database
 from tui_crm.i18n import set_language
 from tui_crm.services.core import records, settings, users
 from tui_crm.services.core.records import RecordView
 from tui_crm.services.core.rights import Actor
+from tui_crm.text import dates
 from tui_crm.ui.messages import OpenRecord
 from tui_crm.ui.screens.conflict import ConflictDialog
 from tui_crm.ui.screens.record_form import ConfirmDiscard, RecordForm

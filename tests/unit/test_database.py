@@ -355,3 +355,28 @@ def test_the_package_loads_peewee_only_when_a_database_is_opened() -> None:
     assert package.migrate is not None and package.bind is dbmod.bind
     with pytest.raises(ImportError):
         from tui_crm.db import no_such_name  # noqa: F401
+
+
+def _all_models() -> list[type]:
+    from tui_crm.db import import_models, mail_models, planning_models, report_models
+    found: list[type] = []
+    for module in (m, import_models, mail_models, planning_models, report_models):
+        found += [v for v in vars(module).values() if isinstance(v, type)
+                  and issubclass(v, m.BaseModel) and v.__module__ == module.__name__]
+    return found
+
+
+def test_every_id_annotation_is_a_foreign_key_accessor_and_every_key_has_one() -> None:
+    """The bare `x_id` annotations (for the type checker) match peewee's foreign keys: none
+    is a column of its own, none names a missing key, and no key lacks one."""
+    for model in _all_models():
+        notes: dict[str, str] = {}
+        for klass in reversed(model.__mro__):
+            notes.update(klass.__dict__.get("__annotations__", {}))
+        annotated = {n for n in notes if n.endswith("_id")}
+        keys = {f.object_id_name: f for f in model._meta.fields.values()
+                if f.__class__.__name__ == "ForeignKeyField"}
+        assert annotated == set(keys), model.__name__
+        assert not annotated & set(model._meta.fields), model.__name__
+        for name, field in keys.items():
+            assert ("None" in notes[name]) == bool(field.null), f"{model.__name__}.{name}"

@@ -1,4 +1,4 @@
-"""Tests of tui_crm.dates: natural date parsing in English and Russian."""
+"""Tests of tui_crm.text.dates: natural date parsing in English and Russian."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import date, datetime
 
 import pytest
 
-from tui_crm import dates
-from tui_crm.dates import (
+from tui_crm.i18n import get_language, set_language
+from tui_crm.text import dates
+from tui_crm.text.dates import (
     DateParseError,
     age,
     format_date,
@@ -16,7 +17,6 @@ from tui_crm.dates import (
     parse_date,
     parse_when,
 )
-from tui_crm.i18n import get_language, set_language
 
 # Friday, 27 November 2026, 14:35:12.345
 NOW = datetime(2026, 11, 27, 14, 35, 12, 345)

@@ -17,13 +17,9 @@ from tui_crm.services.core import identity, records, search_docs, users
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.ops import demo
 from tui_crm.services.search import search
-from tui_crm.validate import (
-    format_phone,
-    normalize_phone,
-    normalize_text,
-    validate_email,
-    validate_inn,
-)
+from tui_crm.text.identity import validate_email, validate_inn
+from tui_crm.text.names import normalize_text
+from tui_crm.text.phones import format_phone, normalize_phone
 
 TODAY = dt.date(2026, 3, 16)
 SIZE = {"orgs": 300, "contacts": 600, "events": 3000}

@@ -24,7 +24,7 @@ from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import csv_export, exporting, importing
 from tui_crm.services.transfer.importing import ImportOptions
-from tui_crm.validate import format_phone
+from tui_crm.text.phones import format_phone
 
 # --- the formula guard ------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.test_importing import run_cli, write_csv
-from tui_crm.services.analytics import reports
+from tui_crm.services.analytics.reports import client_base
 from tui_crm.services.core import records
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.duplicates import duplicates, merging, rule
@@ -193,5 +193,5 @@ def test_a_birthday_without_a_year_is_no_age_and_comes_every_year(db, actor: Act
     for year in (2026, 2027):
         [item] = planning.birthdays_on(actor, dt.date(year, 3, 8))
         assert (item.contact_id, item.age) == (contact, None)
-    report = reports.birthdays(actor, dt.date(2027, 3, 1), dt.date(2027, 3, 31))
+    report = client_base.birthdays(actor, dt.date(2027, 3, 1), dt.date(2027, 3, 31))
     assert [(row["_contact_id"], row["age"]) for row in report.rows] == [(contact, None)]

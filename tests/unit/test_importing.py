@@ -34,7 +34,7 @@ from tui_crm.services.core.rights import Actor
 from tui_crm.services.search import search
 from tui_crm.services.transfer import importing
 from tui_crm.services.transfer.importing import ImportFileError, ImportOptions
-from tui_crm.validate import make_inn10
+from tui_crm.text.identity import make_inn10
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "transfer"
 INN = "7707083893"

@@ -119,6 +119,28 @@ def test_log_result_requires_next_step_for_warm_and_updates_client(env):
         events.log_result(anna, other.id, "no_such_result", now=NOW)
 
 
+def test_a_next_step_of_an_event_without_a_type_needs_its_type(env):
+    """An event whose type is gone (the key is SET NULL when a type row is deleted): its
+    next step cannot take the type from it (this used to fail with an AttributeError
+    instead of a message)."""
+    from tui_crm.db import models as m
+
+    _admin, anna, _boris = env
+    o = org(anna, "Ромашка")
+    untyped = event(anna, "2026-11-27 09:40", o.id)
+    m.Event.update(event_type=None).where(m.Event.id == untyped.id).execute()
+    with pytest.raises(ValidationError) as err:
+        events.log_result(anna, untyped.id, "interested", next_when="+3d", now=NOW)
+    assert "next_type" in err.value.errors
+    assert records.get(anna, "events", untyped.id).values["status"] == "planned"
+    # With the next step's type given, the event itself still needs one: a message too.
+    with pytest.raises(ValidationError) as err:
+        events.log_result(anna, untyped.id, "interested", next_when="+3d",
+                          next_type="meeting", now=NOW)
+    assert "event_type" in err.value.errors
+    assert records.get(anna, "events", untyped.id).values["status"] == "planned"
+
+
 def test_reschedule_keeps_reason_in_history(env):
     _admin, anna, _boris = env
     o = org(anna, "Ромашка")

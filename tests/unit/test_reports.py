@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied, ValidationError
 from tui_crm.services.analytics import money, reports
+from tui_crm.services.analytics.reports import activity, client_base, journal, meetings
 from tui_crm.services.core import audit, records, users
 from tui_crm.services.core.rights import Actor
 
@@ -89,7 +90,7 @@ def scripted_day(team: tuple[Actor, Actor, Actor]) -> dict[str, int]:
                                           "organization": o[name]})
     records.create(admin, "payments", {"date": DAY, "amount": "999",
                                        "organization": boris_org})
-    reports.set_day_journal(anna, DAY, lateness_minutes=10, journal_sent=True)
+    journal.set_day_journal(anna, DAY, lateness_minutes=10, journal_sent=True)
     # The next day nothing was entered, but the work journal (plan) was exported.
     audit.log(anna, "export", "plan", None, details="plan")
     m.AuditLog.update(at=at(DAY + dt.timedelta(days=1), 18)).where(
@@ -107,7 +108,7 @@ EXPECTED = {"cold_calls": 3, "decision_makers": 4, "proposals": 2, "repeat_calls
 def test_activity_is_counted_from_the_logged_day(scripted_day: dict[str, int],
                                                  team: tuple[Actor, Actor, Actor]) -> None:
     admin, anna, boris = team
-    report = reports.activity(admin, DAY, DAY)
+    report = activity.activity(admin, DAY, DAY)
     by_manager = {r["manager"]: r for r in report.rows}
     assert set(by_manager) == {"Анна Петрова", "Борис Сидоров"}
     row = by_manager["Анна Петрова"]
@@ -119,16 +120,16 @@ def test_activity_is_counted_from_the_logged_day(scripted_day: dict[str, int],
     assert report.chart.labels == ["Анна Петрова", "Борис Сидоров"]
     assert report.chart.series["Calls"] == [5.0, 1.0]
     # A manager sees only their own figures.
-    own = reports.activity(anna, DAY, DAY)
+    own = activity.activity(anna, DAY, DAY)
     assert [r["manager"] for r in own.rows] == ["Анна Петрова"]
     with pytest.raises(PermissionDenied):
-        reports.activity(boris, DAY, DAY, manager="anna")
+        activity.activity(boris, DAY, DAY, manager="anna")
 
 
 def test_manager_report_lists_every_day(scripted_day: dict[str, int],
                                         team: tuple[Actor, Actor, Actor]) -> None:
     _admin, anna, _boris = team
-    report = reports.manager_report(anna, DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1))
+    report = activity.manager_report(anna, DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1))
     assert [r["date"] for r in report.rows] == [DAY - dt.timedelta(days=1), DAY,
                                                 DAY + dt.timedelta(days=1)]
     assert report.rows[0]["cold_calls"] == 0 and report.rows[0]["month"] == "March 2026"
@@ -141,7 +142,7 @@ def test_manager_report_lists_every_day(scripted_day: dict[str, int],
 def test_department_totals_per_manager(scripted_day: dict[str, int],
                                        team: tuple[Actor, Actor, Actor]) -> None:
     admin, _anna, _boris = team
-    report = reports.department(admin, DAY, DAY)
+    report = activity.department(admin, DAY, DAY)
     rows = {r["manager"]: r for r in report.rows}
     anna = rows["Анна Петрова"]
     assert (anna["cold_calls"], anna["repeat_calls"], anna["won_deals"], anna["won_amount"]) == (
@@ -156,25 +157,25 @@ def test_activity_rules_are_configurable(scripted_day: dict[str, int],
     admin, anna, _boris = team
     done(anna, "email", at(DAY, 16), "sent", org_id=scripted_day["H"])
     with pytest.raises(PermissionDenied):
-        reports.set_activity_rules(anna, {"call_types": ["call", "email"]})
+        activity.set_activity_rules(anna, {"call_types": ["call", "email"]})
     with pytest.raises(ValidationError):
-        reports.set_activity_rules(admin, {"call_types": ["telegram"]})
+        activity.set_activity_rules(admin, {"call_types": ["telegram"]})
     with pytest.raises(ValidationError):
-        reports.set_activity_rules(admin, {"nonsense": ["call"]})
-    reports.set_activity_rules(admin, {"call_types": ["call", "email"]})
-    row = reports.activity(anna, DAY, DAY).rows[0]
+        activity.set_activity_rules(admin, {"nonsense": ["call"]})
+    activity.set_activity_rules(admin, {"call_types": ["call", "email"]})
+    row = activity.activity(anna, DAY, DAY).rows[0]
     assert row["cold_calls"] == 4
-    assert reports.activity_rules()["call_types"] == ["call", "email"]
+    assert activity.activity_rules()["call_types"] == ["call", "email"]
 
 
 def test_meeting_report(scripted_day: dict[str, int], team: tuple[Actor, Actor, Actor]) -> None:
     _admin, anna, boris = team
     meeting = scripted_day["meeting"]
-    blank = reports.meeting_report(anna, meeting)
+    blank = meetings.meeting_report(anna, meeting)
     assert not blank.saved and blank.event_result == "Held, interested"
     with pytest.raises(ValidationError):
-        reports.save_meeting_report(anna, meeting, {"subject": " "})
-    view = reports.save_meeting_report(anna, meeting, {
+        meetings.save_meeting_report(anna, meeting, {"subject": " "})
+    view = meetings.save_meeting_report(anna, meeting, {
         "subject": "Поставка бумаги", "agreements": "Скидка 5 % при оплате до 10.03",
         "result": "Готовы к пилоту", "our_actions": "Выслать договор",
         "client_actions": "Согласовать с юристом", "next_contact_date": "10.03.2026"},
@@ -183,18 +184,18 @@ def test_meeting_report(scripted_day: dict[str, int], team: tuple[Actor, Actor, 
     planned = m.Event.select().where((m.Event.organization == scripted_day["E"])
                                      & (m.Event.status == "planned"))
     assert [e.starts_at for e in planned] == [at(dt.date(2026, 3, 10), 10)]
-    reports.save_meeting_report(anna, meeting, {"next_contact_date": "2026-03-10"})
+    meetings.save_meeting_report(anna, meeting, {"next_contact_date": "2026-03-10"})
     assert planned.count() == 1  # not planned twice
-    report = reports.meetings(anna, DAY, DAY)
+    report = meetings.meetings(anna, DAY, DAY)
     rows = {r["organization"]: r for r in report.rows}
     assert rows["=SUM(1,2)"]["subject"] == "Поставка бумаги" and rows["=SUM(1,2)"]["reported"]
     assert rows["F"]["result"] == "Postponed" and not rows["F"]["reported"]
     assert report.totals["reported"] == 1
     call = m.Event.get((m.Event.organization == scripted_day["A"]) & (m.Event.status == "done"))
     with pytest.raises(ValidationError):
-        reports.save_meeting_report(anna, call.id, {"subject": "x"})
+        meetings.save_meeting_report(anna, call.id, {"subject": "x"})
     with pytest.raises(PermissionDenied):
-        reports.meeting_report(boris, meeting)
+        meetings.meeting_report(boris, meeting)
     assert any(e.action == "meeting_report"
                for e in audit.history("organizations", scripted_day["E"]))
 
@@ -202,7 +203,7 @@ def test_meeting_report(scripted_day: dict[str, int], team: tuple[Actor, Actor, 
 def test_export_to_xlsx_keeps_text_as_text(scripted_day: dict[str, int], tmp_path,
                                            team: tuple[Actor, Actor, Actor]) -> None:
     admin, anna, _boris = team
-    report = reports.meetings(admin, DAY, DAY)
+    report = meetings.meetings(admin, DAY, DAY)
     path = tmp_path / "meetings.xlsx"
     assert reports.export_xlsx(report, str(path), admin) == 2
     sheet = load_workbook(path).active
@@ -214,17 +215,17 @@ def test_export_to_xlsx_keeps_text_as_text(scripted_day: dict[str, int], tmp_pat
     assert cell.data_type == "s"
     assert any(e.action == "export" and e.kind == "reports" for e in audit.history(
         action="export"))
-    activity = reports.activity(admin, DAY, DAY)
-    reports.export_xlsx(activity, str(tmp_path / "activity.xlsx"), admin)
+    day_report = activity.activity(admin, DAY, DAY)
+    reports.export_xlsx(day_report, str(tmp_path / "activity.xlsx"), admin)
     sheet = load_workbook(tmp_path / "activity.xlsx").active
     first = [c.value for c in sheet[2]]
     assert first[2] == "Анна Петрова" and first[3] == 3 and first[11] == 15500
     assert [c.value for c in sheet[sheet.max_row]][2] == "Total"
     with pytest.raises(PermissionDenied):
-        reports.export_xlsx(activity, str(tmp_path / "no.xlsx"), anna)
+        reports.export_xlsx(day_report, str(tmp_path / "no.xlsx"), anna)
     assert not (tmp_path / "no.xlsx").exists()
     with pytest.raises(ValidationError):
-        reports.export_xlsx(activity, str(tmp_path / "missing" / "x.xlsx"), admin)
+        reports.export_xlsx(day_report, str(tmp_path / "missing" / "x.xlsx"), admin)
 
 
 def test_client_base_audit_by_category(db, actor: Actor) -> None:
@@ -240,7 +241,7 @@ def test_client_base_audit_by_category(db, actor: Actor) -> None:
         records.create(actor, "payments", {"date": day, "amount": amount, "organization": oid})
     records.update(actor, "organizations", x, {"category": "vip"})
     records.update(actor, "organizations", y, {"category": "good"})
-    report = reports.client_audit(actor, start, end)
+    report = client_base.client_audit(actor, start, end)
     rows = {r["_code"]: r for r in report.rows}
     assert (rows["vip"]["clients"], rows["vip"]["clients_before"],
             rows["vip"]["clients_change"]) == (1, 0, 1)
@@ -252,17 +253,17 @@ def test_client_base_audit_by_category(db, actor: Actor) -> None:
     assert (rows["regular"]["clients"], rows["regular"]["clients_before"]) == (1, 0)
     assert report.totals["clients"] == 4 and report.totals["value"] == Decimal("1300.00")
     assert rows["good"]["average"] == Decimal("300.00")
-    assert reports.categories_at(dt.datetime.combine(start, dt.time()))[x] == "none"
-    assert reports.categories_at(dt.datetime.combine(start, dt.time())).get(late) is None
-    assert z in reports.categories_at(dt.datetime.combine(start, dt.time()))
-    by_count = reports.client_audit(actor, start, end, criterion="count")
+    assert client_base.categories_at(dt.datetime.combine(start, dt.time()))[x] == "none"
+    assert client_base.categories_at(dt.datetime.combine(start, dt.time())).get(late) is None
+    assert z in client_base.categories_at(dt.datetime.combine(start, dt.time()))
+    by_count = client_base.client_audit(actor, start, end, criterion="count")
     assert {r["_code"]: r["value"] for r in by_count.rows}["vip"] == 1
 
 
 def test_client_base_audit_names_an_unknown_criterion(db, actor: Actor) -> None:
     today = dt.date.today()
     with pytest.raises(ValidationError) as caught:
-        reports.client_audit(actor, today, today, criterion="profit")
+        client_base.client_audit(actor, today, today, criterion="profit")
     assert "payments" in caught.value.errors["criterion"]
 
 
@@ -274,7 +275,7 @@ def test_sources_report(db, actor: Actor) -> None:
     for oid in (web1, ref):
         records.create(actor, "payments", {"date": today, "amount": "100",
                                            "organization": oid})
-    report = reports.sources(actor, today, today)
+    report = client_base.sources(actor, today, today)
     rows = {r["source"]: r for r in report.rows}
     assert (rows["Website"]["leads"], rows["Website"]["paying"],
             rows["Website"]["conversion"]) == (2, 1, 50.0)
@@ -291,7 +292,7 @@ def test_field_visits(team: tuple[Actor, Actor, Actor]) -> None:
     done(anna, "visit", at(DAY, 11), "no_order", org_id=kiosk)
     done(anna, "visit", at(DAY, 12), None, org_id=kiosk, status="missed")
     done(anna, "visit", at(DAY, 13), None, org_id=kiosk, status="planned")
-    report = reports.visits(anna, DAY, DAY)
+    report = client_base.visits(anna, DAY, DAY)
     assert [(r["time"], r["outlet"], r["result"], r["order"]) for r in report.rows] == [
         ("10:00", "Магазин у дома", "Order taken", True), ("11:00", "Киоск", "No order", False),
         ("12:00", "Киоск", "Missed", False)]
@@ -305,10 +306,10 @@ def test_birthdays_across_the_new_year_and_29_february(db, actor: Actor) -> None
                       ("Летний", dt.date(1985, 6, 15)), ("Високосный", dt.date(2000, 2, 29))):
         records.create(actor, "contacts", {"last_name": last, "first_name": "Иван",
                                            "birthday": day})
-    report = reports.birthdays(actor, dt.date(2026, 12, 30), dt.date(2027, 1, 3))
+    report = client_base.birthdays(actor, dt.date(2026, 12, 30), dt.date(2027, 1, 3))
     assert [(r["name"], r["date"], r["age"]) for r in report.rows] == [
         ("Новогодний Иван", dt.date(2026, 12, 31), 46), ("Январский Иван", dt.date(2027, 1, 2), 37)]
-    leap = reports.birthdays(actor, dt.date(2027, 2, 27), dt.date(2027, 3, 1))
+    leap = client_base.birthdays(actor, dt.date(2027, 2, 27), dt.date(2027, 3, 1))
     assert [(r["name"], r["date"]) for r in leap.rows] == [("Високосный Иван",
                                                             dt.date(2027, 2, 28))]
 
@@ -317,9 +318,9 @@ def test_follow_up_base_and_payments_by_month(db, actor: Actor) -> None:
     warm = org(actor, "Тёплый", status="warm")
     records.create(actor, "payments", {"date": dt.date(2026, 2, 3), "amount": "700",
                                        "organization": warm})
-    report = reports.followup_base(actor, dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    report = client_base.followup_base(actor, dt.date(2026, 1, 1), dt.date(2026, 1, 31))
     assert [(r["organization"], r["no_next_step"]) for r in report.rows] == [("Тёплый", True)]
-    by_month = reports.payments_by_month(actor, dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    by_month = client_base.payments_by_month(actor, dt.date(2026, 1, 1), dt.date(2026, 3, 31))
     assert [(r["month"], r["payments"], r["clients"]) for r in by_month.rows] == [
         ("January 2026", Decimal("0.00"), 0), ("February 2026", Decimal("700.00"), 1),
         ("March 2026", Decimal("0.00"), 0)]
@@ -333,7 +334,7 @@ def test_every_report_builds_and_bad_input_is_refused(db, actor: Actor) -> None:
     with pytest.raises(ValidationError):
         reports.build(actor, "profit", dt.date(2026, 1, 1), dt.date(2026, 1, 31))
     with pytest.raises(ValidationError):
-        reports.activity(actor, dt.date(2026, 2, 1), dt.date(2026, 1, 1))
+        activity.activity(actor, dt.date(2026, 2, 1), dt.date(2026, 1, 1))
     with pytest.raises(ValidationError):
         reports.period_of("вчера-позавчера", None)
     assert reports.period_of("01.01.2026", "2026-01-31") == (dt.date(2026, 1, 1),
@@ -344,16 +345,16 @@ def test_every_report_builds_and_bad_input_is_refused(db, actor: Actor) -> None:
 
 def test_day_journal_rights(team: tuple[Actor, Actor, Actor]) -> None:
     admin, anna, boris = team
-    entry = reports.set_day_journal(anna, "02.03.2026", lateness_minutes="15")
+    entry = journal.set_day_journal(anna, "02.03.2026", lateness_minutes="15")
     assert (entry.lateness_minutes, entry.journal_sent) == (15, False)
     with pytest.raises(PermissionDenied):
-        reports.set_day_journal(boris, DAY, journal_sent=True, user="anna")
+        journal.set_day_journal(boris, DAY, journal_sent=True, user="anna")
     with pytest.raises(ValidationError):
-        reports.set_day_journal(anna, DAY, lateness_minutes="late")
+        journal.set_day_journal(anna, DAY, lateness_minutes="late")
     with pytest.raises(ValidationError):
-        reports.set_day_journal(anna, DAY, lateness_minutes=5000)
-    reports.set_day_journal(admin, DAY, journal_sent=True, user="anna")
-    assert reports.day_journal(anna, DAY) == reports.DayEntry(anna.user_id, DAY, 15, True, "")
+        journal.set_day_journal(anna, DAY, lateness_minutes=5000)
+    journal.set_day_journal(admin, DAY, journal_sent=True, user="anna")
+    assert journal.day_journal(anna, DAY) == journal.DayEntry(anna.user_id, DAY, 15, True, "")
 
 
 def test_reports_on_the_command_line(scripted_day: dict[str, int], tmp_path, capsys,

@@ -14,7 +14,7 @@ from tui_crm.db import models as m
 from tui_crm.db import open_database
 from tui_crm.services.core import identity, users
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.ops import demo
+from tui_crm.services.ops import demo, demo_words
 from tui_crm.services.transfer import exporting, importing
 from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.text.dates import NO_YEAR
@@ -106,7 +106,7 @@ def test_a_whole_demo_base_survives_export_and_import(tmp_path: Path, fmt: str,
 
     open_database(tmp_path / "b.sqlite")
     actor = users.resolve_actor()
-    for login, full_name, role in demo.DEMO_USERS:
+    for login, full_name, role in demo_words.DEMO_USERS:
         users.add_user(actor, login, role=role, full_name=full_name)
     for kind, path in files.items():
         options = ImportOptions(kind=kind, **({"on_duplicate": on_duplicate} if on_duplicate

@@ -14,7 +14,9 @@ import pytest
 
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied, ValidationError
+from tui_crm.services.analytics import client_values
 from tui_crm.services.analytics import segmentation as seg
+from tui_crm.services.analytics import tiers as tier_rules
 from tui_crm.services.core import audit, records, users
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.planning import followups
@@ -26,12 +28,12 @@ from tui_crm.services.planning import followups
     (0, 0), (1, 1), (2, 1), (3, 1), (5, 1), (7, 1), (8, 2), (12, 2), (13, 3), (65, 13),
     (100, 20), (101, 20), (103, 21)])
 def test_twenty_percent_rounded_half_up_at_least_one(n: int, expected: int) -> None:
-    assert seg.top_count(n) == expected
+    assert tier_rules.top_count(n) == expected
 
 
 def test_rounding_halves_go_up_with_another_share() -> None:
     # 25 % of 10 = 2.5 → 3; 25 % of 6 = 1.5 → 2; 25 % of 2 = 0.5 → 1
-    assert [seg.top_count(n, Decimal("0.25")) for n in (10, 6, 2)] == [3, 2, 1]
+    assert [tier_rules.top_count(n, Decimal("0.25")) for n in (10, 6, 2)] == [3, 2, 1]
 
 
 def ranked(*values: int) -> list[tuple[int, int]]:
@@ -45,7 +47,7 @@ def ids(rows: list[tuple[int, int]]) -> list[int]:
 
 def test_lenient_splits_vip_good_regular() -> None:
     items = ranked(*range(650, 0, -10))  # 65 distinct values
-    tiers, ties = seg.assign_tiers(items, "lenient")
+    tiers, ties = tier_rules.assign_tiers(items, "lenient")
     assert [len(tiers[t]) for t in ("vip", "good", "regular")] == [13, 10, 42]
     assert ids(tiers["vip"]) == list(range(1, 14))
     assert ids(tiers["good"]) == list(range(14, 24))
@@ -54,7 +56,7 @@ def test_lenient_splits_vip_good_regular() -> None:
 
 def test_strict_cuts_the_bottom_twenty_percent_as_difficult() -> None:
     items = ranked(*range(100, 0, -10))  # 10 clients
-    tiers, ties = seg.assign_tiers(items, "strict")
+    tiers, ties = tier_rules.assign_tiers(items, "strict")
     assert ids(tiers["vip"]) == [1, 2]
     assert ids(tiers["regular"]) == [3, 4, 5, 6, 7, 8]
     assert ids(tiers["difficult"]) == [9, 10]
@@ -63,9 +65,9 @@ def test_strict_cuts_the_bottom_twenty_percent_as_difficult() -> None:
 
 def test_ties_at_the_vip_cut_all_go_up_and_are_reported() -> None:
     items = ranked(100, 80, 80, 80, 70, 60, 50, 40, 30, 20)  # 20 % of 10 = 2; cut inside 80s
-    tiers, ties = seg.assign_tiers(items, "lenient")
+    tiers, ties = tier_rules.assign_tiers(items, "lenient")
     assert ids(tiers["vip"]) == [1, 2, 3, 4]
-    assert ties == [seg.Tie("vip", 80, 2, 4, 3)]
+    assert ties == [tier_rules.Tie("vip", 80, 2, 4, 3)]
     # good: 20 % of the other 6 = 1
     assert ids(tiers["good"]) == [5]
     message = seg.tie_message(ties[0])
@@ -74,17 +76,17 @@ def test_ties_at_the_vip_cut_all_go_up_and_are_reported() -> None:
 
 def test_ties_at_the_difficult_cut_stay_regular() -> None:
     items = ranked(100, 90, 80, 70, 60, 50, 40, 20, 20, 10)  # bottom 2 = the second 20 and 10
-    tiers, ties = seg.assign_tiers(items, "strict")
+    tiers, ties = tier_rules.assign_tiers(items, "strict")
     assert ids(tiers["difficult"]) == [10]
     assert ids(tiers["regular"]) == [3, 4, 5, 6, 7, 8, 9]
-    assert ties == [seg.Tie("difficult", 20, 2, 1, 2)]
+    assert ties == [tier_rules.Tie("difficult", 20, 2, 1, 2)]
 
 
 def test_ties_at_the_good_cut_go_up() -> None:
     items = ranked(100, 90, 80, 70, 70, 60, 50, 40, 30, 20, 10, 5)  # vip 2, good 2 of 10
-    tiers, ties = seg.assign_tiers(items, "lenient")
+    tiers, ties = tier_rules.assign_tiers(items, "lenient")
     assert ids(tiers["good"]) == [3, 4, 5]
-    assert ties == [seg.Tie("good", 70, 2, 3, 2)]
+    assert ties == [tier_rules.Tie("good", 70, 2, 3, 2)]
 
 
 @pytest.mark.parametrize(("n", "lenient", "strict"), [
@@ -95,56 +97,56 @@ def test_ties_at_the_good_cut_go_up() -> None:
 ])
 def test_small_bases(n: int, lenient: tuple, strict: tuple) -> None:
     items = ranked(*range(n * 10, 0, -10))
-    tiers, _ties = seg.assign_tiers(items, "lenient")
+    tiers, _ties = tier_rules.assign_tiers(items, "lenient")
     assert tuple(len(tiers[t]) for t in ("vip", "good", "regular")) == lenient
-    tiers, _ties = seg.assign_tiers(items, "strict")
+    tiers, _ties = tier_rules.assign_tiers(items, "strict")
     assert tuple(len(tiers[t]) for t in ("vip", "regular", "difficult")) == strict
 
 
 def test_abc_by_cumulative_share_before_the_client() -> None:
     # shares before each: 0, .50, .80, .95 → A, A, B, C (80 % and 95 % are not "below")
-    tiers, _ties = seg.assign_tiers(ranked(50, 30, 15, 5), "abc")
+    tiers, _ties = tier_rules.assign_tiers(ranked(50, 30, 15, 5), "abc")
     assert (ids(tiers["A"]), ids(tiers["B"]), ids(tiers["C"])) == ([1, 2], [3], [4])
-    tiers, _ties = seg.assign_tiers(ranked(50, 30, 15, 5), "abc",
+    tiers, _ties = tier_rules.assign_tiers(ranked(50, 30, 15, 5), "abc",
                                     abc=(Decimal("0.5"), Decimal("0.9")))
     assert (ids(tiers["A"]), ids(tiers["B"]), ids(tiers["C"])) == ([1], [2, 3], [4])
 
 
 def test_abc_keeps_equal_values_together_in_the_upper_class() -> None:
     # 79, 10, 10, 1: the second 10 starts at 89 % (B by share) but ties with an A client
-    tiers, _ties = seg.assign_tiers(ranked(79, 10, 10, 1), "abc")
+    tiers, _ties = tier_rules.assign_tiers(ranked(79, 10, 10, 1), "abc")
     assert (ids(tiers["A"]), ids(tiers["B"]), ids(tiers["C"])) == ([1, 2, 3], [], [4])
 
 
 def test_an_unknown_scheme_is_named_in_the_error() -> None:
     with pytest.raises(ValidationError) as caught:
-        seg.assign_tiers(ranked(5, 4), "vip-only")
+        tier_rules.assign_tiers(ranked(5, 4), "vip-only")
     assert "lenient" in caught.value.errors["scheme"]
 
 
 def test_abc_thresholds_are_checked() -> None:
     with pytest.raises(ValidationError):
-        seg.assign_tiers(ranked(5, 4), "abc", abc=(Decimal("0.9"), Decimal("0.8")))
+        tier_rules.assign_tiers(ranked(5, 4), "abc", abc=(Decimal("0.9"), Decimal("0.8")))
 
 
 def test_pareto_figures_hand_computed() -> None:
     items = ranked(50, 20, 10, 5, 5, 4, 3, 1, 1, 1)  # total 100
-    figures = {f.key: f for f in seg.pareto(items, vip_size=2)}
+    figures = {f.key: f for f in tier_rules.pareto(items, vip_size=2)}
     assert (figures["top20"].clients, figures["top20"].clients_pct,
             figures["top20"].value_pct) == (2, 20.0, 70.0)
     assert (figures["to80"].clients, figures["to80"].clients_pct,
             figures["to80"].value_pct) == (3, 30.0, 80.0)
-    curve = seg.curve(items, points=10)
+    curve = tier_rules.curve(items, points=10)
     assert curve[0] == (0.0, 0.0) and curve[-1] == (100.0, 100.0) and curve[2] == (20.0, 70.0)
 
 
 def test_periods() -> None:
-    assert seg.parse_period("2026-01") == ["2026-01"]
-    assert seg.parse_period("2025-11..2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
-    assert seg.parse_period("03.2026") == ["2026-03"]
+    assert tier_rules.parse_period("2026-01") == ["2026-01"]
+    assert tier_rules.parse_period("2025-11..2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert tier_rules.parse_period("03.2026") == ["2026-03"]
     for bad in ("", "2026-13", "январь", "2026-03..2026-01", "2000-01..2030-01"):
         with pytest.raises(ValidationError):
-            seg.parse_period(bad)
+            tier_rules.parse_period(bad)
 
 
 # --- on a database ----------------------------------------------------------------------------
@@ -220,7 +222,7 @@ def test_the_seed_example(seed_example: dict[str, list[int]], actor: Actor) -> N
     by_count = seg.segment(actor, "count", "2026-01", "strict")
     assert by_count.paying_clients == 65
     assert [len(by_count.tiers[t]) for t in ("vip", "regular", "difficult")] == [26, 39, 0]
-    assert by_count.ties == [seg.Tie("vip", 2, 13, 26, 17), seg.Tie("difficult", 1, 13, 0, 39)]
+    assert by_count.ties == [tier_rules.Tie("vip", 2, 13, 26, 17), tier_rules.Tie("difficult", 1, 13, 0, 39)]
 
 
 def test_clients_without_value_get_no_tier(db, actor: Actor) -> None:
@@ -386,9 +388,9 @@ def test_summaries_match_a_plain_group_by_after_every_change(tmp_path) -> None:
     for sid in services[:10]:
         records.update(actor, "services", sid, {"units": "7.25"})
     records.delete(actor, "organizations", ids[1])
-    months = seg.parse_period("2026-01..2026-04")
-    for criterion in seg.CRITERIA:
-        for scheme in seg.SCHEMES:
+    months = tier_rules.parse_period("2026-01..2026-04")
+    for criterion in client_values.CRITERIA:
+        for scheme in tier_rules.SCHEMES:
             fast = seg.segment(actor, criterion, months, scheme, per_month=True,
                                engine="summary")
             plain = seg.segment(actor, criterion, months, scheme, per_month=True,

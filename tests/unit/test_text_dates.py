@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui_crm import dates as old_home
 from tui_crm.services.core.kinds import KINDS
 from tui_crm.text import dates
+from tui_crm.text import dates as old_home
 from tui_crm.text.dates import DateParseError, age, format_date, format_datetime, parse_date
 
 TODAY = dt.date(2026, 3, 16)

@@ -1,4 +1,4 @@
-"""Tests of tui_crm.validate: phones, e-mail, INN, URLs and search normalization."""
+"""Tests of the rules in tui_crm.text (phones, e-mail, INN, URLs, search normalization)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,18 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tui_crm.i18n import catalog, get_language, set_language
-from tui_crm.validate import (
+from tui_crm.text.identity import (
     InvalidValue,
-    format_phone,
     inn_is_valid,
     make_inn10,
     make_inn12,
-    normalize_name,
-    normalize_phone,
-    normalize_text,
     normalize_url,
-    phone_digit_forms,
     validate_email,
     validate_inn,
 )
+from tui_crm.text.names import normalize_text
+from tui_crm.text.names import org_key as normalize_name
+from tui_crm.text.phones import format_phone, normalize_phone, phone_digit_forms
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tui_crm import dates
 from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.search import search
 from tui_crm.services.transfer import exporting, importing, vcard
 from tui_crm.services.transfer.importing import ImportOptions
+from tui_crm.text import dates
 
 # An Android 2.1 export: quoted-printable UTF-8 with a soft line break inside a letter.
 ANDROID = (

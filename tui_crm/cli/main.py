@@ -41,6 +41,7 @@ from tui_crm.cli.records import (
 from tui_crm.cli.users import cmd_user_add, cmd_user_disable, cmd_user_list, cmd_user_set
 from tui_crm.errors import CrmError, NotFound, PermissionDenied
 from tui_crm.i18n import LANGUAGES, N_, _, detect_language, set_language
+from tui_crm.process import tune_collector
 
 DEMO_ORGS = 300  # the size of the database `tui-crm --demo` opens
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's doing
@@ -374,7 +375,8 @@ class _Session:
         if self.as_program and "://" not in str(target) and "peewee" not in sys.modules:
             for name in ("psycopg2", "psycopg2cffi", "psycopg", "pymysql", "MySQLdb",
                          "pysqlite3"):
-                sys.modules.setdefault(name, None)  # None makes `import name` fail at once
+                # None makes `import name` fail at once (a documented use typeshed omits)
+                sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self.db is not None and not self.db.is_closed():
@@ -400,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), _hang_up)
         _route_log_warnings()
+        tune_collector()
     session = _Session(as_program=as_program)
     try:
         return _run(argv, session)

@@ -8,7 +8,6 @@ import datetime as dt
 import sys
 from typing import Any
 
-from tui_crm import dates
 from tui_crm.cli import stdout as cli_stdout
 from tui_crm.cli.output import emit_json, say, warn
 from tui_crm.errors import NotFound, ValidationError
@@ -17,6 +16,7 @@ from tui_crm.services.core import audit, events, reassign, users, visibility
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.ops import backup
 from tui_crm.services.planning import followups, planning, reminders
+from tui_crm.text import dates
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> int:

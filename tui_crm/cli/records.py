@@ -52,9 +52,9 @@ def _point_lines(view: Any, point_kind: str) -> str:
 
 
 def _record_card(view: Any) -> str:
-    from tui_crm import dates
     from tui_crm.services.core import records, settings
     from tui_crm.services.core.kinds import POINT_TYPES
+    from tui_crm.text import dates
 
     pairs: list[tuple[str, str]] = [(_("ID"), f"{view.id} ({_('version')} {view.version})")]
     for f in records.field_specs(view.kind):

@@ -12,16 +12,18 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from tui_crm import dates
 from tui_crm.cli import stdout as cli_stdout
 from tui_crm.cli.output import emit_json, say
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services.analytics import money, reports, segmentation
+from tui_crm.services.analytics import client_values, money, reports, segmentation
+from tui_crm.services.analytics import tiers as tier_rules
+from tui_crm.services.analytics.reports import common, journal, meetings
 from tui_crm.services.core import values
 from tui_crm.services.core.kinds import CATEGORY_CHOICES, DEAL_STAGE_CHOICES
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
+from tui_crm.text import dates
 
 MAX_CELL = 30
 
@@ -95,20 +97,20 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p = subparsers.add_parser(
         "segment", parents=[common],
         help=_("client categories: VIP = the top 20 % of paying clients, then a second tier"))
-    p.add_argument("--criterion", choices=list(segmentation.CRITERIA), default="payments",
+    p.add_argument("--criterion", choices=list(client_values.CRITERIA), default="payments",
                    help=_("what ranks the clients (default payments)"))
     p.add_argument("--period", metavar="YYYY-MM[..YYYY-MM]",
                    help=_("a month or a span of months (default: the month of the newest "
                           "payment)"))
     p.add_argument("--per-month", action="store_true",
                    help=_("also the VIP list of each month: who entered and who dropped out"))
-    p.add_argument("--scheme", choices=list(segmentation.SCHEMES), default="lenient",
+    p.add_argument("--scheme", choices=list(tier_rules.SCHEMES), default="lenient",
                    help=_("second tier: lenient (good), strict (difficult) or abc"))
     p.add_argument("--abc", type=_thresholds, metavar="A,B",
                    help=_("ABC thresholds in percent (default 80,95)"))
     p.add_argument("--share", type=_percent, metavar="PERCENT",
                    help=_("the VIP share in percent (default 20)"))
-    p.add_argument("--compare", choices=list(segmentation.CRITERIA), metavar="CRITERION",
+    p.add_argument("--compare", choices=list(client_values.CRITERIA), metavar="CRITERION",
                    help=_("also the overlap with the VIP list by another criterion"))
     p.add_argument("--apply", action="store_true",
                    help=_("write the tiers to the organizations' category (kept in history)"))
@@ -126,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                    help=_("first day (default: the first of this month)"))
     p.add_argument("--to", dest="date_to", metavar="DATE", help=_("last day (default: today)"))
     p.add_argument("--manager", metavar="LOGIN", help=_("one manager only"))
-    p.add_argument("--criterion", choices=list(segmentation.CRITERIA),
+    p.add_argument("--criterion", choices=list(client_values.CRITERIA),
                    help=_("the audit report's criterion (default payments)"))
     p.add_argument("-o", "--output", metavar="FILE.xlsx", help=_("write the report to .xlsx"))
     p.set_defaults(handler=handle_report)
@@ -208,21 +210,21 @@ def handle_segment(args: argparse.Namespace, actor: Actor) -> int:
         _json(data)
         return 0
     scale = result.scale
-    what = _(segmentation.CRITERIA[result.criterion])
+    what = _(client_values.CRITERIA[result.criterion])
     lines = [_("Categories by {what}, {period}, scheme: {scheme}").format(
-        what=what.lower(), period=result.period, scheme=_(segmentation.SCHEMES[result.scheme])),
+        what=what.lower(), period=result.period, scheme=_(tier_rules.SCHEMES[result.scheme])),
         _("Paying clients: {n}; total: {total}").format(
             n=result.paying_clients, total=segmentation.format_value(result.total, scale))]
     lines += [f"  {m}" for m in result.pareto_messages()]
     lines += [f"  ! {m}" for m in result.tie_messages()]
-    averages = ", ".join(f"{_(segmentation.CRITERIA[k]).lower()} "
-                         f"{segmentation.format_value(v, segmentation.SCALE[k])}"
+    averages = ", ".join(f"{_(client_values.CRITERIA[k]).lower()} "
+                         f"{segmentation.format_value(v, client_values.SCALE[k])}"
                          for k, v in result.vip_average.items())
     if averages:
         lines.append(_("Average per VIP per month: {values}").format(values=averages))
     for tier, rows in result.tiers.items():
         lines.append("")
-        lines.append(f"{_(segmentation.TIER_LABELS[tier])}: {len(rows)}")
+        lines.append(f"{_(tier_rules.TIER_LABELS[tier])}: {len(rows)}")
         lines += _ranked_lines(rows, scale, args.limit)
     if result.fell_out:
         lines += ["", _("Fell out of VIP in {month} (call them): {n}").format(
@@ -244,8 +246,8 @@ def handle_segment(args: argparse.Namespace, actor: Actor) -> int:
     if overlap is not None:
         lines += ["", _("VIP overlap of {a} and {b}: {common} of {na} and {nb} clients "
                         "({pct} % of the first list)").format(
-            a=_(segmentation.CRITERIA[overlap.criterion_a]).lower(),
-            b=_(segmentation.CRITERIA[overlap.criterion_b]).lower(), common=len(overlap.common),
+            a=_(client_values.CRITERIA[overlap.criterion_a]).lower(),
+            b=_(client_values.CRITERIA[overlap.criterion_b]).lower(), common=len(overlap.common),
             na=len(overlap.a), nb=len(overlap.b), pct=values.format_number(overlap.pct_of_a))]
     if applied is not None:
         lines += ["", _("Applied: {changed} categories changed, {unchanged} already right, "
@@ -281,7 +283,7 @@ def handle_report(args: argparse.Namespace, actor: Actor) -> int:
     return 0
 
 
-def render_report(report: reports.Report) -> str:
+def render_report(report: common.Report) -> str:
     """A report as text: title, period, the table with totals, notes."""
     columns = report.columns
     rows = [[report.cell(r, c.key) for c in columns] for r in report.rows]
@@ -304,9 +306,9 @@ def render_report(report: reports.Report) -> str:
 def handle_journal(args: argparse.Namespace, actor: Actor) -> int:
     day = _date(args.date, "date") or dt.date.today()
     if args.late is None and args.sent is None:
-        entry = reports.day_journal(actor, day, args.for_user)
+        entry = journal.day_journal(actor, day, args.for_user)
     else:
-        entry = reports.set_day_journal(
+        entry = journal.set_day_journal(
             actor, day, lateness_minutes=args.late,
             journal_sent=None if args.sent is None else args.sent == "yes", user=args.for_user)
     if getattr(args, "json", False):
@@ -320,10 +322,10 @@ def handle_journal(args: argparse.Namespace, actor: Actor) -> int:
 
 
 def handle_meeting_report(args: argparse.Namespace, actor: Actor) -> int:
-    data = {name: getattr(args, name) for name in reports.MEETING_FIELDS
+    data = {name: getattr(args, name) for name in meetings.MEETING_FIELDS
             if getattr(args, name) is not None}
-    view = reports.save_meeting_report(actor, args.event, data) if data \
-        else reports.meeting_report(actor, args.event)
+    view = meetings.save_meeting_report(actor, args.event, data) if data \
+        else meetings.meeting_report(actor, args.event)
     if getattr(args, "json", False):
         _json(view.to_dict())
         return 0

@@ -13,7 +13,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 STDOUT = "-"
 
@@ -34,10 +34,20 @@ def shown(output: str | None, written: Any) -> str:
     return _("stdout") if wanted(output) else str(written)
 
 
-@contextmanager
-def output_path(output: str | None, suffix: str) -> Iterator[str | None]:
+@overload
+def output_path(output: str, suffix: str) -> contextlib.AbstractContextManager[str]: ...
+@overload
+def output_path(output: str | None, suffix: str
+                ) -> contextlib.AbstractContextManager[str | None]: ...
+def output_path(output: str | None, suffix: str
+                ) -> contextlib.AbstractContextManager[str | None]:
     """The path to write: `output` itself, or for `-` a temporary file whose bytes are
     sent to stdout when the block ends without an error."""
+    return _output_path(output, suffix)
+
+
+@contextmanager
+def _output_path(output: str | None, suffix: str) -> Iterator[str | None]:
     if not wanted(output):
         yield output
         return

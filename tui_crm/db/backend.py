@@ -43,11 +43,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from peewee import SQL, Database, Expression, Node, PostgresqlDatabase, Query, fn
+from peewee import SQL, Database, Expression, Node, PostgresqlDatabase, Select, fn
 
 from tui_crm.db.database import current
 
-Q = TypeVar("Q", bound=Query)
+Q = TypeVar("Q", bound=Select)
 
 # Parts of a statement `sql()` must not touch: quoted literals and identifiers.
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")

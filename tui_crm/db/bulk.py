@@ -33,6 +33,9 @@ T = TypeVar("T")
 BULK_FTS = {"automerge": 0, "hashsize": 64 * 1024 * 1024}
 FTS_DEFAULTS = {"automerge": 4, "hashsize": 1024 * 1024}  # FTS5's own
 BULK_CACHE_KIB = 262144
+# Turns a driver's error into peewee's (IntegrityError, OperationalError, …) as peewee's own
+# statements do; its stub does not declare it.
+_PEEWEE_ERRORS = vars(peewee)["__exception_wrapper__"]
 
 
 def reserve_ids(model: type[BaseModel], count: int) -> list[int]:
@@ -59,7 +62,7 @@ def insert_rows(target: type[BaseModel] | str, columns: Sequence[str],
         table, names = target._meta.table_name, [fields[n].column_name for n in columns]
     sql = f'INSERT INTO "{table}" ({", ".join(_quoted(n) for n in names)})'
     db = current()
-    with peewee.__exception_wrapper__, db.atomic():
+    with _PEEWEE_ERRORS, db.atomic():
         backend(db).insert_rows(sql, rows, len(names))
 
 
@@ -80,6 +83,8 @@ def insert_dicts(model: type[BaseModel], rows: Sequence[Mapping[str, Any]], *,
     if not rows:
         return []
     key = model._meta.primary_key
+    if not key:  # every tui-crm model has one; peewee types a keyless model's as False
+        raise TypeError(f"{model.__name__} has no primary key")
     fields = [f for f in model._meta.sorted_fields if f is not key]
     names = [f.name for f in fields]
 
@@ -106,7 +111,7 @@ def executemany(sql: str, rows: Iterable[Sequence[Any]]) -> None:
     """One statement written with `?` placeholders, run for every row (an UPDATE or DELETE
     by key); its errors as peewee's."""
     db = current()
-    with peewee.__exception_wrapper__:
+    with _PEEWEE_ERRORS:
         db.cursor().executemany(backend(db).sql(sql), rows)
 
 

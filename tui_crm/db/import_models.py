@@ -14,6 +14,7 @@ class ImportRun(BaseModel):
     id = AutoField()
     at = DateTimeField(default=now, index=True)
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    user_id: int | None
     kind = CharField()  # organizations / contacts
     file_name = CharField(default="")
     file_format = CharField(default="")  # csv / xlsx / xls / ods / vcf
@@ -26,6 +27,7 @@ class ImportRun(BaseModel):
     details = TextField(default="{}")  # JSON: options and the first problems
     undone_at = DateTimeField(null=True)
     undone_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    undone_by_id: int | None
 
 
 class ImportItem(BaseModel):
@@ -33,6 +35,7 @@ class ImportItem(BaseModel):
 
     id = AutoField()
     run = ForeignKeyField(ImportRun, on_delete="CASCADE", backref="items")
+    run_id: int
     kind = CharField()
     record_id = IntegerField()
     action = CharField()  # created / merged

@@ -34,6 +34,7 @@ class MailAccount(BaseModel):
     password_source = CharField(default="none")  # keyring / env / none
     password_env = CharField(default="")  # the variable's NAME, never its value
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_by_id: int | None
     created_at = DateTimeField(default=now)
 
 
@@ -47,6 +48,7 @@ class MailTemplate(BaseModel):
     attachments = TextField(default="[]")
     version = IntegerField(default=1)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_by_id: int | None
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 
@@ -61,7 +63,9 @@ class Mailing(BaseModel):
     id = AutoField()
     name = CharField(default="")
     template = ForeignKeyField(MailTemplate, null=True, on_delete="SET NULL", backref="+")
+    template_id: int | None
     account = ForeignKeyField(MailAccount, null=True, on_delete="SET NULL", backref="+")
+    account_id: int | None
     subject = TextField(default="")
     body = TextField(default="")
     html = BooleanField(default=False)
@@ -76,6 +80,7 @@ class Mailing(BaseModel):
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_by_id: int | None
     created_at = DateTimeField(default=now)
 
 
@@ -89,6 +94,7 @@ class MailRecipient(BaseModel):
 
     id = AutoField()
     mailing = ForeignKeyField(Mailing, on_delete="CASCADE", backref="recipients")
+    mailing_id: int
     kind = CharField()  # contacts / organizations
     record_id = IntegerField()
     organization_id = IntegerField(null=True)

@@ -32,6 +32,10 @@ def now() -> dt.datetime:
 
 
 class BaseModel(Model):
+    # Each foreign key `x` is followed by a bare annotation `x_id: int | None`: peewee adds the
+    # `x_id` accessor at class creation (the type checker cannot see it) and ignores bare
+    # annotations, so they only tell the type checker what the accessor returns.
+
     class Meta:
         database = database_proxy
         legacy_table_names = False
@@ -56,11 +60,16 @@ class User(BaseModel):
 class Record(BaseModel):
     """Columns every editable record has."""
 
+    # Every record table has this key; declared here (peewee would add the same field) so
+    # code generic over `type[Record]` can use `model.id`.
+    id = AutoField()
     version = IntegerField(default=1)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_by_id: int | None
     updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    updated_by_id: int | None
     deleted_at = DateTimeField(null=True, index=True)
 
 
@@ -71,6 +80,7 @@ class Group(BaseModel):
     section = CharField(index=True)
     name = CharField()
     parent = ForeignKeyField("self", null=True, on_delete="CASCADE", backref="children")
+    parent_id: int | None
     position = IntegerField(default=0)
 
 
@@ -93,10 +103,13 @@ class Organization(Record):
     website = CharField(default="")
     notes = TextField(default="")
     group = ForeignKeyField(Group, null=True, on_delete="SET NULL", backref="+")
+    group_id: int | None
     owner = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+", index=True)
+    owner_id: int | None
     status = CharField(default="lead", index=True)  # lead / warm / client / lost
     category = CharField(default="none", index=True)  # vip / good / regular / difficult / none
     source = ForeignKeyField(Source, null=True, on_delete="SET NULL", backref="+")
+    source_id: int | None
     cadence_days = IntegerField(null=True)  # "stay in touch every N days"
     opt_out = BooleanField(default=False)  # no mailings
     primary_phone = CharField(default="")  # denormalized for fast tables
@@ -113,6 +126,7 @@ class Contact(Record):
     organization = ForeignKeyField(
         Organization, null=True, on_delete="SET NULL", backref="contacts", index=True
     )
+    organization_id: int | None
     position = CharField(default="")
     role = CharField(default="")  # role in the deal (buyer, accountant, …)
     is_decision_maker = BooleanField(default=False)
@@ -123,8 +137,11 @@ class Contact(Record):
     residence_address = CharField(default="")
     notes = TextField(default="")
     group = ForeignKeyField(Group, null=True, on_delete="SET NULL", backref="+")
+    group_id: int | None
     owner = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+", index=True)
+    owner_id: int | None
     source = ForeignKeyField(Source, null=True, on_delete="SET NULL", backref="+")
+    source_id: int | None
     cadence_days = IntegerField(null=True)
     opt_out = BooleanField(default=False)
     primary_phone = CharField(default="")
@@ -144,7 +161,9 @@ class ContactPoint(BaseModel):
     organization = ForeignKeyField(
         Organization, null=True, on_delete="CASCADE", backref="points", index=True
     )
+    organization_id: int | None
     contact = ForeignKeyField(Contact, null=True, on_delete="CASCADE", backref="points", index=True)
+    contact_id: int | None
     kind = CharField()  # phone / email / messenger
     type = CharField(default="")  # mobile / work / home / fax / telegram / whatsapp / …
     value = CharField()
@@ -161,6 +180,7 @@ class Tag(BaseModel):
 class TagLink(BaseModel):
     id = AutoField()
     tag = ForeignKeyField(Tag, on_delete="CASCADE", backref="links")
+    tag_id: int
     kind = CharField()  # organizations / contacts / tasks / notes
     record_id = IntegerField()
 
@@ -184,6 +204,7 @@ class EventResult(BaseModel):
 
     id = AutoField()
     event_type = ForeignKeyField(EventType, on_delete="CASCADE", backref="results")
+    event_type_id: int
     code = CharField()
     name_en = CharField()
     name_ru = CharField()
@@ -205,30 +226,41 @@ class Task(Record):
     priority = CharField(default="normal")  # low / normal / high
     status = CharField(default="open", index=True)  # open / in_progress / done / cancelled
     assignee = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+", index=True)
+    assignee_id: int | None
     organization = ForeignKeyField(Organization, null=True, on_delete="SET NULL", backref="tasks")
+    organization_id: int | None
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", backref="tasks")
+    contact_id: int | None
     group = ForeignKeyField(Group, null=True, on_delete="SET NULL", backref="+")
+    group_id: int | None
 
 
 class Event(Record):
     id = AutoField()
     event_type = ForeignKeyField(EventType, null=True, on_delete="SET NULL", backref="+")
+    event_type_id: int | None
     title = CharField(default="")
     starts_at = DateTimeField(index=True)
     ends_at = DateTimeField(null=True)
     organization = ForeignKeyField(
         Organization, null=True, on_delete="SET NULL", backref="events", index=True
     )
+    organization_id: int | None
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", backref="events", index=True)
+    contact_id: int | None
     assignee = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+", index=True)
+    assignee_id: int | None
     status = CharField(default="planned", index=True)  # planned / done / cancelled / missed
     result = ForeignKeyField(EventResult, null=True, on_delete="SET NULL", backref="+")
+    result_id: int | None
     result_note = TextField(default="")
     next_step = CharField(default="")
     reminder_minutes = IntegerField(null=True)  # remind this many minutes before start
     rrule = CharField(default="")  # RFC 5545 recurrence rule (dateutil)
     series = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="occurrences")
+    series_id: int | None
     group = ForeignKeyField(Group, null=True, on_delete="SET NULL", backref="+")
+    group_id: int | None
 
 
 class Note(Record):
@@ -236,8 +268,11 @@ class Note(Record):
     title = CharField()
     body = TextField(default="")
     organization = ForeignKeyField(Organization, null=True, on_delete="SET NULL", backref="notes")
+    organization_id: int | None
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", backref="notes")
+    contact_id: int | None
     group = ForeignKeyField(Group, null=True, on_delete="SET NULL", backref="+")
+    group_id: int | None
 
 
 class Link(Record):
@@ -249,7 +284,9 @@ class Link(Record):
     description = TextField(default="")
     login = CharField(default="")
     organization = ForeignKeyField(Organization, null=True, on_delete="SET NULL", backref="links")
+    organization_id: int | None
     group = ForeignKeyField(Group, null=True, on_delete="SET NULL", backref="+")
+    group_id: int | None
 
 
 class Deal(Record):
@@ -257,12 +294,15 @@ class Deal(Record):
     organization = ForeignKeyField(
         Organization, null=True, on_delete="SET NULL", backref="deals", index=True
     )
+    organization_id: int | None
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL", backref="deals")
+    contact_id: int | None
     title = CharField()
     stage = CharField(default="new", index=True)  # new/proposal/negotiation/invoice/won/lost
     amount = DecimalField(max_digits=14, decimal_places=2, default=0)
     expected_close = DateField(null=True)
     owner = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+", index=True)
+    owner_id: int | None
     lost_reason = CharField(default="")
 
 
@@ -273,7 +313,9 @@ class Payment(Record):
     organization = ForeignKeyField(
         Organization, null=True, on_delete="SET NULL", backref="payments", index=True
     )
+    organization_id: int | None
     deal = ForeignKeyField(Deal, null=True, on_delete="SET NULL", backref="payments")
+    deal_id: int | None
     description = CharField(default="")
 
 
@@ -285,6 +327,7 @@ class ServiceRendered(Record):
     organization = ForeignKeyField(
         Organization, null=True, on_delete="SET NULL", backref="services", index=True
     )
+    organization_id: int | None
     description = CharField(default="")
 
 
@@ -307,6 +350,7 @@ class CustomField(BaseModel):
 class CustomValue(BaseModel):
     id = AutoField()
     field = ForeignKeyField(CustomField, on_delete="CASCADE", backref="values")
+    field_id: int
     record_id = IntegerField()
     value = TextField(default="")
 
@@ -326,6 +370,7 @@ class ScheduleBlock(BaseModel):
 
     id = AutoField()
     user = ForeignKeyField(User, null=True, on_delete="CASCADE", backref="+")
+    user_id: int | None
     weekday = IntegerField(null=True)  # 0 = Monday
     start = CharField()  # "09:00"
     end = CharField()
@@ -340,6 +385,7 @@ class AuditLog(BaseModel):
     id = AutoField()
     at = DateTimeField(default=now, index=True)
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    user_id: int | None
     action = CharField()  # create / update / delete / restore / export / import / mail / …
     kind = CharField(default="")
     record_id = IntegerField(null=True)

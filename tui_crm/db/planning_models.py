@@ -17,6 +17,7 @@ class ReminderState(BaseModel):
     id = AutoField()
     key = CharField(unique=True)
     user = ForeignKeyField(User, on_delete="CASCADE", backref="+")
+    user_id: int
     state = CharField(default="fired")  # fired / snoozed / dismissed
     snooze_until = DateTimeField(null=True, index=True)
     claimed_at = DateTimeField(default=now)
@@ -27,6 +28,7 @@ class CallBlockRun(BaseModel):
 
     id = AutoField()
     user = ForeignKeyField(User, on_delete="CASCADE", backref="+")
+    user_id: int
     day = DateField()
     block_start = CharField()  # "09:00"
     position = IntegerField(default=0)

@@ -22,12 +22,14 @@ class DayJournal(BaseModel):
 
     id = AutoField()
     user = ForeignKeyField(User, on_delete="CASCADE", backref="+")
+    user_id: int
     day = DateField()
     lateness_minutes = IntegerField(default=0)
     journal_sent = BooleanField(default=False)
     note = CharField(default="")
     updated_at = DateTimeField(default=now)
     updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    updated_by_id: int | None
 
     class Meta:
         indexes = ((("user", "day"), True),)
@@ -38,6 +40,7 @@ class MeetingReport(BaseModel):
 
     id = AutoField()
     event = ForeignKeyField(Event, on_delete="CASCADE", backref="+", unique=True)
+    event_id: int
     subject = CharField(default="")
     agreements = TextField(default="")
     result = TextField(default="")
@@ -45,6 +48,7 @@ class MeetingReport(BaseModel):
     client_actions = TextField(default="")
     next_contact_date = DateField(null=True)
     author = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    author_id: int | None
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -28,13 +28,15 @@ from tui_crm.ui.messages import SettingsChanged
 from tui_crm.ui.visible_controls import VisibleControls
 from tui_crm.ui.widgets import translate_bindings
 
+if TYPE_CHECKING:
+    from tui_crm.ui.screens.main import MainScreen
+
 DEFAULT_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
 POLL_SECONDS = 1.0
-# Set by benchmarks: quit as soon as the first table page is on screen, and write the
-# moment (time.monotonic(), one clock for every process) to the file READY_FILE_ENV names.
+# The start-up measurement (benchmarks, a smoke test): quit, headless, as soon as the first
+# table page is on screen. It lives here because only the app itself sees that moment.
 EXIT_WHEN_READY_ENV = "TUI_CRM_EXIT_WHEN_READY"
-READY_FILE_ENV = "TUI_CRM_READY_FILE"
 VISIBLE_CONTROLS = VisibleControls()  # one instance: Textual caches filtered lines per filter
 
 
@@ -96,7 +98,7 @@ class CrmApp(App[int]):
         self.wanted_theme = theme or DEFAULT_THEME
         self.start_section = section
         self.poll_seconds = poll_seconds
-        self.main_screen = None  # the MainScreen, once mounted
+        self.main_screen: MainScreen | None = None  # once mounted
         self.exit_when_ready = bool(os.environ.get(EXIT_WHEN_READY_ENV))
         self._marker: tuple | None = None
         self._language_pref = ""
@@ -152,8 +154,8 @@ class CrmApp(App[int]):
         try:
             from tui_crm.ui.themes import register_themes
         except ImportError:
-            register_themes = None
-        if register_themes is not None:
+            pass
+        else:
             errors = register_themes(self)
         for error in errors:
             self.notify(error, title=_("Theme"), severity="error", markup=False, timeout=10)
@@ -192,13 +194,8 @@ class CrmApp(App[int]):
             gc.enable()
 
     def first_page_shown(self) -> None:
-        """The first table page is on screen (benchmarks hook in here)."""
+        """The first table page is on screen."""
         self.collector_back()
-        ready_file = os.environ.get(READY_FILE_ENV)
-        if ready_file:
-            import time
-
-            Path(ready_file).write_text(repr(time.monotonic()), encoding="utf-8")
         if self.exit_when_ready:
             self.exit()
             return
@@ -308,7 +305,8 @@ class CrmApp(App[int]):
 
         from tui_crm.ui.textual_strings import PALETTE_PLACEHOLDER
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        # is_open takes App[object]; App is invariant in its result type (ours is int)
+        if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
             self.push_screen(CommandPalette(id="--command-palette",
                                             placeholder=_(PALETTE_PLACEHOLDER)))
 

@@ -296,7 +296,7 @@ def add_payment(actor: Actor, organization_id: int | None = None, amount: Any = 
             records.update(actor, "organizations", organization_id, {"status": "client"})
         except PermissionDenied:
             pass  # someone else's client: the payment stands, the status is theirs to change
-    if deal_view is not None and deal_view.values.get("stage") == "invoice":
+    if deal_id and deal_view is not None and deal_view.values.get("stage") == "invoice":
         paid = as_money(m.Payment.select(fn.SUM(m.Payment.amount)).where(
             (m.Payment.deal == deal_id) & m.Payment.deleted_at.is_null()).scalar())
         if paid >= as_money(deal_view.values.get("amount")):

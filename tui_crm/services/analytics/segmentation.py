@@ -11,287 +11,46 @@ values (kopecks, thousandths of a unit), so ties are exact and nothing is re-que
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from tui_crm.db import models as m
-from tui_crm.db.database import current, is_postgres, read, write
+from tui_crm.db.database import read, write
 from tui_crm.errors import PermissionDenied, ValidationError
-from tui_crm.i18n import N_, _, get_language
-from tui_crm.services.core import records, values, visibility
+from tui_crm.i18n import _, get_language
+from tui_crm.services.analytics.client_values import (
+    CRITERIA,
+    SCALE,
+    SummaryValues,
+    check_criterion,
+    client_names,
+    values_source,
+)
+from tui_crm.services.analytics.tiers import (
+    CATEGORY_OF_TIER,
+    DEFAULT_ABC,
+    DEFAULT_SHARE,
+    TIER_LABELS,
+    ParetoFigure,
+    Tie,
+    assign_tiers,
+    check_scheme,
+    curve,
+    month_key,
+    pareto,
+    parse_period,
+    period_text,
+    rank,
+    shift_month,
+    vip_part,
+)
+from tui_crm.services.core import records, values
 from tui_crm.services.core.rights import Actor
 
-CRITERIA = {
-    "payments": N_("Payment sum"),
-    "services": N_("Services rendered, sum"),
-    "count": N_("Number of payments"),
-    "units": N_("Units of services"),
-}
-SCHEMES = {
-    "lenient": N_("Lenient: VIP, good, regular"),
-    "strict": N_("Strict: VIP, regular, difficult"),
-    "abc": N_("ABC by cumulative share"),
-}
-SCHEMES_SHORT = {"lenient": N_("Lenient (good)"), "strict": N_("Strict (difficult)"),
-                 "abc": N_("ABC")}
-TIERS = {
-    "lenient": ("vip", "good", "regular"),
-    "strict": ("vip", "regular", "difficult"),
-    "abc": ("A", "B", "C"),
-}
-TIER_LABELS = {"vip": N_("VIP"), "good": N_("Good"), "regular": N_("Regular"),
-               "difficult": N_("Difficult"), "A": "A", "B": "B", "C": "C"}
-# What each tier becomes in the organization's category when applied.
-CATEGORY_OF_TIER = {"vip": "vip", "good": "good", "regular": "regular",
-                    "difficult": "difficult", "A": "vip", "B": "good", "C": "regular"}
-DEFAULT_SHARE = Decimal("0.2")
-DEFAULT_ABC = (Decimal("0.80"), Decimal("0.95"))
-MAX_MONTHS = 120
 VIP_SILENCE_DAYS = 30
 BULK_FROM = 300  # more category changes than this are written set-based (see _write_categories)
-
-# Values are integers in these units, so sums and ties are exact.
-SCALE = {"payments": 100, "services": 100, "count": 1, "units": 1000}
-# criterion -> (table, SQL aggregate)
-_SOURCE = {
-    "payments": ("payment", "SUM(amount)"),
-    "count": ("payment", "COUNT(*)"),
-    "services": ("service_rendered", "SUM(amount)"),
-    "units": ("service_rendered", "SUM(units)"),
-}
-
-
-# --- periods ----------------------------------------------------------------------------------
-
-_MONTH = re.compile(r"^\s*(?:(\d{4})-(\d{1,2})|(\d{1,2})\.(\d{4}))\s*$")
-
-
-def _parse_month(text: str) -> tuple[int, int]:
-    found = _MONTH.match(text)
-    if found:
-        year, month = (found.group(1), found.group(2)) if found.group(1) else (
-            found.group(4), found.group(3))
-        if 1 <= int(month) <= 12:
-            return int(year), int(month)
-    raise ValidationError({"period": _(
-        "Not a month: {text!r}; write YYYY-MM or YYYY-MM..YYYY-MM").format(text=text)})
-
-
-def month_key(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
-
-
-def shift_month(key: str, delta: int) -> str:
-    year, month = int(key[:4]), int(key[5:7])
-    index = year * 12 + (month - 1) + delta
-    return month_key(index // 12, index % 12 + 1)
-
-
-def parse_period(text: str) -> list[str]:
-    """"2026-01" or "2026-01..2026-06" (also "01.2026") → the months as "YYYY-MM"."""
-    text = (text or "").strip()
-    if not text:
-        raise ValidationError({"period": _("Give a month or a span of months")})
-    first_text, sep, last_text = text.partition("..")
-    first = _parse_month(first_text)
-    last = _parse_month(last_text) if sep else first
-    if last < first:
-        raise ValidationError({"period": _("The period ends before it starts")})
-    count = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
-    if count > MAX_MONTHS:
-        raise ValidationError({"period": _("A period can span at most {n} months").format(
-            n=MAX_MONTHS)})
-    start = month_key(*first)
-    return [shift_month(start, i) for i in range(count)]
-
-
-def period_text(months: list[str]) -> str:
-    return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
-
-
-def month_bounds(months: list[str]) -> tuple[dt.date, dt.date]:
-    """The first day of the first month and the first day after the last month."""
-    first = dt.date(int(months[0][:4]), int(months[0][5:7]), 1)
-    after = shift_month(months[-1], 1)
-    return first, dt.date(int(after[:4]), int(after[5:7]), 1)
-
-
-# --- the rules on plain numbers (tested on hand-computed sets) --------------------------------
-
-
-def check_scheme(scheme: str) -> None:
-    """A ValidationError naming the schemes when `scheme` is not one of them."""
-    if scheme not in SCHEMES:
-        raise ValidationError({"scheme": _("Unknown scheme {name!r}; choose one of: {known}")
-                               .format(name=scheme, known=", ".join(SCHEMES))})
-
-
-def round_half_up(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def top_count(n: int, share: Decimal = DEFAULT_SHARE) -> int:
-    """20 % of n rounded to the nearest whole number (halves up), at least 1 (0 for none)."""
-    if n <= 0:
-        return 0
-    return max(1, round_half_up(Decimal(n) * Decimal(share)))
-
-
-@dataclass(frozen=True)
-class Tie:
-    """Clients tied at a cut all went to the upper tier, so the tier is bigger than 20 %."""
-
-    tier: str
-    value: int  # in scaled units
-    expected: int
-    actual: int
-    tied: int  # clients with the value at the cut
-
-
-def _take_top(items: list[tuple[int, int]], start: int, k: int) -> int:
-    """End index of the k items from `start`, extended over everyone tied with the last."""
-    end = min(start + k, len(items))
-    if end <= start:
-        return start
-    cut = items[end - 1][1]
-    while end < len(items) and items[end][1] == cut:
-        end += 1
-    return end
-
-
-def rank(values_by_id: dict[int, int]) -> list[tuple[int, int]]:
-    """Clients with a value, best first (ties by id, so the order is stable)."""
-    return sorted(((i, v) for i, v in values_by_id.items() if v > 0),
-                  key=lambda item: (-item[1], item[0]))
-
-
-def vip_part(items: list[tuple[int, int]], share: Decimal = DEFAULT_SHARE
-             ) -> tuple[int, Tie | None]:
-    """How many of the ranked items are VIP, and the tie that widened the cut."""
-    k = top_count(len(items), share)
-    end = _take_top(items, 0, k)
-    return end, (Tie("vip", items[end - 1][1], k, end, _count(items, items[end - 1][1]))
-                 if end > k else None)
-
-
-def _count(items: list[tuple[int, int]], value: int) -> int:
-    return sum(1 for _i, v in items if v == value)
-
-
-def assign_tiers(items: list[tuple[int, int]], scheme: str, *, share: Decimal = DEFAULT_SHARE,
-                 abc: tuple[Decimal, Decimal] = DEFAULT_ABC
-                 ) -> tuple[dict[str, list[tuple[int, int]]], list[Tie]]:
-    """Split ranked (id, value) items into the scheme's tiers, in rank order."""
-    check_scheme(scheme)
-    n = len(items)
-    tiers: dict[str, list[tuple[int, int]]] = {name: [] for name in TIERS[scheme]}
-    ties: list[Tie] = []
-    if scheme == "abc":
-        a_limit, b_limit = (Decimal(str(x)) for x in abc)
-        if not (0 < a_limit <= b_limit <= 1):
-            raise ValidationError({"abc": _("ABC thresholds must be 0 < A ≤ B ≤ 100 %")})
-        total = sum(v for _i, v in items)
-        # Exact integer comparisons: before / total < a  ⇔  before · den < num · total.
-        a_num, a_den = a_limit.as_integer_ratio()
-        b_num, b_den = b_limit.as_integer_ratio()
-        a_cut, b_cut = a_num * total, b_num * total
-        before = 0
-        previous: tuple[int, str] | None = None
-        for item in items:
-            if previous is not None and previous[0] == item[1]:
-                tier = previous[1]  # equal values stay together, in the upper class
-            elif before * a_den < a_cut:
-                tier = "A"
-            elif before * b_den < b_cut:
-                tier = "B"
-            else:
-                tier = "C"
-            tiers[tier].append(item)
-            previous = (item[1], tier)
-            before += item[1]
-        return tiers, ties
-    vip_end, tie = vip_part(items, share)
-    if tie:
-        ties.append(tie)
-    tiers["vip"] = items[:vip_end]
-    if scheme == "lenient":
-        rest = n - vip_end
-        k = top_count(rest, share)
-        good_end = _take_top(items, vip_end, k)
-        if good_end - vip_end > k:
-            ties.append(Tie("good", items[good_end - 1][1], k, good_end - vip_end,
-                            _count(items, items[good_end - 1][1])))
-        tiers["good"] = items[vip_end:good_end]
-        tiers["regular"] = items[good_end:]
-    else:
-        k = top_count(n, share)
-        start = max(n - k, vip_end)
-        moved = start
-        while 0 < moved < n and items[moved][1] == items[moved - 1][1]:
-            moved += 1  # tied with the client above the cut: stays "regular"
-        if moved != start:
-            ties.append(Tie("difficult", items[start][1], k, n - moved,
-                            _count(items, items[start][1])))
-        tiers["regular"] = items[vip_end:moved]
-        tiers["difficult"] = items[moved:]
-    return tiers, ties
-
-
-@dataclass(frozen=True)
-class ParetoFigure:
-    """"x % of clients bring y % of the criterion"."""
-
-    key: str  # top20 / vip / to80
-    clients: int
-    clients_pct: float
-    value_pct: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "clients": self.clients, "clients_pct": self.clients_pct,
-                "value_pct": self.value_pct}
-
-
-def pareto(items: list[tuple[int, int]], vip_size: int, share: Decimal = DEFAULT_SHARE,
-           total: int | None = None) -> list[ParetoFigure]:
-    """The top 20 % (exactly, ties not widened), the VIP set, and the fewest clients that
-    bring 80 % of the criterion."""
-    n = len(items)
-    total = sum(v for _i, v in items) if total is None else total
-    if n == 0 or total <= 0:
-        return []
-
-    def figure(key: str, count: int) -> ParetoFigure:
-        part = sum(v for _i, v in items[:count])
-        return ParetoFigure(key, count, round(100 * count / n, 1), round(100 * part / total, 1))
-
-    running, to80 = 0, n
-    for index, (_i, v) in enumerate(items, start=1):
-        running += v
-        if running * 10 >= total * 8:
-            to80 = index
-            break
-    return [figure("top20", top_count(n, share)), figure("vip", vip_size), figure("to80", to80)]
-
-
-def curve(items: list[tuple[int, int]], points: int = 50, total: int | None = None
-          ) -> list[tuple[float, float]]:
-    """The Pareto curve: (share of clients %, cumulative share of the criterion %)."""
-    n = len(items)
-    total = sum(v for _i, v in items) if total is None else total
-    if n == 0 or total <= 0:
-        return []
-    out = [(0.0, 0.0)]
-    running = 0
-    step = max(1, n // points)
-    for index, (_i, v) in enumerate(items, start=1):
-        running += v
-        if index % step == 0 or index == n:
-            out.append((round(100 * index / n, 2), round(100 * running / total, 2)))
-    return out
-
 
 # --- results ----------------------------------------------------------------------------------
 
@@ -314,7 +73,7 @@ class _NameBook:
     def get(self, org_id: int) -> str:
         if org_id not in self.names and self.wanted:
             self.wanted.add(org_id)
-            self.names.update(_names(self.wanted - set(self.names)))
+            self.names.update(client_names(self.wanted - set(self.names)))
             self.wanted = set()
         return self.names.get(org_id, "")
 
@@ -509,261 +268,6 @@ def format_value(value: int | float | Decimal | None, scale: int) -> str:
         return text.replace(".", ",") if get_language() == "ru" else text
     return str(value)
 
-
-# --- reading the database ---------------------------------------------------------------------
-
-
-def _visible_owner_sql(actor: Actor) -> tuple[str, list[Any]]:
-    """A SQL condition on `organization_id` keeping the clients the actor sees (a client's
-    money follows the client)."""
-    if actor.sees_all:
-        return "", []
-    sql, params = visibility.visible_ids_sql(actor, "organizations")
-    return f" AND organization_id IN ({sql})", params
-
-
-def check_criterion(criterion: str) -> None:
-    """A ValidationError naming the criteria when `criterion` is not one of them."""
-    if criterion not in CRITERIA:
-        raise ValidationError({"criterion": _(
-            "Unknown criterion {name!r}; choose one of: {known}").format(
-                name=criterion, known=", ".join(CRITERIA))})
-
-
-_SUMMARY = {"payment": "payment_month", "service_rendered": "service_month"}
-_SUMMARY_COLUMN = {"payments": "cents", "count": "n", "services": "cents", "units": "milli"}
-_SIBLING = {"payments": "count", "count": "payments", "services": "units", "units": "services"}
-
-
-def _uses_summary(db: Any = None) -> bool:
-    """SQLite keeps monthly summaries by trigger (schema step 4); PostgreSQL groups directly."""
-    db = db or current()
-    return not is_postgres(db) and "payment_month" in db.get_tables()
-
-
-class _Values:
-    """One criterion's values per organization and month, with the few questions the
-    categories ask of them. Values are integers in the criterion's scaled units."""
-
-    def span(self, months: list[str]) -> dict[int, int]:
-        raise NotImplementedError
-
-    def month_stats(self, months: list[str]) -> dict[str, tuple[int, int]]:
-        """month → (clients with a value, total)."""
-        raise NotImplementedError
-
-    def month_vip(self, month: str, paying: int, share: Decimal) -> list[tuple[int, int]]:
-        """The month's VIP rows, best first, widened over ties at the cut."""
-        raise NotImplementedError
-
-    def values(self, month: str, ids: Iterable[int]) -> dict[int, int]:
-        raise NotImplementedError
-
-    def at_least(self, month: str, threshold: int) -> dict[int, int]:
-        raise NotImplementedError
-
-    def total_for(self, months: list[str], ids: Iterable[int]) -> int:
-        raise NotImplementedError
-
-
-class _PythonValues(_Values):
-    """Values fetched with one GROUP BY (organization, month) and answered in Python."""
-
-    def __init__(self, data: dict[str, dict[int, int]]) -> None:
-        self.data = data
-
-    def span(self, months: list[str]) -> dict[int, int]:
-        total: dict[int, int] = {}
-        for key in months:
-            for org_id, value in self.data.get(key, {}).items():
-                total[org_id] = total.get(org_id, 0) + value
-        return {i: v for i, v in total.items() if v > 0}
-
-    def month_stats(self, months: list[str]) -> dict[str, tuple[int, int]]:
-        out = {}
-        for key in months:
-            live = [v for v in self.data.get(key, {}).values() if v > 0]
-            out[key] = (len(live), sum(live))
-        return out
-
-    def month_vip(self, month: str, paying: int, share: Decimal) -> list[tuple[int, int]]:
-        items = rank(self.data.get(month, {}))
-        end, _tie = vip_part(items, share)
-        return items[:end]
-
-    def values(self, month: str, ids: Iterable[int]) -> dict[int, int]:
-        bucket = self.data.get(month, {})
-        return {i: bucket[i] for i in ids if bucket.get(i, 0) > 0}
-
-    def at_least(self, month: str, threshold: int) -> dict[int, int]:
-        return {i: v for i, v in self.data.get(month, {}).items() if v >= threshold and v > 0}
-
-    def total_for(self, months: list[str], ids: Iterable[int]) -> int:
-        wanted = set(ids)
-        return sum(v for key in months for i, v in self.data.get(key, {}).items()
-                   if i in wanted)
-
-
-class _SummaryValues(_Values):
-    """Values read from the trigger-kept monthly summary (SQLite): the month cuts are found
-    through the (month, value) index, so only VIP rows and span totals are ever fetched."""
-
-    def __init__(self, actor: Actor, criterion: str) -> None:
-        self.db = current()
-        self.table = _SUMMARY[_SOURCE[criterion][0]]
-        self.column = _SUMMARY_COLUMN[criterion]
-        self.sibling = _SIBLING[criterion]
-        self.sibling_column = _SUMMARY_COLUMN[self.sibling]
-        self.sibling_span: tuple[str, str, dict[int, int]] | None = None
-        owner_sql, owner_params = _visible_owner_sql(actor)
-        # Deleted organizations' money does not rank anyone.
-        self.filter = (" AND organization_id NOT IN (SELECT id FROM organization"
-                       " WHERE deleted_at IS NOT NULL)" + owner_sql)
-        self.params = owner_params
-
-    def _rows(self, sql: str, params: list[Any]) -> list[tuple]:
-        return self.db.execute_sql(sql, [*params, *self.params]).fetchall()
-
-    def span(self, months: list[str]) -> dict[int, int]:
-        # The sibling column (count beside the sum, units beside services) comes along for
-        # free and answers the averages of that criterion without another pass.
-        c, other = self.column, self.sibling_column
-        out: dict[int, int] = {}
-        sibling: dict[int, int] = {}
-        # Over several months, walking the primary key (organization, month) groups as it
-        # reads — 4× faster than the month index plus a sort; "+month" keeps SQLite off the
-        # index. A single month reads its slice of the month index instead.
-        month = "+month" if len(months) >= 3 else "month"
-        for org_id, value, second in self._rows(
-                f"SELECT organization_id, SUM({c}), SUM({other}) FROM {self.table}"
-                f" WHERE {month} >= ? AND {month} <= ?{self.filter} GROUP BY organization_id"
-                f" HAVING SUM({c}) > 0", [months[0], months[-1]]):
-            out[org_id] = value
-            sibling[org_id] = second
-        self.sibling_span = (months[0], months[-1], sibling)
-        return out
-
-    def month_stats(self, months: list[str]) -> dict[str, tuple[int, int]]:
-        c = self.column
-        found = {month: (n, total or 0) for month, n, total in self._rows(
-            f"SELECT month, COUNT(*), SUM({c}) FROM {self.table} WHERE month >= ?"
-            f" AND month <= ? AND {c} > 0{self.filter} GROUP BY month", [months[0], months[-1]])}
-        return {key: found.get(key, (0, 0)) for key in months}
-
-    def month_vip(self, month: str, paying: int, share: Decimal) -> list[tuple[int, int]]:
-        k = top_count(paying, share)
-        if k == 0:
-            return []
-        c = self.column
-        cut = self._rows(f"SELECT {c} FROM {self.table} WHERE month = ? AND {c} > 0{self.filter}"
-                         f" ORDER BY {c} DESC LIMIT 1 OFFSET {k - 1}", [month])
-        if not cut:
-            return []
-        rows = self._rows(f"SELECT organization_id, {c} FROM {self.table} WHERE month = ?"
-                          f" AND {c} >= {int(cut[0][0])}{self.filter}", [month])
-        return sorted(rows, key=lambda item: (-item[1], item[0]))
-
-    def values(self, month: str, ids: Iterable[int]) -> dict[int, int]:
-        ids = list(ids)
-        out: dict[int, int] = {}
-        c = self.column
-        for offset in range(0, len(ids), 900):
-            chunk = ids[offset:offset + 900]
-            marks = ", ".join("?" * len(chunk))
-            out.update(self._rows(
-                f"SELECT organization_id, {c} FROM {self.table} WHERE month = ? AND {c} > 0"
-                f" AND organization_id IN ({marks}){self.filter}", [month, *chunk]))
-        return out
-
-    def at_least(self, month: str, threshold: int) -> dict[int, int]:
-        c = self.column
-        return dict(self._rows(
-            f"SELECT organization_id, {c} FROM {self.table} WHERE month = ?"
-            f" AND {c} >= {max(1, int(threshold))}{self.filter}", [month]))
-
-    def total_for(self, months: list[str], ids: Iterable[int]) -> int:
-        return self.totals_for(months, ids)[self.column]
-
-    def totals_for(self, months: list[str], ids: Iterable[int]) -> dict[str, int]:
-        """Both columns of the table summed over `ids` (one pass for two criteria)."""
-        ids = list(ids)
-        totals = {self.column: 0, self.sibling_column: 0}
-        c, other = self.column, self.sibling_column
-        for offset in range(0, len(ids), 900):
-            chunk = ids[offset:offset + 900]
-            marks = ", ".join("?" * len(chunk))
-            row = self._rows(
-                f"SELECT SUM({c}), SUM({other}) FROM {self.table} WHERE organization_id IN"
-                f" ({marks}) AND month >= ? AND month <= ?{self.filter}",
-                [*chunk, months[0], months[-1]])
-            totals[c] += int(row[0][0] or 0)
-            totals[other] += int(row[0][1] or 0)
-        return totals
-
-
-def _values(actor: Actor, criterion: str, months: list[str], engine: str = "auto") -> _Values:
-    """The values of a criterion over `months` (rights checked here)."""
-    check_criterion(criterion)
-    actor.require("payments" if _SOURCE[criterion][0] == "payment" else "services", "view")
-    if engine == "summary" or (engine == "auto" and _uses_summary()):
-        return _SummaryValues(actor, criterion)
-    return _PythonValues(monthly_values(actor, criterion, months))
-
-
-def monthly_values(actor: Actor, criterion: str, months: list[str]
-                   ) -> dict[str, dict[int, int]]:
-    """month → {organization id → value in scaled integer units}: one GROUP BY over the raw
-    payments or services (PostgreSQL, and a check on the summaries)."""
-    check_criterion(criterion)
-    table, aggregate = _SOURCE[criterion]
-    actor.require("payments" if table == "payment" else "services", "view")
-    db = current()
-    scale = SCALE[criterion]
-    start, end = month_bounds(months)
-    p = db.param
-    month_expr = "to_char(date, 'YYYY-MM')" if is_postgres(db) else "substr(date, 1, 7)"
-    owner_sql, owner_params = _visible_owner_sql(actor)
-    sql = (f"SELECT organization_id, {month_expr} AS month, {aggregate} FROM {table}"
-           f" WHERE date >= {p} AND date < {p} AND deleted_at IS NULL"
-           f" AND organization_id IS NOT NULL{owner_sql} GROUP BY organization_id, month")
-    params: list[Any] = [start, end, *owner_params]
-    if not is_postgres(db):
-        params[:2] = [start.isoformat(), end.isoformat()]
-    out: dict[str, dict[int, int]] = {k: {} for k in months}
-    for org_id, month, value in db.execute_sql(sql, params):
-        bucket = out.get(month)
-        if bucket is not None and value:
-            bucket[org_id] = int(round(value * scale))
-    gone = _deleted_organizations()
-    if gone:
-        for bucket in out.values():
-            for org_id in gone.intersection(bucket):
-                del bucket[org_id]
-    return out
-
-
-def _deleted_organizations() -> set[int]:
-    return {row[0] for row in m.Organization.select(m.Organization.id).where(
-        m.Organization.deleted_at.is_null(False)).tuples()}
-
-
-def _names(ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    db = current()
-    if len(wanted) > 5000:
-        return {i: n for i, n in db.execute_sql("SELECT id, name FROM organization")
-                if i in wanted}
-    out: dict[int, str] = {}
-    chunk = list(wanted)
-    org = m.Organization
-    for offset in range(0, len(chunk), 900):
-        out.update(org.select(org.id, org.name).where(
-            org.id.in_(chunk[offset:offset + 900])).tuples())
-    return out
-
-
 # --- the whole computation --------------------------------------------------------------------
 
 
@@ -789,7 +293,7 @@ def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str =
     scale = SCALE[criterion]
     before = shift_month(months[0], -1)
     last, previous = months[-1], shift_month(months[-1], -1)
-    source = _values(actor, criterion, [before, *months], engine)
+    source = values_source(actor, criterion, [before, *months], engine)
 
     span = source.span(months)
     items = rank(span)
@@ -819,7 +323,7 @@ def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str =
         potential = sorted(((i, v) for i, v in source.at_least(last, threshold).items()
                             if i not in vip_set), key=lambda item: (-item[1], item[0]))
         totals: dict[str, int] = {}
-        if isinstance(source, _SummaryValues) and source.sibling_span is not None:
+        if isinstance(source, SummaryValues) and source.sibling_span is not None:
             sibling = source.sibling_span[2]
             totals[source.sibling] = sum(sibling.get(i, 0) for i in vip_set)
         if averages:
@@ -827,10 +331,10 @@ def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str =
                 if other == criterion or other in totals:
                     continue
                 try:
-                    other_source = _values(actor, other, months, engine)
+                    other_source = values_source(actor, other, months, engine)
                 except PermissionDenied:
                     continue
-                if isinstance(other_source, _SummaryValues):
+                if isinstance(other_source, SummaryValues):
                     both = other_source.totals_for(months, vip_set)
                     totals[other] = both[other_source.column]
                     totals[other_source.sibling] = both[other_source.sibling_column]
@@ -916,7 +420,7 @@ def overlap(actor: Actor, period: str | list[str], criterion_a: str = "payments"
     share = Decimal(str(share))
     lists = []
     for criterion in (criterion_a, criterion_b):
-        items = rank(_values(actor, criterion, months).span(months))
+        items = rank(values_source(actor, criterion, months).span(months))
         end, _tie = vip_part(items, share)
         lists.append([i for i, _v in items[:end]])
     common_set = set(lists[0]) & set(lists[1])

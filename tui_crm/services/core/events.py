@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.db.database import write
 from tui_crm.errors import NotFound, ValidationError
@@ -18,6 +17,7 @@ from tui_crm.services.core import audit, lookups, records, recurrence
 from tui_crm.services.core.contact_dates import OPEN, refresh_contact_dates
 from tui_crm.services.core.records import RecordView
 from tui_crm.services.core.rights import Actor
+from tui_crm.text import dates
 
 MAX_REPEATS = 5000  # virtual repeats in one range, over all series
 
@@ -157,7 +157,9 @@ def log_result(actor: Actor, event_id: int, result: str, *, note: str = "",
         raise ValidationError({"next": _("The next step is in the past")})
     next_type_row = type_name(next_type) if next_type else event.event_type
     next_label = ""
-    if when is not None:
+    if when is not None and next_type_row is None:  # an event without a type
+        raise ValidationError({"next_type": _("Give the type of the next step")})
+    if when is not None and next_type_row is not None:
         next_label = f"{lookups.event_type_name(next_type_row)} {dates.format_datetime(when)}"
     changes: dict[str, Any] = {
         "event_type": event.event_type_id, "status": "done", "result": result_row.id,
@@ -166,7 +168,7 @@ def log_result(actor: Actor, event_id: int, result: str, *, note: str = "",
     changes.update(_dated_when_logged(event, now))
     done = records.update(actor, "events", event_id, changes)
     next_view = None
-    if when is not None:
+    if when is not None and next_type_row is not None:
         next_view = records.create(actor, "events", {
             "event_type": next_type_row.id, "starts_at": when,
             "organization": event.organization_id, "contact": event.contact_id,

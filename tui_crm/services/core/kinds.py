@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypedDict
 
 from tui_crm.db import models as m
 from tui_crm.i18n import N_
@@ -89,11 +90,19 @@ class KindSpec:
         return [f for f in self.fields if f.column]
 
 
+class NumberRange(TypedDict, total=False):
+    """The range of a number field, passed to FieldSpec as keywords."""
+
+    min_value: int | Decimal | None
+    max_value: int | Decimal | None
+
+
 F = FieldSpec
-CADENCE_DAYS = {"min_value": 0}
+CADENCE_DAYS: NumberRange = {"min_value": 0}
 # At the start … a month before: reminders look this far ahead for every series.
-REMINDER_MINUTES = {"min_value": 0, "max_value": 30 * 24 * 60}
-NOT_NEGATIVE = {"min_value": Decimal(0)}
+REMINDER_MAX_MINUTES = 30 * 24 * 60
+REMINDER_MINUTES: NumberRange = {"min_value": 0, "max_value": REMINDER_MAX_MINUTES}
+NOT_NEGATIVE: NumberRange = {"min_value": Decimal(0)}
 
 ORGANIZATIONS = KindSpec(
     "organizations", N_("Organizations"), N_("Organization"), m.Organization,
@@ -281,7 +290,7 @@ ALIASES = {
 
 # The records that refer to an organization or a contact (column named), for merging and
 # for undoing an import: what must follow when the record goes or is merged.
-REFERRERS: dict[str, list[tuple[type[m.BaseModel], str]]] = {
+REFERRERS: dict[str, list[tuple[type[m.Record], str]]] = {
     "organizations": [(m.Contact, "organization"), (m.Task, "organization"),
                       (m.Event, "organization"), (m.Note, "organization"),
                       (m.Link, "organization"), (m.Deal, "organization"),

@@ -258,9 +258,10 @@ def stored_seeded_name(text: str, stored: Iterable[str]) -> str:
 
 
 def names(ref_type: str, ids: Iterable[int | None], *, actor: Actor | None = None
-          ) -> dict[int, str]:
+          ) -> dict[int | None, str]:
     """Display names for a batch of referenced ids (one query). With `actor`, an
-    organization, contact or deal they may not see is named `visibility.hidden_name()`."""
+    organization, contact or deal they may not see is named `visibility.hidden_name()`.
+    Keyed `int | None` so a nullable reference can be looked up as it is (None: no name)."""
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
@@ -273,7 +274,7 @@ def names(ref_type: str, ids: Iterable[int | None], *, actor: Actor | None = Non
     return {i: (name if i in seen else hidden) for i, name in found.items()}
 
 
-def _names(ref_type: str, wanted: set[int]) -> dict[int, str]:
+def _names(ref_type: str, wanted: set[int]) -> dict[int | None, str]:
     if ref_type == "user":
         return {u.id: user_name(u) for u in m.User.select().where(m.User.id.in_(wanted))}
     if ref_type == "organization":

@@ -160,7 +160,7 @@ def _views(actor: Actor, spec: KindSpec, rows: list[m.Record], *,
     the actor may not see is not named)."""
     if not rows:
         return []
-    ref_names: dict[str, dict[int, str]] = {}
+    ref_names: dict[str, dict[int | None, str]] = {}
     for f in spec.fields:
         if f.is_reference:
             ref_names[f.name] = lookups.names(f.type, (getattr(row, f"{f.name}_id")
@@ -170,11 +170,12 @@ def _views(actor: Actor, spec: KindSpec, rows: list[m.Record], *,
     ids = [r.id for r in rows]
     tags: dict[int, list[str]] = {}
     if spec.has_tags and (full or any(f.name == "tags" and f.column for f in spec.fields)):
-        for link in (m.TagLink.select(m.TagLink.record_id, m.Tag.name).join(m.Tag)
-                     .where((m.TagLink.kind == spec.name) & m.TagLink.record_id.in_(ids))
-                     .order_by(m.Tag.name).objects()):
-            tags.setdefault(link.record_id, []).append(link.name)
-    points: dict[int, list[PointView]] = {}
+        for record_id, tag_name in (
+                m.TagLink.select(m.TagLink.record_id, m.Tag.name).join(m.Tag)
+                .where((m.TagLink.kind == spec.name) & m.TagLink.record_id.in_(ids))
+                .order_by(m.Tag.name).tuples()):
+            tags.setdefault(record_id, []).append(tag_name)
+    points: dict[int | None, list[PointView]] = {}
     custom: dict[int, dict[str, Any]] = {}
     if full:
         if spec.has_points:
@@ -650,7 +651,7 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     # the records the actor sees.
     context: dict[str, Any] = {"actor": actor}
     if spec.name == "events":
-        context["event_type"] = row.event_type_id
+        context["event_type"] = getattr(row, "event_type_id", None)
     # A reference given back as it is attaches nothing (a form sends every field back).
     data = {name: value for name, value in data.items()
             if not _same_reference(spec, row, name, value)}
@@ -661,7 +662,7 @@ def update(actor: Actor, kind: str, record_id: int, data: dict[str, Any],
     merged = dict(before.values)
     merged.update({k: v for k, v in cleaned.items()})
     _check_rules(spec, merged, is_new=False)
-    if spec.name == "events" and (("result" in cleaned and cleaned["result"] != row.result_id)
+    if isinstance(row, m.Event) and (("result" in cleaned and cleaned["result"] != row.result_id)
                                   or (cleaned.get("status") == "done" and row.status != "done")):
         _check_next_step(merged)
     visibility.check_clients(actor, kind, cleaned)

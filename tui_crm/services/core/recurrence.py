@@ -24,6 +24,7 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 from dateutil.rrule import (
     DAILY,
@@ -83,14 +84,20 @@ def _parse(rule: str, dtstart: dt.datetime) -> tuple[rrule, dict[str, str]]:
     if not isinstance(parsed, rrule):
         raise RuleProblem(_("Give one rule such as FREQ=WEEKLY;BYDAY=MO (no DTSTART, EXDATE "
                             "or other lines)"))
-    if not 1 <= parsed._interval <= MAX_INTERVAL:
+    if not 1 <= _rule_value(parsed, "interval") <= MAX_INTERVAL:
         raise RuleProblem(_("INTERVAL must be from 1 to {n}").format(n=MAX_INTERVAL))
     return parsed, parts
 
 
+def _rule_value(parsed: rrule, name: str) -> Any:
+    """One part of a parsed rule (freq, interval, count, until, wkst, bysecond): dateutil
+    keeps them only in private attributes, with no public accessor."""
+    return vars(parsed)["_" + name]
+
+
 def _sub_minute(parsed: rrule) -> bool:
     """Two occurrences could fall in the same minute."""
-    return parsed._freq == SECONDLY or len(parsed._bysecond or ()) > 1
+    return _rule_value(parsed, "freq") == SECONDLY or len(_rule_value(parsed, "bysecond") or ()) > 1
 
 
 def check(rule: str, dtstart: dt.datetime) -> None:
@@ -102,7 +109,7 @@ def check(rule: str, dtstart: dt.datetime) -> None:
     if _sub_minute(parsed):
         raise RuleProblem(_("A rule may repeat at most once a minute (no FREQ=SECONDLY, at "
                             "most one BYSECOND)"))
-    if parsed._count is not None and not 1 <= parsed._count <= MAX_COUNT:
+    if _rule_value(parsed, "count") is not None and not 1 <= _rule_value(parsed, "count") <= MAX_COUNT:
         raise RuleProblem(_("COUNT must be from 1 to {n}; for a longer series give an end "
                             "date (UNTIL)").format(n=MAX_COUNT))
     last = dt.datetime(dt.MAXYEAR - 2, 1, 1)
@@ -134,7 +141,7 @@ def _implied(parsed: rrule, parts: dict[str, str], dtstart: dt.datetime) -> dict
     """The parts DTSTART implies (RFC 5545 §3.3.10), written out so that a later DTSTART
     gives the same occurrences."""
     out: dict[str, object] = {}
-    freq = parsed._freq
+    freq = _rule_value(parsed, "freq")
     if not any(name in parts for name in _DAY_PARTS):
         if freq == YEARLY:
             if "BYMONTH" not in parts:
@@ -156,7 +163,7 @@ def _implied(parsed: rrule, parts: dict[str, str], dtstart: dt.datetime) -> dict
 def _restart(parsed: rrule, dtstart: dt.datetime, start: dt.datetime) -> dt.datetime:
     """The beginning of the last period of the series (every INTERVAL-th year, month, week,
     day, hour or minute from DTSTART's) that begins at or before `start`."""
-    freq, step = parsed._freq, parsed._interval
+    freq, step = _rule_value(parsed, "freq"), _rule_value(parsed, "interval")
     if freq in (YEARLY, MONTHLY):
         months = 12 if freq == YEARLY else 1
         first = dtstart.year * 12 + (dtstart.month - 1 if freq == MONTHLY else 0)
@@ -166,7 +173,7 @@ def _restart(parsed: rrule, dtstart: dt.datetime, start: dt.datetime) -> dt.date
         return dt.datetime(index // 12, index % 12 + 1, 1)
     if freq == WEEKLY:
         origin = dt.datetime.combine(dtstart.date(), dt.time())
-        origin -= dt.timedelta(days=(dtstart.weekday() - parsed._wkst) % 7)
+        origin -= dt.timedelta(days=(dtstart.weekday() - _rule_value(parsed, "wkst")) % 7)
         length = dt.timedelta(weeks=step)
     elif freq == DAILY:
         origin = dt.datetime.combine(dtstart.date(), dt.time())
@@ -193,14 +200,14 @@ def _candidates(parsed: rrule, parts: dict[str, str], dtstart: dt.datetime,
                 start: dt.datetime, end: dt.datetime) -> Iterator[dt.datetime]:
     """dateutil's occurrences from about `start` up to `end`, in the original years."""
     first = dtstart
-    kwargs: dict[str, object] = {}
-    if parsed._count is None and start > dtstart:
+    kwargs: dict[str, Any] = {}
+    if _rule_value(parsed, "count") is None and start > dtstart:
         restart = _restart(parsed, dtstart, start)
         if restart > dtstart:
             first = restart
             kwargs.update(_implied(parsed, parts, dtstart))
-    until = parsed._until
-    if parsed._count is None:  # dateutil refuses COUNT and UNTIL together
+    until = _rule_value(parsed, "until")
+    if _rule_value(parsed, "count") is None:  # dateutil refuses COUNT and UNTIL together
         until = end if until is None else min(until, end)
     # As late as the range still fits before the year 9999 (two years to spare).
     latest = dt.MAXYEAR - (end.year - first.year + 2)
@@ -232,7 +239,7 @@ def between(rule: str, dtstart: dt.datetime, start: dt.datetime, end: dt.datetim
 
 def _occurrences(parsed: rrule, parts: dict[str, str], dtstart: dt.datetime,
                  start: dt.datetime, end: dt.datetime, limit: int) -> list[dt.datetime]:
-    if parsed._until is not None and parsed._until < start:
+    if _rule_value(parsed, "until") is not None and _rule_value(parsed, "until") < start:
         return []  # ended before the range (a rule that never matches would search on)
     found: list[dt.datetime] = []
     try:

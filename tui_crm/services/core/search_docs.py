@@ -22,7 +22,8 @@ SEARCH_KINDS = tuple(search_index.KIND_CODES)
 # --- documents --------------------------------------------------------------------------------
 
 
-def title_of(kind: str, row: Any, ref_names: dict[str, dict[int, str]] | None = None) -> str:
+def title_of(kind: str, row: Any,
+             ref_names: dict[str, dict[int | None, str]] | None = None) -> str:
     """The one-line name of a record, as lists and search results show it."""
     refs = ref_names or {}
 
@@ -154,7 +155,7 @@ def rebuild(kinds: Iterable[str] | None = None, batch: int = 5000) -> int:
                 break
             last_id = rows[-1].id
             ids = [r.id for r in rows]
-            points: dict[int, list[m.ContactPoint]] = {}
+            points: dict[int | None, list[m.ContactPoint]] = {}
             if kind in ("organizations", "contacts"):
                 col = m.ContactPoint.organization if kind == "organizations" \
                     else m.ContactPoint.contact
@@ -162,11 +163,11 @@ def rebuild(kinds: Iterable[str] | None = None, batch: int = 5000) -> int:
                     points.setdefault(p.organization_id if kind == "organizations"
                                       else p.contact_id, []).append(p)
             tags: dict[int, list[str]] = {}
-            for link in (m.TagLink.select(m.TagLink.record_id, m.Tag.name).join(m.Tag)
-                         .where((m.TagLink.kind == kind) & m.TagLink.record_id.in_(ids))
-                         .objects()):
-                tags.setdefault(link.record_id, []).append(link.name)
-            ref_cache: dict[str, dict[int, str]] = {}
+            for record_id, tag_name in (
+                    m.TagLink.select(m.TagLink.record_id, m.Tag.name).join(m.Tag)
+                    .where((m.TagLink.kind == kind) & m.TagLink.record_id.in_(ids)).tuples()):
+                tags.setdefault(record_id, []).append(tag_name)
+            ref_cache: dict[str, dict[int | None, str]] = {}
             for name in ("organization", "contact", "event_type"):
                 if hasattr(model, name):
                     ref_cache[name] = lookups.names(name, (getattr(r, f"{name}_id")

@@ -249,7 +249,9 @@ def event_types(include_inactive: bool = False) -> list[EventTypeInfo]:
     for et in query:
         results = [ResultInfo(r.id, r.code, event_result_name(r), r.warm,
                               r.reached_decision_maker, r.productive)
-                   for r in et.results.where(m.EventResult.active == True)  # noqa: E712
+                   for r in m.EventResult.select().where(
+                       (m.EventResult.event_type == et.id)
+                       & (m.EventResult.active == True))  # noqa: E712
                    .order_by(m.EventResult.position, m.EventResult.id)]
         out.append(EventTypeInfo(et.id, et.code, event_type_name(et), results))
     return out

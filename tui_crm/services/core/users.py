@@ -87,6 +87,7 @@ def resolve_actor(requested: str | None = None, *,
         if target is None:
             raise NotFound(_("No user {login}; see `tui-crm user list`.").format(login=requested))
         me = target
+    assert me is not None  # each path above that found no user has raised
     if not me.active:
         raise PermissionDenied(_("The user {login} is disabled.").format(login=me.login))
     on_behalf = me.login != inv.login or inv.through_sudo

@@ -306,8 +306,9 @@ def parse_custom(cf: m.CustomField, value: Any) -> Any:
         if abs(number) >= CUSTOM_NUMBER_LIMIT:
             raise _out_of_range(1 - CUSTOM_NUMBER_LIMIT, CUSTOM_NUMBER_LIMIT - 1)
         # Six places are plenty for a custom number and keep its stored text short.
+        exponent = number.as_tuple().exponent  # a str only for NaN / infinity
         return number.quantize(Decimal("1e-6"), rounding=ROUND_HALF_UP).normalize() \
-            if number.as_tuple().exponent < -6 else number
+            if isinstance(exponent, int) and exponent < -6 else number
     if cf.kind == "date":
         return dates.check_year(value) if isinstance(value, dt.date) else dates.parse_date(text)
     if cf.kind == "bool":

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from functools import reduce
 from typing import Any
 
-from peewee import SQL, NodeList, Select
+from peewee import SQL, BaseModelSelect, NodeList, Select
 
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied
@@ -144,8 +144,10 @@ def clause(actor: Actor, kind: str, shape: str = PLAIN) -> Any:  # an expression
     if shape != UNION:
         return reduce(operator.or_, branches)
     model = KINDS[kind].model
-    ids = [model.select(model.id).where(branch) for branch in branches]
-    return model.id.in_(reduce(lambda a, b: a.union_all(b), ids))
+    ids: BaseModelSelect = model.select(model.id).where(branches[0])
+    for branch in branches[1:]:
+        ids = ids.union_all(model.select(model.id).where(branch))
+    return model.id.in_(ids)
 
 
 def visible_ids_select(actor: Actor, kind: str) -> Select:
@@ -230,8 +232,8 @@ def check_write(actor: Actor, kind: str, row: m.Record) -> None:
     it and may change the client it is attached to. The assignee of a task or an event may
     always work on it (a head may give a call on a colleague's client to someone else)."""
     check(actor, kind, row)
-    if kind in ("tasks", "events") and row.assignee_id is not None \
-            and row.assignee_id == actor.user_id:
+    assignee = getattr(row, "assignee_id", None)  # tasks and events have one
+    if kind in ("tasks", "events") and assignee is not None and assignee == actor.user_id:
         return
     check_clients(actor, kind, {name: getattr(row, f"{name}_id", None)
                                 for name in CLIENT_FIELDS})

@@ -170,9 +170,9 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
     wanted_ids = set(found) | set(named)
     if not wanted_ids:
         return []
-    rows = {r.id: r for r in model.select().where(model.id.in_(list(wanted_ids)))}
+    by_id = {r.id: r for r in model.select().where(model.id.in_(list(wanted_ids)))}
     for record_id, score in named.items():
-        row = rows.get(record_id)
+        row = by_id.get(record_id)
         if row is None:
             continue
         theirs = _record_keys(kind, row)
@@ -181,11 +181,11 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
             add(record_id, decided.reason, score if decided.sure else score - 20)
     if not found:
         return []
-    owners = lookups.names("user", (r.owner_id for r in rows.values()))
-    seen = visibility.visible_subset(actor, kind, rows)
+    owners = lookups.names("user", (r.owner_id for r in by_id.values()))
+    seen = visibility.visible_subset(actor, kind, by_id)
     result = []
     for record_id, dup in found.items():
-        row = rows.get(record_id)
+        row = by_id.get(record_id)
         if row is None or row.deleted_at is not None:
             continue
         if record_id in seen:

@@ -114,9 +114,10 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
     names: dict[str, list[tuple[int, rule.Keys]]] = {}
     if kind == "organizations":
         by_inn: dict[str, list[int]] = {}
-        for rid, name, city, inn, legal in model.select(
-                model.id, model.name, model.city, model.inn, model.legal_name).where(
-                model.deleted_at.is_null()).tuples():
+        org = m.Organization
+        for rid, name, city, inn, legal in org.select(
+                org.id, org.name, org.city, org.inn, org.legal_name).where(
+                org.deleted_at.is_null()).tuples():
             if inn:
                 by_inn.setdefault(inn, []).append(rid)
             keys = rule.Keys(inn=inn or "", name=org_key(name), city=normalize_text(city or ""),
@@ -124,10 +125,12 @@ def _scan_kind(actor: Actor, kind: str) -> list[DuplicatePair]:
             names.setdefault(keys.name, []).append((rid, keys))
         pair_groups(by_inn, _("tax id"), 100.0)
     else:
-        for rid, last, first, middle, org, birthday in model.select(
-                model.id, model.last_name, model.first_name, model.middle_name,
-                model.organization, model.birthday).where(model.deleted_at.is_null()).tuples():
-            keys = rule.Keys(name=person_key(last, first, middle), company=str(org or ""),
+        person = m.Contact
+        for rid, last, first, middle, org_id, birthday in person.select(
+                person.id, person.last_name, person.first_name, person.middle_name,
+                person.organization, person.birthday).where(
+                person.deleted_at.is_null()).tuples():
+            keys = rule.Keys(name=person_key(last, first, middle), company=str(org_id or ""),
                              birthday=rule.birthday_key(birthday))
             names.setdefault(keys.name, []).append((rid, keys))
     _pair_names(kind, names, pair)
@@ -163,13 +166,13 @@ def _pair_names(kind: str, names: dict[str, list[tuple[int, rule.Keys]]], pair: 
     for block in blocks.values():
         if len(block) < 2 or len(block) > BLOCK_LIMIT:
             continue
-        for i, a in enumerate(block):
-            for b in block[i + 1:]:
-                score = rule.similar(a, b)
+        for i, name_a in enumerate(block):
+            for name_b in block[i + 1:]:
+                score = rule.similar(name_a, name_b)
                 if score < rule.NAME_THRESHOLD:
                     continue
-                for ida, keys_a in names[a]:
-                    for idb, keys_b in names[b]:
+                for ida, keys_a in names[name_a]:
+                    for idb, keys_b in names[name_b]:
                         found = rule.names_verdict(kind, keys_a, keys_b, similar=True)
                         if found is not None:
                             pair(ida, idb, found.reason, score - 25)

@@ -27,7 +27,7 @@ from tui_crm.services.mail.smtp import (
     check_transport,
     clear_text_login,
 )
-from tui_crm.validate import InvalidValue, validate_email
+from tui_crm.text.identity import InvalidValue, validate_email
 
 SECURITY = {"ssl": N_("SSL/TLS"), "starttls": N_("STARTTLS"), "none": N_("none (unencrypted)")}
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}

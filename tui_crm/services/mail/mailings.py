@@ -137,7 +137,7 @@ def _counts_of(mailing_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _names_by_id(column: Any, ids: Iterable[int | None]) -> dict[int, str]:
+def _names_by_id(column: Any, ids: Iterable[int | None]) -> dict[int | None, str]:
     model = column.model
     wanted = {i for i in ids if i}
     if not wanted:

@@ -14,7 +14,7 @@ from tui_crm.services.core.kinds import CATEGORY_CHOICES
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.mail.common import KINDS, chunks
-from tui_crm.validate import InvalidValue, validate_email
+from tui_crm.text.identity import InvalidValue, validate_email
 
 
 @dataclass
@@ -109,7 +109,7 @@ def _first_emails(kind: str, ids: list[int]) -> dict[int, str]:
                                                 & column.in_(chunk))
                   .order_by(m.ContactPoint.position, m.ContactPoint.id)):
             owner = p.organization_id if kind == "organizations" else p.contact_id
-            if owner in found:
+            if owner is None or owner in found:
                 continue
             try:
                 found[owner] = validate_email(p.value)

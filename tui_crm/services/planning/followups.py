@@ -91,7 +91,7 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
              .where(org.id.in_(page)).order_by(*order))
     rows = list(query)
     ids = [r.id for r in rows]
-    deal_stage: dict[int, str] = {}
+    deal_stage: dict[int | None, str] = {}
     if ids:
         for d in m.Deal.select(m.Deal.organization, m.Deal.stage).where(
                 m.Deal.organization.in_(ids) & m.Deal.stage.in_(WARM_STAGES)
@@ -105,7 +105,7 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
             reason = "warm"
         elif r.id in deal_stage:
             reason = "deal"
-        elif r.meetings and r.status != "client":
+        elif r.meetings and r.status != "client":  # type: ignore[attr-defined]  # the aliased column
             reason = "meeting"
         else:
             reason = "vip"

@@ -247,7 +247,7 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
     orgs = {r.id: r for r in o.select(*org_cols).where(o.id.in_(org_ids))} if org_ids else {}
     contacts = {r.id: r for r in c_.select(*contact_cols).where(c_.id.in_(contact_ids))} \
         if contact_ids else {}
-    dms: dict[int, m.Contact] = {}  # each organization's decision maker, if it has one
+    dms: dict[int | None, m.Contact] = {}  # each organization's decision maker, if it has one
     if org_ids:
         for c in m.Contact.select(*contact_cols).where(
                 m.Contact.organization.in_(org_ids) & m.Contact.deleted_at.is_null()
@@ -271,12 +271,12 @@ def _client_details(actor: Actor, org_ids: set[int], contact_ids: set[int]
                 .where(column.in_([p[0] for p in pairs]) & (m.Event.status == "done")
                        & m.Event.starts_at.in_([p[1] for p in pairs])))
         result_names = lookups.names("event_result", [r.result_id for r in rows])
-        from tui_crm.dates import format_date
+        from tui_crm.text.dates import format_date
 
-        for r in rows.objects():
-            if (r.rid, r.starts_at) in pairs:
-                last[(key, r.rid)] = f"{result_names.get(r.result_id, '')} " \
-                                     f"({format_date(r.starts_at.date())})"
+        for rid, starts_at, result_id in rows.tuples():
+            if (rid, starts_at) in pairs:
+                last[(key, rid)] = f"{result_names.get(result_id, '')} " \
+                                   f"({format_date(starts_at.date())})"
     return {"orgs": orgs, "contacts": contacts, "dms": dms, "sources": sources, "last": last}
 
 
@@ -288,7 +288,7 @@ def _item(event: m.Event, when: dt.datetime, details: dict, types: dict[int, m.E
         who = person_for(org, None, None)
     else:
         who = person_for(org, contact, details["dms"].get(event.organization_id))
-    et = types.get(event.event_type_id)
+    et = types.get(event.event_type_id) if event.event_type_id is not None else None
     source_id = (org.source_id if org else None) or (contact.source_id if contact else None)
     last = details["last"].get(("org", event.organization_id)) if org else \
         details["last"].get(("contact", event.contact_id), "")
@@ -382,7 +382,7 @@ def birthday_clause(day: dt.date):  # noqa: ANN201 - a peewee expression
 
 def birthdays_on(actor: Actor, day: dt.date, user_id: int | None = None) -> list[BirthdayItem]:
     """Contacts (of the user, or everyone's for a head) whose birthday falls on `day`."""
-    from tui_crm.dates import age
+    from tui_crm.text.dates import age
 
     query = (m.Contact.select(m.Contact.id, m.Contact.last_name, m.Contact.first_name,
                               m.Contact.middle_name, m.Contact.birthday,
@@ -397,7 +397,7 @@ def birthdays_on(actor: Actor, day: dt.date, user_id: int | None = None) -> list
     orgs = lookups.names("organization", (c.organization_id for c in rows), actor=actor)
     return [BirthdayItem(c.id, lookups.contact_name(c.last_name, c.first_name, c.middle_name),
                          orgs.get(c.organization_id, ""), age(c.birthday, day), c.primary_phone)
-            for c in rows]
+            for c in rows if c.birthday is not None]  # all have one: the query asks for it
 
 
 def _is_leap(year: int) -> bool:
@@ -476,18 +476,19 @@ def candidates(actor: Actor, day: dt.date, *, user_id: int | None = None, limit:
     for org_id, contact_id, reason in picked:
         org = details["orgs"].get(org_id)
         contact = details["contacts"].get(contact_id)
-        if org is None and contact is None:
+        record = org or contact
+        if record is None:
             continue  # not visible to the actor
         who = person_for(org, contact, details["dms"].get(org_id))
-        title = org.name if org else lookups.contact_name(contact.last_name, contact.first_name,
-                                                          contact.middle_name)
-        source_id = org.source_id if org else contact.source_id
+        title = org.name if org else lookups.contact_name(record.last_name, record.first_name,
+                                                          record.middle_name)
+        source_id = record.source_id
         result.append(Candidate(
             org_id, who.contact_id, title, reason, who.name, who.decision_maker,
             who.phone, who.email,
             details["last"].get(("org", org_id) if org else ("contact", contact_id), ""),
             details["sources"].get(source_id, "") if source_id else "",
-            (org or contact).next_contact_at))
+            record.next_contact_at))
     return result
 
 
@@ -595,11 +596,11 @@ def fill_picks(picked: dict[int, str], count: int, free: dict[str, int]) -> dict
     for index in range(count):
         if index in result:
             continue
-        key = next((k for k in blocks if left[k] > 0), None)
-        if key is None:
+        block = next((k for k in blocks if left[k] > 0), None)
+        if block is None:
             break
-        result[index] = key
-        left[key] -= 1
+        result[index] = block
+        left[block] -= 1
     return result
 
 

@@ -16,7 +16,7 @@ from tui_crm.db.planning_models import ReminderState
 from tui_crm.errors import DatabaseProblem, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import events, lookups
-from tui_crm.services.core.kinds import REMINDER_MINUTES
+from tui_crm.services.core.kinds import REMINDER_MAX_MINUTES
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.planning.planning import birthday_clause
 
@@ -44,7 +44,7 @@ class Reminder:
 
 def _minutes(stored: int) -> int:
     """A reminder offset within the field's range (values stored before it had one)."""
-    return max(REMINDER_MINUTES["min_value"], min(stored, REMINDER_MINUTES["max_value"]))
+    return max(0, min(stored, REMINDER_MAX_MINUTES))
 
 
 def _event_reminders(actor: Actor, start: dt.datetime, end: dt.datetime) -> list[Reminder]:

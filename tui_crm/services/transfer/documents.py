@@ -288,7 +288,7 @@ def default_output(template: Path, kind: str, record_id: int) -> Path:
 
 # --- example templates ------------------------------------------------------------------------
 
-_EXAMPLES = {
+_EXAMPLES: dict[str, dict[str, list[tuple[Any, ...]]]] = {
     "ru": {
         "contract": [
             ("h", "ДОГОВОР № {{ deal.id if deal else org.id }}"),

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import SQL, DateField, DecimalField, PostgresqlDatabase
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.i18n import _, get_language
 from tui_crm.services.core import lookups, records, values
@@ -33,7 +32,8 @@ from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpe
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import org_names
-from tui_crm.validate import format_phone
+from tui_crm.text import dates
+from tui_crm.text.phones import format_phone
 
 if TYPE_CHECKING:
     from tui_crm.services.transfer.exporting import Column
@@ -246,7 +246,7 @@ def _builtin(ctx: _Context, col: Column, field: Any) -> ConvertColumn | None:
         return lambda column: [v if v.__class__ is str else ("" if v is None else str(v))
                                for v in column]
     if kind == "choice":
-        labels = {code: _(label) for code, label in col.spec.choices.items() if label}
+        labels: dict[str | None, str] = {c: _(t) for c, t in col.spec.choices.items() if t}
         labels.update({None: "", "": ""})
         return lambda column: _mapped(labels, column, str)
     if kind == "bool":
@@ -276,8 +276,8 @@ def _when(ctx: _Context, kind: str, field: Any) -> Callable[[Any], Any]:
     # field's own conversion (the same result, slower) takes anything else.
     parse = field.python_value
     fast = dt.date.fromisoformat if isinstance(field, DateField) else dt.datetime.fromisoformat
-    show, shown = ((dates.format_date, dt.date) if kind == "date"
-                   else (dates.format_datetime, dt.datetime))
+    show: Callable[..., str] = dates.format_date if kind == "date" else dates.format_datetime
+    shown = dt.date if kind == "date" else dt.datetime
     language, typed = ctx.language, ctx.typed
 
     def when(v: Any) -> Any:

@@ -69,7 +69,7 @@ def _uid(prefix: str, view: RecordView, fallback: dt.datetime | None) -> str:
     return f"{prefix}-{view.id}-{created.strftime('%Y%m%dT%H%M%S')}@tui-crm"
 
 
-def _location(org_ids: set[int]) -> dict[int, str]:
+def _location(org_ids: set[int | None]) -> dict[int | None, str]:
     if not org_ids:
         return {}
     return {o.id: ", ".join(p for p in (o.address, o.city) if p)

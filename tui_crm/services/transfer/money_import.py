@@ -3,6 +3,7 @@ organizations by tax id, then by name. One transaction: a bad row changes nothin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from tui_crm.i18n import _
 from tui_crm.services.core import audit, records, server_files, visibility
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer.importing import read_table
-from tui_crm.validate import normalize_name, normalize_text
+from tui_crm.text.names import normalize_text
+from tui_crm.text.names import org_key as normalize_name
 
 KINDS = ("payments", "services", "deals")
 
@@ -65,6 +67,7 @@ class MoneyImportResult:
 def _mapping(kind: str, headers: list[str], pairs: list[str]) -> dict[int, str]:
     known = {**ORG_HEADERS, **HEADERS[kind]}
     mapping: dict[int, str] = {}
+    index: int | None
     for index, header in enumerate(headers):
         target = known.get(normalize_text(str(header or "")))
         if target and target not in mapping.values():
@@ -122,7 +125,7 @@ class _Organizations:
         raise ValueError(_("no organization {name!r}").format(name=name or inn))
 
 
-def import_money(actor: Actor, path: str | Path, kind: str, *, map_pairs: list[str] = (),
+def import_money(actor: Actor, path: str | Path, kind: str, *, map_pairs: Sequence[str] = (),
                  dry_run: bool = False, encoding: str | None = None,
                  delimiter: str | None = None, sheet: str | None = None) -> MoneyImportResult:
     """Import every row or none: a row with a problem stops the whole import (the problems

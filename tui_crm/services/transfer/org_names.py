@@ -47,7 +47,7 @@ class Namesakes:
                 self._counts[key] = self._counts.get(key, 0) + 1
         return self._counts.get(normalize_text(name), 0) > 1
 
-    def names(self, ids: Iterable[int]) -> dict[int, str]:
+    def names(self, ids: Iterable[int | None]) -> dict[int, str]:
         """`qualified` names of the organizations among `ids` whose name is shared and that
         have an INN (the others are not in the result)."""
         wanted = [i for i in set(ids) if i]

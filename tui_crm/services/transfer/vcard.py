@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui_crm import dates
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import org_names
+from tui_crm.text import dates
 from tui_crm.text.names import split_full_name, western_name
 
 VERSIONS = ("2.1", "3.0", "4.0")
@@ -307,8 +307,8 @@ def card_values(card: Card) -> dict[str, Any]:
     org_name = org.parts()[0].strip() if org is not None else ""
     if org_name:
         out["organization"] = org_name
-    if card.first("KIND") and card.first("KIND").text().lower() == "org" \
-            or card.first("X-ABSHOWAS") and card.first("X-ABSHOWAS").text().upper() == "COMPANY":
+    if (shown_as := card.first("KIND")) and shown_as.text().lower() == "org" \
+            or (shown_as := card.first("X-ABSHOWAS")) and shown_as.text().upper() == "COMPANY":
         out["organization"] = org_name or full
         out.pop("last_name", None)
         out.pop("first_name", None)
@@ -350,9 +350,9 @@ def card_values(card: Card) -> dict[str, Any]:
             messengers.append((MESSENGERS[prop.name.lower()], prop.text().strip()))
         elif prop.name == "IMPP":
             scheme, _sep, handle = prop.text().partition(":")
-            kind = IMPP_SCHEMES.get(scheme.lower())
-            if kind and handle:
-                messengers.append((kind, handle.lstrip("/")))
+            messenger = IMPP_SCHEMES.get(scheme.lower())
+            if messenger and handle:
+                messengers.append((messenger, handle.lstrip("/")))
     if messengers:
         out["messengers"] = messengers
     bday = card.first("BDAY")
@@ -445,7 +445,9 @@ def fold(line: str) -> str:
     data = line.encode("utf-8")
     if len(data) <= LINE_OCTETS:
         return line
-    pieces, current, size, limit = [], [], 0, LINE_OCTETS
+    pieces: list[str] = []
+    current: list[str] = []
+    size, limit = 0, LINE_OCTETS
     for ch in line:
         width = len(ch.encode("utf-8"))
         if size + width > limit:
@@ -598,15 +600,15 @@ def card_text(view: RecordView, version: str = "3.0",
         elif scheme:
             w.prop(f"X-{scheme.upper()}", p.value)
     for x_name, name in X_PROPERTIES[view.kind].items():
-        value = view.values.get(name)
+        x_value = view.values.get(name)
         if name in X_BOOLEANS:
-            if value:
+            if x_value:
                 w.prop(x_name, "TRUE")
         elif name == "source":
             if view.display.get(name):
                 w.prop(x_name, view.display[name])
-        elif value and not (name == "category" and value == "none"):
-            w.prop(x_name, str(value))
+        elif x_value and not (name == "category" and x_value == "none"):
+            w.prop(x_name, str(x_value))
     notes = view.values.get("notes") or ""
     if notes:
         w.prop("NOTE", notes)

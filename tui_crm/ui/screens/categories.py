@@ -28,7 +28,9 @@ from textual.widgets import (
 
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
+from tui_crm.services.analytics import client_values
 from tui_crm.services.analytics import segmentation as seg
+from tui_crm.services.analytics import tiers as tier_rules
 from tui_crm.services.core import values
 from tui_crm.services.core.kinds import CATEGORY_CHOICES
 from tui_crm.services.core.rights import Actor
@@ -46,7 +48,7 @@ SPANS = (3, 6, 12)
 
 
 def _month_label(key: str) -> str:
-    from tui_crm.services.analytics.reports import MONTHS
+    from tui_crm.services.analytics.reports.common import MONTHS
 
     return f"{_(MONTHS[int(key[5:7]) - 1])} {key[:4]}"
 
@@ -61,18 +63,18 @@ def period_options(latest: str) -> list[tuple[str, str]]:
     """The last 12 single months and spans of 3, 6 and 12 months ending with `latest`."""
     options = []
     for n in SPANS:
-        first = seg.shift_month(latest, -(n - 1))
+        first = tier_rules.shift_month(latest, -(n - 1))
         options.append((_("Last {n} months ({first} – {last})").format(
             n=n, first=_month_label(first), last=_month_label(latest)), f"{first}..{latest}"))
     for i in range(12):
-        key = seg.shift_month(latest, -i)
+        key = tier_rules.shift_month(latest, -i)
         options.append((_month_label(key), key))
     return options
 
 
 def default_period(latest: str) -> str:
     """The last 12 months up to the newest payment's month (README: Categories)."""
-    return f"{seg.shift_month(latest, -11)}..{latest}"
+    return f"{tier_rules.shift_month(latest, -11)}..{latest}"
 
 
 class ConfirmApply(ModalScreen[dict | None]):
@@ -156,13 +158,13 @@ class CategoriesPane(Vertical):
     def compose(self) -> ComposeResult:
         latest = self._latest or seg.latest_month()
         with Horizontal(id="cat-bar", classes="controls"):
-            yield Select([(_(label), code) for code, label in seg.CRITERIA.items()],
+            yield Select([(_(label), code) for code, label in client_values.CRITERIA.items()],
                          value="payments", allow_blank=False, compact=True, id="cat-criterion")
             options = period_options(latest)
             # A tier is earned over a year: one month (maybe six days old) said "VIP 1".
             yield Select(options, value=default_period(latest), allow_blank=False,
                          compact=True, id="cat-period")
-            yield Select([(_(label), code) for code, label in seg.SCHEMES_SHORT.items()],
+            yield Select([(_(label), code) for code, label in tier_rules.SCHEMES_SHORT.items()],
                          value="lenient", allow_blank=False, compact=True, id="cat-scheme")
             yield Checkbox(_("Each month"), value=True, compact=True, id="cat-per-month")
             yield Button(_("Apply…"), variant="warning", compact=True, id="cat-apply",
@@ -253,8 +255,8 @@ class CategoriesPane(Vertical):
         self.result = result
         self.error = ""
         scale = result.scale
-        what = _(seg.CRITERIA[result.criterion]).lower()
-        counts = ", ".join(f"{_(seg.TIER_LABELS[t])} {n}" for t, n in result.counts().items())
+        what = _(client_values.CRITERIA[result.criterion]).lower()
+        counts = ", ".join(f"{_(tier_rules.TIER_LABELS[t])} {n}" for t, n in result.counts().items())
         lines = [_("{period}: {n} clients with a value ({what}, total {total}); {counts}")
                  .format(period=period_label(result.period), n=result.paying_clients, what=what,
                          total=seg.format_value(result.total, scale), counts=counts)]
@@ -288,7 +290,7 @@ class CategoriesPane(Vertical):
                 running += float(r.value)
                 if shown >= SHOWN_ROWS:
                     continue
-                table.add_row(Text(str(r.rank), justify="right"), _(seg.TIER_LABELS[tier]),
+                table.add_row(Text(str(r.rank), justify="right"), _(tier_rules.TIER_LABELS[tier]),
                               r.name, Text(seg.format_value(r.value, result.scale),
                                            justify="right"),
                               Text(values.format_number(100 * float(r.value) / float(total)),
@@ -347,7 +349,7 @@ class CategoriesPane(Vertical):
         if result.curve:
             xs = [x for x, _y in result.curve]
             ys = [y for _x, y in result.curve]
-            plt.plot(xs, ys, marker="braille", label=_(seg.CRITERIA[result.criterion]))
+            plt.plot(xs, ys, marker="braille", label=_(client_values.CRITERIA[result.criterion]))
             plt.vline(20)
             plt.hline(80)
         plt.title(_("Pareto: share of clients → share of the criterion, %"))
@@ -401,7 +403,7 @@ class CategoriesPane(Vertical):
                      "{same} keep theirs.\n{counts}\nEach change is kept in the client's "
                      "history; VIPs without a contact for 30 days go to the follow-up queue."
                      ).format(period=period_label(result.period),
-                              what=_(seg.CRITERIA[result.criterion]).lower(),
+                              what=_(client_values.CRITERIA[result.criterion]).lower(),
                               n=sum(changes.values()), same=unchanged, counts=counts)
 
         def confirmed(choice: dict | None) -> None:

@@ -17,7 +17,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import N_, _
 from tui_crm.services.analytics import money
@@ -25,6 +24,7 @@ from tui_crm.services.analytics.money import DealCard
 from tui_crm.services.core import values
 from tui_crm.services.core.kinds import DEAL_STAGE_CHOICES
 from tui_crm.services.core.rights import Actor
+from tui_crm.text import dates
 from tui_crm.ui.messages import RecordChanged
 from tui_crm.ui.screens.log_result import now_of as _now
 from tui_crm.ui.widgets import modal_css, translate_bindings
@@ -251,7 +251,7 @@ class DealsBoard(Horizontal):
         except CrmError as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
-        new_stage = view.values.get("stage")
+        new_stage = str(view.values.get("stage") or "")
         self.app.notify(_("{title} → {stage}").format(
             title=view.title, stage=_(DEAL_STAGE_CHOICES.get(new_stage, new_stage))),
             markup=False)

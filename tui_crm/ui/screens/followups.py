@@ -11,25 +11,29 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core.kinds import DEAL_STAGE_CHOICES
 from tui_crm.services.planning import followups
 from tui_crm.services.planning.followups import FollowUp
+from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import Moved, MoveModal, now_of
 from tui_crm.ui.widgets import translate_bindings
+
+
+def _when(f: FollowUp) -> str:
+    return dates.format_datetime(f.next_contact_at) if f.next_contact_at else ""
 
 
 def followup_line(f: FollowUp, today) -> Text:  # noqa: ANN001 - a date
     if f.no_next_step:
         line = Text("⚑ " + _("no next step") + "  ", style="bold red")
     elif f.overdue:
-        line = Text(f"! {dates.format_datetime(f.next_contact_at)}  ", style="red")
+        line = Text(f"! {_when(f)}  ", style="red")
     elif f.next_contact_at and f.next_contact_at.date() == today:
         line = Text(f"• {f.next_contact_at:%H:%M} {_('today')}  ", style="bold")
     else:
-        line = Text(f"  {dates.format_datetime(f.next_contact_at)}  ")
+        line = Text(f"  {_when(f)}  ")
     line.append(f.title, style="bold")
     reason = _(followups.REASONS[f.reason])
     if f.stage:

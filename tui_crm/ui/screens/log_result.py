@@ -13,10 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tui_crm import dates
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import settings
 from tui_crm.services.core.settings import EventTypeInfo, ResultInfo
+from tui_crm.text import dates
 from tui_crm.ui.widgets import modal_css, text_choices, translate_bindings
 
 RESULT_KEYS = "123456789"

@@ -31,8 +31,8 @@ from textual.widgets import (
     Static,
     TextArea,
 )
+from textual.widgets.select import NoSelection
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import settings
@@ -51,6 +51,7 @@ from tui_crm.services.mail import (
     templates,
 )
 from tui_crm.services.mail.recipients import Candidate, RecipientSource
+from tui_crm.text import dates
 from tui_crm.ui.screens.settings import error_text
 from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
 
@@ -263,7 +264,7 @@ class TemplatePicker(ModalScreen[int | None]):
 
     @on(DataTable.RowSelected)
     def _chosen(self, event: DataTable.RowSelected) -> None:
-        self.dismiss(int(event.row_key.value))
+        self.dismiss(int(str(event.row_key.value)))  # the template's id, as the row key
 
     @on(Button.Pressed, "#tp-new")
     def _new(self) -> None:
@@ -544,7 +545,7 @@ class TemplateEditor(ModalScreen[templates.TemplateView | None]):
                 self.warning + " " + _("Save again to keep it as it is."))
             return
         raw = self.query_one("#te-attachments", Input).value
-        values = {
+        values: dict[str, Any] = {
             "name": self.query_one("#te-name", Input).value,
             "subject": self.query_one("#te-subject", Input).value,
             "body": self.query_one("#te-body", TextArea).text,
@@ -599,7 +600,7 @@ class RecipientPicker(ModalScreen[int | None]):
     BINDINGS = [
         Binding("escape", "cancel", N_("Cancel"), id="picker.cancel"),
         Binding("ctrl+s", "create", N_("Create the mailing"), id="picker.create"),
-        Binding("space", "toggle", N_("Include / leave out"), id="picker.toggle"),
+        Binding("space", "include", N_("Include / leave out"), id="picker.toggle"),
     ]
 
     def __init__(self, actor: Actor) -> None:
@@ -741,7 +742,7 @@ class RecipientPicker(ModalScreen[int | None]):
             table.focus()
         self.update_preview()
 
-    def action_toggle(self) -> None:
+    def action_include(self) -> None:  # not action_toggle: DOMNode's, for attributes
         table = self.query_one("#rp-table", DataTable)
         if not self.candidates or table.cursor_row is None:
             return
@@ -763,7 +764,7 @@ class RecipientPicker(ModalScreen[int | None]):
         preview = self.query_one("#rp-preview", Static)
         table = self.query_one("#rp-table", DataTable)
         template = self.query_one("#rp-template", Select).value
-        if not self.candidates or table.cursor_row is None or template is Select.NULL:
+        if not self.candidates or table.cursor_row is None or isinstance(template, NoSelection):
             preview.update("")
             return
         who = self.candidates[min(table.cursor_row, len(self.candidates) - 1)]
@@ -771,7 +772,7 @@ class RecipientPicker(ModalScreen[int | None]):
         try:
             shown = context.preview_template(
                 self.actor, int(template), kind=who.kind, record_id=who.record_id,
-                account=None if account is Select.NULL else int(account))
+                account=None if isinstance(account, NoSelection) else int(account))
         except CrmError as exc:
             preview.update(Text(_("For {name}: {problem}").format(
                 name=_candidate_label(who), problem=error_text(exc)), style="bold red"))
@@ -787,7 +788,7 @@ class RecipientPicker(ModalScreen[int | None]):
         error = self.query_one("#rp-error", Static)
         template = self.query_one("#rp-template", Select).value
         account = self.query_one("#rp-account", Select).value
-        if template is Select.NULL or account is Select.NULL:
+        if isinstance(template, NoSelection) or isinstance(account, NoSelection):
             error.update(_("Choose a template and an account."))
             return
         if self.source is None or not self.candidates:

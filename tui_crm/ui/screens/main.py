@@ -640,7 +640,7 @@ class MainScreen(Screen):
             for warning in result.warnings:
                 self.app.notify(warning, severity="warning", markup=False, timeout=15)
 
-        formats = ("xlsx", "csv", "ods", "html", "txt", "docx")
+        formats: tuple[str, ...] = ("xlsx", "csv", "ods", "html", "txt", "docx")
         if kind in ("organizations", "contacts"):
             formats += ("vcf",)
         if kind in ("events", "tasks"):

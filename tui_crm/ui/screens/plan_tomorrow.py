@@ -14,11 +14,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.planning import planning
 from tui_crm.services.planning.planning import Candidate
+from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import now_of
 from tui_crm.ui.widgets import translate_bindings
 
@@ -35,7 +35,7 @@ class PlanTomorrowScreen(Screen[None]):
     """
     BINDINGS = [
         Binding("escape", "leave", N_("Close"), id="plan.close"),
-        Binding("space", "toggle", N_("Pick / unpick"), id="plan.pick"),
+        Binding("space", "pick", N_("Pick / unpick"), id="plan.pick"),
         Binding("tab", "next_block", N_("Next block"), id="plan.block", priority=True),
         Binding("a", "pick_all", N_("Fill blocks"), id="plan.auto"),
         Binding("ctrl+s", "save", N_("Plan picked"), id="plan.save"),
@@ -115,7 +115,7 @@ class PlanTomorrowScreen(Screen[None]):
                              for i, c in enumerate(self.candidates)])
         listing.highlighted = min(keep or 0, len(self.candidates) - 1)
 
-    def action_toggle(self) -> None:
+    def action_pick(self) -> None:  # not action_toggle: DOMNode's, for toggling attributes
         listing = self.query_one(OptionList)
         if listing.highlighted is None or not self.candidates or not self.blocks:
             return
@@ -131,7 +131,7 @@ class PlanTomorrowScreen(Screen[None]):
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.action_toggle()
+        self.action_pick()
 
     def action_next_block(self) -> None:
         if self.blocks:

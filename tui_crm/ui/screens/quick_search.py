@@ -3,7 +3,7 @@ Enter opens the record in its section."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual import on
@@ -89,7 +89,7 @@ class QuickSearch(ModalScreen[Hit | None]):
         if event.worker.group != "quick-search":
             return
         if event.state == WorkerState.SUCCESS:
-            text, hits = event.worker.result
+            text, hits = cast("tuple[str, list[Hit]]", event.worker.result)
             if self._wanted is None:
                 self._show(text, hits)
         elif event.state == WorkerState.ERROR:

@@ -16,11 +16,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.planning import reminders
 from tui_crm.services.planning.reminders import Reminder
+from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import now_of
 from tui_crm.ui.widgets import translate_bindings
 

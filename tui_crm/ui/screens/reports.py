@@ -15,13 +15,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static, TextArea
 
-from tui_crm import dates
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import N_, _
 from tui_crm.services.analytics import reports
-from tui_crm.services.analytics.reports import DayEntry, MeetingReportView, Report
+from tui_crm.services.analytics.reports import journal, meetings
+from tui_crm.services.analytics.reports.common import Report
+from tui_crm.services.analytics.reports.journal import DayEntry
+from tui_crm.services.analytics.reports.meetings import MeetingReportView
 from tui_crm.services.core import users
 from tui_crm.services.core.rights import Actor
+from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import now_of as _now
 from tui_crm.ui.widgets import (
     PlainTable,
@@ -109,7 +112,7 @@ class MeetingReportForm(ModalScreen[MeetingReportView | None]):
         super().__init__()
         self.actor = actor
         self.event_id = event_id
-        self.view = reports.meeting_report(actor, event_id)
+        self.view = meetings.meeting_report(actor, event_id)
 
     def compose(self) -> ComposeResult:
         v = self.view
@@ -147,7 +150,7 @@ class MeetingReportForm(ModalScreen[MeetingReportView | None]):
                              "next_contact_date")}
         data["agreements"] = self.query_one("#agreements", TextArea).text
         try:
-            view = reports.save_meeting_report(self.actor, self.event_id, data,
+            view = meetings.save_meeting_report(self.actor, self.event_id, data,
                                                now=_now(self.app))
         except ValidationError as exc:
             self.query_one("#error", Label).update("; ".join(exc.errors.values()))
@@ -180,7 +183,7 @@ class DayJournalModal(ModalScreen[DayEntry | None]):
         self.actor = actor
         self.day = day
         self.user = user
-        self.entry = reports.day_journal(actor, day, user)
+        self.entry = journal.day_journal(actor, day, user)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -201,7 +204,7 @@ class DayJournalModal(ModalScreen[DayEntry | None]):
 
     def action_save(self) -> None:
         try:
-            entry = reports.set_day_journal(
+            entry = journal.set_day_journal(
                 self.actor, self.day, lateness_minutes=self.query_one("#late", Input).value,
                 journal_sent=self.query_one("#sent", Checkbox).value, user=self.user)
         except CrmError as exc:
@@ -387,7 +390,9 @@ class ReportsPane(Vertical):
         if len(names) == 1:
             plt.bar(chart.labels, chart.series[names[0]], label=names[0])
         else:
-            plt.multiple_bar(chart.labels, [chart.series[n] for n in names], labels=names)
+            # plotext takes labels= here; textual-plotext's stub names it label=
+            plt.multiple_bar(chart.labels, [chart.series[n] for n in names],
+                             labels=names)  # type: ignore[call-arg]
         plt.title(chart.title)
         plot.refresh()
 

@@ -301,7 +301,7 @@ class FieldsTab(SettingsTab):
             self.changed()
 
     @on(Button.Pressed, "#field-remove")
-    def remove(self) -> None:
+    def remove_field(self) -> None:  # not `remove`: that is Widget.remove, which Textual calls
         selected = self._selected()
         if selected is None:
             return

@@ -14,12 +14,12 @@ from textual.widget import Widget
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import events
 from tui_crm.services.planning import planning
 from tui_crm.services.planning.planning import DayItem, DayView
+from tui_crm.text import dates
 from tui_crm.ui.screens.ask import AskModal
 from tui_crm.ui.screens.log_result import LoggedResult, LogResultModal, Moved, MoveModal, now_of
 from tui_crm.ui.widgets import translate_bindings
@@ -353,7 +353,7 @@ class TodayPane(Vertical):
         if block is None and self.view is not None:
             now = now_of(self.app)
             current = next((b for b in self.view.blocks if b.is_now), None) or next(
-                (b for b in self.view.blocks if b.block.kind == "calls"
+                (b for b in self.view.blocks if b.block.kind == "calls" and self.day
                  and dt.datetime.combine(self.day, b.block.end) > now), None)
             block = current.block.key if current else None
         if block is None:

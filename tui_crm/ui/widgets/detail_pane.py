@@ -9,6 +9,7 @@ the cursor through the table only redraws the card.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import ClassVar
 from urllib.parse import quote
 
@@ -23,7 +24,6 @@ from textual.message import Message
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import records, settings
@@ -31,6 +31,7 @@ from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES
 from tui_crm.services.core.records import ListQuery, PointView, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
+from tui_crm.text import dates
 from tui_crm.ui.widgets import TextLine, translate_bindings
 
 HISTORY_LIMIT = 100
@@ -410,7 +411,7 @@ class DetailPane(Vertical):
         except CrmError as exc:
             self.notify(str(exc), severity="error", markup=False)
 
-    def _fill(self, selector: str, options: list[Option | None]) -> None:
+    def _fill(self, selector: str, options: Sequence[Option | None]) -> None:
         target = self.query_one(selector, OptionList)
         target.set_options(options or [Option(_("Nothing here"), disabled=True)])
 
@@ -560,7 +561,8 @@ class DetailPane(Vertical):
             lines.append(Text.assemble(
                 (_("Average payment") + ": ", "bold"), amount(summary.average_payment), "  ",
                 (_("Last payment") + ": ", "bold"),
-                f"{dates.format_date(summary.last_payment)} {amount(summary.last_amount)}"))
+                f"{dates.format_date(summary.last_payment) if summary.last_payment else ''} "
+                f"{amount(summary.last_amount)}"))
         category = Text.assemble((_("Category") + ": ", "bold"), summary.category_text)
         for change in summary.category_history[:3]:
             category.append(f"  ← {change.old or '—'} ({dates.format_date(change.at.date())})",

@@ -927,8 +927,9 @@ def _points(value: Any, point_kind: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for item in items:
         if hasattr(item, "kind") and hasattr(item, "value"):
-            if item.kind == point_kind:
-                out.append((item.type, item.value))
+            point: Any = item  # a PointView, or anything shaped like one
+            if point.kind == point_kind:
+                out.append((point.type, point.value))
         elif isinstance(item, tuple | list):
             out.append((str(item[0]), str(item[1])))
         else:

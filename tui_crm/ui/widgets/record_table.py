@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -27,6 +27,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui_crm.i18n import N_, _
@@ -221,7 +222,7 @@ class RecordTable(ScrollView, can_focus=True):
         self._on_painted: list[Callable[[], object]] = []
         self._index_conn = None  # the connection reading the row index, to interrupt it
         self._painted_rows = False  # some frame has shown loaded rows
-        self._index_timer = None
+        self._index_timer: Timer | None = None
 
     # --- configuration -------------------------------------------------------------------
 
@@ -372,7 +373,7 @@ class RecordTable(ScrollView, can_focus=True):
             return
         if event.state == WorkerState.SUCCESS:
             self._loading = False
-            self._apply(event.worker.result)
+            self._apply(cast("tuple[Any, ...]", event.worker.result))
         elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             self._loading = False
             error = event.worker.error

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from tui_crm.db import models as m
 from tui_crm.db.database import current, is_postgres
@@ -84,7 +84,8 @@ def match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bo
         hit = index.find(keys)
         root: Any = ("row", position)
         if hit is not None:
-            (where, target), verdict = hit
+            ref, verdict = hit
+            where, target = cast("tuple[str, int]", ref)  # ("db", id) or ("row", position)
             if where == "db":
                 row.duplicate_of = target
                 row.hidden_owner = verdict.sure and visible is not None \
@@ -104,7 +105,8 @@ def match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bo
     _name_hidden_owners(model, [row for row in rows if row.hidden_owner])
 
 
-def _name_hidden_owners(model: type[m.Record], rows: list[PreparedRow]) -> None:
+def _name_hidden_owners(model: type[m.Organization | m.Contact], rows: list[PreparedRow]
+                        ) -> None:
     """Tell whose client each row already is when the actor may not see it (SPEC: the user
     is told whose client it is), without its name or id; such a row is never imported."""
     targets = sorted({row.duplicate_of for row in rows if row.duplicate_of is not None})

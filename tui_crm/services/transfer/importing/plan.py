@@ -27,7 +27,7 @@ from tui_crm.services.transfer.importing.rows import (
     raw_rows,
 )
 from tui_crm.services.transfer.importing.undo import UNDO_CHUNK
-from tui_crm.services.transfer.readers.table import SourceTable, without_gc
+from tui_crm.services.transfer.readers.table import SourceTable
 
 POLICIES = ("skip", "merge", "create")
 
@@ -69,7 +69,7 @@ class ImportPlan:
     rows: list[PreparedRow]
     pending: dict[tuple[str, str], Pending]
     fuzzy: bool
-    _titles: dict[int, str] | None = field(default=None, repr=False)
+    _titles: dict[int | None, str] | None = field(default=None, repr=False)
 
     @property
     def errors(self) -> list[RowProblem]:
@@ -159,7 +159,6 @@ class ImportPlan:
 Progress = Callable[[int, int], None]
 
 
-@without_gc
 def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
             progress: Progress | None = None,
             cancel: threading.Event | None = None) -> ImportPlan:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from tui_crm import dates
 from tui_crm.db import models as m
 from tui_crm.i18n import _, catalog
 from tui_crm.services.core import (
@@ -27,6 +26,7 @@ from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import org_names
 from tui_crm.services.transfer.importing.aliases import CONTACT_PERSON, DISPLAY_NAME, FULL_NAME
 from tui_crm.services.transfer.readers.table import SourceTable, cell_text
+from tui_crm.text import dates
 from tui_crm.text.identity import (
     InvalidValue,
     email_key,
@@ -260,7 +260,7 @@ class RowCleaner:
             hit = self.handlers[target] = (base, sub, how)
         return hit
 
-    def clean(self, raw: dict[str, list[Any]] | Iterable[tuple[str, Iterable[Any]]],
+    def clean(self, raw: dict[str, list[Any]] | Iterable[tuple[str, Sequence[Any]]],
               row_number: int) -> PreparedRow:
         """A row's values: `raw` holds each mapped target's non-empty cells, targets in
         the order of the file's columns."""
@@ -273,6 +273,7 @@ class RowCleaner:
         converters = self.converters
         for target, cells in (raw.items() if isinstance(raw, dict) else raw):
             base, sub, how = handlers.get(target) or self._handler(target)
+            texts: Sequence[Any]
             if len(cells) == 1:  # the usual case, without a list comprehension
                 cell = cells[0]
                 texts = (unneutralize(cell) if isinstance(cell, str) and cell[:1] == "'"
@@ -371,7 +372,7 @@ class RowCleaner:
                 self.phones[text] = hit
         return hit
 
-    def _points(self, base: str, sub: str, texts: list[Any],
+    def _points(self, base: str, sub: str, texts: Sequence[Any],
                 points: dict[str, list[tuple[str, str, str, bool]]], problems: list[str],
                 leftovers: list[str]) -> None:
         point_kind = POINT_TYPES[base]
@@ -545,7 +546,7 @@ def blank(cell: Any) -> bool:
 
 
 def raw_rows(table: SourceTable, mapping: dict[int, str]
-              ) -> Iterable[tuple[int, list[tuple[str, list[Any]]]]]:
+              ) -> Iterable[tuple[int, list[tuple[str, Sequence[Any]]]]]:
     """(row number, [(target, its non-empty cells)]) of the rows that are not blank;
     targets in the order their first filled column comes."""
     items = [(index, target) for index, target in sorted(mapping.items()) if target]
@@ -554,7 +555,7 @@ def raw_rows(table: SourceTable, mapping: dict[int, str]
         # One column per target (the usual mapping): no grouping needed.
         for offset, row in enumerate(table.rows):
             width = len(row)
-            raw = []
+            raw: list[tuple[str, Sequence[Any]]] = []
             for index, target in items:
                 if index < width:
                     cell = row[index]

@@ -44,7 +44,6 @@ from tui_crm.services.transfer.importing.plan import (
 )
 from tui_crm.services.transfer.importing.rows import Pending, PreparedRow, Resolver
 from tui_crm.services.transfer.readers.files import read_table
-from tui_crm.services.transfer.readers.table import without_gc
 
 CHUNK = 2000
 
@@ -143,7 +142,6 @@ class ImportResult:
                                                  errors=len(self.errors))
 
 
-@without_gc
 def import_file(actor: Actor, path: str | Path, options: ImportOptions, *,
                 encoding: str | None = None, delimiter: str | None = None,
                 sheet: str | None = None, map_pairs: Iterable[str] = (),
@@ -225,7 +223,6 @@ def _db_value(value: Any) -> Any:
     return value
 
 
-@without_gc
 def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = None,
                cancel: threading.Event | None = None) -> ImportResult:
     """Write an analysed plan in one transaction; a failure or cancel writes nothing."""
@@ -356,7 +353,7 @@ class _Writer:
         if people:
             contacts = []
             for row, org_id in people:
-                values_ = dict(row.contact_person or {})
+                values_: dict[str, Any] = dict(row.contact_person or {})
                 values_["organization"] = org_id
                 if row.values.get("owner"):
                     values_["owner"] = row.values["owner"]
@@ -404,7 +401,7 @@ class _Writer:
         docs: list[tuple[str, int, str, str]] = []
         items = self.items
         run_id = self.run_row.id
-        org_names: dict[int, str] = {}
+        org_names: dict[int | None, str] = {}
         contacts = kind == "contacts"
         if contacts:
             wanted = {self._resolved(r.values.get("organization")) for r in rows}

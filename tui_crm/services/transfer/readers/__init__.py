@@ -13,7 +13,6 @@ from tui_crm.services.transfer.readers.table import (
     cell_text,
     header_key,
     with_header,
-    without_gc,
 )
 from tui_crm.services.transfer.readers.text import (
     csv_rows,
@@ -24,4 +23,4 @@ from tui_crm.services.transfer.readers.text import (
 
 __all__ = ["HEADER_SCAN", "MAX_FILE_BYTES", "MAX_ROWS", "ImportFileError", "SourceTable",
            "cell_text", "csv_rows", "decode_text", "delimiter_name", "detect_delimiter",
-           "file_kind", "header_key", "read_table", "recognize", "with_header", "without_gc"]
+           "file_kind", "header_key", "read_table", "recognize", "with_header"]

@@ -17,7 +17,6 @@ from tui_crm.services.transfer.readers.table import (
     ImportFileError,
     SourceTable,
     with_header,
-    without_gc,
 )
 from tui_crm.services.transfer.readers.text import read_csv
 from tui_crm.text import encodings
@@ -82,7 +81,6 @@ def file_kind(path: Path) -> str:
     return "text"
 
 
-@without_gc
 def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None,
                sheet: str | None = None) -> SourceTable:
     """Read a spreadsheet, CSV or vCard file into a SourceTable; ImportFileError explains

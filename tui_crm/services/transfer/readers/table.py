@@ -5,17 +5,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import gc
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from tui_crm import dates
 from tui_crm.errors import CrmError
 from tui_crm.i18n import _
+from tui_crm.text import dates
 
 MAX_ROWS = 500_000
 
@@ -33,24 +30,6 @@ class ImportFileError(CrmError):
     """The file cannot be read as a table: named, with what to do about it."""
 
     exit_code = 2
-
-
-def without_gc(fn: Callable[P, T]) -> Callable[P, T]:
-    """Run `fn` with the cyclic garbage collector paused. A 100k-row file makes millions of
-    lists, tuples and dicts that all stay alive; the collector would walk them again and
-    again (a third of the import's Python time) and find nothing to free."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    return wrapper
 
 
 @dataclass
