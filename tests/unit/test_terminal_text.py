@@ -91,7 +91,7 @@ def test_list_show_find_and_history_print_the_escaped_form(cli: Cli) -> None:  #
         _clean(out)
         assert "Evil\\x1b]0;pwned" in out, command
     assert "Тверь\\x1b[31m" in outputs["show"]
-    assert "name   Evil\\x1b]0;pwned\\x07\\x1b[2J" in outputs["history"]  # cut at 40
+    assert "Name   Evil\\x1b]0;pwned\\x07\\x1b[2J" in outputs["history"]  # cut at 40
     # The table is aligned as shown: the rule under the headers is as wide as the row.
     row = next(line for line in outputs["find"].splitlines() if "Evil" in line)
     assert len(row) <= len(outputs["find"].splitlines()[1])

@@ -228,11 +228,6 @@ class LogResultModal(ModalScreen[LoggedResult | None]):
     def _save_button(self) -> None:
         self.action_save()
 
-    @on(Input.Submitted)
-    def _enter_saves(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
-
     @on(Button.Pressed, "#cancel")
     def _cancel_button(self) -> None:
         self.action_cancel()
