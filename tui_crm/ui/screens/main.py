@@ -530,9 +530,9 @@ class MainScreen(Screen):
             return self.section == "deals"
         if action == "log_contact":
             return self.section in ("organizations", "contacts")
-        if action == "document":
+        if action == "document":  # from a live record (not one in the trash)
             return self.section in ("organizations", "contacts", "deals") \
-                and self.table.current_id is not None
+                and not self.state().trash and self.table.current_id is not None
         if action == "duplicates":
             return self.section in ("organizations", "contacts") \
                 and self.actor.can(self.section, "edit")
