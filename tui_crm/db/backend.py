@@ -4,30 +4,9 @@
 instead of branching on `is_postgres()`. The search index's own SQL (FTS5 against
 pg_trgm, the document key column) stays in `search_index`.
 
-Where each caller switches (one line each; the calls return what the branches built):
-
-| today (file, function)                          | with this module                       |
-| ----------------------------------------------- | -------------------------------------- |
-| `records._filtered` PG sub-select / `json_each` | `backend().ids_matching(model.id, sql, params)` |
-| `backup._live_path` PG refusal, `Path(db.database)` | `backend().file_path()` (None: not a file) |
-| `changes.change_marker` both branches           | `backend().change_marker()`             |
-| `export_rows._reading`                          | `backend().stream(sql, params)`         |
-| `export_rows._marks` `[db.param] * n`           | `backend().placeholders(n)`             |
-| `importing._match_duplicates` `p.valid = TRUE`  | `backend().is_true("p.valid")`          |
-| `importing._remove_created` `mark`              | `backend().param`                       |
-| `importing._Bulk.reserve` / `demo._Writer.next_id` | `db.bulk.reserve_ids(model, n)`      |
-| `importing._Bulk.insert` / `demo._Writer.insert` | `db.bulk.insert_rows(model, names, rows)` |
-| `demo._Writer.fix_sequences`                    | `backend().reset_sequence(table)` (or nothing, with `reserve_ids`) |
-| `demo._foreign_keys_trusted`, `_bulk_mode`      | `db.bulk.bulk_load(trust_foreign_keys=True)` |
-| `mailing._claim` `query.for_update()`           | `backend().lock_rows(query)`            |
-| `record_table._stop_index` `conn.interrupt()` (SQLite only) | `backend().interrupt(conn)`   |
-| `mailing._statement` `?` → param                | `backend().sql(text)`                   |
-| `mailing._executemany`                          | `db.bulk.executemany(sql, rows)`        |
-| `mailing._insert_with_ids` (`RETURNING` per row) | `db.bulk.insert_dicts(model, rows)`    |
-| `segmentation._visible_owner_sql` `param`       | `backend().param`                       |
-| `segmentation._uses_summary`                    | `backend().has_monthly_summary()`       |
-| `segmentation.monthly_values` month, date params | `backend().month_expr("date")`, `backend().date_param(d)` |
-| `planning.birthday_clause` `to_char`/`strftime` | `backend().month_day(m.Contact.birthday)` |
+The methods are abstract in `Backend` (each raises NotImplementedError) and written once per
+database below; `db.bulk` builds the one bulk insert (`reserve_ids`, `insert_rows`,
+`insert_dicts`, `executemany`) on top of them.
 """
 
 from __future__ import annotations
