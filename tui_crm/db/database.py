@@ -49,6 +49,7 @@ SQLITE_PRAGMAS = {
     "temp_store": "memory",
 }
 LOCK_RETRIES = 4
+OPEN_RETRIES = 8  # opening a new file beside another first session (see open_database)
 NO_WAIT_PG = "200ms"  # how long a `write(wait=False)` waits for a row lock on PostgreSQL
 
 P = ParamSpec("P")
@@ -169,19 +170,30 @@ def open_database(target: str | os.PathLike, *, create: bool = True) -> Database
     db = make_database(target, create=create)
     previous = database_proxy.obj
     bind(db)
-    try:
-        db.connect(reuse_if_open=True)
-        migrate(db)
-    except BaseException as exc:
-        # Leave nothing half-open: close this database and give the services back the one
-        # they had (a newer schema, a damaged file or a dead server must not stay bound).
-        if not db.is_closed():
-            db.close()
-        database_proxy.initialize(previous)
-        if isinstance(exc, OperationalError | DatabaseError):
-            raise translate_error(exc, str(target)) from None
-        raise
-    return db
+    for attempt in range(OPEN_RETRIES):
+        try:
+            db.connect(reuse_if_open=True)
+            migrate(db)
+            return db
+        except BaseException as exc:
+            # Leave nothing half-open: close this database and give the services back the
+            # one they had (a newer schema, a damaged file or a dead server must not stay
+            # bound).
+            if not db.is_closed():
+                db.close()
+            # Two first sessions on a new file: switching it to WAL needs a moment alone
+            # and SQLite answers "locked" at once rather than waiting; so does a migration
+            # queued behind another's past the busy timeout. Another try a moment later
+            # finds the file switched (or migrated).
+            if (isinstance(exc, OperationalError | sqlite3.OperationalError)
+                    and _is_lock_error(exc) and attempt < OPEN_RETRIES - 1):
+                time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
+                continue
+            database_proxy.initialize(previous)
+            if isinstance(exc, OperationalError | DatabaseError):
+                raise translate_error(exc, str(target)) from None
+            raise
+    raise AssertionError("unreachable")
 
 
 def bind(db: Database) -> Database:
