@@ -83,19 +83,9 @@ def test_importing_the_core_loads_no_ui() -> None:
 
 ROOT = PACKAGE.parent
 
-# The only import cycles still allowed, as the imports that close them (importer, imported):
-# inside services/transfer, being removed by the import/export rework. Empty this set when
-# that lands; an entry that no longer exists fails the test so the set cannot go stale.
-ALLOWED_CYCLE_IMPORTS: set[tuple[str, str]] = {
-    ("tui_crm.services.transfer.export_rows", "tui_crm.services.transfer.exporting"),
-    ("tui_crm.services.transfer.exporting", "tui_crm.services.transfer.icalendar_export"),
-    ("tui_crm.services.transfer.exporting", "tui_crm.services.transfer.vcard"),
-    ("tui_crm.services.transfer.vcard", "tui_crm.services.transfer.importing"),
-    # the readers find the header row by the importer's column names (a function-level
-    # import), and a prepared row's cleaner is typed with plan's options (TYPE_CHECKING)
-    ("tui_crm.services.transfer.readers.table", "tui_crm.services.transfer.importing.aliases"),
-    ("tui_crm.services.transfer.importing.rows", "tui_crm.services.transfer.importing.plan"),
-}
+# Import cycles allowed, as the imports that close them (importer, imported): none. An entry
+# that no longer exists fails the test, so the set cannot go stale.
+ALLOWED_CYCLE_IMPORTS: set[tuple[str, str]] = set()
 
 
 def test_the_import_linter_contracts_are_kept() -> None:

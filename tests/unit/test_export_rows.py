@@ -18,7 +18,7 @@ from tui_crm.services.core.kinds import KINDS
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.ops import demo
-from tui_crm.services.transfer import csv_export, export_rows, exporting
+from tui_crm.services.transfer import csv_export, export_rows, export_views, exporting
 
 TODAY = dt.date(2026, 3, 16)
 
@@ -54,7 +54,7 @@ def base(db, actor: Actor) -> dict[str, int]:
 def _reference(actor: Actor, kind: str, query: ListQuery, cols: list[exporting.Column],
                typed: bool) -> list[list[Any]]:
     return [[exporting.cell_value(view, c, typed=typed) for c in cols]
-            for view in exporting.iter_views(actor, kind, query)]
+            for view in export_views.iter_views(actor, kind, query)]
 
 
 def _as_written(rows: list[list[Any]], typed: bool) -> list[list[Any]]:

@@ -15,7 +15,7 @@ from tui_crm.db import open_database
 from tui_crm.services.core import identity, users
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.ops import demo, demo_words
-from tui_crm.services.transfer import exporting, importing
+from tui_crm.services.transfer import export_views, exporting, importing
 from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.text.dates import NO_YEAR
 
@@ -46,7 +46,7 @@ def snapshot(actor: Actor, kind: str, fields: list[str]) -> Counter:
     """The records of a section as a multiset of tuples: the fields (references by name),
     phones / e-mails / messengers with their types, tags."""
     out: Counter = Counter()
-    for view in exporting.iter_views(actor, kind):
+    for view in export_views.iter_views(actor, kind):
         row: list[Any] = []
         for name in fields:
             value = view.values.get(name)

@@ -12,7 +12,7 @@ from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.search import search
-from tui_crm.services.transfer import exporting, importing, vcard
+from tui_crm.services.transfer import exporting, importing, vcard, vcard_export
 from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.text import dates
 
@@ -140,7 +140,7 @@ def test_export_then_import_gives_the_same_contacts(tmp_path: Path, db, actor: A
     path = tmp_path / "out.vcf"
     result = exporting.export(actor, "contacts", path) if version == "3.0" else None
     if result is None:
-        vcard.export_file(actor, "contacts", path, version=version)
+        vcard_export.export_file(actor, "contacts", path, version=version)
     data = path.read_bytes()
     if version != "2.1":
         assert all(len(line) <= 75 for line in data.split(b"\r\n"))

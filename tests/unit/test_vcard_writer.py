@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.transfer import exporting, importing, vcard
+from tui_crm.services.transfer import exporting, importing, vcard, vcard_export
 from tui_crm.services.transfer.importing import ImportOptions
 from tui_crm.text.dates import NO_YEAR
 
@@ -59,7 +59,7 @@ def test_vcard_21_lines_stay_within_76_characters(tmp_path: Path, db, actor: Act
         "legal_name": "Индивидуальный предприниматель Островская Валентина Николаевна",
         "inn": "500100732259", "industry": "Оптовая торговля строительными материалами"})
     path = tmp_path / "c.vcf"
-    vcard.export_file(actor, "organizations", path, version="2.1")
+    vcard_export.export_file(actor, "organizations", path, version="2.1")
     text = path.read_bytes().decode("utf-8")
     assert [line for line in text.split("\r\n") if len(line) > 76] == []
     decoded = _unfold_qp(text)
@@ -129,5 +129,5 @@ def test_birthdays_with_and_without_a_year(db, actor: Actor, version: str) -> No
     without = records.create(actor, "contacts", {"last_name": "Безгодов",
                                                  "birthday": dt.date(NO_YEAR, 2, 29)})
     expected = "19850308" if version == "4.0" else "1985-03-08"
-    assert f"BDAY:{expected}\r\n" in vcard.record_card(actor, "contacts", with_year.id, version)
-    assert "BDAY:--0229\r\n" in vcard.record_card(actor, "contacts", without.id, version)
+    assert f"BDAY:{expected}\r\n" in vcard_export.record_card(actor, "contacts", with_year.id, version)
+    assert "BDAY:--0229\r\n" in vcard_export.record_card(actor, "contacts", without.id, version)

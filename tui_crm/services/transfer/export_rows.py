@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from itertools import count, repeat
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from peewee import SQL, DateField, DecimalField, PostgresqlDatabase
 
@@ -32,11 +32,9 @@ from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpe
 from tui_crm.services.core.records import ListQuery
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import org_names
+from tui_crm.services.transfer.export_views import Column
 from tui_crm.text import dates
 from tui_crm.text.phones import format_phone
-
-if TYPE_CHECKING:
-    from tui_crm.services.transfer.exporting import Column
 
 PAGE = 1000
 MEMO = 50_000

@@ -1,5 +1,6 @@
 """Exporting a table as filtered on screen to .xlsx, .csv, .ods, .html, .txt and .docx (and,
-through vcard / icalendar_export, to .vcf and .ics).
+through vcard_export / icalendar_export, to .vcf and .ics); every writer reads through
+export_views.
 
 The rows are the ones `records.list_records` gives for the same ListQuery (text, filters,
 sort) and the actor's visibility, streamed from SQL by `export_rows` (cells as
@@ -15,7 +16,7 @@ import datetime as dt
 import html
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,38 +26,33 @@ from tui_crm.db.database import write
 from tui_crm.errors import CrmError, ValidationError
 from tui_crm.i18n import _, get_language
 from tui_crm.services.core import audit, records, server_files, settings, values
-from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
+from tui_crm.services.core.kinds import POINT_TYPES
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import (
     csv_export,
     docx_export,
     export_rows,
+    icalendar_export,
     ods_export,
     org_names,
+    vcard_export,
+)
+from tui_crm.services.transfer.export_views import (  # part of this module's API
+    Column,
+    Progress,
+    columns,
+    points_text,
 )
 
 FORMATS = ("xlsx", "csv", "ods", "html", "txt", "docx", "vcf", "ics")
-PAGE = 1000
 DOCX_MAX_ROWS = 5000  # a Word table of more rows takes minutes to write and to open
 TXT_MAX_WIDTH = 40
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# Fields a table shows that say nothing new next to the full lists of phones and e-mails.
-_SKIPPED = {"primary_phone", "primary_email"}
-
-Progress = Callable[[int, int], None]
 
 
 class ExportError(CrmError):
     exit_code = 2
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    label: str
-    type: str
-    spec: FieldSpec
 
 
 @dataclass
@@ -87,64 +83,6 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
         raise ValidationError({"format": _("Unknown format {name!r}; choose one of: {known}")
                                .format(name=chosen, known=", ".join(FORMATS))})
     return chosen
-
-
-def columns(kind: str, names: list[str] | None = None) -> list[Column]:
-    """The columns of an export: the given fields, or every field of the kind."""
-    specs = records.field_specs(kind)
-    by_name = {f.name: f for f in specs}
-    if names:
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise ValidationError({"columns": _("Unknown field {name!r}; see `tui-crm fields"
-                                                " {section}`").format(name=unknown[0],
-                                                                      section=kind)})
-        chosen = [by_name[n] for n in names]
-    else:
-        chosen = [f for f in specs if f.name not in _SKIPPED]
-    return [Column(f.name, f.label if f.custom else settings.field_label(kind, f.name), f.type, f)
-            for f in chosen]
-
-
-# --- reading rows -----------------------------------------------------------------------------
-
-
-def iter_views(actor: Actor, kind: str, query: ListQuery | None = None,
-               progress: Progress | None = None) -> Iterator[RecordView]:
-    """Every record the query matches, in the table's order, with phones, e-mails and tags.
-
-    The ids come from `records.row_ids` (the table's own filter, sort and visibility) in
-    one query; the records are then read by id in pages. Paging the table with OFFSET
-    re-sorts the whole result for every page (30 s for 100k rows; this takes a few).
-    """
-    spec = records.kind_spec(kind)
-    ids = records.row_ids(actor, kind, query or ListQuery())
-    total = len(ids)
-    for start in range(0, total, PAGE):
-        chunk = ids[start:start + PAGE]
-        rows = {r.id: r for r in spec.model.select().where(spec.model.id.in_(chunk))}
-        ordered = [rows[i] for i in chunk if i in rows]
-        # records builds the views (names of references, points, tags, custom values) in
-        # a few queries per page; it has no public batch form yet.
-        yield from records._views(actor, spec, ordered, full=True)
-        if progress is not None:
-            progress(min(start + PAGE, total), total)
-
-
-def points_text(points: list[records.PointView], point_kind: str) -> str:
-    """Phones / e-mails as one cell: "+7 916 …; work: +7 495 …" (the first type is the
-    default and is not written), readable and read back by the importer."""
-    choices = POINT_TYPE_CHOICES[point_kind]
-    default = next(iter(choices))
-    parts = []
-    for p in points:
-        if p.kind != point_kind:
-            continue
-        if p.type and p.type != default and p.type in choices:
-            parts.append(f"{_(choices[p.type])}: {p.value}")
-        else:
-            parts.append(p.value)
-    return "; ".join(parts)
 
 
 def cell_value(view: RecordView, column: Column, *, typed: bool) -> Any:
@@ -305,9 +243,7 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
     if not path.parent.exists():
         raise ExportError(_("The folder {path} does not exist.").format(path=path.parent))
     if fmt == "vcf":
-        from tui_crm.services.transfer import vcard
-
-        count = vcard.export_file(actor, kind, path, query=query, version=vcard_version,
+        count = vcard_export.export_file(actor, kind, path, query=query, version=vcard_version,
                                   progress=progress)
         _logged(actor, kind, fmt, path, count, query)
         return ExportResult(path, fmt, count, [])
@@ -315,8 +251,6 @@ def export(actor: Actor, kind: str, path: str | Path, fmt: str | None = None, *,
         if kind not in ("events", "tasks"):
             raise ValidationError({"format": _("Only events and tasks can be exported to"
                                                " iCalendar.")})
-        from tui_crm.services.transfer import icalendar_export
-
         count = icalendar_export.export_file(actor, path, query=query, kind=kind,
                                              time_zone=time_zone)
         _logged(actor, kind, fmt, path, count, query)

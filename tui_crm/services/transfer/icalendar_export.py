@@ -25,7 +25,7 @@ from tui_crm.i18n import _
 from tui_crm.services.core import recurrence, settings
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.transfer import exporting
+from tui_crm.services.transfer import export_views
 
 PRODID = "-//tui-crm//tui-crm//EN"
 DEFAULT_MINUTES = 60
@@ -176,7 +176,7 @@ def calendar(actor: Actor, query: ListQuery | None = None, *, name: str = "",
         cal.add("x-wr-timezone", zone.key)
     order = "starts_at" if kind == "events" else "due_at"
     query = replace(query or ListQuery(), sort=(query.sort if query else "") or order)
-    views = list(exporting.iter_views(actor, kind, query))
+    views = list(export_views.iter_views(actor, kind, query))
     places = _location({v.values.get("organization") for v in views
                         if v.values.get("organization")})
     for view in views:

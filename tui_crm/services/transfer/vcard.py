@@ -13,16 +13,12 @@ import binascii
 import datetime as dt
 import quopri
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import _
-from tui_crm.services.core import records
-from tui_crm.services.core.records import ListQuery, RecordView
-from tui_crm.services.core.rights import Actor
+from tui_crm.services.core.records import RecordView
 from tui_crm.services.transfer import org_names
 from tui_crm.text import dates
 from tui_crm.text.names import split_full_name, western_name
@@ -401,42 +397,6 @@ def x_values(card: Card) -> dict[str, str]:
     return out
 
 
-def read_table(path: Path, data: bytes, *, encoding: str | None = None):  # noqa: ANN201
-    """A .vcf file as an importer SourceTable: one row per card; a bad card is a row with
-    its problem, so the others still import."""
-    from tui_crm.services.transfer.importing import ImportFileError, SourceTable, decode_text
-
-    text, used, guessed = decode_text(data, encoding, path.name)
-    cards = parse(text)
-    if not cards:
-        raise ImportFileError(_("{name} holds no vCard (no BEGIN:VCARD line).").format(
-            name=path.name))
-    rows: list[list[Any]] = []
-    problems: dict[int, str] = {}
-    versions = set()
-    for card in cards:
-        values = {} if card.error else card_values(card)
-        versions.add(card.version or "?")
-        if card.error:
-            problems[card.number] = card.error
-        elif not any(values.get(k) for k in ("last_name", "first_name", "organization")):
-            problems[card.number] = _("card {n} (line {line}) has no name").format(
-                n=card.number, line=card.line)
-        rows.append([values.get(h, "") for h in HEADERS])
-    table = SourceTable(path=path, format="vcf", headers=list(HEADERS), rows=rows, first_row=1,
-                        encoding=used,
-                        notes=[_("vCard {versions}: {count} cards; row numbers are card"
-                                 " numbers").format(versions=", ".join(sorted(versions)),
-                                                    count=len(cards))],
-                        problems=problems)
-    if guessed:
-        table.notes.append(guessed)
-    for card in cards:
-        for problem in card.problems:
-            table.notes.append(_("card {n}: {problem}").format(n=card.number, problem=problem))
-    return table
-
-
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -619,25 +579,3 @@ def card_text(view: RecordView, version: str = "3.0",
         w.lines.append(f"REV:{view.updated_at.strftime('%Y%m%dT%H%M%S')}")
     w.lines.append("END:VCARD")
     return "\r\n".join(w.lines) + "\r\n"
-
-
-def export_file(actor: Actor, kind: str, path: Path, *, query: ListQuery | None = None,
-                version: str = "3.0", progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the contacts or organizations `query` matches as one .vcf file."""
-    from tui_crm.services.transfer import exporting
-
-    if kind not in ("contacts", "organizations"):
-        raise ValidationError({"format": _("Only contacts and organizations can be exported"
-                                           " as vCards.")})
-    count = 0
-    namesakes = org_names.Namesakes()
-    with Path(path).open("w", encoding="utf-8", newline="") as handle:
-        for view in exporting.iter_views(actor, kind, query, progress):
-            handle.write(card_text(view, version, namesakes))
-            count += 1
-    return count
-
-
-def record_card(actor: Actor, kind: str, record_id: int, version: str = "3.0") -> str:
-    """One record's vCard (to share a single contact)."""
-    return card_text(records.get(actor, kind, record_id), version)

@@ -19,15 +19,6 @@ rows.py (cells → values), matching.py (the duplicate rule against the base and
 plan.py (what happens to each row), writing.py (one transaction, the result), undo.py.
 """
 
-from tui_crm.services.transfer.importing.aliases import (
-    ALIASES,
-    CONTACT_PERSON,
-    DISPLAY_NAME,
-    FULL_NAME,
-    IN_NOTES,
-    NOTES_LABELLED,
-    Target,
-)
 from tui_crm.services.transfer.importing.mapping import (
     IMPORT_KINDS,
     auto_mapping,
@@ -77,6 +68,15 @@ from tui_crm.services.transfer.readers import (
     header_key,
     read_table,
     recognize,
+)
+from tui_crm.services.transfer.readers.aliases import (
+    ALIASES,
+    CONTACT_PERSON,
+    DISPLAY_NAME,
+    FULL_NAME,
+    IN_NOTES,
+    NOTES_LABELLED,
+    Target,
 )
 
 __all__ = [

@@ -12,7 +12,7 @@ from tui_crm.services.core import (
     settings,
 )
 from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES
-from tui_crm.services.transfer.importing.aliases import (
+from tui_crm.services.transfer.readers.aliases import (
     ALIASES,
     CONTACT_PERSON,
     DISPLAY_NAME,
@@ -20,9 +20,9 @@ from tui_crm.services.transfer.importing.aliases import (
     IN_NOTES,
     NOTES_LABELLED,
     Target,
+    header_key,
     pattern_target,
 )
-from tui_crm.services.transfer.readers.table import header_key
 
 IMPORT_KINDS = ("organizations", "contacts")
 

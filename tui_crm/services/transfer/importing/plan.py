@@ -16,9 +16,9 @@ from tui_crm.services.core import (
     settings,
 )
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.transfer.importing.aliases import DISPLAY_NAME, FULL_NAME
 from tui_crm.services.transfer.importing.mapping import auto_mapping, check_kind
 from tui_crm.services.transfer.importing.matching import match_duplicates
+from tui_crm.services.transfer.importing.options import ImportOptions
 from tui_crm.services.transfer.importing.rows import (
     Pending,
     PreparedRow,
@@ -27,6 +27,7 @@ from tui_crm.services.transfer.importing.rows import (
     raw_rows,
 )
 from tui_crm.services.transfer.importing.undo import UNDO_CHUNK
+from tui_crm.services.transfer.readers.aliases import DISPLAY_NAME, FULL_NAME
 from tui_crm.services.transfer.readers.table import SourceTable
 
 POLICIES = ("skip", "merge", "create")
@@ -47,16 +48,6 @@ class RowProblem:
 
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "message": self.message, "error": self.error}
-
-
-@dataclass
-class ImportOptions:
-    kind: str = "organizations"
-    mapping: dict[int, str] | None = None  # None: auto_mapping
-    on_duplicate: str = "skip"  # skip / merge / create: rows surely the same as another
-    on_possible: str = "create"  # create / skip / merge: rows possibly the same (a namesake)
-    defaults: dict[str, Any] = field(default_factory=dict)  # for rows without the value
-    create_missing: bool = True  # unknown sources, groups, contacts' organizations
 
 
 @dataclass

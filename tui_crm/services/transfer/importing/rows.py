@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tui_crm.db import models as m
 from tui_crm.i18n import _, catalog
@@ -24,7 +24,8 @@ from tui_crm.services.core import (
 from tui_crm.services.core.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import org_names
-from tui_crm.services.transfer.importing.aliases import CONTACT_PERSON, DISPLAY_NAME, FULL_NAME
+from tui_crm.services.transfer.importing.options import ImportOptions
+from tui_crm.services.transfer.readers.aliases import CONTACT_PERSON, DISPLAY_NAME, FULL_NAME
 from tui_crm.services.transfer.readers.table import SourceTable, cell_text
 from tui_crm.text import dates
 from tui_crm.text.identity import (
@@ -37,10 +38,6 @@ from tui_crm.text.identity import (
 )
 from tui_crm.text.names import normalize_text, split_full_name
 from tui_crm.text.phones import Phone, parse_phone
-
-if TYPE_CHECKING:  # the options come from plan.py, which reads rows through here
-    from tui_crm.services.transfer.importing.plan import ImportOptions
-
 
 _NEUTRALIZED = re.compile(r"^'[=+\-@\t\r]")
 

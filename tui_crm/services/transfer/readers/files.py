@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from tui_crm.i18n import _
+from tui_crm.services.transfer.readers import vcf
 from tui_crm.services.transfer.readers.html import looks_like_html, read_html
 from tui_crm.services.transfer.readers.programs import recognize
 from tui_crm.services.transfer.readers.table import (
@@ -109,9 +110,7 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
     if kind == "text":
         data = path.read_bytes()
         if suffix in (".vcf", ".vcard") or _looks_like_vcard(data):
-            from tui_crm.services.transfer import vcard
-
-            return vcard.read_table(path, data, encoding=encoding)
+            return vcf.read_table(path, data, encoding=encoding)
         if looks_like_html(data):  # Bitrix24's "Export to Excel": an HTML table as .xls
             return recognize(read_html(path, data, encoding))
         table = read_csv(path, data, encoding, delimiter)

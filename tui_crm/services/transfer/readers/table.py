@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from tui_crm.errors import CrmError
 from tui_crm.i18n import _
+from tui_crm.services.transfer.readers.aliases import all_alias_keys, header_key, pattern_target
 from tui_crm.text import dates
 
 MAX_ROWS = 500_000
@@ -88,11 +88,6 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def header_key(text: str) -> str:
-    """A header reduced for matching: case, ё, spaces and punctuation do not matter."""
-    return re.sub(r"[\W_]+", "", str(text).casefold().replace("ё", "е"))
-
-
 def looks_like_data(text: str) -> bool:
     value = text.strip()
     if not value:
@@ -108,10 +103,7 @@ def with_header(path: Path, fmt: str, rows: list[list[Any]], **extra: Any) -> So
         raise ImportFileError(_("{name} has {count} rows; at most {limit} are imported at"
                                 " once. Split the file.").format(
             name=path.name, count=len(rows), limit=MAX_ROWS))
-    # The column names the importer knows (imported here: the importer reads through us).
-    from tui_crm.services.transfer.importing.aliases import all_alias_keys, pattern_target
-
-    known = all_alias_keys()
+    known = all_alias_keys()  # the column names the importer knows
     best_index, best_score = -1, 0
     for index, row in enumerate(rows[:HEADER_SCAN]):
         texts = [header_key(cell_text(c)) for c in row]
@@ -171,7 +163,6 @@ def _two_row_header(rows: list[list[Any]], index: int, known: set[str]) -> tuple
     """(the header's first row, the first data row): a header of two rows when a row of
     known column names sits under (or over) the header row and fills cells the other
     leaves empty — a merged cell "Контакты" over "Телефон | E-mail"."""
-    from tui_crm.services.transfer.importing.aliases import pattern_target
 
     def sub_header(upper: list[Any], lower: list[Any]) -> bool:
         width = max(len(upper), len(lower))

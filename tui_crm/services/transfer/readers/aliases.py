@@ -9,7 +9,11 @@ from dataclasses import dataclass
 
 from tui_crm.i18n import _
 from tui_crm.services.core.kinds import KINDS
-from tui_crm.services.transfer.readers.table import header_key
+
+
+def header_key(text: str) -> str:
+    """A header reduced for matching: case, ё, spaces and punctuation do not matter."""
+    return re.sub(r"[\W_]+", "", str(text).casefold().replace("ё", "е"))
 
 
 @dataclass(frozen=True)
