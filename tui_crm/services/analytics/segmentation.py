@@ -301,7 +301,6 @@ def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str =
     tiers_raw, ties = assign_tiers(items, scheme, share=share, abc=abc)
     vip_end, _tie = vip_part(items, share)
     vip_items = items[:vip_end]
-    vip_set = {i for i, _v in vip_items}
 
     # Monthly VIP lists: the table (per month) and "fell out" (last month vs the one before).
     wanted = [before, *months] if per_month else [previous, last]
@@ -312,36 +311,8 @@ def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str =
     fell_ids = sorted(set(prev_rows) - last_vip, key=lambda i: (-prev_rows[i], i))
     fell_now = source.values(last, fell_ids)
 
-    # Averages per VIP per month; potential VIP = not VIP, latest month ≥ the VIP average.
-    n_months = len(months)
-    vip_average: dict[str, float] = {}
-    potential: list[tuple[int, int]] = []
-    if vip_items:
-        vip_avg_scaled = sum(v for _i, v in vip_items) / len(vip_items) / n_months
-        vip_average[criterion] = round(vip_avg_scaled / scale, 3)
-        threshold = int(vip_avg_scaled) + (0 if vip_avg_scaled == int(vip_avg_scaled) else 1)
-        potential = sorted(((i, v) for i, v in source.at_least(last, threshold).items()
-                            if i not in vip_set), key=lambda item: (-item[1], item[0]))
-        totals: dict[str, int] = {}
-        if isinstance(source, SummaryValues) and source.sibling_span is not None:
-            sibling = source.sibling_span[2]
-            totals[source.sibling] = sum(sibling.get(i, 0) for i in vip_set)
-        if averages:
-            for other in CRITERIA:
-                if other == criterion or other in totals:
-                    continue
-                try:
-                    other_source = values_source(actor, other, months, engine)
-                except PermissionDenied:
-                    continue
-                if isinstance(other_source, SummaryValues):
-                    both = other_source.totals_for(months, vip_set)
-                    totals[other] = both[other_source.column]
-                    totals[other_source.sibling] = both[other_source.sibling_column]
-                else:
-                    totals[other] = other_source.total_for(months, vip_set)
-        for other, total in totals.items():
-            vip_average[other] = round(total / len(vip_set) / n_months / SCALE[other], 3)
+    vip_average, potential = _vip_averages(actor, source, criterion, months, last, vip_items,
+                                           averages, engine)
 
     book = _NameBook()
     book.want(fell_ids)
@@ -355,27 +326,8 @@ def segment(actor: Actor, criterion: str, period: str | list[str], scheme: str =
     monthly: list[MonthVip] = []
     union_raw: list[tuple[int, int, int]] = []
     if per_month:
-        previous_rows = dict(month_vips[before])
-        counts: dict[int, int] = {}
-        for key in months:
-            vip_rows = month_vips[key]
-            current_rows = dict(vip_rows)
-            dropped = sorted(set(previous_rows) - set(current_rows),
-                             key=lambda i: (-previous_rows[i], i))
-            dropped_now = source.values(key, dropped)
-            paying, total = stats[key]
-            book.want(current_rows)
-            book.want(dropped)
-            monthly.append(MonthVip(
-                key, paying, _plain(total, scale),
-                round(100 * sum(current_rows.values()) / total, 1) if total else 0.0,
-                vip_rows, [(i, v) for i, v in vip_rows if i not in previous_rows],
-                [(i, dropped_now.get(i, 0), previous_rows[i]) for i in dropped], scale, book))
-            for i in current_rows:
-                counts[i] = counts.get(i, 0) + 1
-            previous_rows = current_rows
-        union_raw = [(i, c, span.get(i, 0)) for i, c in sorted(
-            counts.items(), key=lambda kv: (-kv[1], -span.get(kv[0], 0), kv[0]))]
+        monthly, union_raw = _monthly(source, months, before, month_vips, stats, span, book,
+                                      scale)
     return Segmentation(
         criterion=criterion, scheme=scheme, months=months, paying_clients=len(items),
         total=_plain(grand_total, scale), tiers_raw=tiers_raw, ties=ties,
@@ -544,3 +496,73 @@ def _write_categories(actor: Actor, changes: list[tuple[int, str, str]],
             done += len(chunk)
             if progress is not None:
                 progress(done, len(changes))
+
+
+def _vip_averages(actor: Actor, source: Any, criterion: str, months: list[str], last: str,
+                  vip_items: list[tuple[int, int]], averages: bool, engine: str
+                  ) -> tuple[dict[str, float], list[tuple[int, int]]]:
+    """Averages per VIP per month (of every criterion the actor may read, with `averages`)
+    and the potential VIPs: not VIP, the latest month at least the VIP average."""
+    vip_average: dict[str, float] = {}
+    if not vip_items:
+        return vip_average, []
+    scale = SCALE[criterion]
+    n_months = len(months)
+    vip_set = {i for i, _v in vip_items}
+    vip_avg_scaled = sum(v for _i, v in vip_items) / len(vip_items) / n_months
+    vip_average[criterion] = round(vip_avg_scaled / scale, 3)
+    threshold = int(vip_avg_scaled) + (0 if vip_avg_scaled == int(vip_avg_scaled) else 1)
+    potential = sorted(((i, v) for i, v in source.at_least(last, threshold).items()
+                        if i not in vip_set), key=lambda item: (-item[1], item[0]))
+    totals: dict[str, int] = {}
+    if isinstance(source, SummaryValues) and source.sibling_span is not None:
+        sibling = source.sibling_span[2]
+        totals[source.sibling] = sum(sibling.get(i, 0) for i in vip_set)
+    if averages:
+        for other in CRITERIA:
+            if other == criterion or other in totals:
+                continue
+            try:
+                other_source = values_source(actor, other, months, engine)
+            except PermissionDenied:
+                continue
+            if isinstance(other_source, SummaryValues):
+                both = other_source.totals_for(months, vip_set)
+                totals[other] = both[other_source.column]
+                totals[other_source.sibling] = both[other_source.sibling_column]
+            else:
+                totals[other] = other_source.total_for(months, vip_set)
+    for other, total in totals.items():
+        vip_average[other] = round(total / len(vip_set) / n_months / SCALE[other], 3)
+    return vip_average, potential
+
+
+def _monthly(source: Any, months: list[str], before: str,
+             month_vips: dict[str, list[tuple[int, int]]], stats: dict[str, Any],
+             span: dict[int, int], book: _NameBook, scale: int
+             ) -> tuple[list[MonthVip], list[tuple[int, int, int]]]:
+    """The monthly VIP table (VIPs, who entered, who dropped out) and the union over the
+    span: (client, months as VIP, value over the span)."""
+    monthly: list[MonthVip] = []
+    previous_rows = dict(month_vips[before])
+    counts: dict[int, int] = {}
+    for key in months:
+        vip_rows = month_vips[key]
+        current_rows = dict(vip_rows)
+        dropped = sorted(set(previous_rows) - set(current_rows),
+                         key=lambda i: (-previous_rows[i], i))
+        dropped_now = source.values(key, dropped)
+        paying, total = stats[key]
+        book.want(current_rows)
+        book.want(dropped)
+        monthly.append(MonthVip(
+            key, paying, _plain(total, scale),
+            round(100 * sum(current_rows.values()) / total, 1) if total else 0.0,
+            vip_rows, [(i, v) for i, v in vip_rows if i not in previous_rows],
+            [(i, dropped_now.get(i, 0), previous_rows[i]) for i in dropped], scale, book))
+        for i in current_rows:
+            counts[i] = counts.get(i, 0) + 1
+        previous_rows = current_rows
+    union_raw = [(i, c, span.get(i, 0)) for i, c in sorted(
+        counts.items(), key=lambda kv: (-kv[1], -span.get(kv[0], 0), kv[0]))]
+    return monthly, union_raw

@@ -137,92 +137,121 @@ def activity_counts(user_ids: list[int], start: dt.date, end: dt.date
                     ) -> dict[tuple[int, dt.date], dict[str, Any]]:
     """(user id, day) → the activity figures, from events, stage moves, payments and the
     hand-entered day journal. Only (user, day) pairs with something in them appear."""
-    rules = activity_rules()
-    since, until = report_bounds(start, end)
-    types = {t.id: t.code for t in m.EventType.select(m.EventType.id, m.EventType.code)}
-    results = {r.id: r for r in m.EventResult.select()}
-    call_ids = [i for i, c in types.items() if c in rules["call_types"]]
-    out: dict[tuple[int, dt.date], dict[str, Any]] = {}
-    proposals: dict[tuple[int, dt.date], set] = {}
+    tally = _Tally(user_ids, start, end)
+    tally.events()
+    tally.deal_moves()
+    tally.proposals_counted()
+    tally.payments()
+    tally.journal()
+    return tally.out
 
-    def bucket(user_id: int, day: dt.date) -> dict[str, Any]:
+
+class _Tally:
+    """The figures of `activity_counts`, source by source."""
+
+    def __init__(self, user_ids: list[int], start: dt.date, end: dt.date) -> None:
+        self.user_ids, self.start, self.end = user_ids, start, end
+        self.rules = activity_rules()
+        self.since, self.until = report_bounds(start, end)
+        self.out: dict[tuple[int, dt.date], dict[str, Any]] = {}
+        # (user, day) → the clients (or events, deals) a proposal went to: one per client.
+        self.proposals: dict[tuple[int, dt.date], set] = {}
+
+    def bucket(self, user_id: int, day: dt.date) -> dict[str, Any]:
         key = (user_id, day)
-        if key not in out:
-            out[key] = _empty()
-        return out[key]
+        if key not in self.out:
+            self.out[key] = _empty()
+        return self.out[key]
 
-    ev = m.Event
-    done = list(ev.select(ev.id, ev.event_type, ev.starts_at, ev.organization, ev.contact,
-                          ev.assignee, ev.result).where(
-        (ev.status == "done") & ev.deleted_at.is_null() & (ev.starts_at >= since)
-        & (ev.starts_at < until) & ev.assignee.in_(user_ids)).tuples())
-    # The first done call with a client is a cold call; later ones are repeat calls.
-    first_call: dict[tuple[str, int], tuple[dt.datetime, int]] = {}
-    for column, tag in ((ev.organization, "o"), (ev.contact, "c")):
-        wanted = sorted({(r[3] if tag == "o" else r[4]) for r in done
-                         if r[1] in call_ids and (r[3] if tag == "o" else r[4])
-                         and (tag == "o" or not r[3])})
-        for chunk in id_chunks(wanted):
-            for client_id, starts_at, event_id in ev.select(column, ev.starts_at, ev.id).where(
-                    column.in_(chunk) & (ev.status == "done") & ev.deleted_at.is_null()
-                    & ev.event_type.in_(call_ids)).tuples():
-                key = (tag, client_id)
-                stamp = (as_datetime(starts_at), event_id)
-                if key not in first_call or stamp < first_call[key]:
-                    first_call[key] = stamp
-    for event_id, type_id, starts_at, org_id, contact_id, user_id, result_id in done:
-        code = types.get(type_id, "")
-        result = results.get(result_id)
-        day = as_datetime(starts_at).date()
-        row = bucket(user_id, day)
-        if code in rules["call_types"]:
-            client = ("o", org_id) if org_id else (("c", contact_id) if contact_id else None)
-            first = first_call.get(client) if client else None
-            if first is None or first[1] == event_id:
-                row["cold_calls"] += 1
-            else:
-                row["repeat_calls"] += 1
-        if result is not None:
-            if code in rules["decision_maker_types"] and result.reached_decision_maker:
-                row["decision_makers"] += 1
-            if code in rules["productive_types"] and result.productive:
-                row["productive_calls"] += 1
-            if result.code in rules["meeting_set_results"]:
-                row["meetings_set"] += 1
-        if code in rules["meeting_types"] and not (
-                result is not None and result.code in rules["meeting_not_held_results"]):
-            row["meetings_held"] += 1
-        if code in rules["proposal_types"]:
-            proposals.setdefault((user_id, day), set()).add(
-                ("o", org_id) if org_id else ("e", event_id))
+    def _first_calls(self, done: list[tuple], call_ids: list[int]
+                     ) -> dict[tuple[str, int], tuple[dt.datetime, int]]:
+        """Each client's first done call ever (its time and id): that one is a cold call,
+        later ones are repeat calls."""
+        ev = m.Event
+        first_call: dict[tuple[str, int], tuple[dt.datetime, int]] = {}
+        for column, tag in ((ev.organization, "o"), (ev.contact, "c")):
+            wanted = sorted({(r[3] if tag == "o" else r[4]) for r in done
+                             if r[1] in call_ids and (r[3] if tag == "o" else r[4])
+                             and (tag == "o" or not r[3])})
+            for chunk in id_chunks(wanted):
+                for client_id, starts_at, event_id in ev.select(
+                        column, ev.starts_at, ev.id).where(
+                        column.in_(chunk) & (ev.status == "done") & ev.deleted_at.is_null()
+                        & ev.event_type.in_(call_ids)).tuples():
+                    key = (tag, client_id)
+                    stamp = (as_datetime(starts_at), event_id)
+                    if key not in first_call or stamp < first_call[key]:
+                        first_call[key] = stamp
+        return first_call
 
-    # Deal stage moves (audit trail): to "proposal" = a proposal sent, to "invoice" = an
-    # invoice issued; a deal created straight at "invoice issued" counts on its creation day.
-    moves = money.stage_moves(since, until, user_ids=user_ids)
-    deal_orgs: dict[int, int | None] = {}
-    deal_ids = sorted({mv.deal_id for mv in moves})
-    for chunk in id_chunks(deal_ids):
-        deal_orgs.update(m.Deal.select(m.Deal.id, m.Deal.organization).where(
-            m.Deal.id.in_(chunk)).tuples())
-    for mv in moves:
-        day = as_datetime(mv.at).date()
-        if mv.user_id is None:
-            continue
-        if mv.new == "proposal":
-            org_id = deal_orgs.get(mv.deal_id)
-            bucket(mv.user_id, day)
-            proposals.setdefault((mv.user_id, day), set()).add(
-                ("o", org_id) if org_id else ("d", mv.deal_id))
-        elif mv.new == "invoice":
-            bucket(mv.user_id, day)["invoices"] += 1
-    log = m.AuditLog
-    created = list(log.select(log.record_id, log.at, log.user).where(
-        (log.kind == "deals") & (log.action == "create") & (log.at >= since) & (log.at < until)
-        & log.user.in_(user_ids)).tuples())
-    if created:
-        ids = [r[0] for r in created]
+    def events(self) -> None:
+        """Calls (cold / repeat), decision makers reached, productive calls, meetings set
+        and held, proposals by event."""
+        rules = self.rules
+        types = {t.id: t.code for t in m.EventType.select(m.EventType.id, m.EventType.code)}
+        results = {r.id: r for r in m.EventResult.select()}
+        call_ids = [i for i, c in types.items() if c in rules["call_types"]]
+        ev = m.Event
+        done = list(ev.select(ev.id, ev.event_type, ev.starts_at, ev.organization, ev.contact,
+                              ev.assignee, ev.result).where(
+            (ev.status == "done") & ev.deleted_at.is_null() & (ev.starts_at >= self.since)
+            & (ev.starts_at < self.until) & ev.assignee.in_(self.user_ids)).tuples())
+        first_call = self._first_calls(done, call_ids)
+        for event_id, type_id, starts_at, org_id, contact_id, user_id, result_id in done:
+            code = types.get(type_id, "")
+            result = results.get(result_id)
+            day = as_datetime(starts_at).date()
+            row = self.bucket(user_id, day)
+            if code in rules["call_types"]:
+                client = ("o", org_id) if org_id else (("c", contact_id) if contact_id
+                                                       else None)
+                first = first_call.get(client) if client else None
+                if first is None or first[1] == event_id:
+                    row["cold_calls"] += 1
+                else:
+                    row["repeat_calls"] += 1
+            if result is not None:
+                if code in rules["decision_maker_types"] and result.reached_decision_maker:
+                    row["decision_makers"] += 1
+                if code in rules["productive_types"] and result.productive:
+                    row["productive_calls"] += 1
+                if result.code in rules["meeting_set_results"]:
+                    row["meetings_set"] += 1
+            if code in rules["meeting_types"] and not (
+                    result is not None and result.code in rules["meeting_not_held_results"]):
+                row["meetings_held"] += 1
+            if code in rules["proposal_types"]:
+                self.proposals.setdefault((user_id, day), set()).add(
+                    ("o", org_id) if org_id else ("e", event_id))
+
+    def deal_moves(self) -> None:
+        """Deal stage moves (audit trail): to "proposal" = a proposal sent, to "invoice" = an
+        invoice issued; a deal created straight at "invoice issued" counts on its creation
+        day."""
+        moves = money.stage_moves(self.since, self.until, user_ids=self.user_ids)
+        deal_orgs: dict[int, int | None] = {}
+        for chunk in id_chunks(sorted({mv.deal_id for mv in moves})):
+            deal_orgs.update(m.Deal.select(m.Deal.id, m.Deal.organization).where(
+                m.Deal.id.in_(chunk)).tuples())
+        for mv in moves:
+            day = as_datetime(mv.at).date()
+            if mv.user_id is None:
+                continue
+            if mv.new == "proposal":
+                org_id = deal_orgs.get(mv.deal_id)
+                self.bucket(mv.user_id, day)
+                self.proposals.setdefault((mv.user_id, day), set()).add(
+                    ("o", org_id) if org_id else ("d", mv.deal_id))
+            elif mv.new == "invoice":
+                self.bucket(mv.user_id, day)["invoices"] += 1
+        log = m.AuditLog
+        created = list(log.select(log.record_id, log.at, log.user).where(
+            (log.kind == "deals") & (log.action == "create") & (log.at >= self.since)
+            & (log.at < self.until) & log.user.in_(self.user_ids)).tuples())
+        if not created:
+            return
         first_stage: dict[int, str] = {}
-        for chunk in id_chunks(ids):
+        for chunk in id_chunks([r[0] for r in created]):
             for deal_id, old in log.select(log.record_id, log.old).where(
                     (log.kind == "deals") & (log.field == "stage") & (log.action == "update")
                     & log.record_id.in_(chunk)).order_by(log.id).tuples():
@@ -232,30 +261,37 @@ def activity_counts(user_ids: list[int], start: dt.date, end: dt.date
                 first_stage.setdefault(deal_id, stage)
         for deal_id, at, creator in created:
             if first_stage.get(deal_id) == "invoice":
-                bucket(creator, as_datetime(at).date())["invoices"] += 1
-    for (proposer, day), clients in proposals.items():
-        bucket(proposer, day)["proposals"] += len(clients)
+                self.bucket(creator, as_datetime(at).date())["invoices"] += 1
 
-    # Payments: by the client's responsible manager, on the payment's date.
-    pay, org = m.Payment, m.Organization
-    for owner_id, day, total in (pay.select(org.owner, pay.date, fn.SUM(pay.amount))
-                                 .join(org, on=(pay.organization == org.id))
-                                 .where((pay.date >= start) & (pay.date <= end)
-                                        & pay.deleted_at.is_null() & org.owner.in_(user_ids))
-                                 .group_by(org.owner, pay.date).tuples()):
-        bucket(owner_id, money.as_date(day))["payments"] += money.as_money(total)
+    def proposals_counted(self) -> None:
+        for (proposer, day), clients in self.proposals.items():
+            self.bucket(proposer, day)["proposals"] += len(clients)
 
-    # Entered by hand; "journal sent" is also true when the plan was exported that day.
-    for entry in DayJournal.select().where((DayJournal.day >= start) & (DayJournal.day <= end)
-                                           & DayJournal.user.in_(user_ids)):
-        row = bucket(entry.user_id, money.as_date(entry.day))
-        row["lateness"] = entry.lateness_minutes
-        row["journal_sent"] = row["journal_sent"] or entry.journal_sent
-    for user_id, at in log.select(log.user, log.at).where(
-            (log.action == "export") & (log.kind == "plan") & (log.at >= since)
-            & (log.at < until) & log.user.in_(user_ids)).tuples():
-        bucket(user_id, as_datetime(at).date())["journal_sent"] = True
-    return out
+    def payments(self) -> None:
+        """Payments: by the client's responsible manager, on the payment's date."""
+        pay, org = m.Payment, m.Organization
+        for owner_id, day, total in (pay.select(org.owner, pay.date, fn.SUM(pay.amount))
+                                     .join(org, on=(pay.organization == org.id))
+                                     .where((pay.date >= self.start) & (pay.date <= self.end)
+                                            & pay.deleted_at.is_null()
+                                            & org.owner.in_(self.user_ids))
+                                     .group_by(org.owner, pay.date).tuples()):
+            self.bucket(owner_id, money.as_date(day))["payments"] += money.as_money(total)
+
+    def journal(self) -> None:
+        """Entered by hand; "journal sent" is also true when the plan was exported that
+        day."""
+        for entry in DayJournal.select().where(
+                (DayJournal.day >= self.start) & (DayJournal.day <= self.end)
+                & DayJournal.user.in_(self.user_ids)):
+            row = self.bucket(entry.user_id, money.as_date(entry.day))
+            row["lateness"] = entry.lateness_minutes
+            row["journal_sent"] = row["journal_sent"] or entry.journal_sent
+        log = m.AuditLog
+        for user_id, at in log.select(log.user, log.at).where(
+                (log.action == "export") & (log.kind == "plan") & (log.at >= self.since)
+                & (log.at < self.until) & log.user.in_(self.user_ids)).tuples():
+            self.bucket(user_id, as_datetime(at).date())["journal_sent"] = True
 
 
 def _metric_columns(include_journal: bool = True) -> list[Column]:
