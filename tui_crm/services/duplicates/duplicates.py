@@ -115,7 +115,6 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
     if kind not in ("organizations", "contacts"):
         return []
     model = m.Organization if kind == "organizations" else m.Contact
-    owner_col = m.ContactPoint.organization if kind == "organizations" else m.ContactPoint.contact
     found: dict[int, Duplicate] = {}
     reasons: dict[int, list[str]] = {}
 
@@ -128,45 +127,10 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
         if record_id not in found or found[record_id].score < score:
             found[record_id] = Duplicate(kind, record_id, "", "", [], score)
 
-    # A phone matches by its stored form: the number and its extension (+74951112233;ext=1),
-    # so two extensions of one switchboard are two people, and a number without one matches
-    # only itself.
-    phones = []
-    region = phone_region()
-    for text in _texts(values.get("phones") or values.get("phone")):
-        phone = parse_phone(split_point(text, "phone")[1], region)
-        if phone.valid:
-            phones.append(phone.normalized)
-    emails = [email_key(split_point(t, "email")[1].strip())
-              for t in _texts(values.get("emails") or values.get("email"))]
-    for point_kind, wanted, label in (("phone", phones, _("phone")),
-                                      ("email", emails, _("e-mail"))):
-        if not wanted:
-            continue
-        rows = m.ContactPoint.select(owner_col.alias("rid")).where(
-            (m.ContactPoint.kind == point_kind) & m.ContactPoint.normalized.in_(wanted)
-            & owner_col.is_null(False))
-        for row in rows.dicts():
-            add(row["rid"], label, 100.0)
-    if kind == "organizations" and values.get("inn"):
-        inn = "".join(ch for ch in str(values["inn"]) if ch.isdigit())
-        if inn:
-            for row in m.Organization.select(m.Organization.id).where(m.Organization.inn == inn):
-                add(row.id, _("tax id"), 100.0)
+    for record_id, label in _same_points_or_inn(kind, values):
+        add(record_id, label, 100.0)
     mine = _keys(kind, values)
-    named: dict[int, float] = {}  # candidates by a same or close name → how close
-    if len(mine.name) >= 3:
-        # Candidates come from the search index (any word of the name), then the rule.
-        words = sorted((w for w in mine.name.split() if len(w) >= 3), key=len, reverse=True)
-        probe = words[0] if words else mine.name
-        where, params = search_match.where_terms([probe], [kind])
-        key = "id" if current().param == "%s" else "rowid"
-        rows = current().execute_sql(
-            f"SELECT {key}, title FROM search_doc WHERE {where} LIMIT 500", params).fetchall()
-        for doc_key, title in rows:
-            score = rule.similar(mine.name, normalize_name(title or ""))
-            if score >= rule.NAME_THRESHOLD and int(doc_key) // 16 != exclude_id:
-                named[int(doc_key) // 16] = float(score)
+    named = _close_names(kind, mine, exclude_id)  # candidates by a same or close name
     wanted_ids = set(found) | set(named)
     if not wanted_ids:
         return []
@@ -198,6 +162,58 @@ def find(actor: Actor, kind: str, values: dict[str, Any], *,
         result.append(dup)
     result.sort(key=lambda d: -d.score)
     return result[:limit]
+
+def _same_points_or_inn(kind: str, values: dict[str, Any]) -> list[tuple[int, str]]:
+    """(record id, reason) of the records with one of `values`' phones or e-mails, or (an
+    organization) its tax id.
+
+    A phone matches by its stored form: the number and its extension (+74951112233;ext=1),
+    so two extensions of one switchboard are two people, and a number without one matches
+    only itself."""
+    owner_col = m.ContactPoint.organization if kind == "organizations" else m.ContactPoint.contact
+    out: list[tuple[int, str]] = []
+    phones = []
+    region = phone_region()
+    for text in _texts(values.get("phones") or values.get("phone")):
+        phone = parse_phone(split_point(text, "phone")[1], region)
+        if phone.valid:
+            phones.append(phone.normalized)
+    emails = [email_key(split_point(t, "email")[1].strip())
+              for t in _texts(values.get("emails") or values.get("email"))]
+    for point_kind, wanted, label in (("phone", phones, _("phone")),
+                                      ("email", emails, _("e-mail"))):
+        if not wanted:
+            continue
+        rows = m.ContactPoint.select(owner_col.alias("rid")).where(
+            (m.ContactPoint.kind == point_kind) & m.ContactPoint.normalized.in_(wanted)
+            & owner_col.is_null(False))
+        out.extend((row["rid"], label) for row in rows.dicts())
+    if kind == "organizations" and values.get("inn"):
+        inn = "".join(ch for ch in str(values["inn"]) if ch.isdigit())
+        if inn:
+            out.extend((row.id, _("tax id")) for row in
+                       m.Organization.select(m.Organization.id).where(m.Organization.inn == inn))
+    return out
+
+
+def _close_names(kind: str, mine: rule.Keys, exclude_id: int | None) -> dict[int, float]:
+    """Records whose name is the same as or close to `mine`'s → how close: candidates from
+    the search index (the longest word of the name), then the rule's similarity."""
+    named: dict[int, float] = {}
+    if len(mine.name) < 3:
+        return named
+    words = sorted((w for w in mine.name.split() if len(w) >= 3), key=len, reverse=True)
+    probe = words[0] if words else mine.name
+    where, params = search_match.where_terms([probe], [kind])
+    key = "id" if current().param == "%s" else "rowid"
+    rows = current().execute_sql(
+        f"SELECT {key}, title FROM search_doc WHERE {where} LIMIT 500", params).fetchall()
+    for doc_key, title in rows:
+        score = rule.similar(mine.name, normalize_name(title or ""))
+        if score >= rule.NAME_THRESHOLD and int(doc_key) // 16 != exclude_id:
+            named[int(doc_key) // 16] = float(score)
+    return named
+
 
 
 __all__ = ["Duplicate", "find", "POINT_TYPES"]
