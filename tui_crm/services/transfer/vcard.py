@@ -289,6 +289,49 @@ def card_values(card: Card) -> dict[str, Any]:
     """A card as importer columns (see HEADERS); problems are added to `card.problems`."""
     out: dict[str, Any] = {}
     kept: list[str] = []  # values with no field of their own, kept in the notes
+    out.update(_card_names(card))
+    out.update(_card_points(card))
+    bday = card.first("BDAY")
+    if bday is not None and bday.text().strip():
+        try:
+            date, problem = _birthday(bday.text())
+        except dates.DateParseError as exc:
+            date, problem = None, str(exc)
+        if date is not None:
+            out["birthday"] = date
+        else:  # a text birthday ("circa 1800") is kept in the notes, not dropped
+            card.problems.append(problem)
+            kept.append(f"{_('Birthday')}: {bday.text().strip()}")
+    addresses = card.all("ADR")
+    if addresses:
+        parts = (addresses[0].parts() + [""] * 7)[:7]
+        street = ", ".join(p.replace("\n", ", ").strip() for p in parts[:3] if p.strip())
+        text = ", ".join(p.strip() for p in [street, parts[3], parts[4], parts[5], parts[6]]
+                         if p.strip())
+        out["residence_address"] = text
+        out["address"] = ", ".join(p for p in (street, parts[5]) if p)
+        if parts[3].strip():
+            out["city"] = parts[3].strip()
+    url = card.first("URL")
+    if url is not None and url.text().strip():
+        out["website"] = url.text().strip()
+    notes = [p.text().strip() for p in card.all("NOTE") if p.text().strip()] + kept
+    if notes:
+        out["notes"] = "\n".join(notes)
+    tags = [t.strip() for p in card.all("CATEGORIES") for t in split_unescaped(p.value, ",")
+            if t.strip()]
+    if tags:
+        out["tags"] = ", ".join(unescape(t) for t in dict.fromkeys(tags))
+    out.update(x_values(card))
+    return out
+
+
+
+
+def _card_names(card: Card) -> dict[str, Any]:
+    """The person's name (N, else FN split), the organization (ORG; the whole card when it
+    is a company's: KIND:org, Apple's X-ABSHOWAS), the contact person, position and role."""
+    out: dict[str, Any] = {}
     n = card.first("N")
     if n is not None:
         parts = n.parts() + [""] * 5
@@ -317,6 +360,12 @@ def card_values(card: Card) -> dict[str, Any]:
         prop = card.first(name)
         if prop is not None and prop.text().strip():
             out[key] = prop.text().strip()
+    return out
+
+
+def _card_points(card: Card) -> dict[str, Any]:
+    """Phones (typed by TEL's types or an Apple group label), e-mails, messengers."""
+    out: dict[str, Any] = {}
     phones = []
     for prop in card.all("TEL"):
         value = prop.text().strip()
@@ -351,38 +400,6 @@ def card_values(card: Card) -> dict[str, Any]:
                 messengers.append((messenger, handle.lstrip("/")))
     if messengers:
         out["messengers"] = messengers
-    bday = card.first("BDAY")
-    if bday is not None and bday.text().strip():
-        try:
-            date, problem = _birthday(bday.text())
-        except dates.DateParseError as exc:
-            date, problem = None, str(exc)
-        if date is not None:
-            out["birthday"] = date
-        else:  # a text birthday ("circa 1800") is kept in the notes, not dropped
-            card.problems.append(problem)
-            kept.append(f"{_('Birthday')}: {bday.text().strip()}")
-    addresses = card.all("ADR")
-    if addresses:
-        parts = (addresses[0].parts() + [""] * 7)[:7]
-        street = ", ".join(p.replace("\n", ", ").strip() for p in parts[:3] if p.strip())
-        text = ", ".join(p.strip() for p in [street, parts[3], parts[4], parts[5], parts[6]]
-                         if p.strip())
-        out["residence_address"] = text
-        out["address"] = ", ".join(p for p in (street, parts[5]) if p)
-        if parts[3].strip():
-            out["city"] = parts[3].strip()
-    url = card.first("URL")
-    if url is not None and url.text().strip():
-        out["website"] = url.text().strip()
-    notes = [p.text().strip() for p in card.all("NOTE") if p.text().strip()] + kept
-    if notes:
-        out["notes"] = "\n".join(notes)
-    tags = [t.strip() for p in card.all("CATEGORIES") for t in split_unescaped(p.value, ",")
-            if t.strip()]
-    if tags:
-        out["tags"] = ", ".join(unescape(t) for t in dict.fromkeys(tags))
-    out.update(x_values(card))
     return out
 
 
@@ -499,66 +516,11 @@ def card_text(view: RecordView, version: str = "3.0",
     w = _Writer(version)
     w.lines.append("BEGIN:VCARD")
     w.lines.append(f"VERSION:{version}")
-    structured = lambda parts: ";".join(escape(p) for p in parts)  # noqa: E731
     if view.kind == "contacts":
-        last = view.values.get("last_name") or ""
-        first = view.values.get("first_name") or ""
-        middle = view.values.get("middle_name") or ""
-        full = western_name(last, first, middle)
-        w.prop("N", structured([last, first, middle, "", ""]), raw=True)
-        w.prop("FN", full or view.title)
-        org = view.display.get("organization", "")
-        org_id = view.values.get("organization")
-        if org and org_id:
-            org = (namesakes or org_names.Namesakes()).names([org_id]).get(org_id, org)
-        if org:
-            w.prop("ORG", escape(org), raw=True)
-        if view.values.get("position"):
-            w.prop("TITLE", view.values["position"])
-        if view.values.get("role"):
-            w.prop("ROLE", view.values["role"])
-        birthday = view.values.get("birthday")
-        if isinstance(birthday, dt.date):
-            w.lines.append(f"BDAY:{birthday_text(birthday, version)}")
-        address = view.values.get("residence_address") or ""
-        if address:
-            w.prop("ADR", structured(["", "", address, "", "", "", ""]), w.typed(["home"]),
-                   raw=True)
+        _contact_props(w, view, namesakes)
     else:
-        name = view.values.get("name") or view.title
-        if version == "4.0":
-            w.lines.append("KIND:org")
-        w.prop("N", structured([name, "", "", "", ""]) if version == "2.1"
-               else ";;;;", raw=True)
-        w.prop("FN", name)
-        w.prop("ORG", escape(name), raw=True)
-        if version != "4.0":
-            w.lines.append("X-ABShowAs:COMPANY")
-        address = view.values.get("address") or ""
-        city = view.values.get("city") or ""
-        if address or city:
-            w.prop("ADR", structured(["", "", address, city, "", "", ""]), w.typed(["work"]),
-                   raw=True)
-        if view.values.get("website"):
-            w.lines.append(fold(f"URL:{view.values['website']}"))
-    for p in view.points_of("phone"):
-        types = _TEL_TYPES.get(p.type, [])
-        value = p.normalized if p.valid and p.normalized.startswith("+") else p.value
-        if version == "4.0":
-            w.lines.append(f"TEL{w.typed(types)};VALUE=uri:tel:{value}")
-        else:
-            w.prop("TEL", value, w.typed(types + (["voice"] if version == "2.1" else [])))
-    for p in view.points_of("email"):
-        types = ["home"] if p.type == "personal" else (["work"] if p.type == "work" else [])
-        if version == "2.1":
-            types = ["internet", *types]
-        w.prop("EMAIL", p.value, w.typed(types))
-    for p in view.points_of("messenger"):
-        scheme = _IMPP.get(p.type)
-        if scheme and version != "2.1":
-            w.lines.append(fold(f"IMPP:{scheme}:{p.value}"))
-        elif scheme:
-            w.prop(f"X-{scheme.upper()}", p.value)
+        _organization_props(w, view)
+    _point_props(w, view)
     for x_name, name in X_PROPERTIES[view.kind].items():
         x_value = view.values.get(name)
         if name in X_BOOLEANS:
@@ -579,3 +541,82 @@ def card_text(view: RecordView, version: str = "3.0",
         w.lines.append(f"REV:{view.updated_at.strftime('%Y%m%dT%H%M%S')}")
     w.lines.append("END:VCARD")
     return "\r\n".join(w.lines) + "\r\n"
+
+
+def _structured(parts: list[str]) -> str:
+    return ";".join(escape(p) for p in parts)
+
+
+def _contact_props(w: _Writer, view: RecordView, namesakes: org_names.Namesakes | None
+                   ) -> None:
+    """A person's name, company (with its INN when another has the same name), position,
+    role, birthday and home address."""
+    version = w.version
+    last = view.values.get("last_name") or ""
+    first = view.values.get("first_name") or ""
+    middle = view.values.get("middle_name") or ""
+    full = western_name(last, first, middle)
+    w.prop("N", _structured([last, first, middle, "", ""]), raw=True)
+    w.prop("FN", full or view.title)
+    org = view.display.get("organization", "")
+    org_id = view.values.get("organization")
+    if org and org_id:
+        org = (namesakes or org_names.Namesakes()).names([org_id]).get(org_id, org)
+    if org:
+        w.prop("ORG", escape(org), raw=True)
+    if view.values.get("position"):
+        w.prop("TITLE", view.values["position"])
+    if view.values.get("role"):
+        w.prop("ROLE", view.values["role"])
+    birthday = view.values.get("birthday")
+    if isinstance(birthday, dt.date):
+        w.lines.append(f"BDAY:{birthday_text(birthday, version)}")
+    address = view.values.get("residence_address") or ""
+    if address:
+        w.prop("ADR", _structured(["", "", address, "", "", "", ""]), w.typed(["home"]),
+               raw=True)
+
+
+def _organization_props(w: _Writer, view: RecordView) -> None:
+    """A company's card: its name as N/FN/ORG, marked a company (KIND:org in 4.0, Apple's
+    X-ABShowAs before), its address and website."""
+    version = w.version
+    name = view.values.get("name") or view.title
+    if version == "4.0":
+        w.lines.append("KIND:org")
+    w.prop("N", _structured([name, "", "", "", ""]) if version == "2.1"
+           else ";;;;", raw=True)
+    w.prop("FN", name)
+    w.prop("ORG", escape(name), raw=True)
+    if version != "4.0":
+        w.lines.append("X-ABShowAs:COMPANY")
+    address = view.values.get("address") or ""
+    city = view.values.get("city") or ""
+    if address or city:
+        w.prop("ADR", _structured(["", "", address, city, "", "", ""]), w.typed(["work"]),
+               raw=True)
+    if view.values.get("website"):
+        w.lines.append(fold(f"URL:{view.values['website']}"))
+
+
+def _point_props(w: _Writer, view: RecordView) -> None:
+    """Phones (tel: URIs in 4.0), e-mails, messengers (IMPP, or X- properties in 2.1)."""
+    version = w.version
+    for p in view.points_of("phone"):
+        types = _TEL_TYPES.get(p.type, [])
+        value = p.normalized if p.valid and p.normalized.startswith("+") else p.value
+        if version == "4.0":
+            w.lines.append(f"TEL{w.typed(types)};VALUE=uri:tel:{value}")
+        else:
+            w.prop("TEL", value, w.typed(types + (["voice"] if version == "2.1" else [])))
+    for p in view.points_of("email"):
+        types = ["home"] if p.type == "personal" else (["work"] if p.type == "work" else [])
+        if version == "2.1":
+            types = ["internet", *types]
+        w.prop("EMAIL", p.value, w.typed(types))
+    for p in view.points_of("messenger"):
+        scheme = _IMPP.get(p.type)
+        if scheme and version != "2.1":
+            w.lines.append(fold(f"IMPP:{scheme}:{p.value}"))
+        elif scheme:
+            w.prop(f"X-{scheme.upper()}", p.value)
