@@ -186,6 +186,21 @@ def build_parser(word: str | None = None, *, opens_ui: bool = False) -> argparse
         p.set_defaults(handler=handler)
         return p
 
+    _record_commands(command)
+    _user_commands(command, common)
+
+    if word not in sub.choices and not opens_ui:
+        _register_other_commands(sub, common)
+    return parser
+
+
+
+_Command = Callable[..., "_Parser"]
+
+
+def _record_commands(command: _Command) -> None:
+    """init, demo and the commands on records: add, show, list, edit, delete, restore,
+    find, duplicates, fields, history."""
     command("init", _("create or upgrade the database and register you"), cmd_init)
 
     p = command("demo", _("fill the database with generated demo data"), cmd_demo)
@@ -265,6 +280,9 @@ def build_parser(word: str | None = None, *, opens_ui: bool = False) -> argparse
     p.add_argument("id", type=_record_id, metavar="ID")
     p.add_argument("--limit", type=_positive, default=200, metavar="N")
 
+
+def _user_commands(command: _Command, common: _Parser) -> None:
+    """user add|list|set|disable."""
     p = command("user", _("manage users: user add|list|set|disable"), cmd_usage)
     users_sub = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=_Parser)
     up = users_sub.add_parser("add", parents=[common], help=_("add a user"))
@@ -284,10 +302,6 @@ def build_parser(word: str | None = None, *, opens_ui: bool = False) -> argparse
     up = users_sub.add_parser("disable", parents=[common], help=_("disable a user"))
     up.add_argument("login", metavar="LOGIN")
     up.set_defaults(handler=cmd_user_disable)
-
-    if word not in sub.choices and not opens_ui:
-        _register_other_commands(sub, common)
-    return parser
 
 
 class _SkipTaken:
