@@ -65,6 +65,13 @@ class _Bar:
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add import, import-undo, export, document, dedupe and merge."""
+    _import_commands(subparsers, common)
+    _export_commands(subparsers, common)
+    _duplicate_commands(subparsers, common)
+
+
+def _import_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """import and import-undo."""
     p = subparsers.add_parser(
         "import", parents=[common],
         help=_("import organizations or contacts from .xlsx, .xls, .ods, .csv or .vcf"))
@@ -94,6 +101,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("import_id", nargs="?", type=int, help=_("the import's number"))
     p.set_defaults(handler=handle_import_undo)
 
+
+def _export_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """export, time-zone (the calendar exports' zone) and document."""
     p = subparsers.add_parser("export", parents=[common],
                               help=_("export a section as filtered to a file"))
     p.add_argument("section", help=_("organizations, contacts, events, …"))
@@ -131,6 +141,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("-o", "--output", help=_("the .docx file to write"))
     p.set_defaults(handler=handle_document)
 
+
+def _duplicate_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """dedupe and merge."""
     p = subparsers.add_parser("dedupe", parents=[common],
                               help=_("find likely duplicates in the whole base"))
     p.add_argument("--section", help=_("organizations or contacts (default both)"))
@@ -147,7 +160,6 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--dry-run", action="store_true",
                    help=_("show the fields side by side, change nothing"))
     p.set_defaults(handler=handle_merge)
-
 
 def handle_import(args: argparse.Namespace, actor: Actor) -> int:
     from tui_crm.services.transfer import importing
