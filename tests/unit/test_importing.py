@@ -376,6 +376,10 @@ def test_bad_files_have_clear_messages_and_import_nothing(tmp_path: Path, db, ac
         "word": (tmp_path / "doc.xlsx", None, "Word document"),
         "no header": (tmp_path / "nohead.csv",
                       "ООО Ромашка;7707083893;+7 916 123-45-67\n".encode(), "no header"),
+        # A worksheet of Excel 4 (its BOF record, then cells), before the OLE container of
+        # Excel 5: named as what it is and how to resave it, not "a binary file".
+        "excel 4": (tmp_path / "old.xls", b"\x09\x04\x06\x00\x00\x00\x10\x00\x00\x00"
+                    + b"\x00" * 64, "Excel 2–4.*save it as"),
     }
     with zipfile.ZipFile(tmp_path / "doc.xlsx", "w") as archive:
         archive.writestr("word/document.xml", "<w:document/>")

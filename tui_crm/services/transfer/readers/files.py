@@ -25,9 +25,14 @@ from tui_crm.text import encodings
 MAX_FILE_BYTES = 40 * 1024 * 1024  # larger files are refused with a message, not read
 
 
+# The first record of an Excel 2.x, 3.0 and 4.0 worksheet (BOF, before the OLE container of
+# Excel 5 and later): no reader in use takes these, but the user can resave them.
+OLD_EXCEL_BOF = (b"\x09\x00", b"\x09\x02", b"\x09\x04")
+
+
 def file_kind(path: Path) -> str:
     """What the file holds, told by its first bytes: xlsx / xlsb / ods / xls / encrypted / zip /
-    ole / empty / text. Raises ImportFileError when it cannot be read at all."""
+    ole / old-xls / empty / text. Raises ImportFileError when it cannot be read at all."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -76,6 +81,8 @@ def file_kind(path: Path) -> str:
                 return "zip"
         except (zipfile.BadZipFile, OSError, EOFError):
             return "damaged-zip"
+    if head[:2] in OLD_EXCEL_BOF and head[3:4] == b"\x00":
+        return "old-xls"
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) \
             and not encodings.looks_like_utf16(head):
         return "binary"
@@ -100,6 +107,10 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
         raise ImportFileError(_(
             "{name} is damaged or was not copied completely (the archive inside is cut"
             " short). Save it again from Excel or copy it once more.").format(name=name))
+    if kind == "old-xls":
+        raise ImportFileError(_(
+            "{name} is a worksheet of Excel 2–4 (before 1997), which is not read here. Open"
+            " it in Excel or LibreOffice and save it as .xlsx.").format(name=name))
     if kind in ("zip", "odf", "docx", "ole", "binary"):
         raise ImportFileError(_(
             "{name} is not a spreadsheet or a CSV file (it looks like {what}). Save the table"
