@@ -217,6 +217,13 @@ def test_show_card_uses_field_labels(cli: Cli, org_id: int) -> None:
     assert "ИНН клиента:" in cli.ok("show", "org", str(org_id))
 
 
+def test_an_empty_list_says_so_in_words(cli: Cli) -> None:
+    code, out, err = cli("list", "organizations")
+    assert (code, out, err.strip()) == (0, "", "Organizations: no records yet.")
+    assert cli("list", "organizations", "--query", "zz")[2].strip() == "No records match."
+    assert cli("list", "contacts", "--trash")[2].strip() == "The trash is empty."
+
+
 def test_list_text_json_filters_sort_and_paging(cli: Cli, org_id: int) -> None:
     for name, status in (("Альфа", "lead"), ("Бета", "client"), ("Гамма", "client")):
         cli.ok("add", "orgs", f"name={name}", f"status={status}", "source=Website")

@@ -178,6 +178,28 @@ def test_xlsx_with_numbers_dates_and_a_title_row(tmp_path: Path, db, actor: Acto
     assert result.new_lookups == ["organization: ООО Ромашка"]
 
 
+def test_a_row_not_imported_creates_no_organization(tmp_path: Path, db, actor: Actor) -> None:
+    """The companies a file names are created for the rows written, not for a row with an
+    error (no name) nor one skipped as a duplicate."""
+    records.create(actor, "contacts", {"last_name": "Иванов", "first_name": "Иван",
+                                       "phones": ["+7 916 123-45-67"]})
+    path = write_xlsx(tmp_path / "c.xlsx", [
+        ["Фамилия", "Имя", "Телефон", "Организация"],
+        ["", "", "+7 916 000-00-01", "ООО Без имени"],  # no name: an error
+        ["Иванов", "Иван", "+7 916 123-45-67", "ООО Дубль"],  # the same person: skipped
+        ["Петрова", "Анна", "+7 916 222-33-44", "ООО Ромашка"],
+    ])
+    plan = importing.analyze(actor, importing.read_table(path), ImportOptions(kind="contacts"))
+    assert [p.name for p in plan.pending.values()] == ["ООО Ромашка"]
+    result = importing.run_import(actor, plan)
+    assert (result.created, result.skipped, len(result.errors)) == (1, 1, 1)
+    assert result.new_lookups == ["organization: ООО Ромашка"]
+    assert org_names(actor) == ["ООО Ромашка"]
+    # With duplicates merged the same person's company is needed after all.
+    plan.options.on_duplicate = "merge"
+    assert sorted(p.name for p in plan.pending.values()) == ["ООО Дубль", "ООО Ромашка"]
+
+
 def test_ods_and_xls_files(tmp_path: Path, db, actor: Actor) -> None:
     ods = write_ods(tmp_path / "c.ods", [["Название", "Телефон"], ["Open Office Ltd",
                                                                    "+7 916 555-66-77"]])

@@ -172,6 +172,22 @@ def test_organizations_as_company_cards(tmp_path: Path, db, actor: Actor) -> Non
         "ООО Вектор", "Казань", "https://vector.example")
 
 
+def test_a_company_card_imported_as_a_contact_says_where_it_belongs(
+        tmp_path: Path, db, actor: Actor, row_counts) -> None:
+    """vCard 4.0 KIND:org (as Apple and Thunderbird write a company) into Contacts: the row
+    is refused with where to import it, and nothing is written."""
+    path = tmp_path / "acme.vcf"
+    path.write_text("BEGIN:VCARD\r\nVERSION:4.0\r\nKIND:org\r\nFN:ACME Inc.\r\n"
+                    "ORG:ACME Inc.;\r\nEND:VCARD\r\n", encoding="utf-8")
+    before = row_counts()
+    result = importing.import_file(actor, path, ImportOptions(kind="contacts"))
+    [error] = result.errors
+    assert "only a company (import it into organizations)" in error.message
+    assert row_counts()["contact"] == before["contact"]
+    result = importing.import_file(actor, path, ImportOptions(kind="organizations"))
+    assert records.get(actor, "organizations", result.created_ids[0]).title == "ACME Inc."
+
+
 def test_fold_never_splits_a_character() -> None:
     line = "NOTE:" + "ж" * 100
     folded = vcard.fold(line)

@@ -137,7 +137,15 @@ def cmd_list(args: argparse.Namespace, actor: Any) -> int:
     rows = [[row.id] + [row.display.get(f.name, "") for f in columns] for row in page.rows]
     if rows:
         say(table(headers, rows, right=right))
-    if page.total > len(rows) or not rows:
+    if page.total == 0:  # a word, not "0–0 of 0"
+        if args.query or filters:
+            say(_("No records match."), err=True)
+        elif args.trash:
+            say(_("The trash is empty."), err=True)
+        else:
+            say(_("{section}: no records yet.").format(section=settings.section_name(kind)),
+                err=True)
+    elif page.total > len(rows) or not rows:
         first = page.offset + 1 if rows else 0
         say(_("{first}–{last} of {total}").format(
             first=first, last=page.offset + len(rows), total=page.total), err=True)

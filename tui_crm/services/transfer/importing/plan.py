@@ -58,9 +58,12 @@ class ImportPlan:
     options: ImportOptions
     mapping: dict[int, str]
     rows: list[PreparedRow]
-    pending: dict[tuple[str, str], Pending]
+    named: dict[tuple[str, str], Pending]  # every new source, group, organization a row names
     fuzzy: bool
     _titles: dict[int | None, str] | None = field(default=None, repr=False)
+    # `pending` for the duplicate policies it was worked out for (the wizard may change them)
+    _pending: tuple[tuple[str, str], dict[tuple[str, str], Pending]] | None = field(
+        default=None, repr=False)
 
     @property
     def errors(self) -> list[RowProblem]:
@@ -69,6 +72,33 @@ class ImportPlan:
     @property
     def warnings(self) -> list[RowProblem]:
         return [RowProblem(r.row, p) for r in self.rows for p in r.problems]
+
+    @property
+    def pending(self) -> dict[tuple[str, str], Pending]:
+        """The sources, groups and organizations the import creates: those named by a row
+        it writes (created or merged), not by a row with an error or one it skips."""
+        if not self.named:
+            return {}
+        policies = (self.options.on_duplicate, self.options.on_possible)
+        if self._pending is not None and self._pending[0] == policies:
+            return self._pending[1]
+        used: set[int] = set()
+
+        def collect(values: dict[str, Any]) -> None:
+            for value in values.values():
+                if isinstance(value, Pending):
+                    used.add(id(value))
+                elif isinstance(value, dict):
+                    collect(value)
+
+        for r in self.rows:
+            if self.action(r) in ("create", "merge"):
+                collect(r.values)
+                if r.contact_person:
+                    collect(r.contact_person)
+        found = {key: p for key, p in self.named.items() if id(p) in used}
+        self._pending = (policies, found)
+        return found
 
     def action(self, r: PreparedRow) -> str:
         """What importing does with a row: error / create / merge / skip (one place for

@@ -528,6 +528,9 @@ class RowCleaner:
                 return
         elif not (out.get("last_name") or out.get("first_name")):
             row.error = _("No name: a contact needs a last or a first name")
+            if out.get("organization"):  # a company's own card or row, not a person's
+                row.error = _("No name: a contact needs a last or a first name; this row"
+                              " names only a company (import it into organizations)")
             return
         owner = out.get("owner")
         if owner is not None and not isinstance(owner, Pending) and not self.actor.sees_all \
