@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from peewee import SQL, Database, Expression, Node, PostgresqlDatabase, Select, fn
+from peewee import SQL, ColumnBase, Database, Expression, PostgresqlDatabase, Select, fn
 
 from tui_crm.db.database import current
 
@@ -61,7 +61,7 @@ class Backend:
         """`YYYY-MM` of a date column, as SQL text."""
         raise NotImplementedError
 
-    def month_day(self, field: Any) -> Node:
+    def month_day(self, field: Any) -> ColumnBase:
         """`MM-DD` of a date field, as a peewee expression."""
         raise NotImplementedError
 
@@ -143,7 +143,7 @@ class SqliteBackend(Backend):
     def month_expr(self, column: str) -> str:
         return f"substr({column}, 1, 7)"  # dates are stored as ISO text
 
-    def month_day(self, field: Any) -> Node:
+    def month_day(self, field: Any) -> ColumnBase:
         return fn.strftime("%m-%d", field)
 
     def date_param(self, day: dt.date) -> Any:
@@ -212,7 +212,7 @@ class PostgresBackend(Backend):
     def month_expr(self, column: str) -> str:
         return f"to_char({column}, 'YYYY-MM')"
 
-    def month_day(self, field: Any) -> Node:
+    def month_day(self, field: Any) -> ColumnBase:
         return fn.to_char(field, "MM-DD")
 
     def date_param(self, day: dt.date) -> Any:

@@ -20,6 +20,18 @@ from tui_crm.search_keys import (  # noqa: F401 - re-exported for the services
 )
 
 
+def key_column(db: Database | None = None) -> str:
+    """The index row's key column: FTS5's rowid on SQLite, the table's id on PostgreSQL."""
+    return "id" if is_postgres(db or current()) else "rowid"
+
+
+def kind_code_sql(db: Database | None = None) -> str:
+    """The kind code of an index row (its key's low bits), as SQL (MOD on PostgreSQL, where
+    psycopg2 would read a literal % as a parameter)."""
+    key = f"search_doc.{key_column(db)}"
+    return f"MOD({key}, {KEY_SHIFT})" if is_postgres(db or current()) else f"{key} % {KEY_SHIFT}"
+
+
 def create(db: Database) -> None:
     """Create the index table (part of the first migration)."""
     if is_postgres(db):
@@ -80,8 +92,8 @@ def put(kind: str, record_id: int, title: str, body: str) -> None:
 def remove(kind: str, record_id: int) -> None:
     db = current()
     param = "%s" if is_postgres(db) else "?"
-    key_col = "id" if is_postgres(db) else "rowid"
-    db.execute_sql(f"DELETE FROM search_doc WHERE {key_col} = {param}", (doc_key(kind, record_id),))
+    db.execute_sql(f"DELETE FROM search_doc WHERE {key_column(db)} = {param}",
+                   (doc_key(kind, record_id),))
 
 
 def remove_many(kind: str, record_ids: list[int]) -> None:

@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from tui_crm.db import models as m
-from tui_crm.db.database import current, is_postgres
+from tui_crm.db.backend import backend
+from tui_crm.db.database import current
 from tui_crm.errors import ValidationError
 from tui_crm.i18n import N_, _
 from tui_crm.services.analytics.tiers import (
@@ -67,8 +68,7 @@ _SIBLING = {"payments": "count", "count": "payments", "services": "units", "unit
 
 def _uses_summary(db: Any = None) -> bool:
     """SQLite keeps monthly summaries by trigger (schema step 4); PostgreSQL groups directly."""
-    db = db or current()
-    return not is_postgres(db) and "payment_month" in db.get_tables()
+    return backend(db or current()).has_monthly_summary()
 
 
 class Values:
@@ -251,14 +251,13 @@ def monthly_values(actor: Actor, criterion: str, months: list[str]
     scale = SCALE[criterion]
     start, end = month_bounds(months)
     p = db.param
-    month_expr = "to_char(date, 'YYYY-MM')" if is_postgres(db) else "substr(date, 1, 7)"
+    month_expr = backend(db).month_expr("date")
     owner_sql, owner_params = _visible_owner_sql(actor)
     sql = (f"SELECT organization_id, {month_expr} AS month, {aggregate} FROM {table}"
            f" WHERE date >= {p} AND date < {p} AND deleted_at IS NULL"
            f" AND organization_id IS NOT NULL{owner_sql} GROUP BY organization_id, month")
-    params: list[Any] = [start, end, *owner_params]
-    if not is_postgres(db):
-        params[:2] = [start.isoformat(), end.isoformat()]
+    params: list[Any] = [backend(db).date_param(start), backend(db).date_param(end),
+                         *owner_params]
     out: dict[str, dict[int, int]] = {k: {} for k in months}
     for org_id, month, value in db.execute_sql(sql, params):
         bucket = out.get(month)

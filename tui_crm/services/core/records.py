@@ -16,7 +16,8 @@ from typing import Any
 from peewee import SQL, fn
 
 from tui_crm.db import models as m
-from tui_crm.db.database import current, is_postgres, read, write
+from tui_crm.db.backend import backend
+from tui_crm.db.database import current, read, write
 from tui_crm.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.search_keys import KIND_CODES
@@ -265,8 +266,8 @@ def _seen(actor: Actor, spec: KindSpec, select,  # noqa: ANN001, ANN202 - peewee
     return select if visible is None else select.where(visible)
 
 
-def _filtered(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
-              shape: str | None = visibility.UNION):
+def filtered_select(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
+                    shape: str | None = visibility.UNION):
     """The query's records (None when its text has nothing to look for); `shape`: how the
     visibility rule is written for this read (visibility.clause), None: not applied."""
     model = spec.model
@@ -286,14 +287,9 @@ def _filtered(actor: Actor, spec: KindSpec, query: ListQuery, *,  # noqa: ANN202
         if ids_sql is None:
             return None
         sql, params = ids_sql
-        db = current()
-        if is_postgres(db):
-            select = select.where(column.in_(SQL(f"({sql})", params)))
-        else:
-            # The index is read once here, not once for the count and again for the page.
-            found = [row[0] for row in db.execute_sql(sql, params)]
-            select = select.where(column.in_(SQL("(SELECT value FROM json_each(?))",
-                                                 [json.dumps(found)])))
+        # On SQLite the index is read once here, not once for the count and again for the
+        # page (the backend's ids_matching).
+        select = select.where(backend().ids_matching(column, sql, params))
     # The custom fields are read only when some filter may name one (not per keystroke).
     wanted_any = any(v is not None and v != "" for v in query.filters.values())
     customs = {cf.name: cf for cf in values.custom_fields(spec.name)} if wanted_any else {}
@@ -377,7 +373,7 @@ def list_records(actor: Actor, kind: str, query: ListQuery | None = None) -> Pag
     spec = kind_spec(kind)
     actor.require(kind, "view")
     query = query or ListQuery()
-    every = _filtered(actor, spec, query, shape=None)
+    every = filtered_select(actor, spec, query, shape=None)
     if every is None:
         return Page([], 0, query.offset)
     total = _seen(actor, spec, every, visibility.UNION).count()
@@ -390,7 +386,7 @@ def list_records(actor: Actor, kind: str, query: ListQuery | None = None) -> Pag
 def count(actor: Actor, kind: str, query: ListQuery | None = None) -> int:
     spec = kind_spec(kind)
     actor.require(kind, "view")
-    select = _filtered(actor, spec, query or ListQuery())
+    select = filtered_select(actor, spec, query or ListQuery())
     return 0 if select is None else select.count()
 
 
@@ -398,7 +394,7 @@ def row_ids(actor: Actor, kind: str, query: ListQuery) -> list[int]:
     """Every id the query matches, in order (next/previous through a filtered list)."""
     spec = kind_spec(kind)
     actor.require(kind, "view")
-    select = _filtered(actor, spec, query)
+    select = filtered_select(actor, spec, query)
     if select is None:
         return []
     sql, params = select.select(spec.model.id).order_by(*list_order(spec, query)).sql()
@@ -413,7 +409,7 @@ def views_of(actor: Actor, kind: str, ids: list[int]) -> list[RecordView]:
     actor.require(kind, "view")
     if not ids:
         return []
-    select = _filtered(actor, spec, ListQuery(), shape=visibility.PLAIN)
+    select = filtered_select(actor, spec, ListQuery(), shape=visibility.PLAIN)
     if select is None:
         return []
     found = {r.id: r for r in select.where(spec.model.id.in_(ids))}
@@ -521,7 +517,7 @@ def _check_rules(spec: KindSpec, merged: dict[str, Any], is_new: bool) -> None:
     if spec.name == "contacts" and not (merged.get("last_name") or merged.get("first_name")):
         errors["last_name"] = _("A contact needs a last or a first name")
     if spec.name == "organizations" and is_new and merged.get("status", "lead") == "lead" \
-            and not merged.get("source") and _require_source():
+            and not merged.get("source") and requires_source():
         errors["source"] = _("Required for a new lead: where did the client come from?")
     if spec.name == "events" and merged.get("ends_at") and merged.get("starts_at") \
             and merged["ends_at"] < merged["starts_at"]:
@@ -537,7 +533,8 @@ def _check_rules(spec: KindSpec, merged: dict[str, Any], is_new: bool) -> None:
         raise ValidationError(errors)
 
 
-def _require_source() -> bool:
+def requires_source() -> bool:
+    """Whether a new lead needs a source (the setting, on by default)."""
     setting = m.Setting.get_or_none(m.Setting.key == "require_source_for_leads")
     return setting is None or setting.value != "false"
 

@@ -30,5 +30,5 @@ def match_ids_sql(kind: str, text: str) -> tuple[str, list[Any]] | None:
     if not terms or kind not in search_index.KIND_CODES:
         return None
     where, params = where_terms(terms, [kind])
-    key = "id" if is_postgres(current()) else "rowid"
-    return f"SELECT {key} / 16 FROM search_doc WHERE {where}", params
+    return (f"SELECT {search_index.key_column()} / {search_index.KEY_SHIFT} FROM search_doc"
+            f" WHERE {where}", params)

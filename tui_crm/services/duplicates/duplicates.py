@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_crm.db import models as m
+from tui_crm.db import search_index
 from tui_crm.db.database import current
 from tui_crm.errors import CrmError
 from tui_crm.i18n import _
@@ -205,13 +206,14 @@ def _close_names(kind: str, mine: rule.Keys, exclude_id: int | None) -> dict[int
     words = sorted((w for w in mine.name.split() if len(w) >= 3), key=len, reverse=True)
     probe = words[0] if words else mine.name
     where, params = search_match.where_terms([probe], [kind])
-    key = "id" if current().param == "%s" else "rowid"
     rows = current().execute_sql(
-        f"SELECT {key}, title FROM search_doc WHERE {where} LIMIT 500", params).fetchall()
+        f"SELECT {search_index.key_column()}, title FROM search_doc WHERE {where} LIMIT 500",
+        params).fetchall()
     for doc_key, title in rows:
         score = rule.similar(mine.name, normalize_name(title or ""))
-        if score >= rule.NAME_THRESHOLD and int(doc_key) // 16 != exclude_id:
-            named[int(doc_key) // 16] = float(score)
+        record_id = search_index.split_key(int(doc_key))[1]
+        if score >= rule.NAME_THRESHOLD and record_id != exclude_id:
+            named[record_id] = float(score)
     return named
 
 

@@ -27,7 +27,8 @@ from pathlib import Path
 from peewee import PeeweeException
 
 from tui_crm.db import migrations
-from tui_crm.db.database import current, is_postgres
+from tui_crm.db.backend import backend
+from tui_crm.db.database import current
 from tui_crm.errors import CrmError, PermissionDenied, ValidationError
 from tui_crm.i18n import _
 from tui_crm.services.core import audit, server_files
@@ -63,11 +64,15 @@ def _require_backup_right(actor: Actor) -> None:
 
 
 def _live_path() -> Path:
-    db = current()
-    if is_postgres(db):
+    engine = backend()
+    path = engine.file_path()
+    if engine.name == "postgres":
         raise CrmError(_("This database is on PostgreSQL: use pg_dump to back it up"
                          " (e.g. pg_dump -Fc DBNAME > crm.dump) and pg_restore to restore."))
-    return Path(db.database)
+    if path is None:
+        raise CrmError(_("This database is not a file (it is in memory): there is nothing to"
+                         " back up."))
+    return path
 
 
 def backup_mode(live: Path) -> int:

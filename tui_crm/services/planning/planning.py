@@ -368,12 +368,9 @@ def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
 def birthday_clause(day: dt.date):  # noqa: ANN201 - a peewee expression
     """Contacts whose birthday (month and day) falls on `day`, in SQL (29 February counts
     on 28 February in other years)."""
-    from peewee import fn
+    from tui_crm.db.backend import backend
 
-    from tui_crm.db.database import current, is_postgres
-
-    month_day = fn.to_char(m.Contact.birthday, "MM-DD") if is_postgres(current()) \
-        else fn.strftime("%m-%d", m.Contact.birthday)
+    month_day = backend().month_day(m.Contact.birthday)
     wanted = [day.strftime("%m-%d")]
     if day.month == 2 and day.day == 28 and not _is_leap(day.year):
         wanted.append("02-29")

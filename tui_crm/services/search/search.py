@@ -67,11 +67,8 @@ def _seen_keys(actor: Actor, kinds: list[str]) -> tuple[str, list[Any]] | None:
     built."""
     if actor.sees_all:
         return None
-    postgres = is_postgres(current())
-    key = "id" if postgres else "rowid"
-    # The kind is the key's low bits (psycopg2 would read a literal % as a parameter).
-    code = f"MOD(search_doc.id, {search_index.KEY_SHIFT})" if postgres \
-        else f"search_doc.rowid % {search_index.KEY_SHIFT}"
+    key = search_index.key_column()
+    code = search_index.kind_code_sql()
     parts: list[str] = []
     params: list[Any] = []
     for kind in kinds:

@@ -3,7 +3,7 @@
 Building a RecordView per row (model objects, every reference named, display text for
 every field, a title) cost ~95 % of a 100k-row export. Here one query gives the records'
 own columns in the table's order, under the table's own filter, sort and visibility
-(records._filtered / records.list_order, so a user exports what the table shows them and no
+(records.filtered_select / records.list_order, so a user exports what the table shows them and no
 more); each page of rows then gets its phones, e-mails, messengers, tags and custom values
 in one query apiece, and referenced names come from a cache that grows as new ids appear
 (a handful of users, sources and groups are read once).
@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from decimal import Decimal
-from itertools import count, repeat
+from itertools import repeat
 from typing import Any
 
-from peewee import SQL, DateField, DecimalField, PostgresqlDatabase
+from peewee import SQL, DateField, DecimalField
 
 from tui_crm.db import models as m
+from tui_crm.db.backend import backend
+from tui_crm.db.database import current
 from tui_crm.i18n import _, get_language
 from tui_crm.services.core import lookups, records, values
 from tui_crm.services.core.kinds import POINT_TYPE_CHOICES, POINT_TYPES, KindSpec
@@ -42,7 +43,6 @@ MEMO = 50_000
 Columns = list[Sequence[Any]]
 ConvertColumn = Callable[[Sequence[Any]], Sequence[Any]]
 _MISSING = object()
-_CURSOR_NAMES = count(1)
 _NULL = SQL("NULL")
 
 
@@ -56,11 +56,11 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
     """
     spec = records.kind_spec(kind)
     query = query or ListQuery()
-    select = records._filtered(actor, spec, query)
+    select = records.filtered_select(actor, spec, query)
     if select is None:
         return iter(())
     model = spec.model
-    db = model._meta.database
+    db = current()
     ctx = _Context(db, spec, typed, actor)
     customs = {cf.name: cf for cf in values.custom_fields(kind)}
 
@@ -92,7 +92,7 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
     sql, params = ordered.sql()
 
     def pages() -> Iterator[Columns]:
-        with _reading(db, sql, params) as cursor:
+        with backend(db).stream(sql, params) as cursor:
             done = 0
             while page := cursor.fetchmany(PAGE):
                 columns: Columns = list(zip(*page, strict=True))
@@ -109,26 +109,6 @@ def stream_pages(actor: Actor, kind: str, query: ListQuery | None, cols: Sequenc
 
     return pages()
 
-
-@contextmanager
-def _reading(db: Any, sql: str, params: list[Any]) -> Iterator[Any]:
-    """A cursor over the rows. SQLite reads rows as they are fetched; psycopg2 would first
-    copy the whole result into this process (a million events), so on PostgreSQL the
-    cursor is a server-side one, which lives in a transaction."""
-    if isinstance(db, PostgresqlDatabase):
-        with db.atomic():
-            cursor = db.connection().cursor(name=f"tui_crm_export_{next(_CURSOR_NAMES)}")
-            try:
-                cursor.execute(sql, params)
-                yield cursor
-            finally:
-                cursor.close()
-    else:
-        cursor = db.execute_sql(sql, params)
-        try:
-            yield cursor
-        finally:
-            cursor.close()
 
 
 def stream_rows(actor: Actor, kind: str, query: ListQuery | None, cols: Sequence[Column], *,

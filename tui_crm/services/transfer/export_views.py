@@ -63,7 +63,7 @@ def iter_views(actor: Actor, kind: str, query: ListQuery | None = None,
         ordered = [rows[i] for i in chunk if i in rows]
         # records builds the views (names of references, points, tags, custom values) in
         # a few queries per page; it has no public batch form yet.
-        yield from records._views(actor, spec, ordered, full=True)
+        yield from records.cards_of(actor, kind, ordered)
         if progress is not None:
             progress(min(start + PAGE, total), total)
 

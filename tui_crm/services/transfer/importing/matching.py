@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from tui_crm.db import models as m
-from tui_crm.db.database import current, is_postgres
+from tui_crm.db.backend import backend
+from tui_crm.db.database import current
 from tui_crm.i18n import _
 from tui_crm.services.core import (
     lookups,
@@ -50,10 +51,8 @@ def match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bo
     visible = visibility.visible_id_set(actor, kind)
     sql = (f"SELECT p.kind, p.normalized, p.{owner_col} FROM contact_point p "
            f"JOIN \"{table_name}\" r ON r.id = p.{owner_col} "
-           f"WHERE p.kind IN ('phone', 'email') AND p.valid AND p.normalized <> '' "
-           f"AND r.deleted_at IS NULL")
-    if is_postgres(db):
-        sql = sql.replace("p.valid", "p.valid = TRUE")
+           f"WHERE p.kind IN ('phone', 'email') AND {backend(db).is_true('p.valid')}"
+           f" AND p.normalized <> '' AND r.deleted_at IS NULL")
     # The base is read once, through the driver (no model objects: a 100k-client base has
     # 700k phones and e-mails), whatever the size of the file. Refs: ("db", id) or
     # ("row", position in `rows`).

@@ -231,7 +231,7 @@ class RowCleaner:
         self.region = values.phone_region()
         self.choice_maps: dict[str, dict[str, str]] = {}
         self.labels: dict[str, str] = {}
-        self.require_source = kind == "organizations" and records._require_source()
+        self.require_source = kind == "organizations" and records.requires_source()
         self.handlers: dict[str, tuple[str, str, int]] = {}
         self.phones: dict[str, Phone] = {}  # raw text → parse_phone()
         self.converters: dict[str, Callable[[Any], Any]] = {}

@@ -12,7 +12,8 @@ from peewee import JOIN
 
 from tui_crm.db import models as m
 from tui_crm.db import search_index
-from tui_crm.db.database import current, is_postgres, write
+from tui_crm.db.backend import backend
+from tui_crm.db.database import current, write
 from tui_crm.db.import_models import ImportItem, ImportRun
 from tui_crm.errors import CrmError, NotFound, ValidationError
 from tui_crm.i18n import _
@@ -126,7 +127,7 @@ def _remove_created(actor: Actor, kind: str, ids: list[int]) -> tuple[int, int]:
         return 0, 0
     model = KINDS[kind].model
     db = current()
-    mark = "%s" if is_postgres(db) else "?"
+    mark = backend(db).param
     table = model._meta.table_name
 
     def rows(sql: str, params: list[Any]) -> list[tuple]:

@@ -337,7 +337,7 @@ class _Writer:
         if orgs:
             self.actor.require("organizations", "edit")
             source = None
-            if records._require_source():
+            if records.requires_source():
                 source = Resolver(self.actor, "organizations", self.plan.options).import_source()
                 if isinstance(source, Pending):
                     source = m.Source.get_or_create(name=source.name)[0].id
