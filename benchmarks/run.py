@@ -175,6 +175,8 @@ async def visit():
         for key, _name in app.section_names():
             app.go_to_section(key)
             await settle()
+        await asyncio.sleep(2)  # the first look at the last section (the app rests)
+        await settle()
         print("RSS_MB", status("VmRSS"))
         print("PEAK_MB", status("VmHWM"))
 
