@@ -113,11 +113,17 @@ def run_process(args: list[str], env: dict[str, str] | None = None) -> tuple[flo
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace")
         raise RuntimeError(f"{' '.join(args[:4])}… failed: {err.strip()[-400:]}")
-    rss = 0.0
-    for line in (proc.stdout + proc.stderr).decode(errors="replace").splitlines():
-        if line.startswith("RSS_MB"):
-            rss = float(line.split()[1])
-    return wall, rss
+    return wall, _reported(proc.stdout + proc.stderr).get("RSS_MB", 0.0)
+
+
+def _reported(output: bytes) -> dict[str, float]:
+    """The `NAME value` lines a measured process printed (RSS_MB, PEAK_MB)."""
+    found = {}
+    for line in output.decode(errors="replace").splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("RSS_MB", "PEAK_MB"):
+            found[name] = float(value)
+    return found
 
 
 BARE_APP = """
@@ -144,6 +150,38 @@ print("RSS_MB", int(open("/proc/self/status").read().split("VmHWM:")[1].split()[
 sys.exit(code)
 """
 
+# The app on the benchmark base as `run_app` starts it (collector tuned and paused until the
+# first page), every section of the sidebar visited once in its order, then the process's
+# resident memory now (VmRSS) and at its highest (VmHWM).
+CRM_SECTIONS = """
+import asyncio, gc, sys
+from tui_crm.process import tune_collector
+tune_collector()
+gc.disable()
+from tui_crm.ui.app import build_app
+app = build_app(sys.argv[1], section="organizations")
+app.poll_seconds = 0
+
+def status(field):
+    return int(open("/proc/self/status").read().split(field + ":")[1].split()[0]) / 1024
+
+async def visit():
+    async with app.run_test(size=(160, 50)) as pilot:
+        async def settle():
+            for _ in range(3):  # a pane's first read may start another worker
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+        await settle()
+        for key, _name in app.section_names():
+            app.go_to_section(key)
+            await settle()
+        await asyncio.sleep(2)  # the first look at the last section (the app rests)
+        await settle()
+        print("RSS_MB", status("VmRSS"))
+        print("PEAK_MB", status("VmHWM"))
+
+asyncio.run(visit())
+"""
 
 # --- figures ----------------------------------------------------------------------------------
 
@@ -284,7 +322,28 @@ async def _ui_figures(db: Path, repeat: int, history_org: int) -> list[Figure]:
 
 def fig_ui(db: Path, repeat: int, history_org: int) -> list[Figure]:
     os.environ.setdefault("TUI_CRM_LANG", "en")
-    return asyncio.run(_ui_figures(db, repeat, history_org))
+    return [*asyncio.run(_ui_figures(db, repeat, history_org)), fig_sections_memory(db, repeat)]
+
+
+def fig_sections_memory(db: Path, repeat: int) -> Figure:
+    """Resident memory of a new UI process once it has shown every section (panes left
+    behind stay mounted), against the bare Textual app of the start-up figure."""
+    env = _env(TEXTUAL_HEADLESS="1")
+    bare = [run_process([PY, "-c", BARE_APP])[1] for _ in range(repeat)]
+    now: list[float] = []
+    peaks: list[float] = []
+    for _ in range(repeat):
+        proc = subprocess.run([PY, "-c", CRM_SECTIONS, str(db)], env=env, capture_output=True,
+                              stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace")
+            raise RuntimeError(f"visiting every section failed: {err.strip()[-400:]}")
+        found = _reported(proc.stdout)
+        now.append(found["RSS_MB"])
+        peaks.append(found["PEAK_MB"])
+    return Figure("memory after visiting every section (RSS)", "≤ 120 MB", now, bare,
+                  unit="MB", limit=120, notes=f"peak RSS median {statistics.median(peaks):.0f} MB",
+                  extra={"peak_mb": round(statistics.median(peaks), 1)})
 
 
 def _raw_fts(db: Path, text: str) -> Callable[[], Any]:

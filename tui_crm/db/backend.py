@@ -104,6 +104,11 @@ class Backend:
         """Stop the statement running on `connection` (safe to call from another thread)."""
         raise NotImplementedError
 
+    def shrink_memory(self) -> None:
+        """Free the page cache this thread's open connection holds in this process (the
+        UI, when it rests); the next reads come from the operating system's file cache."""
+        raise NotImplementedError
+
     # -- the database as a whole -------------------------------------------------------------
 
     def file_path(self) -> Path | None:
@@ -166,6 +171,11 @@ class SqliteBackend(Backend):
 
     def interrupt(self, connection: Any) -> None:
         connection.interrupt()
+
+    def shrink_memory(self) -> None:
+        # Up to `cache_size` (32 MB) per connection, kept while it is open.
+        if not self.db.is_closed():
+            self.db.execute_sql("PRAGMA shrink_memory")
 
     def file_path(self) -> Path | None:
         name = str(self.db.database)
@@ -248,6 +258,9 @@ class PostgresBackend(Backend):
 
     def interrupt(self, connection: Any) -> None:
         connection.cancel()
+
+    def shrink_memory(self) -> None:
+        pass  # the server holds the cache, not this process
 
     def _sequence(self, table: str) -> str:
         if table not in self._sequences:

@@ -62,9 +62,11 @@ def occurrences(user_id: int | None, start: dt.datetime, end: dt.datetime, *,
     base = m.Event.deleted_at.is_null()
     if user_id is not None:
         base &= m.Event.assignee == user_id
-    result = [Occurrence(e.id, e.starts_at) for e in m.Event.select(m.Event.id, m.Event.starts_at)
-              .where(base & (m.Event.starts_at >= start) & (m.Event.starts_at < end)
-                     & (m.Event.rrule == ""))]
+    # Plain tuples: a week of a busy user is thousands of rows (model objects: ~10× slower).
+    result = [Occurrence(event_id, starts_at) for event_id, starts_at in m.Event.select(
+        m.Event.id, m.Event.starts_at).where(
+            base & (m.Event.starts_at >= start) & (m.Event.starts_at < end)
+            & (m.Event.rrule == "")).tuples()]
     series = m.Event.select().where(base & (m.Event.rrule != "") & (m.Event.starts_at < end)
                                     & (m.Event.status == OPEN))
     repeats: list[Occurrence] = []

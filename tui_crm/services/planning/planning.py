@@ -328,10 +328,14 @@ def _items(actor: Actor, occ: list[events.Occurrence]) -> list[DayItem]:
             if o.event_id in rows]
 
 
+DAY_LIST_LIMIT = 200  # overdue events and tasks due in a day view (the oldest first)
+
+
 @read
 def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
-             now: dt.datetime | None = None) -> DayView:
-    """The user's day: blocks with their events, overdue items, tasks due, birthdays."""
+             now: dt.datetime | None = None, limit: int = DAY_LIST_LIMIT) -> DayView:
+    """The user's day: blocks with their events, overdue items, tasks due, birthdays
+    (at most `limit` overdue events and `limit` tasks)."""
     actor.require("events", "view")
     user_id = _whose(actor, user_id)
     now = now or m.now()
@@ -349,19 +353,18 @@ def day_view(actor: Actor, day: dt.date, *, user_id: int | None = None,
     overdue_rows = (m.Event.select(m.Event.id, m.Event.starts_at).where(
         (m.Event.assignee == user_id) & (m.Event.status == "planned")
         & m.Event.deleted_at.is_null() & (m.Event.rrule == "")
-        & (m.Event.starts_at < min(start, today_start))).order_by(m.Event.starts_at).limit(200))
+        & (m.Event.starts_at < min(start, today_start))).order_by(m.Event.starts_at).limit(limit))
     overdue = _items(actor, [events.Occurrence(e.id, e.starts_at) for e in overdue_rows])
     for item in overdue:
         item.overdue = True
-    tasks = []
-    for t in (m.Task.select().where(
-            (m.Task.assignee == user_id) & m.Task.deleted_at.is_null()
-            & m.Task.status.in_(["open", "in_progress"])
-            & (m.Task.due_at < end)).order_by(m.Task.due_at).limit(200)):
-        org = lookups.names("organization", [t.organization_id], actor=actor).get(
-            t.organization_id, "")
-        tasks.append(TaskItem(t.id, t.title, t.due_at, t.priority, org,
-                              bool(t.due_at and t.due_at < now)))
+    due = list(m.Task.select().where(
+        (m.Task.assignee == user_id) & m.Task.deleted_at.is_null()
+        & m.Task.status.in_(["open", "in_progress"])
+        & (m.Task.due_at < end)).order_by(m.Task.due_at).limit(limit))
+    # One query for the clients' names (one per task made Today ~200 queries slower).
+    org_names = lookups.names("organization", [t.organization_id for t in due], actor=actor)
+    tasks = [TaskItem(t.id, t.title, t.due_at, t.priority, org_names.get(t.organization_id, ""),
+                      bool(t.due_at and t.due_at < now)) for t in due]
     return DayView(day, blocks, outside, overdue, tasks, birthdays_on(actor, day, user_id))
 
 

@@ -43,7 +43,7 @@ from tui_crm.services.transfer.importing import (
     ImportResult,
     SourceTable,
 )
-from tui_crm.ui.widgets import PlainTable
+from tui_crm.ui.widgets import PlainTable, forgets_worker
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".htm", ".html",
@@ -204,6 +204,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         self._read(path, None, None)
 
     @work(thread=True, exclusive=True, group="import-read", exit_on_error=False)
+    @forgets_worker
     def _read(self, path: str, encoding: str | None, delimiter: str | None) -> None:
         try:
             with current().connection_context():
@@ -307,6 +308,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
             self.plan.options.on_possible = self.possible()
 
     @work(thread=True, exclusive=True, group="import-analyse", exit_on_error=False)
+    @forgets_worker
     def _analyse(self, table: SourceTable, mapping: dict[int, str], policy: str) -> None:
         options = ImportOptions(kind=self.kind, mapping=mapping, on_duplicate=policy,
                                 on_possible=self.possible())
@@ -412,6 +414,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         self.query_one("#progress", ProgressBar).update(total=max(1, total), progress=done)
 
     @work(thread=True, exclusive=True, group="import-run", exit_on_error=False)
+    @forgets_worker
     def _import(self, plan: ImportPlan) -> None:
         def progress(done: int, total: int) -> None:
             self.app.call_from_thread(self._progress, done, total)
@@ -459,6 +462,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         self._undo(self.result.import_id)
 
     @work(thread=True, exclusive=True, group="import-undo", exit_on_error=False)
+    @forgets_worker
     def _undo(self, import_id: int) -> None:
         try:
             with current().connection_context():

@@ -53,7 +53,7 @@ from tui_crm.services.mail import (
 from tui_crm.services.mail.recipients import Candidate, RecipientSource
 from tui_crm.text import dates
 from tui_crm.ui.screens.settings import error_text
-from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
+from tui_crm.ui.widgets import PlainTable, forgets_worker, text_choices, translate_bindings
 
 TABLE_LIMIT = 1000  # rows a status table shows at once (filter by status for the rest)
 
@@ -711,6 +711,7 @@ class RecipientPicker(ModalScreen[int | None]):
         self._find(self.source)
 
     @work(thread=True, exclusive=True, group="mail-recipients", exit_on_error=False)
+    @forgets_worker
     def _find(self, source: RecipientSource) -> None:
         try:
             with _db_context():
@@ -920,6 +921,7 @@ class MailingStatusScreen(ModalScreen[None]):
             self._check_problems()
 
     @work(thread=True, exclusive=True, group="mail-problems", exit_on_error=False)
+    @forgets_worker
     def _check_problems(self) -> None:
         """Name the recipients whose message cannot be filled in, before anything is sent."""
         try:
@@ -976,6 +978,7 @@ class MailingStatusScreen(ModalScreen[None]):
         self._send(self.stop_event)
 
     @work(thread=True, exclusive=True, group="mail-send", exit_on_error=False)
+    @forgets_worker
     def _send(self, stop: threading.Event) -> None:
         report = None
         error = ""

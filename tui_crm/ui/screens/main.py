@@ -26,7 +26,13 @@ from tui_crm.services.core.kinds import KINDS
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import OpenRecord, RecordChanged
-from tui_crm.ui.widgets import TextLine, translate_bindings, typed_actions, typing_in_field
+from tui_crm.ui.widgets import (
+    TextLine,
+    forgets_worker,
+    translate_bindings,
+    typed_actions,
+    typing_in_field,
+)
 from tui_crm.ui.widgets.detail_pane import DetailPane, primary_contact_value
 from tui_crm.ui.widgets.filter_bar import (
     FilterBar,
@@ -71,6 +77,9 @@ def columns_for(kind: str, *, trash: bool = False) -> list[Column]:
 
 
 # Sections whose body is a pane of their own (not the record table): module, class, host id.
+# A pane may have `reload()` (shown again, or data changed in another session), `release()`
+# (its section is left: drop what is cheap to read again) and `shown_again()` (instead of
+# `reload` when shown again).
 PANES: dict[str, tuple[str, str, str]] = {
     "today": ("tui_crm.ui.screens.today", "TodayPane", "pane-today"),
     "followups": ("tui_crm.ui.screens.followups", "FollowupsPane", "pane-followups"),
@@ -223,9 +232,11 @@ class MainScreen(Screen):
         state.cursor_row = max(0, table.cursor_row)
 
     def show_section(self, key: str, *, focus: bool = True) -> None:
-        """Switch the main area to a section (keeping the one we leave as it was)."""
+        """Switch the main area to a section (keeping the one we leave as it was, less what
+        is cheap to read again when it is shown next)."""
         if self.section != key:
             self._save_state()
+            self._release(self.section)
         self.section = key
         self.sidebar.select_key(key)
         switcher = self.query_one(ContentSwitcher)
@@ -243,6 +254,21 @@ class MainScreen(Screen):
                 self.table.focus()
         self.update_title()
         self.refresh_bindings()
+
+    def _release(self, key: str) -> None:
+        """The section being left gives up its large data (the table's row index, a pane's
+        computed result): a session that has visited every section would otherwise hold
+        all of them at once. Showing the section again reads it anew."""
+        if key in PANES:
+            host = self.query_one(f"#{PANES[key][2]}", Vertical)
+            release = getattr(host.children[0], "release", None) if host.children else None
+            if release is not None:
+                release()
+        elif key in KINDS:
+            self.table.release()
+        rest = getattr(self.app, "rest_soon", None)
+        if rest is not None:
+            rest()
 
     def _configure_table(self, *, keep_id: int | None = None, row: int = 0,
                          locate: bool = False) -> None:
@@ -272,7 +298,9 @@ class MainScreen(Screen):
         host = self.query_one(f"#{host_id}", Vertical)
         if host.children:
             pane = host.children[0]
-            reload = getattr(pane, "reload", None)
+            # `shown_again` where a full reload would be too heavy to run on every change
+            # by another session (Categories recomputes only what it released).
+            reload = getattr(pane, "shown_again", None) or getattr(pane, "reload", None)
             if reload is not None and key != "settings":
                 reload()
             return pane
@@ -339,7 +367,7 @@ class MainScreen(Screen):
     def refresh_counts(self) -> None:
         """Count each section's records in the background (a million events take a while)."""
         kinds = [s.key for s in self.sidebar.sections if s.key in KINDS]
-        self.run_worker(lambda: self._count(kinds), thread=True, group="counts",
+        self.run_worker(forgets_worker(lambda: self._count(kinds)), thread=True, group="counts",
                         exclusive=True, exit_on_error=False)
 
     def _count(self, kinds: list[str]) -> dict[str, int]:

@@ -22,7 +22,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.duplicates import merging
 from tui_crm.services.duplicates.merging import FieldChoice, MergeResult
-from tui_crm.ui.widgets import PlainTable
+from tui_crm.ui.widgets import PlainTable, forgets_worker
 from tui_crm.ui.widgets.field_inputs import translate_bindings
 
 MARKS = {"keep": "←", "other": "→", "both": "+"}
@@ -128,6 +128,7 @@ class MergeScreen(ModalScreen[MergeResult | None]):
         self._merge(choices)
 
     @work(thread=True, exclusive=True, group="merge", exit_on_error=False)
+    @forgets_worker
     def _merge(self, choices: dict[str, str]) -> None:
         try:
             with current().connection_context():

@@ -11,8 +11,8 @@ import asyncio
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import partial
-from typing import Any, TypeVar
+from functools import partial, wraps
+from typing import Any, ParamSpec, TypeVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -24,6 +24,7 @@ from textual.widgets import DataTable
 from tui_crm.i18n import _
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def modal_css(name: str, width: int = 76, extra: str = "") -> str:
@@ -64,6 +65,25 @@ def fit_controls(pane: Widget) -> None:
     pane.set_class(pane.size.width >= WIDE_PANE, "-wide")
 
 
+def forgets_worker(fn: Callable[P, T]) -> Callable[P, T]:
+    """For the function of a thread worker (`@work(thread=True)` or `run_worker(...,
+    thread=True)`): Textual marks the running worker in the pool thread's own context, which
+    lives as long as the thread, so each pool thread kept its last worker — and the
+    worker's result (a row index of a million ids, a whole segmentation) — alive for the
+    rest of the session. The mark is cleared on the way out."""
+    from textual.worker import active_worker
+
+    @wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            # None: "no worker", as `get_current_worker` answers outside a worker's run.
+            active_worker.set(None)  # type: ignore[arg-type]
+
+    return run
+
+
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -98,6 +118,25 @@ def release_query_connection() -> None:
             db.close()
 
     _executor.submit(close).result()
+
+
+def shrink_connections() -> None:
+    """Free the SQLite page caches of the UI thread's and the query thread's connections
+    (the UI rests; up to 32 MB each). The query thread does it in turn, between queries."""
+    from tui_crm.db.backend import backend
+    from tui_crm.db.models import database_proxy
+
+    if database_proxy.obj is None:
+        return
+    from tui_crm.process import return_freed_memory
+
+    def shrink() -> None:
+        backend().shrink_memory()
+        return_freed_memory()
+
+    shrink()
+    if _executor is not None:
+        _executor.submit(shrink)
 
 
 class TextLine(Widget):

@@ -35,7 +35,7 @@ from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
-from tui_crm.ui.widgets import in_query_thread, translate_bindings
+from tui_crm.ui.widgets import forgets_worker, in_query_thread, translate_bindings
 
 PAGE = 100  # rows per fetch: ~10 ms on 100k organizations
 MAX_PAGES = 40  # pages kept in memory
@@ -338,6 +338,7 @@ class RecordTable(ScrollView, can_focus=True):
             return  # the next list, or the focus coming back, schedules it again
         generation, kind, query = self._generation, self.kind, self._applied
 
+        @forgets_worker
         def build() -> tuple[int, list[int] | None]:
             from tui_crm.db.database import current
 
@@ -355,6 +356,12 @@ class RecordTable(ScrollView, can_focus=True):
 
         self.run_worker(build, thread=True, group="row-index",
                         exit_on_error=False)
+
+    def release(self) -> None:
+        """The table is hidden (a pane section is shown): the row index (a million ids on a
+        large base) goes; it is read again once the table has rested with the focus."""
+        self._stop_index()
+        self._row_index = None
 
     @property
     def indexed(self) -> bool:
