@@ -10,7 +10,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from tui_crm.errors import CrmError
@@ -26,10 +25,10 @@ from tui_crm.ui.screens.log_result import (
     keyed_results,
     now_of,
 )
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import FooterScreen, translate_bindings
 
 
-class CallBlockScreen(Screen[None]):
+class CallBlockScreen(FooterScreen[None]):
     """A focused flow through one block's list; leaving and coming back resumes."""
 
     DEFAULT_CSS = """

@@ -348,7 +348,7 @@ class CategoriesPane(Vertical):
         table.add_column(_("Organization"), key="name", width=30)
         table.add_column(_("Last month"), key="value", width=14)
         table.add_column(_("Month before"), key="previous", width=14)
-        for r in result.fell_out:
+        for r in result.fell_out[:SHOWN_ROWS]:  # as the potential VIPs: the CLI lists all
             table.add_row(_("Fell out of VIP"), r.name, seg.format_value(r.value, result.scale),
                           seg.format_value(r.previous, result.scale), key=f"fell:{r.id}")
         for r in result.potential_vip[:SHOWN_ROWS]:

@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -27,7 +27,7 @@ from tui_crm.services.core.rights import Actor
 from tui_crm.text import dates
 from tui_crm.ui.messages import RecordChanged
 from tui_crm.ui.screens.log_result import now_of as _now
-from tui_crm.ui.widgets import modal_css, translate_bindings
+from tui_crm.ui.widgets import FooterScreen, modal_css, translate_bindings
 
 
 class PaymentModal(ModalScreen[dict | None]):
@@ -325,7 +325,7 @@ class DealsBoard(Horizontal):
         self.action_open_deal()
 
 
-class DealsBoardScreen(Screen[None]):
+class DealsBoardScreen(FooterScreen[None]):
     """The deals board over the whole screen (from the Deals section, key b)."""
 
     BINDINGS = [Binding("escape", "close", N_("Back"), id="deals.board.close")]

@@ -14,7 +14,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Static
 from textual.worker import Worker, WorkerState
@@ -27,6 +26,7 @@ from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import OpenRecord, RecordChanged
 from tui_crm.ui.widgets import (
+    FooterScreen,
     TextLine,
     forgets_worker,
     translate_bindings,
@@ -92,7 +92,7 @@ PANES: dict[str, tuple[str, str, str]] = {
 }
 
 
-class MainScreen(Screen):
+class MainScreen(FooterScreen):
     """Sections, table, card."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -181,6 +181,7 @@ class MainScreen(Screen):
     async def _mount_footer(self) -> None:
         if not self.query(Footer):
             await self.mount(Footer())
+            self.show_footer(self.is_current)  # a dialog may be open already
             self.refresh_bindings()  # a late footer learns the keys from this signal
 
     def on_resize(self, event) -> None:  # noqa: ANN001 - textual Resize

@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -20,10 +19,10 @@ from tui_crm.services.planning import planning
 from tui_crm.services.planning.planning import Candidate
 from tui_crm.text import dates
 from tui_crm.ui.screens.log_result import now_of
-from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.widgets import FooterScreen, translate_bindings
 
 
-class PlanTomorrowScreen(Screen[None]):
+class PlanTomorrowScreen(FooterScreen[None]):
     """Space picks a candidate into the current block; Tab changes the block; ctrl+s plans."""
 
     DEFAULT_CSS = """

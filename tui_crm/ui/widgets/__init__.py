@@ -18,8 +18,9 @@ from rich.markup import escape
 from rich.text import Text
 from textual.dom import DOMNode
 from textual.reactive import reactive
+from textual.screen import Screen, ScreenResultType
 from textual.widget import Widget
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
 
 from tui_crm.i18n import _
 
@@ -137,6 +138,23 @@ def shrink_connections() -> None:
     shrink()
     if _executor is not None:
         _executor.submit(shrink)
+
+
+class FooterScreen(Screen[ScreenResultType]):
+    """A full screen with a footer of its keys. While a dialog is on top, the footer (still
+    drawn, dimmed, around the dialog) is hidden: none of its keys reach this screen then,
+    and its letters — "n New mailing", "e Export" — would only type into the dialog's
+    fields (issue 15)."""
+
+    def on_screen_suspend(self) -> None:
+        self.show_footer(False)
+
+    def on_screen_resume(self) -> None:
+        self.show_footer(True)
+
+    def show_footer(self, shown: bool) -> None:
+        for footer in self.query(Footer):
+            footer.visible = shown
 
 
 class TextLine(Widget):
