@@ -153,6 +153,16 @@ class Tab:
             self.page.wait_for_timeout(50)
         raise AssertionError(f"{text!r} never showed; the screen:\n{self.screen()}")
 
+    def wait_for_line(self, *parts: str, timeout: float = 30) -> str:
+        """Wait until one line of the screen holds every one of `parts`; that line."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.screen().splitlines():
+                if all(part in line for part in parts):
+                    return line
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"no line with {parts!r}; the screen:\n{self.screen()}")
+
     def keys(self, *keys: str) -> None:
         """Press keys (playwright names: "Enter", "Control+s") or type text ("text:…")."""
         for key in keys:
@@ -189,7 +199,10 @@ def log_in(browser, url: str, login: str, password: str = PASSWORD, *,  # noqa: 
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_selector("body.-first-byte", timeout=60_000)
-    page.click("#terminal")  # the keyboard goes to the terminal
+    # The keyboard goes to the terminal: its input element takes the focus. Not a click in
+    # the middle of the page: that lands on whatever the first screen shows there (a day's
+    # task opens its section).
+    page.focus("#terminal .xterm-helper-textarea")
     return tab
 
 

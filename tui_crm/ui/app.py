@@ -25,6 +25,7 @@ from tui_crm.i18n import N_, _, detect_language, get_language, set_language
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
 from tui_crm.ui.messages import SettingsChanged
+from tui_crm.ui.terminal_keys import read_esc_digit_as_alt
 from tui_crm.ui.visible_controls import VisibleControls
 from tui_crm.ui.widgets import translate_bindings
 
@@ -92,6 +93,7 @@ class CrmApp(App[int]):
     def __init__(self, actor: Actor, *, database_name: str = "", theme: str = "",
                  section: str | None = None, poll_seconds: float = POLL_SECONDS) -> None:
         super().__init__()
+        read_esc_digit_as_alt()  # alt+digit as terminals and browsers send it
         translate_bindings(self)
         self.actor = actor
         self.database_name = database_name
