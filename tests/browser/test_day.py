@@ -151,9 +151,10 @@ def _filter_and_open_the_card(tab: Tab, day: Day, words: Words, section_key: str
     tab.keys("Enter")  # from the filter to the table
     tab.wait_for("⏎")
     tab.keys("Enter")  # the card
-    card = _card(tab.wait_for(words.card_title.format(name=day.org_name)))
-    assert day.org_city in card and day.full_name in card  # the card's city and owner
-    return card
+    tab.wait_for(words.card_title.format(name=day.org_name))
+    tab.wait_for_line("▊ ", day.org_city)  # the card's fields: the city, the owner
+    tab.wait_for_line("▊ ", day.full_name)
+    return _card(tab.screen())
 
 
 def _logged_events(day: Day) -> list:
@@ -185,12 +186,31 @@ def _call_type(day: Day, language: str):  # noqa: ANN202 - a settings.EventTypeI
         _close(database)
 
 
+def _new_events(day: Day, before: set[int]) -> tuple[dict, list[dict]]:
+    """The call just logged (one, done) and the next steps planned with it."""
+    new = [e.values for e in _logged_events(day) if e.id not in before]
+    done = [e for e in new if e["status"] == "done"]
+    assert len(done) == 1, new
+    return done[0], [e for e in new if e["status"] == "planned"]
+
+
+def _the_call_is_on_the_card_and_today(tab: Tab, day: Day, words: Words, call: dict,
+                                       result: str) -> None:
+    """The card's last contact is the call; Today (F1: the sidebar's first) lists it as
+    done, with its result."""
+    when = call["starts_at"]
+    tab.wait_for_line("▊ " + words.last_contact, f"{when:{words.date}} {when:%H:%M}")
+    assert day.numbers["today"] == 1
+    tab.keys("F1")
+    tab.wait_for_line(f"✓ {when:%H:%M}", day.org_name, result)
+
+
 def test_a_managers_day_in_the_browser(browser, door_factory, demo_day: Day) -> None:
     day = demo_day
     door = door_factory(day.target)
     call_type = _call_type(day, "en")
-    results = call_type.results
-    warm = next(n for n, r in enumerate(results, start=1) if r.warm)
+    warm = next(n for n, r in enumerate(call_type.results, start=1) if r.warm)
+    result = call_type.results[warm - 1]
     before = {e.id for e in _logged_events(day)}
     tab = log_in(browser, door.url, day.login)
     _today_shows_the_day(tab, day)
@@ -200,24 +220,67 @@ def test_a_managers_day_in_the_browser(browser, door_factory, demo_day: Day) -> 
     tab.wait_for(ENGLISH.press_result)
     tab.settle()
     tab.keys("c", str(warm))
-    tab.wait_for(f"{results[warm - 1].name}  ★   ◀")
+    tab.wait_for(f"{result.name}  ★   ◀")
     tab.keys("text:+2d 11:00", "Enter")
     tab.wait_for(ENGLISH.logged.format(title=day.org_name))
     # The database: the call, done today by the manager with that result, and the next step.
-    today, now = dt.date.today(), dt.datetime.now()
-    new = [e for e in _logged_events(day) if e.id not in before]
-    done = [e for e in new if e.values["status"] == "done"]
-    planned = [e for e in new if e.values["status"] == "planned"]
-    assert len(done) == 1 and len(planned) == 1, [e.values for e in new]
-    call = done[0].values
-    assert call["starts_at"].date() == today and call["starts_at"] <= now
-    assert call["event_type"] == call_type.id and call["result"] == results[warm - 1].id
+    today = dt.date.today()
+    call, planned = _new_events(day, before)
+    assert call["starts_at"].date() == today and call["starts_at"] <= dt.datetime.now()
+    assert call["event_type"] == call_type.id and call["result"] == result.id
     assert call["organization"] == day.org_id and call["assignee"] == day.user_id
-    assert planned[0].values["starts_at"] == dt.datetime.combine(today + dt.timedelta(days=2),
-                                                                 dt.time(11, 0))
-    # The card shows it: the last contact is today.
-    tab.wait_for_line("▊ " + ENGLISH.last_contact, f"{today:{ENGLISH.date}} {call['starts_at']:%H:%M}")
-    # Today (F1, the sidebar's first) lists the call as done, with its result.
-    assert day.numbers["today"] == 1
+    assert [e["starts_at"] for e in planned] == [
+        dt.datetime.combine(today + dt.timedelta(days=2), dt.time(11, 0))]
+    _the_call_is_on_the_card_and_today(tab, day, ENGLISH, call, result.name)
+
+
+# What Option+digit types on a Mac (a browser there hands the page that character).
+MAC_OPTION = dict(zip(range(1, 10), "¡™£¢∞§¶•ª", strict=True))
+
+
+def test_the_day_in_russian_with_f_keys_and_a_macs_option_digit(
+        browser, door_factory, demo_day: Day) -> None:
+    """The manager's own language setting is Russian: the login page (the browser asks for
+    Russian), Today, the card and the dialog are Russian; a result without a next step is
+    saved with ctrl+s."""
+    from tui_crm.services.core import settings, users
+
+    day = demo_day
+    database = _open(day.target)
+    try:
+        settings.set_user_preference(users.actor_for(day.login), "language", "ru")
+    finally:
+        _close(database)
+    door = door_factory(day.target)
+    call_type = _call_type(day, "ru")
+    plain = next(n for n, r in enumerate(call_type.results, start=1) if not r.warm)
+    result = call_type.results[plain - 1]
+    before = {e.id for e in _logged_events(day)}
+    context = browser.new_context(viewport={"width": 1300, "height": 800}, locale="ru-RU")
+    login_page = context.new_page()
+    login_page.goto(door.url + "/")
+    assert "Пароль" in login_page.inner_text("form")
+    login_page.close()
+    tab = log_in(browser, door.url, day.login, context=context)
+    shown = _today_shows_the_day(tab, day)
+    assert "tui-crm · Сегодня" in shown and "— сегодня" in shown
+    assert "Организации" in _table(shown)  # the sidebar
+    # Option+digit of a Mac, then back by F1, and to Organizations by its F-key.
+    organizations = day.numbers["organizations"]
+    tab.keys(f"text:{MAC_OPTION[organizations]}")
+    tab.wait_for(f"tui-crm · {RUSSIAN.organizations}")
     tab.keys("F1")
-    tab.wait_for_line("✓ " + f"{call['starts_at']:%H:%M}", day.org_name, results[warm - 1].name)
+    tab.wait_for("tui-crm · Сегодня")
+    card = _filter_and_open_the_card(tab, day, RUSSIAN, f"F{organizations}")
+    assert "Ответственный" in card and "Город" in card
+    tab.keys("l")
+    tab.wait_for(RUSSIAN.press_result)
+    tab.settle()
+    tab.keys(str(plain))
+    tab.wait_for(f"{result.name}   ◀")
+    tab.keys("Control+s")
+    tab.wait_for(RUSSIAN.logged.format(title=day.org_name))
+    call, planned = _new_events(day, before)
+    assert call["starts_at"].date() == dt.date.today() and not planned
+    assert call["result"] == result.id and call["organization"] == day.org_id
+    _the_call_is_on_the_card_and_today(tab, day, RUSSIAN, call, result.name)
