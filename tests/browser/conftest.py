@@ -153,6 +153,16 @@ class Tab:
             self.page.wait_for_timeout(50)
         raise AssertionError(f"{text!r} never showed; the screen:\n{self.screen()}")
 
+    def wait_gone(self, text: str, timeout: float = 30) -> str:
+        """Wait until the screen no longer shows `text` (a dialog closed); the screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text not in shown:
+                return shown
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"{text!r} still shown; the screen:\n{self.screen()}")
+
     def wait_for_line(self, *parts: str, timeout: float = 30) -> str:
         """Wait until one line of the screen holds every one of `parts`; that line."""
         deadline = time.monotonic() + timeout

@@ -75,6 +75,12 @@ def load_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
     return keymap, errors
 
 
+# Keys a browser keeps for itself, never handing them to the page (Chrome and Firefox:
+# ctrl+t a new tab, ctrl+n a new window, ctrl+w closes the tab): in a browser session their
+# actions take these keys, and the footer and `?` show them.
+BROWSER_KEYS = {"app.theme": "ctrl+g", "record_form.add_row": "ctrl+o"}
+
+
 class CrmApp(App[int]):
     """tui-crm."""
 
@@ -179,11 +185,14 @@ class CrmApp(App[int]):
         return bool(self.is_web and self.actor.on_behalf)
 
     def _load_keymap(self) -> None:
-        if self.keymap_is_foreign:
-            return
-        keymap, errors = load_keymap(paths.config_dir() / "keymap.toml")
-        for error in errors:
-            self.notify(error, title=_("Keys"), severity="error", markup=False, timeout=10)
+        """In a browser its keys first (the person's own keymap.toml may change them), then
+        keymap.toml unless it is another person's."""
+        keymap = dict(BROWSER_KEYS) if self.is_web else {}
+        if not self.keymap_is_foreign:
+            own, errors = load_keymap(paths.config_dir() / "keymap.toml")
+            for error in errors:
+                self.notify(error, title=_("Keys"), severity="error", markup=False, timeout=10)
+            keymap.update(own)
         if keymap:
             self.set_keymap(keymap)
 
