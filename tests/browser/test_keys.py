@@ -36,6 +36,7 @@ def test_the_keys_a_browser_keeps_have_others(browser, door_factory, team_db: st
     # `?` names the browser's keys: the theme on ctrl+g, not ctrl+t.
     tab.keys("?")
     tab.wait_for("Keys (Esc closes)")
+    tab.wait_for("In a browser, ctrl+t, ctrl+n and ctrl+w are the browser's")
     tab.keys("End")  # the help's last keys: the app's own
     line = tab.wait_for_line("Theme")
     assert "^g" in line and "^t" not in line, line
