@@ -173,6 +173,27 @@ class Tab:
             self.page.wait_for_timeout(50)
         raise AssertionError(f"no line with {parts!r}; the screen:\n{self.screen()}")
 
+    def dismiss_toasts(self) -> None:
+        """Click the notifications away, as a person would (a click closes one): they sit
+        over the card's lower lines (a missed reminder stays a while)."""
+        for _ in range(10):
+            rows = self.screen().splitlines()
+            hit = next(((row, line.index("▌ ") + 2) for row, line in enumerate(rows)
+                        if "▌ " in line and line[line.index("▌ ") + 2:].strip()), None)
+            if hit is None:
+                return
+            box = self.page.locator(".xterm-screen").bounding_box()
+            assert box is not None
+            width, height = box["width"] / self.term.columns, box["height"] / self.term.lines
+            before = self.screen()
+            self.page.mouse.click(box["x"] + (hit[1] + 0.5) * width,
+                                  box["y"] + (hit[0] + 0.5) * height)
+            for _wait in range(100):
+                if self.screen() != before:
+                    break
+                self.page.wait_for_timeout(50)
+        raise AssertionError(f"the notifications stay; the screen:\n{self.screen()}")
+
     def keys(self, *keys: str) -> None:
         """Press keys (playwright names: "Enter", "Control+s") or type text ("text:…")."""
         for key in keys:

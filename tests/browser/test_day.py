@@ -68,6 +68,8 @@ def _items(view) -> list:  # noqa: ANN001 - a planning.DayView
 
 @pytest.fixture
 def demo_day(tmp_path: Path) -> Iterator[Day]:
+    """A demo base (its generator, as `tui-crm demo`), the busiest manager of today with a
+    password, and what the services say that manager should see."""
     from tui_crm.services.core import passwords, records, users
     from tui_crm.services.core.records import ListQuery
     from tui_crm.services.ops import demo
@@ -76,6 +78,7 @@ def demo_day(tmp_path: Path) -> Iterator[Day]:
 
     target = str(tmp_path / "data" / "demo.sqlite3")
     database = _open(target)
+    (tmp_path / "data").chmod(0o700)  # as installed: not a folder shared with everyone
     try:
         demo.generate(orgs=40, contacts=80, events=400, seed=3)
         today = dt.date.today()
@@ -90,13 +93,14 @@ def demo_day(tmp_path: Path) -> Iterator[Day]:
             actor, "organizations", ListQuery(text=i.organization)).total == 1)
         org = records.get(actor, "organizations", found.organization_id)
         everyone = records.list_records(actor, "organizations", ListQuery(limit=200)).rows
-        yield Day(target, login, actor.user_id, actor.full_name,
+        day = Day(target, login, actor.user_id, actor.full_name,
                   [Item(i.organization or i.contact, i.phone) for i in items],
                   org.id, org.title, str(org.values.get("city") or ""),
                   [o.title for o in everyone if o.id != org.id],
                   {s.key: n for n, s in enumerate(visible_sections(), start=1)})
     finally:
-        _close(database)
+        _close(database)  # the test opens the file again when it reads the services
+    yield day
 
 
 @dataclass
@@ -199,6 +203,7 @@ def _the_call_is_on_the_card_and_today(tab: Tab, day: Day, words: Words, call: d
     """The card's last contact is the call; Today (F1: the sidebar's first) lists it as
     done, with its result."""
     when = call["starts_at"]
+    tab.dismiss_toasts()
     tab.wait_for_line("▊ " + words.last_contact, f"{when:{words.date}} {when:%H:%M}")
     assert day.numbers["today"] == 1
     tab.keys("F1")
