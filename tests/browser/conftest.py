@@ -153,6 +153,47 @@ class Tab:
             self.page.wait_for_timeout(50)
         raise AssertionError(f"{text!r} never showed; the screen:\n{self.screen()}")
 
+    def wait_gone(self, text: str, timeout: float = 30) -> str:
+        """Wait until the screen no longer shows `text` (a dialog closed); the screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text not in shown:
+                return shown
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"{text!r} still shown; the screen:\n{self.screen()}")
+
+    def wait_for_line(self, *parts: str, timeout: float = 30) -> str:
+        """Wait until one line of the screen holds every one of `parts`; that line."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.screen().splitlines():
+                if all(part in line for part in parts):
+                    return line
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"no line with {parts!r}; the screen:\n{self.screen()}")
+
+    def dismiss_toasts(self) -> None:
+        """Click the notifications away, as a person would (a click closes one): they sit
+        over the card's lower lines (a missed reminder stays a while)."""
+        for _ in range(10):
+            rows = self.screen().splitlines()
+            hit = next(((row, line.index("▌ ") + 2) for row, line in enumerate(rows)
+                        if "▌ " in line and line[line.index("▌ ") + 2:].strip()), None)
+            if hit is None:
+                return
+            box = self.page.locator(".xterm-screen").bounding_box()
+            assert box is not None
+            width, height = box["width"] / self.term.columns, box["height"] / self.term.lines
+            before = self.screen()
+            self.page.mouse.click(box["x"] + (hit[1] + 0.5) * width,
+                                  box["y"] + (hit[0] + 0.5) * height)
+            for _wait in range(100):
+                if self.screen() != before:
+                    break
+                self.page.wait_for_timeout(50)
+        raise AssertionError(f"the notifications stay; the screen:\n{self.screen()}")
+
     def keys(self, *keys: str) -> None:
         """Press keys (playwright names: "Enter", "Control+s") or type text ("text:…")."""
         for key in keys:
@@ -189,7 +230,10 @@ def log_in(browser, url: str, login: str, password: str = PASSWORD, *,  # noqa: 
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_selector("body.-first-byte", timeout=60_000)
-    page.click("#terminal")  # the keyboard goes to the terminal
+    # The keyboard goes to the terminal: its input element takes the focus. Not a click in
+    # the middle of the page: that lands on whatever the first screen shows there (a day's
+    # task opens its section).
+    page.focus("#terminal .xterm-helper-textarea")
     return tab
 
 

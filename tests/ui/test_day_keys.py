@@ -3,6 +3,8 @@ alt+digit or F-key, `l` logs a call from a card in a few keys, Follow-ups' `l` a
 
 from __future__ import annotations
 
+from textual import events
+
 from tests.ui.conftest import CrmData, settle
 from tui_crm.db import models as m
 from tui_crm.ui.app import build_app
@@ -24,6 +26,52 @@ async def test_sections_by_alt_digit_and_f_key(crm: CrmData) -> None:
         await pilot.press("alt+1")
         await settle(pilot)
         assert app.main_screen.section == keys[0]
+
+
+def test_esc_and_a_digit_from_a_terminal_are_alt_digit() -> None:
+    """The bytes xterm, GNOME Terminal, PuTTY and a browser's xterm.js send for alt+3 reach
+    the app as alt+3 (Textual alone reads them as macOS WezTerm's "£"); Esc alone, an
+    F-key and Esc-then-a-letter keep their meaning."""
+    import time
+
+    from textual import constants
+    from textual._xterm_parser import XTermParser
+
+    from tui_crm.ui.terminal_keys import read_esc_digit_as_alt
+
+    read_esc_digit_as_alt()
+
+    def keys(data: str) -> list[str]:
+        parser = XTermParser()
+        got = [e.key for e in parser.feed(data)]
+        time.sleep(constants.ESCAPE_DELAY * 2)  # the parser's wait for more of a sequence
+        return got + [e.key for e in parser.tick()]
+
+    assert keys("\x1b3") == ["alt+3"]
+    assert keys("\x1b9x") == ["alt+9", "x"]
+    assert keys("\x1b") == ["escape"]
+    assert keys("\x1bOR") == ["f3"]
+    assert keys("\x1bj") == ["alt+j"]
+    assert keys("£") == ["pound_sign"]  # typed as a character, it stays one
+
+
+async def test_a_macs_option_digit_is_a_section_outside_a_text_box(crm: CrmData) -> None:
+    """A browser on a Mac hands the page the character Option+digit types ("™" for 2): a
+    section, unless a text box has the focus — there it is typed."""
+    app = build_app(crm.path, section="organizations")
+    keys = [s.key for s in visible_sections()]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.post_message(events.Key("trade_mark_sign", "™"))  # as a terminal reads "™"
+        await settle(pilot)
+        assert app.main_screen.section == keys[1]
+        await pilot.press("f3", "slash")
+        await settle(pilot)
+        assert app.main_screen.section == keys[2]
+        app.post_message(events.Key("pound_sign", "£"))  # in the filter box: typed
+        await settle(pilot)
+        assert app.main_screen.section == keys[2]
+        assert app.main_screen.filter_bar.text == "£"
 
 
 async def test_l_logs_an_unplanned_warm_call_from_a_card_in_three_keys(crm: CrmData) -> None:

@@ -458,6 +458,8 @@ async def test_help_lists_the_keys_of_the_focused_place(crm: CrmData) -> None:
         assert ("Table", "↑ / k", "Up") in described
         assert ("Everywhere", "^f", "Search") in described
         assert ("Everywhere in a section", "n / ^↓", "Next record") in described
+        assert ("Everywhere", "^t", "Theme") in described  # a terminal's keys
+        assert "In a browser" not in text  # the note on a browser's keys is for browsers
         await pilot.press("escape")
         await pilot.press("slash", "question_mark")  # in the filter box ? is a letter
         await settle(pilot)

@@ -26,6 +26,7 @@ from tui_crm.i18n import N_, _, detect_language, get_language, set_language
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
 from tui_crm.ui.messages import SettingsChanged
+from tui_crm.ui.terminal_keys import read_esc_digit_as_alt
 from tui_crm.ui.visible_controls import VisibleControls
 from tui_crm.ui.widgets import translate_bindings
 
@@ -76,6 +77,12 @@ def load_keymap(path: Path) -> tuple[dict[str, str], list[str]]:
     return keymap, errors
 
 
+# Keys a browser keeps for itself, never handing them to the page (Chrome and Firefox:
+# ctrl+t a new tab, ctrl+n a new window, ctrl+w closes the tab): in a browser session their
+# actions take these keys, and the footer and `?` show them.
+BROWSER_KEYS = {"app.theme": "ctrl+g", "record_form.add_row": "ctrl+o"}
+
+
 class CrmApp(App[int]):
     """tui-crm."""
 
@@ -94,6 +101,7 @@ class CrmApp(App[int]):
     def __init__(self, actor: Actor, *, database_name: str = "", theme: str = "",
                  section: str | None = None, poll_seconds: float = POLL_SECONDS) -> None:
         super().__init__()
+        read_esc_digit_as_alt()  # alt+digit as terminals and browsers send it
         translate_bindings(self)
         self.actor = actor
         self.database_name = database_name
@@ -180,11 +188,14 @@ class CrmApp(App[int]):
         return bool(self.is_web and self.actor.on_behalf)
 
     def _load_keymap(self) -> None:
-        if self.keymap_is_foreign:
-            return
-        keymap, errors = load_keymap(paths.config_dir() / "keymap.toml")
-        for error in errors:
-            self.notify(error, title=_("Keys"), severity="error", markup=False, timeout=10)
+        """In a browser its keys first (the person's own keymap.toml may change them), then
+        keymap.toml unless it is another person's."""
+        keymap = dict(BROWSER_KEYS) if self.is_web else {}
+        if not self.keymap_is_foreign:
+            own, errors = load_keymap(paths.config_dir() / "keymap.toml")
+            for error in errors:
+                self.notify(error, title=_("Keys"), severity="error", markup=False, timeout=10)
+            keymap.update(own)
         if keymap:
             self.set_keymap(keymap)
 

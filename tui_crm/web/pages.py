@@ -4,6 +4,8 @@ inline."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html import escape
@@ -15,6 +17,14 @@ FAVICON = (
     '<rect width="32" height="32" rx="6" fill="#1b3a4b"/>'
     '<path d="M7 10l6 6-6 6" stroke="#7fd1b9" stroke-width="3" fill="none"/>'
     '<rect x="15" y="20" width="10" height="3" fill="#f2c14e"/></svg>')
+
+# ctrl+w (a word back in a terminal's text box) closes a browser's tab, and a page cannot
+# stop that: while the session is on, the browser asks first. Inline, allowed by its hash in
+# the Content-Security-Policy (no other inline script runs).
+LEAVE_GUARD = ('addEventListener("beforeunload", e => { if (!document.body.classList'
+               '.contains("-closed")) { e.preventDefault(); e.returnValue = ""; } });')
+LEAVE_GUARD_HASH = "sha256-" + base64.b64encode(
+    hashlib.sha256(LEAVE_GUARD.encode()).digest()).decode()
 
 _STYLE = """
 body{background:#0c181f;color:#e8eef2;font-family:system-ui,sans-serif;display:flex;
@@ -116,4 +126,5 @@ a{{color:#7fd1b9}}
 <div class="message">{ended}</div><p><a href="./">{again}</a></p></div></div>
 <div id="terminal" class="textual-terminal"
  data-session-websocket-url="{escape(websocket_url)}" data-font-size="{font_size}"></div>
+<script>{LEAVE_GUARD}</script>
 </body></html>"""

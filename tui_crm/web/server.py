@@ -27,7 +27,8 @@ from tui_crm.web.sessions import Handovers, Limiter, Session, Sessions
 
 log = logging.getLogger("tui_crm.web")
 COOKIE = "tui_crm_session"
-CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+CSP = (f"default-src 'self'; script-src 'self' '{pages.LEAVE_GUARD_HASH}'; "
+       "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; form-action 'self'")
 REAPER: web.AppKey[asyncio.Task[None]] = web.AppKey("reaper", asyncio.Task)
 STATICS = Path(str(__import__("textual_serve").__file__)).parent / "static"

@@ -49,6 +49,11 @@ PLACES = {
 }
 
 
+# What differs in a browser (ui/app.py BROWSER_KEYS; the table below shows the keys).
+BROWSER_NOTE = N_("In a browser, ctrl+t, ctrl+n and ctrl+w are the browser's: the theme is "
+                  "ctrl+g, a new phone/e-mail row ctrl+o, a word back in a text box "
+                  "alt+backspace.")
+
 HelpRow = tuple[str, str, str, bool, str]  # place, keys, description, enabled, binding id
 
 
@@ -88,7 +93,7 @@ class HelpScreen(ModalScreen[None]):
         background: $surface;
     }
     HelpScreen #help-title { padding: 0 1; text-style: bold; background: $panel; }
-    HelpScreen #help-keymap { padding: 0 1; color: $text-muted; }
+    HelpScreen #help-keymap, HelpScreen #help-browser { padding: 0 1; color: $text-muted; }
     /* The list takes what the two title lines leave, so its last line can be scrolled to. */
     HelpScreen VerticalScroll { height: 1fr; padding: 0 1; }
     """
@@ -112,6 +117,8 @@ class HelpScreen(ModalScreen[None]):
             else:
                 yield Static(_("Your own keys: {path} ([keymap] id = \"key\")").format(
                     path=paths.config_dir() / "keymap.toml"), id="help-keymap", markup=False)
+            if self.app.is_web:
+                yield Static(_(BROWSER_NOTE), id="help-browser", markup=False)
             with VerticalScroll():
                 yield Static(self._table(), id="help-table", markup=False)
 

@@ -25,6 +25,7 @@ from tui_crm.services.core.kinds import KINDS
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.ui.messages import OpenRecord, RecordChanged
+from tui_crm.ui.terminal_keys import mac_option_digit
 from tui_crm.ui.widgets import (
     FooterScreen,
     TextLine,
@@ -117,8 +118,9 @@ class MainScreen(FooterScreen):
         Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), show=False, id="main.sidebar"),
         Binding("escape", "back", N_("Back"), show=False, id="main.back"),
         Binding("l", "log_contact", N_("Log call"), id="main.log"),
-        # Sections by number: alt+digit (over SSH too: the terminal sends Esc and the digit
-        # at once), and F1–F9 for terminals that keep alt for themselves.
+        # Sections by number: alt+digit (over SSH and in a browser too: the terminal sends
+        # Esc and the digit, see ui/terminal_keys.py), and F1–F9 for terminals that keep alt
+        # for themselves. A Mac's Option+digit character counts as well (`on_key`).
         *[Binding(f"alt+{n},f{n}", f"section_number({n})", N_("Section by number"),
                   show=False, id=f"main.section{n}") for n in range(1, 10)],
     ]
@@ -791,6 +793,14 @@ class MainScreen(FooterScreen):
         sections = self.sidebar.sections
         if 1 <= number <= len(sections):
             self.show_section(sections[number - 1].key)
+
+    def on_key(self, event) -> None:  # noqa: ANN001 - a textual Key event
+        """Option+digit on a Mac (a browser there types "™" for Option+2): alt+digit, unless
+        a text box has the focus (then it is the character typed)."""
+        digit = mac_option_digit(event.character)
+        if digit and not typing_in_field(self):
+            event.stop()
+            self.action_section_number(int(digit))
 
     def action_log_contact(self) -> None:
         """`l`: log a call or meeting that just happened with the client on the card —

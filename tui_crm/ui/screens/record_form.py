@@ -498,7 +498,7 @@ class RecordForm(ModalScreen[FormResult]):
             return bool(KINDS.get(self.kind) and KINDS[self.kind].has_points)
         return True
 
-    def action_add_row(self) -> None:
+    async def action_add_row(self) -> None:
         field = self._points_field()
         if field is not None:
-            field.add_row()
+            await field.add_row()  # awaited: the keys typed next go into the new row

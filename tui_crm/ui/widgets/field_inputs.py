@@ -695,9 +695,8 @@ class PointRow(Vertical):
     """
 
     def __init__(self, point_kind: str, point_type: str = "", value: str = "",
-                 phone_region: str = "RU", *, focus: bool = False) -> None:
+                 phone_region: str = "RU") -> None:
         super().__init__(classes="point-row")
-        self._focus_on_mount = focus
         self.point_kind = point_kind
         self._type = point_type if point_type in POINT_TYPE_CHOICES[point_kind] else \
             next(iter(POINT_TYPE_CHOICES[point_kind]))
@@ -716,10 +715,6 @@ class PointRow(Vertical):
             yield Button("✕", compact=True, classes="point-remove",
                          tooltip=_("Remove this row"))
         yield Label("", classes="point-hint", markup=False)
-
-    def on_mount(self) -> None:
-        if self._focus_on_mount:
-            self.value_input.focus()
 
     @property
     def value_input(self) -> Input:
@@ -811,17 +806,21 @@ class PointsField(FieldInput):
             self.query_one(".point-rows").mount_all(
                 PointRow(self.point_kind, t, v, self.phone_region) for t, v in wanted[len(rows):])
 
-    def add_row(self) -> PointRow:
-        """A new empty row, focused."""
-        row = PointRow(self.point_kind, phone_region=self.phone_region, focus=True)
-        self.query_one(".point-rows").mount(row)
+    async def add_row(self) -> PointRow:
+        """A new empty row, mounted and focused. Until it is, no field has the focus: keys
+        typed at once (a browser sends them in a burst) must not land in the field that had
+        it — its text selected, they replaced the organization's name."""
+        row = PointRow(self.point_kind, phone_region=self.phone_region)
+        self.screen.set_focus(None)
+        await self.query_one(".point-rows").mount(row)
+        self.screen.set_focus(row.value_input)
         self._edited()
         return row
 
     @on(Button.Pressed, ".point-add")
-    def _add_pressed(self, event: Button.Pressed) -> None:
+    async def _add_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.add_row()
+        await self.add_row()
 
     @on(Button.Pressed, ".point-remove")
     def _remove_pressed(self, event: Button.Pressed) -> None:
