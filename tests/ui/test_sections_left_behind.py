@@ -20,8 +20,8 @@ from tui_crm.ui.app import build_app
 from tui_crm.ui.screens.categories import CategoriesPane
 from tui_crm.ui.screens.main import MainScreen
 from tui_crm.ui.screens.today import LIST_LIMIT, TodayPane
-from tui_crm.ui.widgets import forgets_worker
 from tui_crm.ui.widgets.record_table import INDEX_ROWS
+from tui_crm.ui.workers import forgets_worker
 
 SIZE = (160, 50)
 

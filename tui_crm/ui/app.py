@@ -147,7 +147,7 @@ class CrmApp(App[int]):
             self.set_interval(self.poll_seconds, self._poll_changes)
 
     def on_unmount(self) -> None:
-        from tui_crm.ui.widgets import release_query_connection
+        from tui_crm.ui.workers import release_query_connection
 
         release_query_connection()
 
@@ -216,7 +216,7 @@ class CrmApp(App[int]):
         self._rest_timer = self.set_timer(REST_SECONDS, self._rest)
 
     def _rest(self) -> None:
-        from tui_crm.ui.widgets import shrink_connections
+        from tui_crm.ui.workers import shrink_connections
 
         self._rest_timer = None
         gc.collect()

@@ -39,10 +39,10 @@ from tui_crm.ui.widgets import (
     PlainTable,
     control_grid_css,
     fit_controls,
-    forgets_worker,
     modal_css,
     translate_bindings,
 )
+from tui_crm.ui.workers import forgets_worker
 
 SHOWN_ROWS = 500
 SPANS = (3, 6, 12)

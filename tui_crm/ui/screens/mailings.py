@@ -53,7 +53,8 @@ from tui_crm.services.mail import (
 from tui_crm.services.mail.recipients import Candidate, RecipientSource
 from tui_crm.text import dates
 from tui_crm.ui.screens.settings import error_text
-from tui_crm.ui.widgets import PlainTable, forgets_worker, text_choices, translate_bindings
+from tui_crm.ui.widgets import PlainTable, text_choices, translate_bindings
+from tui_crm.ui.workers import forgets_worker
 
 TABLE_LIMIT = 1000  # rows a status table shows at once (filter by status for the rest)
 

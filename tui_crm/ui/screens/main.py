@@ -29,7 +29,6 @@ from tui_crm.ui.terminal_keys import mac_option_digit
 from tui_crm.ui.widgets import (
     FooterScreen,
     TextLine,
-    forgets_worker,
     translate_bindings,
     typed_actions,
     typing_in_field,
@@ -44,6 +43,7 @@ from tui_crm.ui.widgets.filter_bar import (
 )
 from tui_crm.ui.widgets.record_table import Column, RecordTable, format_count
 from tui_crm.ui.widgets.sidebar import Sidebar
+from tui_crm.ui.workers import forgets_worker
 
 NARROW_WIDTH = 110
 SHORT_FILTER = 3  # characters: shorter filter text waits SHORT_FILTER_DELAY for more keys

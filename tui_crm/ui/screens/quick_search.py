@@ -20,7 +20,8 @@ from tui_crm.services.core import settings
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.search import search
 from tui_crm.services.search.search import Hit
-from tui_crm.ui.widgets import in_query_thread, translate_bindings
+from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.workers import in_query_thread
 
 
 class QuickSearch(ModalScreen[Hit | None]):

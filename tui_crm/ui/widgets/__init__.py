@@ -7,12 +7,9 @@ the help screen show them in the user's language, which can change while the app
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import replace
-from functools import partial, wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -25,7 +22,6 @@ from textual.widgets import DataTable, Footer
 from tui_crm.i18n import _
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 
 def modal_css(name: str, width: int = 76, extra: str = "") -> str:
@@ -64,80 +60,6 @@ WIDE_PANE = 100  # cells: from here a pane's controls go four (or more) a row
 def fit_controls(pane: Widget) -> None:
     """Many controls a row in a wide pane, two in a narrow one (call on resize)."""
     pane.set_class(pane.size.width >= WIDE_PANE, "-wide")
-
-
-def forgets_worker(fn: Callable[P, T]) -> Callable[P, T]:
-    """For the function of a thread worker (`@work(thread=True)` or `run_worker(...,
-    thread=True)`): Textual marks the running worker in the pool thread's own context, which
-    lives as long as the thread, so each pool thread kept its last worker — and the
-    worker's result (a row index of a million ids, a whole segmentation) — alive for the
-    rest of the session. The mark is cleared on the way out."""
-    from textual.worker import active_worker
-
-    @wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            # None: "no worker", as `get_current_worker` answers outside a worker's run.
-            active_worker.set(None)  # type: ignore[arg-type]
-
-    return run
-
-
-_executor: ThreadPoolExecutor | None = None
-
-
-def _query_executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(1, thread_name_prefix="tui-crm-query")
-    return _executor
-
-
-async def in_query_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Run a service call on the one query thread and await its result.
-
-    One long-lived thread keeps one SQLite connection open (peewee connections are per
-    thread), so its page cache stays warm: a new thread per keystroke would start every
-    query on a cold cache. Queries run one at a time, in order.
-    """
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_query_executor(), partial(fn, *args))
-
-
-def release_query_connection() -> None:
-    """Close the query thread's connection (the app is closing or the database changes)."""
-    if _executor is None:
-        return
-
-    def close() -> None:
-        from tui_crm.db.models import database_proxy
-
-        db = database_proxy.obj
-        if db is not None and not db.is_closed():
-            db.close()
-
-    _executor.submit(close).result()
-
-
-def shrink_connections() -> None:
-    """Free the SQLite page caches of the UI thread's and the query thread's connections
-    (the UI rests; up to 32 MB each). The query thread does it in turn, between queries."""
-    from tui_crm.db.backend import backend
-    from tui_crm.db.models import database_proxy
-
-    if database_proxy.obj is None:
-        return
-    from tui_crm.process import return_freed_memory
-
-    def shrink() -> None:
-        backend().shrink_memory()
-        return_freed_memory()
-
-    shrink()
-    if _executor is not None:
-        _executor.submit(shrink)
 
 
 class FooterScreen(Screen[ScreenResultType]):

@@ -35,7 +35,8 @@ from tui_crm.services.core import records
 from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
-from tui_crm.ui.widgets import forgets_worker, in_query_thread, translate_bindings
+from tui_crm.ui.widgets import translate_bindings
+from tui_crm.ui.workers import forgets_worker, in_query_thread
 
 PAGE = 100  # rows per fetch: ~10 ms on 100k organizations
 MAX_PAGES = 40  # pages kept in memory
