@@ -12,7 +12,9 @@ from textual.widgets._footer import FooterKey
 
 from tests.ui.conftest import CrmData, settle
 from tui_crm.ui.app import build_app
-from tui_crm.ui.screens.mailings import AccountForm, MailingsPane, RecipientPicker, TemplateEditor
+from tui_crm.ui.screens.mail_dialogs import AccountForm, TemplateEditor
+from tui_crm.ui.screens.mail_recipients import RecipientPicker
+from tui_crm.ui.screens.mailings import MailingsPane
 from tui_crm.ui.screens.main import MainScreen
 from tui_crm.ui.screens.record_form import RecordForm
 from tui_crm.ui.widgets import typed_actions

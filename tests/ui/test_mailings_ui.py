@@ -21,13 +21,10 @@ from tui_crm.i18n import set_language
 from tui_crm.services.core import records, users
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.mail import accounts, mailings, recipients, templates
-from tui_crm.ui.screens.mailings import (
-    AccountForm,
-    MailingsPane,
-    MailingStatusScreen,
-    RecipientPicker,
-    TemplateEditor,
-)
+from tui_crm.ui.screens.mail_dialogs import AccountForm, TemplateEditor
+from tui_crm.ui.screens.mail_recipients import RecipientPicker
+from tui_crm.ui.screens.mail_status import MailingStatusScreen
+from tui_crm.ui.screens.mailings import MailingsPane
 
 
 @dataclass

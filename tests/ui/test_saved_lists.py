@@ -14,7 +14,7 @@ from tui_crm.errors import NotFound, ValidationError
 from tui_crm.services.core import records
 from tui_crm.services.mail import mailings, recipient_lists, recipients, templates
 from tui_crm.services.mail.recipients import RecipientSource
-from tui_crm.ui.screens.mailings import RecipientPicker
+from tui_crm.ui.screens.mail_recipients import RecipientPicker
 
 
 def test_a_saved_list_is_resolved_with_todays_records(crm: Crm) -> None:  # noqa: F811
