@@ -43,8 +43,7 @@ from tui_crm.services.transfer.importing import (
     ImportResult,
     SourceTable,
 )
-from tui_crm.ui.widgets import PlainTable
-from tui_crm.ui.widgets.field_inputs import translate_bindings
+from tui_crm.ui.widgets import PlainTable, translate_bindings
 from tui_crm.ui.workers import forgets_worker
 
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".htm", ".html",

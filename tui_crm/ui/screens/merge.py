@@ -22,8 +22,7 @@ from tui_crm.i18n import N_, _
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.duplicates import merging
 from tui_crm.services.duplicates.merging import FieldChoice, MergeResult
-from tui_crm.ui.widgets import PlainTable
-from tui_crm.ui.widgets.field_inputs import translate_bindings
+from tui_crm.ui.widgets import PlainTable, translate_bindings
 from tui_crm.ui.workers import forgets_worker
 
 MARKS = {"keep": "←", "other": "→", "both": "+"}

@@ -31,12 +31,9 @@ from tui_crm.services.duplicates.duplicates import Duplicate
 from tui_crm.ui.messages import OpenRecord
 from tui_crm.ui.screens.conflict import KEEP, OVERWRITE, RELOAD, ConflictDialog
 from tui_crm.ui.widgets import translate_bindings
-from tui_crm.ui.widgets.field_inputs import (
-    EventResultField,
-    FieldInput,
-    PointsField,
-    make_field_input,
-)
+from tui_crm.ui.widgets.field_base import FieldInput
+from tui_crm.ui.widgets.field_inputs import EventResultField, make_field_input
+from tui_crm.ui.widgets.point_inputs import PointsField
 
 DUPLICATE_KINDS = ("organizations", "contacts")
 # Fields whose change may make the record look like another one.
