@@ -21,6 +21,7 @@ the same path.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
@@ -30,6 +31,7 @@ import peewee
 
 from tui_crm.db import bulk, search_index
 from tui_crm.db import models as m
+from tui_crm.db.backend import backend
 from tui_crm.services.core import audit, contact_dates, lookups, search_docs, values
 from tui_crm.services.core.kinds import KINDS, POINT_TYPES
 from tui_crm.services.core.rights import Actor
@@ -44,6 +46,13 @@ _NAMED_REFS = ("organization", "contact", "event_type")
 
 # How a row's value is stored.
 _PLAIN, _CUSTOM, _POINTS, _TAGS = range(4)
+
+# The one class of value each kind of column takes unconverted (peewee's db_value returns
+# it unchanged); a Decimal is not among them (peewee stores a zero as "0").
+_AS_IS: dict[type[peewee.Field], type] = {
+    peewee.CharField: str, peewee.TextField: str, peewee.IntegerField: int,
+    peewee.BigIntegerField: int, peewee.ForeignKeyField: int, peewee.BooleanField: bool,
+    peewee.DateTimeField: dt.datetime, peewee.DateField: dt.date}
 
 _POINT_COLUMNS = ["organization", "contact", "kind", "type", "value", "normalized", "valid",
                   "position"]
@@ -77,17 +86,11 @@ class _Points:
         self._region: str | None = None
 
     def parsed(self, point_kind: str, items: Sequence[Sequence[Any]]) -> list[Point]:
-        out: list[Point] = []
-        for item in items:
-            if len(item) == 4:  # parsed already (the importer's analysis)
-                out.append((item[0], item[1], item[2], bool(item[3])))
-                continue
-            if self._region is None:
-                self._region = values.phone_region()
-            ptype, text = item[0], item[1]
-            _t, shown, normalized, valid = parse_point(point_kind, text, self._region)
-            out.append((ptype, shown, normalized, valid))
-        return out
+        """[(type, text)] → [(type, shown, normalized, valid)]."""
+        if self._region is None:
+            self._region = values.phone_region()
+        return [(ptype, *parse_point(point_kind, text, self._region)[1:])
+                for ptype, text in items]
 
 
 def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
@@ -110,7 +113,7 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
     columns = ["id", *(f.name for f in fields)]
     by_name = {f.name: f for f in fields}
-    now = m.now()
+    now = backend().datetime_value(m.now())
     defaults: dict[str, Any] = {}
     for f in fields:
         defaults[f.name] = bulk.db_value(f, f.default() if callable(f.default) else f.default)
@@ -124,9 +127,9 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
     for spec_field in spec.fields:
         handling[spec_field.name] = (_POINTS if spec_field.type in POINT_TYPES else
                                      _TAGS if spec_field.type == "tags" else _PLAIN)
-    # Text needs no conversion; other values go to the driver as peewee hands them over.
-    converts = {name: not isinstance(f, peewee.CharField | peewee.TextField)
-                for name, f in by_name.items()}
+    # A value of the column's own type goes to the driver as it is (peewee would hand it
+    # over unchanged); any other through the field's conversion, as peewee converts it.
+    as_is = {name: _AS_IS.get(type(f)) for name, f in by_name.items()}
     owner = spec.owner_field
     of_contact = kind == "contacts"  # else the points are an organization's
     indexed = kind in search_index.KIND_CODES
@@ -154,12 +157,13 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
                     value = stored_value(field, value)
                     if value is None and name == owner:
                         continue  # no owner given: the actor's record
-                elif value.__class__ is not str or converts[name]:
+                elif value.__class__ is not as_is[name]:
                     value = field.db_value(value)
                 data[name] = value
             elif how == _POINTS:
                 point_kind = POINT_TYPES[name]
-                parsed = points.parsed(point_kind, value or ())
+                parsed = value if value and len(value[0]) == 4 else \
+                    points.parsed(point_kind, value or ())
                 for position, (ptype, shown, normalized, valid) in enumerate(parsed):
                     if indexed:
                         terms.extend(search_docs.point_terms(point_kind, shown, normalized,

@@ -306,13 +306,12 @@ class _Writer:
         if not rows:
             return []
         # References to look-ups this import created are ids by now.
-        refs = [f.name for f in KINDS[kind].fields if f.is_reference]
-        data = []
-        for row in rows:
-            values_ = row.values
-            if any(isinstance(values_.get(name), Pending) for name in refs):
-                values_ = {name: self._resolved(value) for name, value in values_.items()}
-            data.append(values_)
+        data = [row.values for row in rows]
+        if self.plan.pending:
+            refs = [f.name for f in KINDS[kind].fields if f.is_reference]
+            data = [{name: self._resolved(value) for name, value in values_.items()}
+                    if any(isinstance(values_.get(name), Pending) for name in refs) else values_
+                    for values_ in data]
         ids = record_writer.write_many(self.actor, kind, data, audit_action=None,
                                        tick=self.tick if tick else None)
         run_id = self.run_row.id
