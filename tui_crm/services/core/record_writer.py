@@ -104,7 +104,10 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
     `audit_action`: the audit row written per record (None: the caller logs the write as a
     whole, as an import does). `names`: per row, names of its references the caller knows
     already ({"organization": …}) for the search document; the others are looked up. `tick`
-    is called once per row (an import's progress and cancel)."""
+    is called once per row (an import's progress and cancel).
+
+    Inside the caller's transaction, which must roll back as a whole when this raises (a
+    failure leaves the rows written before it)."""
     if not rows:
         return []
     actor.require(kind, "edit")
@@ -185,16 +188,18 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
             docs_of.append((data, [*terms, *tags]))
         if tick is not None:
             tick()
-    bulk.insert_rows(model, columns, record_rows)
+    # No savepoint per table: the caller's transaction is all or nothing as a whole.
+    bulk.insert_rows(model, columns, record_rows, savepoint=False)
     if point_rows:
-        bulk.insert_rows(m.ContactPoint, _POINT_COLUMNS, point_rows)
+        bulk.insert_rows(m.ContactPoint, _POINT_COLUMNS, point_rows, savepoint=False)
     if custom_rows:
-        bulk.insert_rows(m.CustomValue, ["field", "record_id", "value"], custom_rows)
+        bulk.insert_rows(m.CustomValue, ["field", "record_id", "value"], custom_rows,
+                         savepoint=False)
     if tag_links:
         tag_ids = {name: m.Tag.get_or_create(name=name)[0].id
                    for name in dict.fromkeys(t for _rid, t in tag_links)}
         bulk.insert_rows(m.TagLink, ["tag", "kind", "record_id"],
-                         [(tag_ids[t], kind, rid) for rid, t in tag_links])
+                         [(tag_ids[t], kind, rid) for rid, t in tag_links], savepoint=False)
     if indexed:
         search_index.insert_new(_documents(kind, refs, docs_of, names))
     if audit_action is not None:

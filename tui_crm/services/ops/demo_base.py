@@ -68,7 +68,7 @@ class RowWriter:
         names = [*names, *(n for n, _v in extra)]
         written = 0
         for chunk in row_chunks(rows):
-            bulk.insert_rows(model, names, chunk)
+            bulk.insert_rows(model, names, chunk, savepoint=False)  # one load
             written += len(chunk)
             if after_chunk:
                 after_chunk()

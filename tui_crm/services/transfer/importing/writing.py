@@ -236,7 +236,7 @@ class _Writer:
         merged += merged_db
         if self.items:
             bulk.insert_rows(ImportItem, ["run", "kind", "record_id", "action", "before"],
-                             self.items)
+                             self.items, savepoint=False)
         errors = plan.errors
         warnings = plan.warnings
         details = {"policy": policy, "mapping": {plan.table.headers[i]: t
