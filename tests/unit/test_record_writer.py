@@ -102,7 +102,7 @@ def test_an_organization_is_stored_as_create_stores_it(customs, actor: Actor) ->
     parsed = dict(cleaned)
     for name, point_kind in (("phones", "phone"), ("emails", "email"),
                              ("messengers", "messenger")):
-        parsed[name] = [(ptype, *record_writer.parse_point(point_kind, text, region)[1:])
+        parsed[name] = [(ptype, *record_writer.parse_point(point_kind, text, region))
                         for ptype, text in cleaned[name]]
     (imported,) = _write(actor, "organizations", [parsed])
 

@@ -58,15 +58,15 @@ _POINT_COLUMNS = ["organization", "contact", "kind", "type", "value", "normalize
                   "position"]
 
 
-def parse_point(point_kind: str, text: str, region: str) -> Point:
-    """A phone, e-mail or messenger as typed → (type left out) the shown value, the
-    normalized form duplicates are found by, and whether it parsed."""
+def parse_point(point_kind: str, text: str, region: str) -> tuple[str, str, bool]:
+    """A phone, e-mail or messenger as typed → the value shown, the normalized form
+    duplicates are found by, and whether it parsed."""
     if point_kind == "phone":
         shown, normalized, valid, _extension = parse_phone(text, region)
-        return "", shown, normalized, valid
+        return shown, normalized, valid
     if point_kind == "email":
-        return "", text, email_key(text), True
-    return "", text, messenger_key(text), True
+        return text, email_key(text), True
+    return text, messenger_key(text), True
 
 
 def stored_value(field: peewee.Field, value: Any) -> Any:
@@ -89,7 +89,7 @@ class _Points:
         """[(type, text)] → [(type, shown, normalized, valid)]."""
         if self._region is None:
             self._region = values.phone_region()
-        return [(ptype, *parse_point(point_kind, text, self._region)[1:])
+        return [(ptype, *parse_point(point_kind, text, self._region))
                 for ptype, text in items]
 
 

@@ -452,7 +452,7 @@ def _save_points(spec: KindSpec, record_id: int, cleaned: dict[str, Any]) -> dic
         m.ContactPoint.delete().where((owner_col == record_id)
                                       & (m.ContactPoint.kind == point_kind)).execute()
         for position, (ptype, text) in enumerate(cleaned[field_name]):
-            _t, shown, normalized, valid = record_writer.parse_point(point_kind, text, region)
+            shown, normalized, valid = record_writer.parse_point(point_kind, text, region)
             m.ContactPoint.create(**{owner_field: record_id}, kind=point_kind, type=ptype,
                                   value=shown, normalized=normalized, valid=valid,
                                   position=position)
