@@ -551,7 +551,7 @@ def fig_demo(data: bench_data.BenchData, repeat: int) -> Figure:
     """`tui-crm demo` of the benchmark's size into a new empty database (a new process),
     against plain executemany of the same generated rows into a fresh copy of the same
     empty database under the demo's own settings (foreign-key checks off, a 256 MB page
-    cache, FTS5 merging deferred with a 64 MB buffer, as `demo._bulk_mode` sets)."""
+    cache, FTS5 merging deferred with a 64 MB buffer, as `bulk.bulk_load` sets)."""
     from tui_crm.db.database import SQLITE_PRAGMAS
 
     sizes = data.sizes

@@ -267,3 +267,17 @@ def test_bulk_load_tunes_sqlite_for_the_load_and_puts_everything_back(db) -> Non
         1 / 0  # noqa: B018 - a failing load
     if sqlite:
         assert (pragma("foreign_keys"), pragma("cache_size"), _fts_settings(db)) == before
+
+
+def test_a_load_without_savepoints_fails_as_a_whole(db) -> None:
+    """`savepoint=False` (the demo, imports, the record writer): outside a transaction the
+    insert is still all or nothing; inside one, the caller's rollback takes the failure."""
+    with pytest.raises(peewee.IntegrityError):
+        bulk.insert_rows(m.Tag, ["name"], [("z",), ("z",)], savepoint=False)
+    with pytest.raises(peewee.IntegrityError), db.atomic():
+        m.Tag.create(name="до")
+        bulk.insert_rows(m.Tag, ["name"], [("y",), ("y",)], savepoint=False)
+    assert [t.name for t in m.Tag.select()] == []
+    with db.atomic():
+        bulk.insert_rows(m.Tag, ["name"], [("a",), ("b",)], savepoint=False)
+    assert sorted(t.name for t in m.Tag.select()) == ["a", "b"]

@@ -4,12 +4,14 @@ imported or mailed what and when. Written in the same transaction as the change.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from peewee import JOIN
 
+from tui_crm.db import bulk
 from tui_crm.db.database import write
 from tui_crm.db.models import AuditLog, User
 from tui_crm.services.core.rights import Actor
@@ -41,6 +43,14 @@ def log(actor: Actor, action: str, kind: str = "", record_id: int | None = None,
     else:
         AuditLog.create(user=actor.user_id, action=action, kind=kind, record_id=record_id,
                         details=details)
+
+
+def log_many(actor: Actor, action: str, kind: str, record_ids: Iterable[int]) -> None:
+    """`log(actor, action, kind, id)` for many records, in one bulk insert (the record
+    writer's "create" rows)."""
+    bulk.insert_dicts(AuditLog, [{"user": actor.user_id, "action": action, "kind": kind,
+                                  "record_id": record_id} for record_id in record_ids],
+                      with_ids=False)
 
 
 @write

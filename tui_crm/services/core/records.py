@@ -25,6 +25,7 @@ from tui_crm.services.core import (
     audit,
     contact_dates,
     lookups,
+    record_writer,
     search_docs,
     search_match,
     values,
@@ -33,9 +34,9 @@ from tui_crm.services.core import (
 from tui_crm.services.core.kinds import KINDS, POINT_TYPES, FieldSpec, KindSpec
 from tui_crm.services.core.rights import Actor
 from tui_crm.text.dates import DateParseError
-from tui_crm.text.identity import InvalidValue, email_key, messenger_key
+from tui_crm.text.identity import InvalidValue
 from tui_crm.text.names import SORT_SAME_AS
-from tui_crm.text.phones import format_phone, parse_phone
+from tui_crm.text.phones import format_phone
 
 MAX_PAGE = 1000
 
@@ -447,13 +448,7 @@ def _save_points(spec: KindSpec, record_id: int, cleaned: dict[str, Any]) -> dic
         m.ContactPoint.delete().where((owner_col == record_id)
                                       & (m.ContactPoint.kind == point_kind)).execute()
         for position, (ptype, text) in enumerate(cleaned[field_name]):
-            valid, shown = True, text
-            if point_kind == "phone":
-                shown, normalized, valid, _extension = parse_phone(text, region)
-            elif point_kind == "email":
-                normalized = email_key(text)
-            else:
-                normalized = messenger_key(text)
+            shown, normalized, valid = record_writer.parse_point(point_kind, text, region)
             m.ContactPoint.create(**{owner_field: record_id}, kind=point_kind, type=ptype,
                                   value=shown, normalized=normalized, valid=valid,
                                   position=position)
@@ -491,12 +486,8 @@ def _split(spec: KindSpec, cleaned: dict[str, Any]) -> dict[str, Any]:
         if f is None or f.is_repeatable:
             continue
         column = f"{name}_id" if f.is_reference else name
-        if value is None and not f.is_reference:
-            model_field = spec.model._meta.fields[name]
-            if not model_field.null:
-                value = model_field.default if not callable(model_field.default) else None
-                if value is None:
-                    value = ""
+        if value is None:
+            value = record_writer.stored_value(spec.model._meta.fields[name], value)
         columns[column] = value
     return columns
 
@@ -561,25 +552,14 @@ def create(actor: Actor, kind: str, data: dict[str, Any]) -> RecordView:
     if spec.name == "events" and cleaned.get("result"):
         _check_next_step(cleaned)
     visibility.check_clients(actor, kind, cleaned)
-    columns = _split(spec, cleaned)
-    if spec.owner_field and not columns.get(f"{spec.owner_field}_id"):
-        columns[f"{spec.owner_field}_id"] = actor.user_id
-    elif spec.owner_field and not actor.sees_all and \
-            columns.get(f"{spec.owner_field}_id") != actor.user_id and not actor.is_admin:
+    owner = spec.owner_field
+    if owner and not cleaned.get(owner):
+        cleaned[owner] = actor.user_id
+    elif owner and not actor.sees_all and cleaned.get(owner) != actor.user_id \
+            and not actor.is_admin:
         raise PermissionDenied(_("You can only create records of your own."))
-    now = m.now()
-    columns.update(created_by_id=actor.user_id, updated_by_id=actor.user_id, created_at=now,
-                   updated_at=now, version=1)
-    record_id = spec.model.insert(**columns).execute()
-    if spec.has_points:
-        primary = _save_points(spec, record_id, cleaned)
-        if primary:
-            spec.model.update(**primary).where(spec.model.id == record_id).execute()
-    if spec.has_tags and "tags" in cleaned:
-        _save_tags(spec, record_id, cleaned["tags"])
-    _save_custom(spec, record_id, cleaned)
-    _reindex(spec, record_id)
-    audit.log(actor, "create", kind, record_id)
+    # The row, its points, tags, custom values, search document, audit and contact dates.
+    (record_id,) = record_writer.write_many(actor, kind, [cleaned])
     return _views(actor, spec, [_load(spec, record_id)], full=True)[0]
 
 

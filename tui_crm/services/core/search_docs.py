@@ -125,13 +125,16 @@ def reindex(kind: str, record_id: int) -> None:
     if row is None or row.deleted_at is not None:
         search_index.remove(kind, record_id)
         return
+    # Points and tags in the order they were stored: the document the record writer made.
     points: list[m.ContactPoint] = []
     if kind == "organizations":
-        points = list(m.ContactPoint.select().where(m.ContactPoint.organization == record_id))
+        points = list(m.ContactPoint.select().where(m.ContactPoint.organization == record_id)
+                      .order_by(m.ContactPoint.id))
     elif kind == "contacts":
-        points = list(m.ContactPoint.select().where(m.ContactPoint.contact == record_id))
+        points = list(m.ContactPoint.select().where(m.ContactPoint.contact == record_id)
+                      .order_by(m.ContactPoint.id))
     tags = [t.name for t in m.Tag.select(m.Tag.name).join(m.TagLink).where(
-        (m.TagLink.kind == kind) & (m.TagLink.record_id == record_id))]
+        (m.TagLink.kind == kind) & (m.TagLink.record_id == record_id)).order_by(m.TagLink.id)]
     title, body = document(kind, row, points=points, tags=tags, names=_names_for(kind, row))
     search_index.put(kind, record_id, title, body)
 
@@ -159,13 +162,14 @@ def rebuild(kinds: Iterable[str] | None = None, batch: int = 5000) -> int:
             if kind in ("organizations", "contacts"):
                 col = m.ContactPoint.organization if kind == "organizations" \
                     else m.ContactPoint.contact
-                for p in m.ContactPoint.select().where(col.in_(ids)):
+                for p in m.ContactPoint.select().where(col.in_(ids)).order_by(m.ContactPoint.id):
                     points.setdefault(p.organization_id if kind == "organizations"
                                       else p.contact_id, []).append(p)
             tags: dict[int, list[str]] = {}
             for record_id, tag_name in (
                     m.TagLink.select(m.TagLink.record_id, m.Tag.name).join(m.Tag)
-                    .where((m.TagLink.kind == kind) & m.TagLink.record_id.in_(ids)).tuples()):
+                    .where((m.TagLink.kind == kind) & m.TagLink.record_id.in_(ids))
+                    .order_by(m.TagLink.id).tuples()):
                 tags.setdefault(record_id, []).append(tag_name)
             ref_cache: dict[str, dict[int | None, str]] = {}
             for name in ("organization", "contact", "event_type"):

@@ -13,15 +13,11 @@ notes, links, the contact dates); `demo_words` holds the word lists.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
-from peewee import Database, OperationalError
-
+from tui_crm.db import bulk
 from tui_crm.db import models as m
-from tui_crm.db import search_index
-from tui_crm.db.database import SQLITE_PRAGMAS, is_postgres
 from tui_crm.services.analytics import money
 from tui_crm.services.ops.demo_clients import ClientsDemo
 from tui_crm.services.ops.demo_words import (
@@ -344,7 +340,7 @@ def generate(orgs: int = 200, contacts: int = 400, events: int = 2000, seed: int
     payments = orgs if payments is None else max(0, payments)
     demo = _Demo(DemoRandom(seed), today or dt.date.today(), months, complete)
     db = demo.db
-    with _foreign_keys_trusted(db), db.atomic(), _bulk_mode(db):
+    with bulk.bulk_load(trust_foreign_keys=True), db.atomic():
         demo.users()
         demo.lookups()
         demo.organizations(orgs)
@@ -363,44 +359,3 @@ def generate(orgs: int = 200, contacts: int = 400, events: int = 2000, seed: int
     # the deleted_at index and sorts everything (20 ms a page, 0.4 s at offset 50 000).
     db.execute_sql("ANALYZE")
     return demo.counts
-
-
-@contextlib.contextmanager
-def _foreign_keys_trusted(db: Database) -> Iterator[None]:
-    """SQLite checks every foreign key of every inserted row (a lookup per reference, about
-    a fifth of the load time); the generator's ids are consistent by construction, so the
-    checks are switched off around its transaction (the pragma is ignored inside one)."""
-    if is_postgres(db) or db.in_transaction():
-        yield
-        return
-    db.execute_sql("PRAGMA foreign_keys = OFF")
-    try:
-        yield
-    finally:
-        db.execute_sql("PRAGMA foreign_keys = ON")
-
-
-@contextlib.contextmanager
-def _bulk_mode(db: Database) -> Iterator[None]:
-    """SQLite tuned for one big load: a larger page cache, and FTS5 collecting documents in
-    a large in-memory hash with merging deferred to one `optimize` at the end (about twice
-    as fast as row-by-row merging). Settings go back to the defaults afterwards."""
-    if is_postgres(db):
-        yield
-        return
-    db.execute_sql("PRAGMA cache_size = -262144")
-    _fts_config(db, automerge=0, hashsize=64 * 1024 * 1024)
-    try:
-        yield
-        search_index.optimize()
-    finally:
-        _fts_config(db, automerge=4, hashsize=1024 * 1024)
-        db.execute_sql(f"PRAGMA cache_size = {SQLITE_PRAGMAS['cache_size']}")
-
-
-def _fts_config(db: Database, **options: int) -> None:
-    for key, value in options.items():
-        try:
-            db.execute_sql("INSERT INTO search_doc(search_doc, rank) VALUES (?, ?)", (key, value))
-        except OperationalError:  # an option this SQLite does not know: only slower
-            pass

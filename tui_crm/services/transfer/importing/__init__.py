@@ -45,7 +45,6 @@ from tui_crm.services.transfer.importing.undo import (
     undo_import,
 )
 from tui_crm.services.transfer.importing.writing import (
-    CHUNK,
     OUTCOMES,
     ImportResult,
     RowOutcome,
@@ -80,7 +79,7 @@ from tui_crm.services.transfer.readers.aliases import (
 )
 
 __all__ = [
-    "ALIASES", "CHUNK", "CONTACT_PERSON", "DISPLAY_NAME", "FULL_NAME", "FUZZY_ROWS",
+    "ALIASES", "CONTACT_PERSON", "DISPLAY_NAME", "FULL_NAME", "FUZZY_ROWS",
     "HEADER_SCAN", "IMPORT_KINDS", "IN_NOTES", "MAX_FILE_BYTES", "MAX_ROWS", "NOTES_LABELLED",
     "OUTCOMES", "POLICIES", "UNDO_CHUNK", "ImportCancelled", "ImportFileError", "ImportInfo",
     "ImportOptions", "ImportPlan", "ImportResult", "Pending", "PreparedRow", "Progress",

@@ -1,34 +1,28 @@
-"""Writing an analysed file in one transaction (bulk inserts through the driver, the
-search index, the import log for undo) and the result that names every row's outcome.
+"""Writing an analysed file in one transaction (the new records through the record
+writer, the import log for undo) and the result that names every row's outcome.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import operator
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
+from tui_crm.db import bulk
 from tui_crm.db import models as m
-from tui_crm.db import search_index
-from tui_crm.db.database import current, is_postgres, write
+from tui_crm.db.database import current, write
 from tui_crm.db.import_models import ImportItem, ImportRun
 from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import (
     audit,
-    lookups,
+    record_writer,
     records,
-    search_docs,
     server_files,
-    values,
 )
 from tui_crm.services.core.kinds import KINDS, POINT_TYPES
 from tui_crm.services.core.rights import Actor
@@ -44,9 +38,6 @@ from tui_crm.services.transfer.importing.plan import (
 )
 from tui_crm.services.transfer.importing.rows import Pending, PreparedRow, Resolver
 from tui_crm.services.transfer.readers.files import read_table
-
-CHUNK = 2000
-
 
 OUTCOMES = {"created": N_("created"), "merged": N_("merged"), "skipped": N_("skipped"),
             "error": N_("error")}
@@ -168,61 +159,6 @@ def pending_names(plan: ImportPlan) -> list[str]:
     return [f"{kinds[p.kind]}: {p.name}" for p in plan.pending.values()]
 
 
-class _Bulk:
-    """Inserts with ids chosen up front, through the driver (SQLite or PostgreSQL)."""
-
-    def __init__(self) -> None:
-        self.db = current()
-        self.pg = is_postgres(self.db)
-
-    def reserve(self, model: type[m.BaseModel], count: int) -> list[int]:
-        table = model._meta.table_name
-        if count <= 0:
-            return []
-        if self.pg:
-            rows = self.db.execute_sql(
-                f"SELECT nextval(pg_get_serial_sequence('\"{table}\"', 'id'))"
-                f" FROM generate_series(1, {int(count)})").fetchall()
-            return [int(r[0]) for r in rows]
-        # The transaction holds SQLite's write lock, so nobody takes these ids meanwhile.
-        start = int(self.db.execute_sql(f'SELECT MAX(id) FROM "{table}"').fetchone()[0] or 0)
-        return list(range(start + 1, start + 1 + count))
-
-    def insert(self, model: type[m.BaseModel], names: list[str], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        fields = model._meta.fields
-        table = model._meta.table_name
-        columns = ", ".join(f'"{fields[n].column_name}"' for n in names)
-        if self.pg:
-            # Many rows per statement: psycopg2's executemany is one round trip per row.
-            per_statement = max(1, 5000 // len(names))
-            row_marks = f"({', '.join('%s' for _n in names)})"
-            cursor = self.db.cursor()
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start:start + per_statement]
-                cursor.execute(f'INSERT INTO "{table}" ({columns}) VALUES '
-                               + ", ".join([row_marks] * len(chunk)),
-                               [value for row in chunk for value in row])
-            return
-        sql = f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" for _n in names)})'
-        conn = self.db.connection()
-        for start in range(0, len(rows), CHUNK):
-            conn.executemany(sql, rows[start:start + CHUNK])
-
-
-def _db_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, dt.datetime):
-        return value.replace(microsecond=0).isoformat(" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = None,
                cancel: threading.Event | None = None) -> ImportResult:
     """Write an analysed plan in one transaction; a failure or cancel writes nothing."""
@@ -241,10 +177,6 @@ def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = No
             db.execute_sql(f'ANALYZE "{table}"')
     result.seconds = time.monotonic() - started
     return result
-
-
-# How `_Writer._insert_records` stores a value.
-_STORE_PLAIN, _STORE_CUSTOM, _STORE_POINTS, _STORE_TAGS = range(4)
 
 
 class _Writer:
@@ -273,7 +205,6 @@ class _Writer:
     def run(self) -> ImportResult:
         plan = self.plan
         policy = plan.options.on_duplicate
-        self.bulk = _Bulk()
         run = ImportRun.create(user=self.actor.user_id, kind=self.kind,
                                file_name=str(plan.table.path), file_format=plan.table.format,
                                encoding=plan.table.encoding, rows=len(plan.rows))
@@ -303,8 +234,9 @@ class _Writer:
         created_ids = self._create(to_create)
         merged_db = self._merge_db(merge_into_db)
         merged += merged_db
-        self.bulk.insert(ImportItem, ["run", "kind", "record_id", "action", "before"],
-                         self.items)
+        if self.items:
+            bulk.insert_rows(ImportItem, ["run", "kind", "record_id", "action", "before"],
+                             self.items, savepoint=False)
         errors = plan.errors
         warnings = plan.warnings
         details = {"policy": policy, "mapping": {plan.table.headers[i]: t
@@ -368,106 +300,24 @@ class _Writer:
 
     def _insert_records(self, kind: str, rows: list[PreparedRow], tick: bool = False
                         ) -> list[int]:
-        """Insert records with their phones, e-mails, tags, custom values and search
-        documents; return the new ids (in row order)."""
+        """Insert records through the record writer; return the new ids (in row order).
+        No audit row per record: the import logs itself once ("import", with its counts)
+        and its items list what it created, for undo."""
         if not rows:
             return []
-        spec = KINDS[kind]
-        model = spec.model
-        bulk = self.bulk
-        ids = bulk.reserve(model, len(rows))
-        now = m.now()
-        fields = [f for f in model._meta.sorted_fields if f.name != "id"]
-        names = ["id"] + [f.name for f in fields]
-        defaults = {}
-        for f in fields:
-            default = f.default() if callable(f.default) else f.default
-            defaults[f.name] = default
-        defaults.update(created_at=now, updated_at=now, created_by=self.actor.user_id,
-                        updated_by=self.actor.user_id, version=1, deleted_at=None)
-        if spec.owner_field:
-            defaults[spec.owner_field] = self.actor.user_id
-        customs = {cf.name: cf for cf in values.custom_fields(kind)}
-        # How each value is stored, decided once per field name instead of once per cell.
-        handling: dict[str, int] = {}
-        for f in spec.fields:
-            handling[f.name] = _STORE_POINTS if f.type in POINT_TYPES else _STORE_TAGS \
-                if f.type == "tags" else _STORE_PLAIN
-        handling.update({name: _STORE_CUSTOM for name in customs})
-        record_rows: list[tuple] = []
-        point_rows: list[tuple] = []
-        custom_rows: list[tuple] = []
-        tag_links: list[tuple[int, str]] = []
-        docs: list[tuple[str, int, str, str]] = []
-        items = self.items
+        # References to look-ups this import created are ids by now.
+        data = [row.values for row in rows]
+        if self.plan.pending:
+            refs = [f.name for f in KINDS[kind].fields if f.is_reference]
+            data = [{name: self._resolved(value) for name, value in values_.items()}
+                    if any(isinstance(values_.get(name), Pending) for name in refs) else values_
+                    for values_ in data]
+        ids = record_writer.write_many(self.actor, kind, data, audit_action=None,
+                                       tick=self.tick if tick else None)
         run_id = self.run_row.id
-        org_names: dict[int | None, str] = {}
-        contacts = kind == "contacts"
-        if contacts:
-            wanted = {self._resolved(r.values.get("organization")) for r in rows}
-            org_names = lookups.names("organization", wanted)
-        indexed = kind in search_index.KIND_CODES
-        defaults = {k: _db_value(v) for k, v in defaults.items()}
-        record_of = operator.itemgetter(*names)
-        for row, new_id in zip(rows, ids, strict=True):
-            data = dict(defaults)
-            data["id"] = new_id
-            terms: list[str] = []
-            tags: list[str] = []
-            for name, value in row.values.items():
-                how = handling.get(name)
-                if how is None:
-                    continue
-                if how == _STORE_PLAIN:
-                    if value is None:
-                        continue
-                    if value.__class__ is not str:
-                        value = value.id if isinstance(value, Pending) else _db_value(value)
-                    data[name] = value
-                elif how == _STORE_POINTS:
-                    point_kind = POINT_TYPES[name]
-                    for position, (ptype, shown, normalized, valid) in enumerate(value):
-                        terms.extend(search_docs.point_terms(point_kind, shown, normalized, valid))
-                        point_rows.append((
-                            None if contacts else new_id, new_id if contacts else None,
-                            point_kind, ptype, shown, normalized, valid, position))
-                        if position == 0 and point_kind != "messenger":
-                            data[f"primary_{point_kind}"] = shown
-                elif how == _STORE_TAGS:
-                    tags = list(dict.fromkeys(value))
-                    tag_links.extend((new_id, t) for t in tags)
-                else:
-                    text = values.custom_to_text(value)
-                    if text != "":
-                        custom_rows.append((customs[name].id, new_id, text))
-            record_rows.append(record_of(data))
-            if indexed:
-                refs = {}
-                if contacts:
-                    data["organization_id"] = data.get("organization")
-                    if data["organization_id"]:
-                        refs["organization"] = org_names.get(data["organization_id"], "")
-                # The document `search_docs.reindex` would make: the fields, then the phones and
-                # e-mails, then the tags.
-                title, body = search_docs.document(kind, SimpleNamespace(**data),
-                                              tags=[*terms, *tags], names=refs)
-                docs.append((kind, new_id, title, body))
-            items.append((run_id, kind, new_id, "created", ""))
-            if tick:
-                self.tick()
-        bulk.insert(model, names, record_rows)
-        bulk.insert(m.ContactPoint, ["organization", "contact", "kind", "type", "value",
-                                     "normalized", "valid", "position"], point_rows)
-        bulk.insert(m.CustomValue, ["field", "record_id", "value"], custom_rows)
-        if tag_links:
-            tag_ids = {}
-            for name in dict.fromkeys(t for _rid, t in tag_links):
-                tag_ids[name] = m.Tag.get_or_create(name=name)[0].id
-            bulk.insert(m.TagLink, ["tag", "kind", "record_id"],
-                        [(tag_ids[t], kind, rid) for rid, t in tag_links])
-        search_index.insert_new(docs)
-        self.filled.add(model._meta.table_name)
-        if point_rows:
+        self.items.extend((run_id, kind, new_id, "created", "") for new_id in ids)
+        self.filled.add(KINDS[kind].model._meta.table_name)
+        if KINDS[kind].has_points:
             self.filled.add(m.ContactPoint._meta.table_name)
         return ids
 

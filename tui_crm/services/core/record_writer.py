@@ -1,0 +1,235 @@
+"""The one writer of new records: `write_many` (and `records.create` for one record).
+
+Every way a record comes into being — a form or the CLI (`records.create`), an import, a
+mailing's history — writes the same things through here, in the caller's transaction:
+
+- the record's row: ids reserved up front (`db.bulk.reserve_ids`), the model's defaults,
+  created/updated at and by, version 1, the owner field (the actor, unless given);
+- its phones, e-mails and messengers (ContactPoint rows) and the primary_phone /
+  primary_email columns (the first of each);
+- its tags and custom field values;
+- its search document (`search_docs.document`, as `search_docs.reindex` would make it);
+- an audit row per record (`audit_action`, "create" by default; None for an import, which
+  logs itself once as "import" and keeps the list of what it created for undo);
+- for events: the clients' last and next contact dates (`contact_dates.refresh_many`).
+
+Rows hold values already cleaned and checked (`values.clean` or the importer's analysis);
+rights beyond "may edit this kind" and visibility are the callers'. All rows of a kind go
+in with one bulk insert per table (`db.bulk.insert_rows`), so one record and 100 000 take
+the same path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import peewee
+
+from tui_crm.db import bulk, search_index
+from tui_crm.db import models as m
+from tui_crm.db.backend import backend
+from tui_crm.services.core import audit, contact_dates, lookups, search_docs, values
+from tui_crm.services.core.kinds import KINDS, POINT_TYPES
+from tui_crm.services.core.rights import Actor
+from tui_crm.text.identity import email_key, messenger_key
+from tui_crm.text.phones import parse_phone
+
+# A parsed contact point: (type, value as shown, normalized form, valid).
+Point = tuple[str, str, str, bool]
+
+# The references a search document names (search_docs._names_for reads the same three).
+_NAMED_REFS = ("organization", "contact", "event_type")
+
+# How a row's value is stored.
+_PLAIN, _CUSTOM, _POINTS, _TAGS = range(4)
+
+# The one class of value each kind of column takes unconverted (peewee's db_value returns
+# it unchanged); a Decimal is not among them (peewee stores a zero as "0").
+_AS_IS: dict[type[peewee.Field], type] = {
+    peewee.CharField: str, peewee.TextField: str, peewee.IntegerField: int,
+    peewee.BigIntegerField: int, peewee.ForeignKeyField: int, peewee.BooleanField: bool,
+    peewee.DateTimeField: dt.datetime, peewee.DateField: dt.date}
+
+_POINT_COLUMNS = ["organization", "contact", "kind", "type", "value", "normalized", "valid",
+                  "position"]
+
+
+def parse_point(point_kind: str, text: str, region: str) -> tuple[str, str, bool]:
+    """A phone, e-mail or messenger as typed → the value shown, the normalized form
+    duplicates are found by, and whether it parsed."""
+    if point_kind == "phone":
+        shown, normalized, valid, _extension = parse_phone(text, region)
+        return shown, normalized, valid
+    if point_kind == "email":
+        return text, email_key(text), True
+    return text, messenger_key(text), True
+
+
+def stored_value(field: peewee.Field, value: Any) -> Any:
+    """What a column stores for a cleaned value: an empty value of a column that cannot be
+    NULL is its default ("" for text without one)."""
+    if value is None and not field.null and not isinstance(field, peewee.ForeignKeyField):
+        value = field.default if not callable(field.default) else None
+        if value is None:
+            value = ""
+    return value
+
+
+class _Points:
+    """The contact points of the rows being written, parsed once (the region read once)."""
+
+    def __init__(self) -> None:
+        self._region: str | None = None
+
+    def parsed(self, point_kind: str, items: Sequence[Sequence[Any]]) -> list[Point]:
+        """[(type, text)] → [(type, shown, normalized, valid)]."""
+        if self._region is None:
+            self._region = values.phone_region()
+        return [(ptype, *parse_point(point_kind, text, self._region))
+                for ptype, text in items]
+
+
+def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
+               audit_action: str | None = "create",
+               names: Sequence[Mapping[str, str]] | None = None,
+               tick: Callable[[], None] | None = None) -> list[int]:
+    """Insert new records of `kind` from cleaned field values ({field name: value}; phones,
+    e-mails, messengers as [(type, text)] or parsed [(type, shown, normalized, valid)], tags
+    as names, custom fields by name; other keys are ignored); return their ids in row order.
+
+    `audit_action`: the audit row written per record (None: the caller logs the write as a
+    whole, as an import does). `names`: per row, names of its references the caller knows
+    already ({"organization": …}) for the search document; the others are looked up. `tick`
+    is called once per row (an import's progress and cancel).
+
+    Inside the caller's transaction, which must roll back as a whole when this raises (a
+    failure leaves the rows written before it)."""
+    if not rows:
+        return []
+    actor.require(kind, "edit")
+    spec = KINDS[kind]
+    model = spec.model
+    fields = [f for f in model._meta.sorted_fields if f.name != "id"]
+    columns = ["id", *(f.name for f in fields)]
+    by_name = {f.name: f for f in fields}
+    now = backend().datetime_value(m.now())
+    defaults: dict[str, Any] = {}
+    for f in fields:
+        defaults[f.name] = bulk.db_value(f, f.default() if callable(f.default) else f.default)
+    defaults.update(created_at=now, updated_at=now, created_by=actor.user_id,
+                    updated_by=actor.user_id, version=1, deleted_at=None)
+    if spec.owner_field:
+        defaults[spec.owner_field] = actor.user_id
+    customs = {cf.name: cf for cf in values.custom_fields(kind)}
+    # How each value is stored, decided once per field name instead of once per cell.
+    handling: dict[str, int] = {name: _CUSTOM for name in customs}
+    for spec_field in spec.fields:
+        handling[spec_field.name] = (_POINTS if spec_field.type in POINT_TYPES else
+                                     _TAGS if spec_field.type == "tags" else _PLAIN)
+    # A value of the column's own type goes to the driver as it is (peewee would hand it
+    # over unchanged); any other through the field's conversion, as peewee converts it.
+    as_is = {name: _AS_IS.get(type(f)) for name, f in by_name.items()}
+    owner = spec.owner_field
+    of_contact = kind == "contacts"  # else the points are an organization's
+    indexed = kind in search_index.KIND_CODES
+    refs = [name for name in _NAMED_REFS if name in by_name] if indexed else []
+    ids = bulk.reserve_ids(model, len(rows))
+    points = _Points()
+    record_of = operator.itemgetter(*columns)
+    record_rows: list[tuple] = []
+    point_rows: list[tuple] = []
+    custom_rows: list[tuple[int, int, str]] = []
+    tag_links: list[tuple[int, str]] = []
+    docs_of: list[tuple[dict[str, Any], list[str]]] = []  # (values, points' terms + tags)
+    for row, new_id in zip(rows, ids, strict=True):
+        data = dict(defaults)
+        data["id"] = new_id
+        terms: list[str] = []
+        tags: list[str] = []
+        for name, value in row.items():
+            how = handling.get(name)
+            if how is None:
+                continue
+            if how == _PLAIN:
+                field = by_name[name]
+                if value is None:
+                    value = stored_value(field, value)
+                    if value is None and name == owner:
+                        continue  # no owner given: the actor's record
+                elif value.__class__ is not as_is[name]:
+                    value = field.db_value(value)
+                data[name] = value
+            elif how == _POINTS:
+                point_kind = POINT_TYPES[name]
+                parsed = value if value and len(value[0]) == 4 else \
+                    points.parsed(point_kind, value or ())
+                for position, (ptype, shown, normalized, valid) in enumerate(parsed):
+                    if indexed:
+                        terms.extend(search_docs.point_terms(point_kind, shown, normalized,
+                                                             valid))
+                    point_rows.append((None if of_contact else new_id,
+                                       new_id if of_contact else None,
+                                       point_kind, ptype, shown, normalized, valid, position))
+                if point_kind != "messenger":
+                    data[f"primary_{point_kind}"] = parsed[0][1] if parsed else ""
+            elif how == _TAGS:
+                tags = list(dict.fromkeys(value or ()))
+                tag_links.extend((new_id, t) for t in tags)
+            else:
+                text = values.custom_to_text(value)
+                if text != "":
+                    custom_rows.append((customs[name].id, new_id, text))
+        record_rows.append(record_of(data))
+        if indexed:
+            docs_of.append((data, [*terms, *tags]))
+        if tick is not None:
+            tick()
+    # No savepoint per table: the caller's transaction is all or nothing as a whole.
+    bulk.insert_rows(model, columns, record_rows, savepoint=False)
+    if point_rows:
+        bulk.insert_rows(m.ContactPoint, _POINT_COLUMNS, point_rows, savepoint=False)
+    if custom_rows:
+        bulk.insert_rows(m.CustomValue, ["field", "record_id", "value"], custom_rows,
+                         savepoint=False)
+    if tag_links:
+        tag_ids = {name: m.Tag.get_or_create(name=name)[0].id
+                   for name in dict.fromkeys(t for _rid, t in tag_links)}
+        bulk.insert_rows(m.TagLink, ["tag", "kind", "record_id"],
+                         [(tag_ids[t], kind, rid) for rid, t in tag_links], savepoint=False)
+    if indexed:
+        search_index.insert_new(_documents(kind, refs, docs_of, names))
+    if audit_action is not None:
+        audit.log_many(actor, audit_action, kind, ids)
+    if kind == "events":
+        # The new events move their clients' last contact or next step.
+        org, person = columns.index("organization"), columns.index("contact")
+        contact_dates.refresh_many([r[org] for r in record_rows],
+                                   [r[person] for r in record_rows])
+    return ids
+
+
+def _documents(kind: str, refs: list[str], docs_of: list[tuple[dict[str, Any], list[str]]],
+               known: Sequence[Mapping[str, str]] | None) -> list[tuple[str, int, str, str]]:
+    """The search documents of new records: the fields, then the phones, e-mails and
+    messengers, then the tags — the document `search_docs.reindex` makes."""
+    found: dict[str, dict[int | None, str]] = {}
+    for ref in refs:
+        found[ref] = lookups.names(ref, (data[ref] for i, (data, _t) in enumerate(docs_of)
+                                         if data[ref] and not (known and ref in known[i])))
+    docs = []
+    for i, (data, terms) in enumerate(docs_of):
+        ref_names: dict[str, str] = {}
+        for ref in refs:
+            ref_id = data[ref]
+            data[f"{ref}_id"] = ref_id  # as a model row has it (search_docs.title_of)
+            if ref_id:
+                given = known[i].get(ref) if known else None
+                ref_names[ref] = given if given is not None else found[ref].get(ref_id, "")
+        title, body = search_docs.document(kind, SimpleNamespace(**data), tags=terms,
+                                           names=ref_names)
+        docs.append((kind, data["id"], title, body))
+    return docs
