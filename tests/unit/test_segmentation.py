@@ -225,6 +225,21 @@ def test_the_seed_example(seed_example: dict[str, list[int]], actor: Actor) -> N
     assert by_count.ties == [tier_rules.Tie("vip", 2, 13, 26, 17), tier_rules.Tie("difficult", 1, 13, 0, 39)]
 
 
+def test_the_top_rows_are_the_tiers_first_rows_named_alone(
+        seed_example: dict[str, list[int]], actor: Actor) -> None:
+    """What the Categories table shows: the first n ranked clients across tiers, with the
+    names `tiers` gives them — without naming every paying client (a large base's tiers
+    hold all of them)."""
+    result = seg.segment(actor, "payments", "2026-01", "lenient")
+    top = result.top(20)
+    assert result._tiers is None and len(result.book.names) == 20
+    everyone = [(tier, r) for tier, rows in result.tiers.items() for r in rows]
+    assert top == everyone[:20]
+    assert [r.rank for _t, r in top] == list(range(1, 21))
+    assert {t for t, _r in top} == {"vip", "good"}
+    assert result.top(1000) == everyone  # and from the named tiers once they exist
+
+
 def test_clients_without_value_get_no_tier(db, actor: Actor) -> None:
     a, b, c = org(actor, "A"), org(actor, "B"), org(actor, "C")
     pay(actor, a, "2026-01-05", 100)

@@ -184,6 +184,23 @@ class Segmentation:
                 self._tiers[tier] = out
         return self._tiers
 
+    def top(self, limit: int) -> list[tuple[str, Ranked]]:
+        """The first `limit` ranked clients with their tier, named: what a screen shows,
+        without naming every paying client of a large base (`tiers` names them all)."""
+        if self._tiers is not None:
+            return [(tier, r) for tier, rows in self._tiers.items() for r in rows][:limit]
+        picked: list[tuple[str, int, int, int]] = []
+        position = 0
+        for tier, rows in self.tiers_raw.items():
+            for i, v in rows:
+                if position >= limit:
+                    break
+                position += 1
+                picked.append((tier, i, v, position))
+        self.book.want(i for _t, i, _v, _p in picked)
+        get = self.book.get
+        return [(tier, Ranked(i, get(i), _plain(v, self.scale), n)) for tier, i, v, n in picked]
+
     @property
     def union(self) -> list[UnionRow]:
         """Everyone who was VIP in some month of the span: months as VIP, span value."""
