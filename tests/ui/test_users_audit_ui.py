@@ -53,6 +53,11 @@ async def test_audit_pane_filters_by_section_and_record(crm: CrmData) -> None:
         await settle(pilot)
         listing = pane.query_one("#audit-list")
         lines = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        # An id no column holds, or digits of another script, filter by no record: no crash.
+        for typed in ("99999999999999999999", "²"):
+            pane.query_one("#audit-id").value = typed
+            await settle(pilot)
+            assert listing.option_count >= 1 and app.is_running
     assert len(lines) == 1
     assert "changed Organizations «Ромашка»: City Москва → Тверь" in lines[0]  # human terms
 

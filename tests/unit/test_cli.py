@@ -414,6 +414,8 @@ def test_russian_messages(cli: Cli, org_id: int) -> None:
     (["add", "planets", "name=X"], 3, "Unknown section 'planets'"),
     (["show", "orgs", "4242"], 3, "#4242 does not exist"),
     (["show", "orgs", "abc"], 2, "not a record id"),
+    (["show", "orgs", "9223372036854775808"], 2, "not a record id"),
+    (["mail", "template", "preview", "9223372036854775808", "--to", "1"], 3, "No template"),
     (["edit", "orgs", "4242", "city=Казань"], 3, "#4242 does not exist"),
     (["edit", "orgs", "1", "founded=вчера"], 2, "founded"),
     (["edit", "orgs", "1", "next_contact_at=завтра"], 2, "filled in automatically"),

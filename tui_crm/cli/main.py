@@ -114,10 +114,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
 
 
 def _record_id(text: str) -> int:
-    raw = text.strip().lstrip("#")
-    if not (raw.isascii() and raw.isdigit()):  # "²" and "٣" are digits to str.isdigit
+    from tui_crm.text.ids import parse_id
+
+    value = parse_id(text)
+    if value is None:
         raise argparse.ArgumentTypeError(_("not a record id: {text!r}").format(text=text))
-    return int(raw)
+    return value
 
 
 LARGEST_ID = 2**63 - 1  # what a database column of ids can hold

@@ -35,6 +35,7 @@ from tui_crm.services.core.kinds import KINDS, POINT_TYPES, FieldSpec, KindSpec
 from tui_crm.services.core.rights import Actor
 from tui_crm.text.dates import DateParseError
 from tui_crm.text.identity import InvalidValue
+from tui_crm.text.ids import is_storable_id
 from tui_crm.text.names import SORT_SAME_AS
 from tui_crm.text.phones import format_phone
 
@@ -148,8 +149,8 @@ def _column(spec: KindSpec, name: str) -> str:
 
 def _load(spec: KindSpec, record_id: int) -> m.Record:
     # An id no column can hold (typed by a user) would be a driver error, not "not found".
-    valid = isinstance(record_id, int) and 0 < record_id < 2**63
-    row = spec.model.get_or_none(spec.model.id == record_id) if valid else None
+    row = spec.model.get_or_none(spec.model.id == record_id) \
+        if is_storable_id(record_id) else None
     if row is None:
         raise NotFound(_("{kind} #{id} does not exist.").format(kind=_(spec.singular),
                                                                  id=record_id))

@@ -9,6 +9,7 @@ from typing import Any
 from tui_crm.errors import NotFound
 from tui_crm.i18n import N_
 from tui_crm.services.core.rights import Actor
+from tui_crm.text.ids import parse_id
 
 KINDS = ("contacts", "organizations")
 STATUSES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
@@ -34,8 +35,9 @@ def by_name_or_id(model: Any, ref: str | int, missing: str) -> Any:
     (formatted with the name) when there is none."""
     text = str(ref).strip()
     row = model.get_or_none(model.name == text)
-    if row is None and text.lstrip("#").isdigit():
-        row = model.get_or_none(model.id == int(text.lstrip("#")))
+    wanted = parse_id(text)
+    if row is None and wanted is not None:
+        row = model.get_or_none(model.id == wanted)
     if row is None:
         raise NotFound(missing.format(name=text))
     return row

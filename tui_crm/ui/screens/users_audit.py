@@ -15,6 +15,7 @@ from tui_crm.errors import CrmError
 from tui_crm.i18n import N_, _
 from tui_crm.services.core import audit, audit_text, reassign, users
 from tui_crm.services.core.rights import ROLES, VISIBILITIES, Actor
+from tui_crm.text.ids import parse_id
 from tui_crm.ui.widgets import control_grid_css, fit_controls, translate_bindings
 
 
@@ -186,7 +187,7 @@ class AuditPane(Vertical):
         value = {w.id: w.value.strip() for w in self.query(Input)}
         record = value.get("audit-id", "")
         entries = audit.history(value.get("audit-section") or None,
-                                int(record) if record.isdigit() else None,
+                                parse_id(record) if record else None,
                                 action=value.get("audit-action") or None,
                                 login=value.get("audit-login") or None, limit=500)
         for e in audit_text.describe(entries):
