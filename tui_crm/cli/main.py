@@ -42,6 +42,7 @@ from tui_crm.cli.users import cmd_user_add, cmd_user_disable, cmd_user_list, cmd
 from tui_crm.errors import CrmError, NotFound, PermissionDenied
 from tui_crm.i18n import LANGUAGES, N_, _, detect_language, set_language
 from tui_crm.process import tune_collector
+from tui_crm.text.ids import LARGEST_ID, parse_id
 
 DEMO_ORGS = 300  # the size of the database `tui-crm --demo` opens
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's doing
@@ -114,15 +115,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
 
 
 def _record_id(text: str) -> int:
-    from tui_crm.text.ids import parse_id
-
     value = parse_id(text)
     if value is None:
         raise argparse.ArgumentTypeError(_("not a record id: {text!r}").format(text=text))
     return value
 
 
-LARGEST_ID = 2**63 - 1  # what a database column of ids can hold
 LARGEST_COUNT = 2**31 - 1  # rows to skip or show, days, items: far beyond any base
 
 
