@@ -24,7 +24,6 @@ from tui_crm.services.transfer.importing.rows import (
     PreparedRow,
     Resolver,
     RowCleaner,
-    raw_rows,
 )
 from tui_crm.services.transfer.importing.undo import UNDO_CHUNK
 from tui_crm.services.transfer.readers.aliases import DISPLAY_NAME, FULL_NAME
@@ -199,17 +198,16 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
     resolver = Resolver(actor, kind, options)
     cleaner = RowCleaner(actor, kind, options, resolver)
     cleaner.date_order = table.date_order
-    rows: list[PreparedRow] = []
     total = len(table.rows)
-    for count, (number, raw) in enumerate(raw_rows(table, mapping)):
+
+    def check_cancel() -> None:
         if cancel is not None and cancel.is_set():
             raise ImportCancelled(_("The import was cancelled; nothing was changed."))
-        prepared = cleaner.clean(raw, number)
-        if number in table.problems:
-            prepared.error = table.problems[number]
-        rows.append(prepared)
-        if progress is not None and count % 1000 == 0:
-            progress(count, total)
+    rows = cleaner.clean_table(table, mapping, progress=progress, cancel=check_cancel)
+    if table.problems:
+        for prepared in rows:
+            if prepared.row in table.problems:
+                prepared.error = table.problems[prepared.row]
     seen = {r.row for r in rows}
     for number, message in table.problems.items():  # vCard cards that did not parse
         if number not in seen:

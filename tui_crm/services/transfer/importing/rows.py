@@ -309,6 +309,101 @@ class RowCleaner:
                 problems.append(_("{field}: {message}").format(field=self.label(base),
                                                                message=str(exc)))
                 leftovers.append(f"{self.label(base)}: {shown}")
+        return self._finish(row_number, out, problems, leftovers, points, names)
+
+    def clean_table(self, table: SourceTable, mapping: dict[int, str], *,
+                    progress: Callable[[int, int], None] | None = None,
+                    cancel: Callable[[], None] | None = None) -> list[PreparedRow]:
+        """`clean` of every row `raw_rows` gives, in the file's order. A table with one
+        column per target (the usual one) is cleaned column by column, each column's
+        converter called in one tight loop; the rows come out as `clean` makes them (each
+        row's cells still go in column order). `cancel` raises to stop; `progress` gets
+        (rows done, rows)."""
+        items = [(index, target) for index, target in sorted(mapping.items()) if target]
+        total = len(table.rows)
+        if len({target for _i, target in items}) != len(items):  # columns grouped per row
+            cleaned = []
+            for count, (number, raw) in enumerate(raw_rows(table, mapping)):
+                if cancel is not None:
+                    cancel()
+                cleaned.append(self.clean(raw, number))
+                if progress is not None and count % 1000 == 0:
+                    progress(count, total)
+            return cleaned
+        rows = table.rows
+        columns = [(target, _filled(rows, index)) for index, target in items]
+        mapped = bytearray(total)  # 1: the row has a filled mapped cell
+        for _target, cells in columns:
+            for pos, _cell in cells:
+                mapped[pos] = 1
+        kept = [pos for pos in range(total)
+                if mapped[pos] or any(cell_text(c).strip() for c in rows[pos])]
+        outs: list[dict[str, Any]] = [{} for _pos in range(total)]
+        problems: list[list[str]] = [[] for _pos in range(total)]
+        leftovers: list[list[str]] = [[] for _pos in range(total)]
+        points: list[dict[str, list[tuple[str, str, str, bool]]]] = [{} for _pos in range(total)]
+        names: list[dict[str, str]] = [{} for _pos in range(total)]
+        for done, (target, cells) in enumerate(columns):
+            if cancel is not None:
+                cancel()
+            self._clean_column(target, cells, outs, problems, leftovers, points, names)
+            if progress is not None:
+                progress(total * (done + 1) // (len(columns) + 1), total)
+        first = table.first_row
+        return [self._finish(first + pos, outs[pos], problems[pos], leftovers[pos],
+                             points[pos], names[pos]) for pos in kept]
+
+    def _clean_column(self, target: str, cells: list[tuple[int, Any]],
+                      outs: list[dict[str, Any]], problems: list[list[str]],
+                      leftovers: list[list[str]],
+                      points: list[dict[str, list[tuple[str, str, str, bool]]]],
+                      names: list[dict[str, str]]) -> None:
+        """One target's filled cells ((row position, cell)) into the rows' values, as
+        `clean` does for a target with one cell."""
+        if not cells:
+            return
+        base, sub, how = self.handlers.get(target) or self._handler(target)
+        if how == _POINT:
+            for pos, cell in cells:
+                if cell.__class__ is str and cell[:1] == "'":
+                    cell = unneutralize(cell)
+                self._points(base, sub, (cell,), points[pos], problems[pos], leftovers[pos])
+            return
+        if how == _NAME:
+            for pos, cell in cells:
+                if cell.__class__ is str and cell[:1] == "'":
+                    cell = unneutralize(cell)
+                text = cell_text(cell).strip()
+                if text:
+                    names[pos][base] = text
+            return
+        convert = self.converters.get(base) or self._converter_of(base)
+        notes = base == "notes"
+        for pos, cell in cells:
+            if cell.__class__ is str:
+                if cell[:1] == "'":
+                    cell = unneutralize(cell)
+                    if not cell.strip():
+                        continue
+            if notes and sub:  # kept in the notes under the column's header
+                cell = f"{sub}: {cell_text(cell).strip()}"
+            out = outs[pos]
+            try:
+                converted = convert(cell)
+                if notes and out.get("notes") and converted:
+                    converted = f"{out['notes']}\n{converted}"  # several notes columns
+                out[base] = converted
+            except (InvalidValue, dates.DateParseError, ValueError) as exc:
+                label = self.label(base)
+                problems[pos].append(_("{field}: {message}").format(field=label,
+                                                                    message=str(exc)))
+                leftovers[pos].append(f"{label}: {cell_text(cell).strip()}")
+
+    def _finish(self, row_number: int, out: dict[str, Any], problems: list[str],
+                leftovers: list[str], points: dict[str, list[tuple[str, str, str, bool]]],
+                names: dict[str, str]) -> PreparedRow:
+        """A row whose cells are converted: its points and names folded in, the import's
+        defaults, the leftovers kept in the notes and the rules of a record checked."""
         for field_name, items in points.items():
             out[field_name] = items
         if names:
@@ -545,29 +640,22 @@ def blank(cell: Any) -> bool:
     return cell is None or cell == "" or (isinstance(cell, str) and not cell.strip())
 
 
+def _filled(rows: list[list[Any]], index: int) -> list[tuple[int, Any]]:
+    """(row position, cell) of the column's cells that are not blank."""
+    if all(index < len(row) for row in rows):  # no short row: the column in one pass
+        column = [row[index] for row in rows]
+    else:
+        column = [row[index] if index < len(row) else None for row in rows]
+    return [(pos, cell) for pos, cell in enumerate(column)
+            if ((cell and not cell.isspace()) if cell.__class__ is str else not blank(cell))]
+
+
 def raw_rows(table: SourceTable, mapping: dict[int, str]
-              ) -> Iterable[tuple[int, list[tuple[str, Sequence[Any]]]]]:
+             ) -> Iterable[tuple[int, list[tuple[str, Sequence[Any]]]]]:
     """(row number, [(target, its non-empty cells)]) of the rows that are not blank;
     targets in the order their first filled column comes."""
     items = [(index, target) for index, target in sorted(mapping.items()) if target]
     first = table.first_row
-    if len({target for _i, target in items}) == len(items):
-        # One column per target (the usual mapping): no grouping needed.
-        for offset, row in enumerate(table.rows):
-            width = len(row)
-            raw: list[tuple[str, Sequence[Any]]] = []
-            for index, target in items:
-                if index < width:
-                    cell = row[index]
-                    if cell.__class__ is str:
-                        if not cell or cell.isspace():
-                            continue
-                    elif blank(cell):
-                        continue
-                    raw.append((target, (cell,)))
-            if raw or any(cell_text(c).strip() for c in row):
-                yield first + offset, raw
-        return
     for offset, row in enumerate(table.rows):
         grouped: dict[str, list[Any]] = {}
         width = len(row)
