@@ -28,6 +28,7 @@ from typing import Any
 
 from benchmarks import bulk_insert
 from benchmarks import data as bench_data
+from tui_crm.search_keys import ID_BITS, ID_MASK
 
 PY = sys.executable
 QUERY = "иван"
@@ -374,12 +375,14 @@ def fig_search(db: Path, repeat: int) -> list[Figure]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
 
     def raw_filter() -> None:
-        # The same index query as tui-crm's (the kind from the key's low bits).
-        ids = "SELECT rowid / 16 FROM search_doc WHERE search_doc MATCH ? AND rowid % 16 = ?"
+        # The same index query as tui-crm's (organizations' documents: one range of keys).
+        ids = ("SELECT rowid & ? FROM search_doc WHERE search_doc MATCH ?"
+               " AND rowid BETWEEN ? AND ?")
+        params = (ID_MASK, f'"{QUERY}"', 1 << ID_BITS, (2 << ID_BITS) - 1)
         conn.execute(f"SELECT COUNT(*) FROM organization WHERE deleted_at IS NULL AND id IN"
-                     f" ({ids})", (f'"{QUERY}"', 1)).fetchone()
+                     f" ({ids})", params).fetchone()
         conn.execute(f"SELECT * FROM organization WHERE deleted_at IS NULL AND id IN ({ids})"
-                     f" ORDER BY name, id LIMIT 100", (f'"{QUERY}"', 1)).fetchall()
+                     f" ORDER BY name, id LIMIT 100", params).fetchall()
 
     raw_f = timed(raw_filter, repeat)
     figures.append(Figure("filter query for the table (count + first page)",

@@ -3,7 +3,8 @@
 SQLite: an FTS5 table with the `trigram` tokenizer (substring match, Cyrillic case folded;
 ё→е is folded by us before indexing). PostgreSQL: a plain table with a `pg_trgm` GIN index,
 queried with LIKE on the same normalized text. The row key packs kind and id so that
-replacing one record's document is a primary-key operation, not a scan.
+replacing one record's document is a primary-key operation, not a scan, and each kind's
+documents are one range of keys (search_keys).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from peewee import Database
 from tui_crm.db.database import current, is_postgres
 from tui_crm.search_keys import (  # noqa: F401 - re-exported for the services
     CODE_KINDS,
-    KEY_SHIFT,
+    ID_BITS,
     KIND_CODES,
+    code_sql,
     doc_key,
+    id_sql,
+    key_ranges,
     split_key,
 )
 
@@ -26,10 +30,41 @@ def key_column(db: Database | None = None) -> str:
 
 
 def kind_code_sql(db: Database | None = None) -> str:
-    """The kind code of an index row (its key's low bits), as SQL (MOD on PostgreSQL, where
-    psycopg2 would read a literal % as a parameter)."""
-    key = f"search_doc.{key_column(db)}"
-    return f"MOD({key}, {KEY_SHIFT})" if is_postgres(db or current()) else f"{key} % {KEY_SHIFT}"
+    """The kind code of an index row (its key's high bits), as SQL."""
+    return code_sql(f"search_doc.{key_column(db)}")
+
+
+def record_id_sql(db: Database | None = None) -> str:
+    """The record id of an index row (its key's low bits), as SQL."""
+    return id_sql(f"search_doc.{key_column(db)}")
+
+
+def rekey(db: Database) -> None:
+    """Move every document from the old keys (`id × 16 + kind code`) to `code << 40 | id`
+    (schema step 13). SQLite: into a new FTS5 table in key order, as `index_title` does;
+    PostgreSQL: one UPDATE (no new key can equal an old one below 2^40 / 16 ids)."""
+    if is_postgres(db):
+        db.execute_sql(f"UPDATE search_doc SET id = (MOD(id, 16) << {ID_BITS}) | (id / 16)")
+        return
+    db.execute_sql("DROP TABLE IF EXISTS search_doc_new")
+    db.execute_sql(
+        "CREATE VIRTUAL TABLE search_doc_new USING fts5("
+        "kind UNINDEXED, title, body, tokenize = 'trigram case_sensitive 0')"
+    )
+    count = db.execute_sql("SELECT COUNT(*) FROM search_doc").fetchone()[0]
+    if count >= 5000:  # a big index: built in few large segments, as a bulk insert is
+        db.execute_sql("INSERT INTO search_doc_new (search_doc_new, rank) VALUES"
+                       f" ('hashsize', {BULK_HASHSIZE})")
+    db.execute_sql(
+        f"INSERT INTO search_doc_new (rowid, kind, title, body) SELECT"
+        f" ((rowid % 16) << {ID_BITS}) | (rowid / 16) AS key, kind, title, body"
+        f" FROM search_doc ORDER BY key")
+    if count >= 5000:
+        db.execute_sql("INSERT INTO search_doc_new (search_doc_new, rank) VALUES"
+                       f" ('hashsize', {_FTS5_DEFAULT_HASHSIZE})")
+        db.execute_sql("INSERT INTO search_doc_new (search_doc_new) VALUES ('optimize')")
+    db.execute_sql("DROP TABLE search_doc")
+    db.execute_sql("ALTER TABLE search_doc_new RENAME TO search_doc")
 
 
 def create(db: Database) -> None:

@@ -30,5 +30,5 @@ def match_ids_sql(kind: str, text: str) -> tuple[str, list[Any]] | None:
     if not terms or kind not in search_index.KIND_CODES:
         return None
     where, params = where_terms(terms, [kind])
-    return (f"SELECT {search_index.key_column()} / {search_index.KEY_SHIFT} FROM search_doc"
+    return (f"SELECT {search_index.record_id_sql()} FROM search_doc"
             f" WHERE {where}", params)

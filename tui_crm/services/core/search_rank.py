@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tui_crm.search_keys import KEY_SHIFT, KIND_CODES, split_key
+from tui_crm.search_keys import KIND_CODES, key_ranges, split_key
 from tui_crm.text.names import normalize_text
 from tui_crm.text.phones import query_digits
 
@@ -58,11 +58,13 @@ def like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def sqlite_kind_clause(kinds: list[str]) -> str:
-    """The kind from the key (`rowid % 16`), which FTS5 has without reading the stored row —
-    testing the stored kind reads one row per match ("иван" in organizations, 100k base:
-    370 ms → 16 ms)."""
-    return f"rowid % {KEY_SHIFT} IN ({', '.join('?' for _k in kinds)})"
+def sqlite_kind_clause(kinds: list[str]) -> tuple[str, list[Any]]:
+    """The kinds as ranges of the key (each kind's documents are one range, search_keys),
+    which FTS5 seeks to in each term's list instead of reading every kind's matches and
+    dropping the others' ("иван" in organizations, 100k base: 33 ms → 1.3 ms)."""
+    ranges = key_ranges(kinds)
+    clause = " OR ".join("rowid BETWEEN ? AND ?" for _r in ranges)
+    return (clause if len(ranges) == 1 else f"({clause})"), [v for r in ranges for v in r]
 
 
 def sqlite_where(terms: list[str], kinds: list[str]) -> tuple[str, list[Any]]:
@@ -78,8 +80,9 @@ def sqlite_where(terms: list[str], kinds: list[str]) -> tuple[str, list[Any]]:
             clauses.append("body LIKE ? ESCAPE '\\'")
             params.append(like_pattern(term))
     if kinds and len(kinds) < len(KIND_CODES):
-        clauses.append(sqlite_kind_clause(kinds))
-        params.extend(KIND_CODES[k] for k in kinds)
+        clause, kind_params = sqlite_kind_clause(kinds)
+        clauses.append(clause)
+        params.extend(kind_params)
     return " AND ".join(clauses), params
 
 
@@ -112,8 +115,9 @@ def sqlite_candidates(execute: Execute, terms: list[str], kinds: list[str], *,
         for group in ([k for k in kinds if k in CLIENT_KINDS],
                       [k for k in kinds if k not in CLIENT_KINDS]):
             if group:
-                run(f"search_doc MATCH ?{like} AND {sqlite_kind_clause(group)}",
-                    [title_match, *like_params, *(KIND_CODES[k] for k in group)])
+                clause, kind_params = sqlite_kind_clause(group)
+                run(f"search_doc MATCH ?{like} AND {clause}",
+                    [title_match, *like_params, *kind_params])
         if enough is not None and len(seen) >= enough:
             return list(seen.items())
     where, params = sqlite_where(terms, kinds)

@@ -67,14 +67,13 @@ def _seen_keys(actor: Actor, kinds: list[str]) -> tuple[str, list[Any]] | None:
     built."""
     if actor.sees_all:
         return None
-    key = search_index.key_column()
     code = search_index.kind_code_sql()
     parts: list[str] = []
     params: list[Any] = []
     for kind in kinds:
         model = KINDS[kind].model
         this = visibility.visible_ids_select(actor, kind).where(
-            model.id == SQL(f"search_doc.{key} / {search_index.KEY_SHIFT}"))
+            model.id == SQL(search_index.record_id_sql()))
         sql, sub_params = this.sql()
         parts.append(f"WHEN {search_index.KIND_CODES[kind]} THEN EXISTS ({sql})")
         params.extend(sub_params)
