@@ -11,6 +11,7 @@ from typing import Any
 from peewee import SQL, Case, fn
 
 from tui_crm.db import models as m
+from tui_crm.db.backend import backend
 from tui_crm.db.database import read, write
 from tui_crm.errors import NotFound, ValidationError
 from tui_crm.i18n import N_, _
@@ -65,6 +66,28 @@ def _members(actor: Actor, user_id: int | None, now: dt.datetime):  # noqa: ANN2
     return alive & (warm_clause | vip_clause)
 
 
+def _page(members: Any, limit: int | None) -> list[int]:
+    """The ids of the queue's first `limit` (all when None), in its order: no next step
+    first (never contacted first, then the longest silence), then by next contact — which
+    puts overdue before today before later. Two ordered reads instead of one sort of the
+    whole queue: the head of a big base has tens of thousands in it (44k on the benchmark
+    base: 53 → 16 ms), and each read here walks an index in its order and stops at the
+    page's end."""
+    org = m.Organization
+    no_step = (org.select(org.id).where(members & org.next_contact_at.is_null())
+               .order_by(org.last_contact_at.asc(nulls="FIRST"), org.id))
+    if limit:
+        no_step = no_step.limit(limit)
+    ids = [i for (i,) in no_step.tuples()]
+    if limit and len(ids) >= limit:
+        return ids
+    planned = (org.select(org.id).where(members & org.next_contact_at.is_null(False))
+               .order_by(org.next_contact_at, org.id))
+    if limit:
+        planned = planned.limit(limit - len(ids))
+    return ids + [i for (i,) in planned.tuples()]
+
+
 @read
 def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None = None,
           limit: int | None = None) -> list[FollowUp]:
@@ -72,24 +95,13 @@ def queue(actor: Actor, *, user_id: int | None = None, now: dt.datetime | None =
     manager's clients (a manager with "own" visibility always sees only their own)."""
     now = now or m.now()
     org = m.Organization
-    members = _members(actor, user_id, now)
-    # The order in SQL, so that a page of the queue reads only that page: no next step first
-    # (never contacted first, then the longest silence), then by next contact — which puts
-    # overdue before today before later.
-    no_step = org.next_contact_at.is_null()
-    order = [Case(None, [(no_step, 0)], 1).asc(),
-             Case(None, [(no_step, org.last_contact_at)], None).asc(nulls="FIRST"),
-             org.next_contact_at.asc(), org.id.asc()]
-    # The page's ids come from the narrow covering index (migration 8); only their rows are
-    # then read whole.
-    page = org.select(org.id).where(members).order_by(*order)
-    if limit:
-        page = page.limit(limit)
-    query = (org.select(org.id, org.name, org.status, org.category, org.owner,
-                        org.primary_phone, org.next_contact_at, org.last_contact_at,
-                        SQL("followup_meetings").alias("meetings"))
-             .where(org.id.in_(page)).order_by(*order))
-    rows = list(query)
+    ids = _page(_members(actor, user_id, now), limit)
+    # Only the page's rows are read whole.
+    found = {r.id: r for r in org.select(
+        org.id, org.name, org.status, org.category, org.owner, org.primary_phone,
+        org.next_contact_at, org.last_contact_at, SQL("followup_meetings").alias("meetings"))
+        .where(backend().ids_in(org.id, ids))}
+    rows = [found[i] for i in ids if i in found]
     ids = [r.id for r in rows]
     deal_stage: dict[int | None, str] = {}
     if ids:
