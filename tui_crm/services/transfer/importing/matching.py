@@ -20,14 +20,22 @@ from tui_crm.services.transfer.importing.rows import Pending, PreparedRow
 from tui_crm.text.names import normalize_text, org_key, person_key
 
 
-def _row_keys(kind: str, values_: dict[str, Any]) -> rule.Keys:
-    """A cleaned row's keys for the duplicate rule."""
+def _row_keys(kind: str, values_: dict[str, Any],
+              cities: dict[str, str] | None = None) -> rule.Keys:
+    """A cleaned row's keys for the duplicate rule (`cities`: normalized cities by text,
+    filled as rows come: a file names few cities)."""
     phones = tuple(p[2] for p in values_.get("phones", ()) if p[3] and p[2])
     emails = tuple(p[2] for p in values_.get("emails", ()) if p[3] and p[2])
     if kind == "organizations":
+        city = values_.get("city") or ""
+        city_key = cities.get(city) if cities is not None else None
+        if city_key is None:
+            city_key = normalize_text(city)
+            if cities is not None:
+                cities[city] = city_key
+        legal = values_.get("legal_name")
         return rule.Keys(phones, emails, values_.get("inn") or "", org_key(values_["name"]),
-                         city=normalize_text(values_.get("city") or ""),
-                         legal=rule.legal_key(values_.get("legal_name") or ""))
+                         city=city_key, legal=rule.legal_key(legal) if legal else "")
     org = values_.get("organization")
     company = str(org) if isinstance(org, int) else \
         f"new:{normalize_text(org.name)}" if isinstance(org, Pending) else ""
@@ -58,8 +66,8 @@ def match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bo
     # ("row", position in `rows`).
     for point_kind, normalized, record_id in db.execute_sql(sql):
         index.add_point(point_kind, normalized, ("db", record_id))
+    cities: dict[str, str] = {}  # few distinct cities: normalized once each
     if kind == "organizations":
-        cities: dict[str, str] = {}  # few distinct cities: normalized once each
         for record_id, name, city, inn, legal in db.execute_sql(
                 f'SELECT id, name, city, inn, legal_name FROM "{table_name}"'
                 f' WHERE deleted_at IS NULL'):
@@ -79,7 +87,7 @@ def match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bo
     for position, row in enumerate(rows):
         if row.error:
             continue
-        keys = _row_keys(kind, row.values)
+        keys = _row_keys(kind, row.values, cities)
         hit = index.find(keys)
         root: Any = ("row", position)
         if hit is not None:

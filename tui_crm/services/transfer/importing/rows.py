@@ -331,7 +331,8 @@ class RowCleaner:
                     progress(count, total)
             return cleaned
         rows = table.rows
-        columns = [(target, _filled(rows, index)) for index, target in items]
+        width = min(map(len, rows), default=0)  # columns below it are in every row
+        columns = [(target, _filled(rows, index, index < width)) for index, target in items]
         mapped = bytearray(total)  # 1: the row has a filled mapped cell
         for _target, cells in columns:
             for pos, _cell in cells:
@@ -640,9 +641,10 @@ def blank(cell: Any) -> bool:
     return cell is None or cell == "" or (isinstance(cell, str) and not cell.strip())
 
 
-def _filled(rows: list[list[Any]], index: int) -> list[tuple[int, Any]]:
-    """(row position, cell) of the column's cells that are not blank."""
-    if all(index < len(row) for row in rows):  # no short row: the column in one pass
+def _filled(rows: list[list[Any]], index: int, everywhere: bool) -> list[tuple[int, Any]]:
+    """(row position, cell) of the column's cells that are not blank (`everywhere`: no row
+    is too short to have the column)."""
+    if everywhere:
         column = [row[index] for row in rows]
     else:
         column = [row[index] if index < len(row) else None for row in rows]
