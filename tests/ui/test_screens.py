@@ -21,7 +21,7 @@ from textual.widgets import Input
 from tests.ui.conftest import CrmData, fill
 from tui_crm.db import models, open_database
 from tui_crm.db.models import database_proxy
-from tui_crm.i18n import set_language
+from tui_crm.i18n import get_language, set_language
 from tui_crm.services.analytics import reports
 from tui_crm.services.core import records, users
 from tui_crm.services.core.identity import Invocation
@@ -101,9 +101,26 @@ def report(name: str) -> Steps:
     return run
 
 
-# name: (the section the app opens at, what the user does there). The command palette is
-# not here: it fills its list in tasks of its own and is drawn differently run to run;
-# tests/ui/test_small_screen.py checks it speaks Russian.
+async def palette(pilot: Pilot) -> None:
+    """The command palette with "go to" typed (the sections' commands: one provider, so
+    one order), drawn once its list is complete: it gathers the commands in a task of its
+    own, marked "-ready" when done."""
+    from textual.command import CommandPalette
+
+    await pilot.press("ctrl+p")
+    for letter in "перейти" if get_language() == "ru" else "go to":
+        await pilot.press("space" if letter == " " else letter)
+    for _round in range(200):
+        await settle(pilot, rounds=1)
+        screen = pilot.app.screen
+        if isinstance(screen, CommandPalette) and screen.has_class("-ready") \
+                and not screen.workers:
+            break
+        await pilot.pause(0.02)
+    await settle(pilot)
+
+
+# name: (the section the app opens at, what the user does there).
 SCREENS: dict[str, tuple[str, Steps | None]] = {
     **{f"section-{key}": (key, None) for key in (
         "today", "followups", "organizations", "contacts", "deals", "tasks", "events", "notes",
@@ -111,6 +128,7 @@ SCREENS: dict[str, tuple[str, Steps | None]] = {
         "settings")},
     "card": ("organizations", keys("G", "enter")),
     "help": ("organizations", keys("question_mark")),
+    "palette": ("organizations", palette),
     "quick-search": ("organizations", keys("ctrl+f", "Р", "о", "м")),
     "reminders": ("organizations", keys("ctrl+r")),
     "form-new": ("organizations", keys("a")),
