@@ -111,105 +111,130 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
     if not rows:
         return []
     actor.require(kind, "edit")
-    spec = KINDS[kind]
-    model = spec.model
-    fields = [f for f in model._meta.sorted_fields if f.name != "id"]
-    columns = ["id", *(f.name for f in fields)]
-    by_name = {f.name: f for f in fields}
-    now = backend().datetime_value(m.now())
-    defaults: dict[str, Any] = {}
-    for f in fields:
-        defaults[f.name] = bulk.db_value(f, f.default() if callable(f.default) else f.default)
-    defaults.update(created_at=now, updated_at=now, created_by=actor.user_id,
-                    updated_by=actor.user_id, version=1, deleted_at=None)
-    if spec.owner_field:
-        defaults[spec.owner_field] = actor.user_id
-    customs = {cf.name: cf for cf in values.custom_fields(kind)}
-    # How each value is stored, decided once per field name instead of once per cell.
-    handling: dict[str, int] = {name: _CUSTOM for name in customs}
-    for spec_field in spec.fields:
-        handling[spec_field.name] = (_POINTS if spec_field.type in POINT_TYPES else
-                                     _TAGS if spec_field.type == "tags" else _PLAIN)
-    # A value of the column's own type goes to the driver as it is (peewee would hand it
-    # over unchanged); any other through the field's conversion, as peewee converts it.
-    as_is = {name: _AS_IS.get(type(f)) for name, f in by_name.items()}
-    owner = spec.owner_field
-    of_contact = kind == "contacts"  # else the points are an organization's
-    indexed = kind in search_index.KIND_CODES
-    refs = [name for name in _NAMED_REFS if name in by_name] if indexed else []
-    ids = bulk.reserve_ids(model, len(rows))
-    points = _Points()
-    record_of = operator.itemgetter(*columns)
-    record_rows: list[tuple] = []
-    point_rows: list[tuple] = []
-    custom_rows: list[tuple[int, int, str]] = []
-    tag_links: list[tuple[int, str]] = []
-    docs_of: list[tuple[dict[str, Any], list[str]]] = []  # (values, points' terms + tags)
-    for row, new_id in zip(rows, ids, strict=True):
-        data = dict(defaults)
-        data["id"] = new_id
-        terms: list[str] = []
-        tags: list[str] = []
-        for name, value in row.items():
-            how = handling.get(name)
-            if how is None:
-                continue
-            if how == _PLAIN:
-                field = by_name[name]
-                if value is None:
-                    value = stored_value(field, value)
-                    if value is None and name == owner:
-                        continue  # no owner given: the actor's record
-                elif value.__class__ is not as_is[name]:
-                    value = field.db_value(value)
-                data[name] = value
-            elif how == _POINTS:
-                point_kind = POINT_TYPES[name]
-                parsed = value if value and len(value[0]) == 4 else \
-                    points.parsed(point_kind, value or ())
-                for position, (ptype, shown, normalized, valid) in enumerate(parsed):
-                    if indexed:
-                        terms.extend(search_docs.point_terms(point_kind, shown, normalized,
-                                                             valid))
-                    point_rows.append((None if of_contact else new_id,
-                                       new_id if of_contact else None,
-                                       point_kind, ptype, shown, normalized, valid, position))
-                if point_kind != "messenger":
-                    data[f"primary_{point_kind}"] = parsed[0][1] if parsed else ""
-            elif how == _TAGS:
-                tags = list(dict.fromkeys(value or ()))
-                tag_links.extend((new_id, t) for t in tags)
-            else:
-                text = values.custom_to_text(value)
-                if text != "":
-                    custom_rows.append((customs[name].id, new_id, text))
-        record_rows.append(record_of(data))
-        if indexed:
-            docs_of.append((data, [*terms, *tags]))
-        if tick is not None:
-            tick()
-    # No savepoint per table: the caller's transaction is all or nothing as a whole.
-    bulk.insert_rows(model, columns, record_rows, savepoint=False)
-    if point_rows:
-        bulk.insert_rows(m.ContactPoint, _POINT_COLUMNS, point_rows, savepoint=False)
-    if custom_rows:
-        bulk.insert_rows(m.CustomValue, ["field", "record_id", "value"], custom_rows,
-                         savepoint=False)
-    if tag_links:
-        tag_ids = {name: m.Tag.get_or_create(name=name)[0].id
-                   for name in dict.fromkeys(t for _rid, t in tag_links)}
-        bulk.insert_rows(m.TagLink, ["tag", "kind", "record_id"],
-                         [(tag_ids[t], kind, rid) for rid, t in tag_links], savepoint=False)
-    if indexed:
-        search_index.insert_new(_documents(kind, refs, docs_of, names))
+    batch = _Batch(actor, kind)
+    ids = bulk.reserve_ids(batch.model, len(rows))
+    batch.build(rows, ids, tick)
+    batch.insert()
+    if batch.indexed:
+        search_index.insert_new(_documents(kind, batch.refs, batch.docs_of, names))
     if audit_action is not None:
         audit.log_many(actor, audit_action, kind, ids)
     if kind == "events":
         # The new events move their clients' last contact or next step.
-        org, person = columns.index("organization"), columns.index("contact")
-        contact_dates.refresh_many([r[org] for r in record_rows],
-                                   [r[person] for r in record_rows])
+        org, person = batch.columns.index("organization"), batch.columns.index("contact")
+        contact_dates.refresh_many([r[org] for r in batch.record_rows],
+                                   [r[person] for r in batch.record_rows])
     return ids
+
+
+class _Batch:
+    """The rows of one `write_many` call as the rows of each table: how each field is
+    stored, decided once per kind, and the table rows built from the values."""
+
+    def __init__(self, actor: Actor, kind: str) -> None:
+        spec = KINDS[kind]
+        self.kind = kind
+        self.model = spec.model
+        fields = [f for f in self.model._meta.sorted_fields if f.name != "id"]
+        self.columns = ["id", *(f.name for f in fields)]
+        self.by_name = {f.name: f for f in fields}
+        now = backend().datetime_value(m.now())
+        self.defaults: dict[str, Any] = {
+            f.name: bulk.db_value(f, f.default() if callable(f.default) else f.default)
+            for f in fields}
+        self.defaults.update(created_at=now, updated_at=now, created_by=actor.user_id,
+                             updated_by=actor.user_id, version=1, deleted_at=None)
+        self.owner = spec.owner_field
+        if self.owner:
+            self.defaults[self.owner] = actor.user_id
+        self.customs = {cf.name: cf for cf in values.custom_fields(kind)}
+        # How each value is stored, decided once per field name instead of once per cell.
+        self.handling: dict[str, int] = {name: _CUSTOM for name in self.customs}
+        for spec_field in spec.fields:
+            self.handling[spec_field.name] = (
+                _POINTS if spec_field.type in POINT_TYPES else
+                _TAGS if spec_field.type == "tags" else _PLAIN)
+        # A value of the column's own type goes to the driver as it is (peewee would hand
+        # it over unchanged); any other through the field's conversion, as peewee does.
+        self.as_is = {name: _AS_IS.get(type(f)) for name, f in self.by_name.items()}
+        self.indexed = kind in search_index.KIND_CODES
+        self.refs = [n for n in _NAMED_REFS if n in self.by_name] if self.indexed else []
+        self.record_rows: list[tuple] = []
+        self.point_rows: list[tuple] = []
+        self.custom_rows: list[tuple[int, int, str]] = []
+        self.tag_links: list[tuple[int, str]] = []
+        self.docs_of: list[tuple[dict[str, Any], list[str]]] = []  # (values, terms + tags)
+
+    def build(self, rows: Sequence[Mapping[str, Any]], ids: Sequence[int],
+              tick: Callable[[], None] | None) -> None:
+        """Each row's values into its record row, points, custom values, tag links and the
+        makings of its search document (locals for the loop: it runs per record)."""
+        defaults, handling, by_name, as_is = self.defaults, self.handling, self.by_name, \
+            self.as_is
+        owner, indexed, customs = self.owner, self.indexed, self.customs
+        of_contact = self.kind == "contacts"  # else the points are an organization's
+        record_of = operator.itemgetter(*self.columns)
+        points = _Points()
+        record_rows, point_rows, docs_of = self.record_rows, self.point_rows, self.docs_of
+        for row, new_id in zip(rows, ids, strict=True):
+            data = dict(defaults)
+            data["id"] = new_id
+            terms: list[str] = []
+            tags: list[str] = []
+            for name, value in row.items():
+                how = handling.get(name)
+                if how is None:
+                    continue
+                if how == _PLAIN:
+                    field = by_name[name]
+                    if value is None:
+                        value = stored_value(field, value)
+                        if value is None and name == owner:
+                            continue  # no owner given: the actor's record
+                    elif value.__class__ is not as_is[name]:
+                        value = field.db_value(value)
+                    data[name] = value
+                elif how == _POINTS:
+                    point_kind = POINT_TYPES[name]
+                    parsed = value if value and len(value[0]) == 4 else \
+                        points.parsed(point_kind, value or ())
+                    for position, (ptype, shown, normalized, valid) in enumerate(parsed):
+                        if indexed:
+                            terms.extend(search_docs.point_terms(point_kind, shown,
+                                                                 normalized, valid))
+                        point_rows.append((None if of_contact else new_id,
+                                           new_id if of_contact else None, point_kind,
+                                           ptype, shown, normalized, valid, position))
+                    if point_kind != "messenger":
+                        data[f"primary_{point_kind}"] = parsed[0][1] if parsed else ""
+                elif how == _TAGS:
+                    tags = list(dict.fromkeys(value or ()))
+                    self.tag_links.extend((new_id, t) for t in tags)
+                else:
+                    text = values.custom_to_text(value)
+                    if text != "":
+                        self.custom_rows.append((customs[name].id, new_id, text))
+            record_rows.append(record_of(data))
+            if indexed:
+                docs_of.append((data, [*terms, *tags]))
+            if tick is not None:
+                tick()
+
+    def insert(self) -> None:
+        """One bulk insert per table. No savepoint per table: the caller's transaction is
+        all or nothing as a whole."""
+        bulk.insert_rows(self.model, self.columns, self.record_rows, savepoint=False)
+        if self.point_rows:
+            bulk.insert_rows(m.ContactPoint, _POINT_COLUMNS, self.point_rows, savepoint=False)
+        if self.custom_rows:
+            bulk.insert_rows(m.CustomValue, ["field", "record_id", "value"], self.custom_rows,
+                             savepoint=False)
+        if self.tag_links:
+            tag_ids = {name: m.Tag.get_or_create(name=name)[0].id
+                       for name in dict.fromkeys(t for _rid, t in self.tag_links)}
+            bulk.insert_rows(m.TagLink, ["tag", "kind", "record_id"],
+                             [(tag_ids[t], self.kind, rid) for rid, t in self.tag_links],
+                             savepoint=False)
 
 
 def _documents(kind: str, refs: list[str], docs_of: list[tuple[dict[str, Any], list[str]]],
