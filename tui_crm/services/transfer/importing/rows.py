@@ -22,6 +22,7 @@ from tui_crm.services.core import (
     visibility,
 )
 from tui_crm.services.core.kinds import KINDS, POINT_TYPE_CHOICES, POINT_TYPES, FieldSpec
+from tui_crm.services.core.record_writer import parse_point
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer import org_names
 from tui_crm.services.transfer.importing.options import ImportOptions
@@ -30,8 +31,6 @@ from tui_crm.services.transfer.readers.table import SourceTable, cell_text
 from tui_crm.text import dates
 from tui_crm.text.identity import (
     InvalidValue,
-    email_key,
-    messenger_key,
     normalize_url,
     validate_email,
     validate_inn,
@@ -505,9 +504,9 @@ class RowCleaner:
                             field=self.label(base), message=str(exc)))
                         leftovers.append(f"{self.label(base)}: {text}")
                         continue
-                    normalized, valid = email_key(shown), True
+                    shown, normalized, valid = parse_point("email", shown, self.region)
                 else:
-                    shown, normalized, valid = text, messenger_key(text), True
+                    shown, normalized, valid = parse_point(point_kind, text, self.region)
                 bucket = points.get(base)
                 if bucket is None:
                     bucket = points[base] = []
