@@ -124,23 +124,7 @@ class ClientsDemo(DemoBase):
             name, legal, sole = self.org_name(russian, city)
             has_inn = russian or rng.random() < 0.5 or self.complete
             inn = self.inn(region, sole) if has_inn else ""
-            roll = rng.random()
-            status = ("lead" if roll < 0.33 else "warm" if roll < 0.53
-                      else "client" if roll < 0.9 else "lost")
-            size = min(rng.lognormvariate(11.0, 1.0), 5_000_000.0)
-            category = "none"
-            cadence = None
-            if status == "client":
-                category = ("vip" if size > 215_000 else "good" if size > 88_000 else "regular")
-                if rng.random() < 0.12:
-                    category = "difficult"
-                cadence = {"vip": 14, "good": 30, "regular": 60, "difficult": 45}[category]
-                self.clients.append(oid)
-            elif status == "warm":
-                self.warm.append(oid)
-                cadence = 21 if rng.random() < 0.5 else None
-            else:
-                self.others.append(oid)
+            status, category, cadence, size = self._standing(oid)
             owner = rng.choice(self.owners)
             brand = legal.split("«")[1].rstrip("»") if "«" in legal else name
             domain = self.domain(brand) if not sole else ""
@@ -153,56 +137,15 @@ class ClientsDemo(DemoBase):
             address = f"{street}, д. {rng.randrange(1, 120)}"
             if rng.random() < 0.6:
                 address += f", оф. {rng.randrange(1, 600)}"
-            group = None
-            if category == "vip":
-                group = self.groups[0]
-            elif city in ("Новосибирск", "Красноярск"):
-                group = self.groups[1]
-            elif city in ("Екатеринбург", "Челябинск", "Пермь", "Уфа"):
-                group = self.groups[2]
-            elif city in ("Казань", "Самара", "Нижний Новгород", "Волгоград"):
-                group = self.groups[3]
-            if self.complete and group is None:
-                group = self.groups[1 + oid % 3]
+            group = self._group(oid, category, city)
             if self.complete and cadence is None:
                 cadence = 30
             created = self.now - dt.timedelta(days=rng.randrange(30, 1100),
                                               minutes=rng.randrange(180))
             source = rng.choice(self.sources)
-            # phones and e-mail
-            primary_email = ""
-            code = rng.choice(codes)
-            e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
-            points.append((point_id, oid, None, "phone", "work", shown, e164, True, 0))
-            point_id += 1
-            primary_phone = shown
-            terms = point_terms("phone", shown, e164)
-            if rng.random() < 0.35 or self.complete:
-                e164, shown = ru_mobile(rng)
-                points.append((point_id, oid, None, "phone", "mobile", shown, e164, True, 1))
-                point_id += 1
-                terms.extend(point_terms("phone", shown, e164))
-            if rng.random() < 0.05 or self.complete:
-                e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
-                points.append((point_id, oid, None, "phone", "fax", shown, e164, True, 2))
-                point_id += 1
-                terms.extend(point_terms("phone", shown, e164))
-            email = ""
-            if domain and (rng.random() < 0.85 or self.complete):
-                email = f"{rng.choice(('info', 'office', 'sales', 'zakaz', 'mail'))}@{domain}"
-            elif sole:
-                email = f"{latin_slug(name.split()[1])}{rng.randrange(100)}@{rng.choice(MAIL_DOMAINS)}"
-            if email:
-                email = self.unique_email(email)
-                key = email_key(email)
-                points.append((point_id, oid, None, "email", "work", email, key, True, 0))
-                point_id += 1
-                primary_email = email
-                terms.extend(point_terms("email", email, key))
-            if rng.random() < 0.1 or self.complete:
-                for tag in rng.sample(self.tags, rng.randrange(1, 3)):
-                    tag_links.append(("organizations", oid, tag))
-                    terms.append(self.tag_names[tag])
+            # phones, e-mail and tags
+            primary_phone, primary_email, terms, point_id = self._org_points(
+                oid, point_id, rng.choice(codes), domain, sole, name, points, tag_links)
             notes = rng.choice(ORG_NOTES) if rng.random() < 0.3 or self.complete else ""
             if self.complete and not notes:
                 notes = ORG_NOTES[0]
@@ -229,6 +172,84 @@ class ClientsDemo(DemoBase):
         self.flush_docs()
         self.add_points(points)
         self.add_tags(tag_links)
+
+    def _standing(self, oid: int) -> tuple[str, str, int | None, float]:
+        """(status, category, cadence in days, yearly size) of a new client; noted in the
+        lists the later steps pick clients from."""
+        rng = self.rng
+        roll = rng.random()
+        status = ("lead" if roll < 0.33 else "warm" if roll < 0.53
+                  else "client" if roll < 0.9 else "lost")
+        size = min(rng.lognormvariate(11.0, 1.0), 5_000_000.0)
+        category = "none"
+        cadence = None
+        if status == "client":
+            category = ("vip" if size > 215_000 else "good" if size > 88_000 else "regular")
+            if rng.random() < 0.12:
+                category = "difficult"
+            cadence = {"vip": 14, "good": 30, "regular": 60, "difficult": 45}[category]
+            self.clients.append(oid)
+        elif status == "warm":
+            self.warm.append(oid)
+            cadence = 21 if rng.random() < 0.5 else None
+        else:
+            self.others.append(oid)
+        return status, category, cadence, size
+
+    def _group(self, oid: int, category: str, city: str) -> int | None:
+        """VIPs in the first group, regions in the others."""
+        group = None
+        if category == "vip":
+            group = self.groups[0]
+        elif city in ("Новосибирск", "Красноярск"):
+            group = self.groups[1]
+        elif city in ("Екатеринбург", "Челябинск", "Пермь", "Уфа"):
+            group = self.groups[2]
+        elif city in ("Казань", "Самара", "Нижний Новгород", "Волгоград"):
+            group = self.groups[3]
+        if self.complete and group is None:
+            group = self.groups[1 + oid % 3]
+        return group
+
+    def _org_points(self, oid: int, point_id: int, code: str, domain: str, sole: bool,
+                    name: str, points: list[tuple], tag_links: list[tuple]
+                    ) -> tuple[str, str, list[str], int]:
+        """An organization's phones, e-mail and tags (into `points` and `tag_links`):
+        (primary phone, primary e-mail, search terms, the next point id)."""
+        rng = self.rng
+        primary_email = ""
+        e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
+        points.append((point_id, oid, None, "phone", "work", shown, e164, True, 0))
+        point_id += 1
+        primary_phone = shown
+        terms = point_terms("phone", shown, e164)
+        if rng.random() < 0.35 or self.complete:
+            e164, shown = ru_mobile(rng)
+            points.append((point_id, oid, None, "phone", "mobile", shown, e164, True, 1))
+            point_id += 1
+            terms.extend(point_terms("phone", shown, e164))
+        if rng.random() < 0.05 or self.complete:
+            e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
+            points.append((point_id, oid, None, "phone", "fax", shown, e164, True, 2))
+            point_id += 1
+            terms.extend(point_terms("phone", shown, e164))
+        email = ""
+        if domain and (rng.random() < 0.85 or self.complete):
+            email = f"{rng.choice(('info', 'office', 'sales', 'zakaz', 'mail'))}@{domain}"
+        elif sole:
+            email = f"{latin_slug(name.split()[1])}{rng.randrange(100)}@{rng.choice(MAIL_DOMAINS)}"
+        if email:
+            email = self.unique_email(email)
+            key = email_key(email)
+            points.append((point_id, oid, None, "email", "work", email, key, True, 0))
+            point_id += 1
+            primary_email = email
+            terms.extend(point_terms("email", email, key))
+        if rng.random() < 0.1 or self.complete:
+            for tag in rng.sample(self.tags, rng.randrange(1, 3)):
+                tag_links.append(("organizations", oid, tag))
+                terms.append(self.tag_names[tag])
+        return primary_phone, primary_email, terms, point_id
 
     def person(self, russian: bool) -> tuple[str, str, str, bool]:
         """(last, first, middle, male)."""
@@ -298,55 +319,8 @@ class ClientsDemo(DemoBase):
             if rng.random() < 0.7 or self.complete:
                 birthday = dt.date(self.today.year - rng.randrange(22, 66), rng.randrange(1, 13),
                                    rng.randrange(1, 29))
-            e164, shown = ru_mobile(rng)
-            mobile = e164
-            points.append((point_id, None, cid, "phone", "mobile", shown, e164, True, 0))
-            point_id += 1
-            primary_phone, primary_email = shown, ""
-            terms = point_terms("phone", shown, e164)
-            if oid is not None and (rng.random() < 0.3 or self.complete):
-                code = rng.choice(self.cities)[3][0]
-                e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
-                if self.complete:  # an office phone with the person's extension
-                    e164, shown = ru_extension(e164, rng.randrange(1, 1000))
-                points.append((point_id, None, cid, "phone", "work", shown, e164, True, 1))
-                point_id += 1
-                terms.extend(point_terms("phone", shown, e164))
-            if rng.random() < 0.8 or self.complete:
-                local = f"{latin_slug(first)[:1]}.{latin_slug(last)}"
-                domain = self.org_domain[org_index] if org_index is not None else ""
-                if domain and rng.random() < 0.8:
-                    email, kind = f"{local}@{domain}", "work"
-                else:
-                    email = f"{local}{rng.randrange(1, 1000)}@{rng.choice(MAIL_DOMAINS)}"
-                    kind = "personal"
-                email = self.unique_email(email)
-                key = email_key(email)
-                points.append((point_id, None, cid, "email", kind, email, key, True, 0))
-                point_id += 1
-                primary_email = email
-                terms.extend(point_terms("email", email, key))
-            if rng.random() < 0.25 or self.complete:
-                handle = f"@{latin_slug(last).replace('-', '_')}_{rng.randrange(10, 99)}"
-                base, n = handle, 2
-                while handle in self.handles:  # a Telegram name belongs to one person
-                    handle, n = f"{base}{n}", n + 1
-                self.handles.add(handle)
-                key = messenger_key(handle)
-                points.append((point_id, None, cid, "messenger", "telegram", handle, key, True,
-                               0))
-                point_id += 1
-                terms.extend(point_terms("messenger", handle, key))
-            if rng.random() < 0.08:
-                number = mobile if self.complete else e164  # never an extension
-                points.append((point_id, None, cid, "messenger", "whatsapp", number, number,
-                               True, 1))
-                point_id += 1
-                terms.extend(point_terms("messenger", number, number))
-            if rng.random() < 0.04 or self.complete:
-                tag = rng.choice(self.tags)
-                tag_links.append(("contacts", cid, tag))
-                terms.append(self.tag_names[tag])
+            primary_phone, primary_email, terms, point_id = self._person_points(
+                cid, point_id, oid, org_index, first, last, points, tag_links)
             created = self.now - dt.timedelta(days=rng.randrange(10, 1000),
                                               minutes=rng.randrange(180))
             hobbies = rng.choice(HOBBIES) if rng.random() < 0.2 or self.complete else ""
@@ -385,6 +359,63 @@ class ClientsDemo(DemoBase):
         self.flush_docs()
         self.add_points(points)
         self.add_tags(tag_links)
+
+    def _person_points(self, cid: int, point_id: int, oid: int | None,
+                       org_index: int | None, first: str, last: str, points: list[tuple],
+                       tag_links: list[tuple]) -> tuple[str, str, list[str], int]:
+        """A person's phones, e-mail, messengers and tags (into `points` and `tag_links`):
+        (primary phone, primary e-mail, search terms, the next point id)."""
+        rng = self.rng
+        e164, shown = ru_mobile(rng)
+        mobile = e164
+        points.append((point_id, None, cid, "phone", "mobile", shown, e164, True, 0))
+        point_id += 1
+        primary_phone, primary_email = shown, ""
+        terms = point_terms("phone", shown, e164)
+        if oid is not None and (rng.random() < 0.3 or self.complete):
+            code = rng.choice(self.cities)[3][0]
+            e164, shown = ru_phone(code, rng.randrange(1_000_000, 10_000_000))
+            if self.complete:  # an office phone with the person's extension
+                e164, shown = ru_extension(e164, rng.randrange(1, 1000))
+            points.append((point_id, None, cid, "phone", "work", shown, e164, True, 1))
+            point_id += 1
+            terms.extend(point_terms("phone", shown, e164))
+        if rng.random() < 0.8 or self.complete:
+            local = f"{latin_slug(first)[:1]}.{latin_slug(last)}"
+            domain = self.org_domain[org_index] if org_index is not None else ""
+            if domain and rng.random() < 0.8:
+                email, kind = f"{local}@{domain}", "work"
+            else:
+                email = f"{local}{rng.randrange(1, 1000)}@{rng.choice(MAIL_DOMAINS)}"
+                kind = "personal"
+            email = self.unique_email(email)
+            key = email_key(email)
+            points.append((point_id, None, cid, "email", kind, email, key, True, 0))
+            point_id += 1
+            primary_email = email
+            terms.extend(point_terms("email", email, key))
+        if rng.random() < 0.25 or self.complete:
+            handle = f"@{latin_slug(last).replace('-', '_')}_{rng.randrange(10, 99)}"
+            base, n = handle, 2
+            while handle in self.handles:  # a Telegram name belongs to one person
+                handle, n = f"{base}{n}", n + 1
+            self.handles.add(handle)
+            key = messenger_key(handle)
+            points.append((point_id, None, cid, "messenger", "telegram", handle, key, True,
+                           0))
+            point_id += 1
+            terms.extend(point_terms("messenger", handle, key))
+        if rng.random() < 0.08:
+            number = mobile if self.complete else e164  # never an extension
+            points.append((point_id, None, cid, "messenger", "whatsapp", number, number,
+                           True, 1))
+            point_id += 1
+            terms.extend(point_terms("messenger", number, number))
+        if rng.random() < 0.04 or self.complete:
+            tag = rng.choice(self.tags)
+            tag_links.append(("contacts", cid, tag))
+            terms.append(self.tag_names[tag])
+        return primary_phone, primary_email, terms, point_id
 
     # events, tasks
 
