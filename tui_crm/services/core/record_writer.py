@@ -113,10 +113,10 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
     actor.require(kind, "edit")
     batch = _Batch(actor, kind)
     ids = bulk.reserve_ids(batch.model, len(rows))
-    batch.build(rows, ids, tick)
+    batch.build(rows, ids, names, tick)
     batch.insert()
     if batch.indexed:
-        search_index.insert_new(_documents(kind, batch.refs, batch.docs_of, names))
+        search_index.insert_new(batch.docs)
     if audit_action is not None:
         audit.log_many(actor, audit_action, kind, ids)
     if kind == "events":
@@ -163,19 +163,23 @@ class _Batch:
         self.point_rows: list[tuple] = []
         self.custom_rows: list[tuple[int, int, str]] = []
         self.tag_links: list[tuple[int, str]] = []
-        self.docs_of: list[tuple[dict[str, Any], list[str]]] = []  # (values, terms + tags)
+        self.docs: list[tuple[str, int, str, str]] = []  # (kind, id, title, body)
 
     def build(self, rows: Sequence[Mapping[str, Any]], ids: Sequence[int],
+              known: Sequence[Mapping[str, str]] | None,
               tick: Callable[[], None] | None) -> None:
-        """Each row's values into its record row, points, custom values, tag links and the
-        makings of its search document (locals for the loop: it runs per record)."""
+        """Each row's values into its record row, points, custom values, tag links and
+        search document (locals for the loop: it runs per record). `known`: per row, names
+        of its references the caller has ({"organization": …}); the others are looked up
+        once for all rows."""
         defaults, handling, by_name, as_is = self.defaults, self.handling, self.by_name, \
             self.as_is
         owner, indexed, customs = self.owner, self.indexed, self.customs
         of_contact = self.kind == "contacts"  # else the points are an organization's
         record_of = operator.itemgetter(*self.columns)
         points = _Points()
-        record_rows, point_rows, docs_of = self.record_rows, self.point_rows, self.docs_of
+        record_rows, point_rows = self.record_rows, self.point_rows
+        found = self._ref_names(rows, known)
         for row, new_id in zip(rows, ids, strict=True):
             data = dict(defaults)
             data["id"] = new_id
@@ -215,10 +219,43 @@ class _Batch:
                     if text != "":
                         self.custom_rows.append((customs[name].id, new_id, text))
             record_rows.append(record_of(data))
-            if indexed:
-                docs_of.append((data, [*terms, *tags]))
+            if indexed:  # the document made now: the row's values are not kept for it
+                self._document(data, [*terms, *tags], known[len(record_rows) - 1]
+                               if known else None, found)
             if tick is not None:
                 tick()
+
+    def _ref_names(self, rows: Sequence[Mapping[str, Any]],
+                   known: Sequence[Mapping[str, str]] | None
+                   ) -> dict[str, dict[int | None, str]]:
+        """The names of the references the rows' documents show (organization, contact,
+        event type), one look-up per kind of reference, except those the caller gave."""
+        found: dict[str, dict[int | None, str]] = {}
+        for ref in self.refs:
+            field = self.by_name[ref]
+            wanted = set()
+            for i, row in enumerate(rows):
+                value = row.get(ref)
+                if value and not (known and ref in known[i]):
+                    wanted.add(value if value.__class__ is int else field.db_value(value))
+            found[ref] = lookups.names(ref, wanted)
+        return found
+
+    def _document(self, data: dict[str, Any], terms: list[str],
+                  known: Mapping[str, str] | None,
+                  found: dict[str, dict[int | None, str]]) -> None:
+        """A new record's search document: the fields, then the phones, e-mails and
+        messengers, then the tags — the document `search_docs.reindex` makes."""
+        ref_names: dict[str, str] = {}
+        for ref in self.refs:
+            ref_id = data[ref]
+            data[f"{ref}_id"] = ref_id  # as a model row has it (search_docs.title_of)
+            if ref_id:
+                given = known.get(ref) if known else None
+                ref_names[ref] = given if given is not None else found[ref].get(ref_id, "")
+        title, body = search_docs.document(self.kind, SimpleNamespace(**data), tags=terms,
+                                           names=ref_names)
+        self.docs.append((self.kind, data["id"], title, body))
 
     def insert(self) -> None:
         """One bulk insert per table. No savepoint per table: the caller's transaction is
@@ -236,25 +273,3 @@ class _Batch:
                              [(tag_ids[t], self.kind, rid) for rid, t in self.tag_links],
                              savepoint=False)
 
-
-def _documents(kind: str, refs: list[str], docs_of: list[tuple[dict[str, Any], list[str]]],
-               known: Sequence[Mapping[str, str]] | None) -> list[tuple[str, int, str, str]]:
-    """The search documents of new records: the fields, then the phones, e-mails and
-    messengers, then the tags — the document `search_docs.reindex` makes."""
-    found: dict[str, dict[int | None, str]] = {}
-    for ref in refs:
-        found[ref] = lookups.names(ref, (data[ref] for i, (data, _t) in enumerate(docs_of)
-                                         if data[ref] and not (known and ref in known[i])))
-    docs = []
-    for i, (data, terms) in enumerate(docs_of):
-        ref_names: dict[str, str] = {}
-        for ref in refs:
-            ref_id = data[ref]
-            data[f"{ref}_id"] = ref_id  # as a model row has it (search_docs.title_of)
-            if ref_id:
-                given = known[i].get(ref) if known else None
-                ref_names[ref] = given if given is not None else found[ref].get(ref_id, "")
-        title, body = search_docs.document(kind, SimpleNamespace(**data), tags=terms,
-                                           names=ref_names)
-        docs.append((kind, data["id"], title, body))
-    return docs

@@ -50,7 +50,7 @@ class Pending:
     id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # no __dict__ per row: a big file has 100k of them
 class PreparedRow:
     row: int  # the file's row number
     values: dict[str, Any]
@@ -331,55 +331,55 @@ class RowCleaner:
             return cleaned
         rows = table.rows
         width = min(map(len, rows), default=0)  # columns below it are in every row
-        columns = [(target, _filled(rows, index, index < width)) for index, target in items]
+        # Each column's filled cells as two lists (positions, cells): no tuple per cell.
+        columns = [(target, *_filled(rows, index, index < width)) for index, target in items]
         mapped = bytearray(total)  # 1: the row has a filled mapped cell
-        for _target, cells in columns:
-            for pos, _cell in cells:
+        for _target, positions, _cells in columns:
+            for pos in positions:
                 mapped[pos] = 1
         kept = [pos for pos in range(total)
                 if mapped[pos] or any(cell_text(c).strip() for c in rows[pos])]
-        outs: list[dict[str, Any]] = [{} for _pos in range(total)]
-        problems: list[list[str]] = [[] for _pos in range(total)]
-        leftovers: list[list[str]] = [[] for _pos in range(total)]
-        points: list[dict[str, list[tuple[str, str, str, bool]]]] = [{} for _pos in range(total)]
-        names: list[dict[str, str]] = [{} for _pos in range(total)]
-        for done, (target, cells) in enumerate(columns):
+        state = _Columns(total)
+        for done, (target, positions, cells) in enumerate(columns):
             if cancel is not None:
                 cancel()
-            self._clean_column(target, cells, outs, problems, leftovers, points, names)
+            self._clean_column(target, positions, cells, state)
             if progress is not None:
                 progress(total * (done + 1) // (len(columns) + 1), total)
         first = table.first_row
-        return [self._finish(first + pos, outs[pos], problems[pos], leftovers[pos],
-                             points[pos], names[pos]) for pos in kept]
+        return [self._finish(first + pos, state.outs[pos], state.problems[pos],
+                             state.leftovers.get(pos, []), state.points[pos],
+                             state.names.get(pos, {})) for pos in kept]
 
-    def _clean_column(self, target: str, cells: list[tuple[int, Any]],
-                      outs: list[dict[str, Any]], problems: list[list[str]],
-                      leftovers: list[list[str]],
-                      points: list[dict[str, list[tuple[str, str, str, bool]]]],
-                      names: list[dict[str, str]]) -> None:
-        """One target's filled cells ((row position, cell)) into the rows' values, as
+    def _clean_column(self, target: str, positions: list[int], cells: list[Any],
+                      state: _Columns) -> None:
+        """One target's filled cells (and their rows' positions) into the rows' values, as
         `clean` does for a target with one cell."""
         if not cells:
             return
         base, sub, how = self.handlers.get(target) or self._handler(target)
+        outs, problems, points = state.outs, state.problems, state.points
         if how == _POINT:
-            for pos, cell in cells:
+            spare: list[str] = []  # a row's values that could not be stored (rare)
+            for pos, cell in zip(positions, cells, strict=True):
                 if cell.__class__ is str and cell[:1] == "'":
                     cell = unneutralize(cell)
-                self._points(base, sub, (cell,), points[pos], problems[pos], leftovers[pos])
+                self._points(base, sub, (cell,), points[pos], problems[pos], spare)
+                if spare:
+                    state.leftovers.setdefault(pos, []).extend(spare)
+                    spare.clear()
             return
         if how == _NAME:
-            for pos, cell in cells:
+            for pos, cell in zip(positions, cells, strict=True):
                 if cell.__class__ is str and cell[:1] == "'":
                     cell = unneutralize(cell)
                 text = cell_text(cell).strip()
                 if text:
-                    names[pos][base] = text
+                    state.names.setdefault(pos, {})[base] = text
             return
         convert = self.converters.get(base) or self._converter_of(base)
         notes = base == "notes"
-        for pos, cell in cells:
+        for pos, cell in zip(positions, cells, strict=True):
             if cell.__class__ is str:
                 if cell[:1] == "'":
                     cell = unneutralize(cell)
@@ -397,7 +397,7 @@ class RowCleaner:
                 label = self.label(base)
                 problems[pos].append(_("{field}: {message}").format(field=label,
                                                                     message=str(exc)))
-                leftovers[pos].append(f"{label}: {cell_text(cell).strip()}")
+                state.leftovers.setdefault(pos, []).append(f"{label}: {cell_text(cell).strip()}")
 
     def _finish(self, row_number: int, out: dict[str, Any], problems: list[str],
                 leftovers: list[str], points: dict[str, list[tuple[str, str, str, bool]]],
@@ -640,15 +640,32 @@ def blank(cell: Any) -> bool:
     return cell is None or cell == "" or (isinstance(cell, str) and not cell.strip())
 
 
-def _filled(rows: list[list[Any]], index: int, everywhere: bool) -> list[tuple[int, Any]]:
-    """(row position, cell) of the column's cells that are not blank (`everywhere`: no row
-    is too short to have the column)."""
+def _filled(rows: list[list[Any]], index: int, everywhere: bool
+            ) -> tuple[list[int], list[Any]]:
+    """The column's cells that are not blank and their rows' positions (`everywhere`: no
+    row is too short to have the column)."""
     if everywhere:
         column = [row[index] for row in rows]
     else:
         column = [row[index] if index < len(row) else None for row in rows]
-    return [(pos, cell) for pos, cell in enumerate(column)
-            if ((cell and not cell.isspace()) if cell.__class__ is str else not blank(cell))]
+    positions = [pos for pos, cell in enumerate(column)
+                 if ((cell and not cell.isspace()) if cell.__class__ is str
+                     else not blank(cell))]
+    return positions, [column[pos] for pos in positions]
+
+
+class _Columns:
+    """What cleaning a table column by column builds for each row: its values, problems and
+    points (one each per row), the values it could not store and its names (only for the
+    rows that have some: few containers for the collector to walk on a big file)."""
+
+    def __init__(self, total: int) -> None:
+        self.outs: list[dict[str, Any]] = [{} for _pos in range(total)]
+        self.problems: list[list[str]] = [[] for _pos in range(total)]
+        self.points: list[dict[str, list[tuple[str, str, str, bool]]]] = [
+            {} for _pos in range(total)]
+        self.leftovers: dict[int, list[str]] = {}
+        self.names: dict[int, dict[str, str]] = {}
 
 
 def raw_rows(table: SourceTable, mapping: dict[int, str]
