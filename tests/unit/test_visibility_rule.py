@@ -1,5 +1,5 @@
 """The visibility rule in SQL against the rule as written in the README, on random bases:
-every shape of it (PLAIN, UNION, SCAN) keeps exactly the records the written rule keeps,
+every shape of it (PLAIN, UNION, SCAN, ROW) keeps exactly the records the written rule keeps,
 for a manager with "own" visibility and one with "group" visibility."""
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def test_every_shape_keeps_what_the_written_rule_keeps(db, actor: Actor,
             seen[kind] = {r["id"] for r in rows[kind]
                           if written_rule(kind, r, seen_users, seen)}
             model = MODELS[kind]
-            for shape in (visibility.PLAIN, visibility.UNION, visibility.SCAN):
+            for shape in (visibility.PLAIN, visibility.UNION, visibility.SCAN, visibility.ROW):
                 got = {i for (i,) in model.select(model.id).where(
                     visibility.clause(manager, kind, shape)).tuples()}
                 assert got == seen[kind], (login, kind, shape)

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from functools import reduce
 from typing import Any
 
-from peewee import SQL, BaseModelSelect, NodeList, Select
+from peewee import SQL, BaseModelSelect, NodeList, Select, fn
 
 from tui_crm.db import models as m
 from tui_crm.errors import PermissionDenied
@@ -117,8 +117,34 @@ def _branches(actor: Actor, kind: str, *, scan: bool = False) -> list[Any]:
     return [*branches, reduce(operator.and_, [*orphan, _by_user(actor, col("created_by"))])]
 
 
+def _row_branches(actor: Actor, kind: str, model: Any) -> list[Any]:
+    """`_branches` for one record at a time: each parent looked up by its own id (a
+    correlated EXISTS) instead of compared with the set of every visible parent, which the
+    database would build first — tens of milliseconds for a manager's 40k contacts, for a
+    condition asked of a few hundred records."""
+    spec = KINDS[kind]
+    names = PARENTS[kind]
+
+    def parent_visible(name: str) -> Any:
+        parent_kind = REFERENCE_KINDS[name]
+        parent = KINDS[parent_kind].model.alias()
+        inner = reduce(operator.or_, _row_branches(actor, parent_kind, parent))
+        return fn.EXISTS(parent.select(SQL("1")).where(
+            (parent.id == getattr(model, name)) & inner))
+
+    if spec.owner_field:
+        return [_by_user(actor, getattr(model, spec.owner_field)),
+                *(parent_visible(name) for name in names)]
+    branches = []
+    for i, name in enumerate(names):
+        before = [getattr(model, earlier).is_null() for earlier in names[:i]]
+        branches.append(reduce(operator.and_, [*before, parent_visible(name)]))
+    orphan = [getattr(model, name).is_null() for name in names]
+    return [*branches, reduce(operator.and_, [*orphan, _by_user(actor, model.created_by)])]
+
+
 # The shapes of the one rule (`clause`), for the way a query reads the table.
-PLAIN, UNION, SCAN = "plain", "union", "scan"
+PLAIN, UNION, SCAN, ROW = "plain", "union", "scan", "row"
 
 
 def clause(actor: Actor, kind: str, shape: str = PLAIN) -> Any:  # an expression, or None
@@ -135,9 +161,15 @@ def clause(actor: Actor, kind: str, shape: str = PLAIN) -> Any:  # an expression
       walks the order's index and stops at the page's end instead of gathering and sorting
       every visible record (the first page of payments: 117 → 3 ms) — when the visible
       records are many; with few, UNION finds them faster.
+    - ROW, the OR with each parent looked up by its id: for a few records picked otherwise
+      (search candidates, records named by id), checked one by one without building the set
+      of every visible parent first (a manager's quick search on the benchmark base:
+      80–96 → 27–51 ms per query).
     """
     if actor.sees_all:
         return None
+    if shape == ROW:
+        return reduce(operator.or_, _row_branches(actor, kind, KINDS[kind].model))
     if shape == SCAN:
         return reduce(operator.or_, _branches(actor, kind, scan=True))
     branches = _branches(actor, kind)
@@ -171,7 +203,7 @@ def visible_subset(actor: Actor, kind: str, ids: Iterable[int | None]) -> set[in
     if actor.sees_all or not wanted:
         return set(wanted)
     model = KINDS[kind].model
-    where = clause(actor, kind)
+    where = clause(actor, kind, ROW)
     found: set[int] = set()
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]

@@ -72,8 +72,9 @@ def _seen_keys(actor: Actor, kinds: list[str]) -> tuple[str, list[Any]] | None:
     params: list[Any] = []
     for kind in kinds:
         model = KINDS[kind].model
-        this = visibility.visible_ids_select(actor, kind).where(
-            model.id == SQL(search_index.record_id_sql()))
+        this = model.select(model.id).where(
+            (model.id == SQL(search_index.record_id_sql()))
+            & visibility.clause(actor, kind, visibility.ROW))
         sql, sub_params = this.sql()
         parts.append(f"WHEN {search_index.KIND_CODES[kind]} THEN EXISTS ({sql})")
         params.extend(sub_params)
