@@ -70,3 +70,30 @@ def test_the_upgrade_moves_old_keys_to_new_ones(db, db_target, actor: Actor) -> 
     assert [r.id for r in page.rows] == [ids[0]]
     assert [r.id for r in records.list_records(actor, "contacts",
                                                ListQuery(text="пётр")).rows] == [person]
+
+
+def test_a_big_index_is_moved_whole_and_its_buffer_put_back(db, db_target) -> None:
+    """From 5,000 documents the upgrade writes the index with a big buffer, then merges it;
+    the buffer setting is FTS5's default again afterwards."""
+    if is_postgres(db):
+        db.execute_sql("DELETE FROM search_doc")
+        db.execute_sql("INSERT INTO search_doc (id, kind, title, body) SELECT"
+                       " n * 16 + 1, 'organizations', 't' || n, 'b' || n"
+                       " FROM generate_series(1, 6000) AS n")
+    else:
+        db.execute_sql("DELETE FROM search_doc")
+        db.connection().executemany(
+            "INSERT INTO search_doc (rowid, kind, title, body) VALUES (?, ?, ?, ?)",
+            [(n * 16 + 1, "organizations", f"t{n}", f"b{n}") for n in range(1, 6001)])
+    db.execute_sql("DELETE FROM schema_version WHERE version >= 13")
+    db.close()
+    database_proxy.initialize(None)
+    db = open_database(db_target)
+    key = "id" if is_postgres(db) else "rowid"
+    keys = [k for (k,) in db.execute_sql(f"SELECT {key} FROM search_doc ORDER BY 1")]
+    assert keys == [doc_key("organizations", n) for n in range(1, 6001)]
+    if not is_postgres(db):
+        config = dict(db.execute_sql("SELECT k, v FROM search_doc_config").fetchall())
+        assert int(config.get("hashsize", 1024 * 1024)) == 1024 * 1024
+        assert db.execute_sql("SELECT title FROM search_doc WHERE search_doc MATCH ?",
+                              ('"t5999"',)).fetchall() == [("t5999",)]

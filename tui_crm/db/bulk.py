@@ -31,7 +31,7 @@ T = TypeVar("T")
 # FTS5 tuned for one big load: documents collected in a 64 MB in-memory hash, merging
 # deferred to one `optimize` at the end (about twice as fast as merging row by row).
 BULK_FTS = {"automerge": 0, "hashsize": 64 * 1024 * 1024}
-FTS_DEFAULTS = {"automerge": 4, "hashsize": 1024 * 1024}  # FTS5's own
+FTS_DEFAULTS = search_index.FTS_DEFAULTS
 BULK_CACHE_KIB = 262144
 # Turns a driver's error into peewee's (IntegrityError, OperationalError, …) as peewee's own
 # statements do; its stub does not declare it.
@@ -129,15 +129,6 @@ def chunks(items: Sequence[T], per_item: int = 1) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-def _fts_options(db: peewee.Database, options: Mapping[str, int]) -> None:
-    for key, value in options.items():  # stored in the index's config table
-        try:
-            db.execute_sql("INSERT INTO search_doc (search_doc, rank) VALUES (?, ?)",
-                           (key, value))
-        except peewee.OperationalError:  # an option this SQLite does not know: only slower
-            pass
-
-
 @contextlib.contextmanager
 def bulk_load(*, trust_foreign_keys: bool = False) -> Iterator[None]:
     """SQLite tuned for one big load, around the load's transaction: a larger page cache,
@@ -153,16 +144,12 @@ def bulk_load(*, trust_foreign_keys: bool = False) -> Iterator[None]:
     if keys_off:
         db.execute_sql("PRAGMA foreign_keys = OFF")
     cache = db.execute_sql("PRAGMA cache_size").fetchone()[0]
-    before = dict(FTS_DEFAULTS)
-    before.update((k, int(v)) for k, v in db.execute_sql(
-        "SELECT k, v FROM search_doc_config WHERE k IN ('automerge', 'hashsize')"))
     db.execute_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-    _fts_options(db, BULK_FTS)
     try:
-        yield
-        search_index.optimize()
+        with search_index.fts_options(db, BULK_FTS):
+            yield
+            search_index.optimize()
     finally:
-        _fts_options(db, before)
         db.execute_sql(f"PRAGMA cache_size = {int(cache)}")
         if keys_off:
             db.execute_sql("PRAGMA foreign_keys = ON")

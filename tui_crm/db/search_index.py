@@ -9,6 +9,11 @@ documents are one range of keys (search_keys).
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Mapping
+
+import peewee
 from peewee import Database
 
 from tui_crm.db.database import current, is_postgres
@@ -41,27 +46,31 @@ def record_id_sql(db: Database | None = None) -> str:
 
 def rekey(db: Database) -> None:
     """Move every document from the old keys (`id × 16 + kind code`) to `code << 40 | id`
-    (schema step 13). SQLite: into a new FTS5 table in key order, as `index_title` does;
-    PostgreSQL: one UPDATE (no new key can equal an old one below 2^40 / 16 ids)."""
+    (schema step 13). SQLite: into a new FTS5 table in key order; PostgreSQL: one UPDATE
+    (no new key can equal an old one below 2^40 / 16 ids)."""
     if is_postgres(db):
         db.execute_sql(f"UPDATE search_doc SET id = (MOD(id, 16) << {ID_BITS}) | (id / 16)")
         return
+    _copy_into_new_table(db, f"((rowid % 16) << {ID_BITS}) | (rowid / 16) AS key", "key")
+
+
+def _fts_table(name: str) -> str:
+    """The FTS5 table of the index (SQLite), as `create` makes it."""
+    return (f"CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5("
+            "kind UNINDEXED, title, body, tokenize = 'trigram case_sensitive 0')")
+
+
+def _copy_into_new_table(db: Database, key: str, order: str) -> None:
+    """Write the index again into a new FTS5 table (its definition as `create` has it),
+    each document under `key` (SQL on the old row), in `order`; the new table takes the
+    old one's place. A big index is written with a big buffer and merged at the end."""
     db.execute_sql("DROP TABLE IF EXISTS search_doc_new")
-    db.execute_sql(
-        "CREATE VIRTUAL TABLE search_doc_new USING fts5("
-        "kind UNINDEXED, title, body, tokenize = 'trigram case_sensitive 0')"
-    )
-    count = db.execute_sql("SELECT COUNT(*) FROM search_doc").fetchone()[0]
-    if count >= 5000:  # a big index: built in few large segments, as a bulk insert is
-        db.execute_sql("INSERT INTO search_doc_new (search_doc_new, rank) VALUES"
-                       f" ('hashsize', {BULK_HASHSIZE})")
-    db.execute_sql(
-        f"INSERT INTO search_doc_new (rowid, kind, title, body) SELECT"
-        f" ((rowid % 16) << {ID_BITS}) | (rowid / 16) AS key, kind, title, body"
-        f" FROM search_doc ORDER BY key")
-    if count >= 5000:
-        db.execute_sql("INSERT INTO search_doc_new (search_doc_new, rank) VALUES"
-                       f" ('hashsize', {_FTS5_DEFAULT_HASHSIZE})")
+    db.execute_sql(_fts_table("search_doc_new"))
+    big = db.execute_sql("SELECT COUNT(*) FROM search_doc").fetchone()[0] >= BULK_ROWS
+    with fts_options(db, {"hashsize": BULK_HASHSIZE} if big else {}, table="search_doc_new"):
+        db.execute_sql(f"INSERT INTO search_doc_new (rowid, kind, title, body)"
+                       f" SELECT {key}, kind, title, body FROM search_doc ORDER BY {order}")
+    if big:
         db.execute_sql("INSERT INTO search_doc_new (search_doc_new) VALUES ('optimize')")
     db.execute_sql("DROP TABLE search_doc")
     db.execute_sql("ALTER TABLE search_doc_new RENAME TO search_doc")
@@ -80,10 +89,7 @@ def create(db: Database) -> None:
             " ON search_doc USING gin (body gin_trgm_ops)"
         )
     else:
-        db.execute_sql(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS search_doc USING fts5("
-            "kind UNINDEXED, title, body, tokenize = 'trigram case_sensitive 0')"
-        )
+        db.execute_sql(_fts_table("search_doc"))
 
 
 def index_title(db: Database) -> None:
@@ -95,15 +101,7 @@ def index_title(db: Database) -> None:
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'search_doc'").fetchone()
     if row is None or "title UNINDEXED" not in row[0]:
         return
-    db.execute_sql("DROP TABLE IF EXISTS search_doc_new")
-    db.execute_sql(
-        "CREATE VIRTUAL TABLE search_doc_new USING fts5("
-        "kind UNINDEXED, title, body, tokenize = 'trigram case_sensitive 0')"
-    )
-    db.execute_sql("INSERT INTO search_doc_new (rowid, kind, title, body)"
-                   " SELECT rowid, kind, title, body FROM search_doc")
-    db.execute_sql("DROP TABLE search_doc")
-    db.execute_sql("ALTER TABLE search_doc_new RENAME TO search_doc")
+    _copy_into_new_table(db, "rowid", "rowid")
 
 
 def put(kind: str, record_id: int, title: str, body: str) -> None:
@@ -166,8 +164,42 @@ def put_many(rows: list[tuple[str, int, str, str]]) -> None:
 # bytes (1 MB by default); segments are then merged again and again. A big buffer for the
 # length of one bulk insert writes the same index in a few large segments: 40% less time.
 BULK_HASHSIZE = 32 * 1024 * 1024
-_FTS5_DEFAULT_HASHSIZE = 1024 * 1024
+BULK_ROWS = 5000  # documents from which a write takes the big buffer
+FTS_DEFAULTS = {"automerge": 4, "hashsize": 1024 * 1024}  # FTS5's own
 _PG_ROWS_PER_STATEMENT = 500
+
+
+@contextlib.contextmanager
+def fts_options(db: Database, options: Mapping[str, int], *,
+                table: str = "search_doc") -> Iterator[None]:
+    """The index's FTS5 options (SQLite) for the length of a bulk write, then as they were.
+    They are stored in the index's config table, so inside a transaction a failure rolls
+    them back with the rest; around one (the demo's load) they are put back in any case. A
+    buffer is only ever made larger here (a load inside a larger one keeps the larger)."""
+    if not options or is_postgres(db):
+        yield
+        return
+    marks = ", ".join("?" for _k in options)
+    before = {k: FTS_DEFAULTS[k] for k in options}
+    before.update((k, int(v)) for k, v in db.execute_sql(
+        f"SELECT k, v FROM {table}_config WHERE k IN ({marks})", list(options)))
+    wanted = {k: max(v, before[k]) if k == "hashsize" else v for k, v in options.items()}
+    _set_fts_options(db, table, wanted)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(peewee.DatabaseError, sqlite3.Error):
+            _set_fts_options(db, table, before)
+        raise
+    _set_fts_options(db, table, before)
+
+
+def _set_fts_options(db: Database, table: str, options: Mapping[str, int]) -> None:
+    for key, value in options.items():
+        try:
+            db.execute_sql(f"INSERT INTO {table} ({table}, rank) VALUES (?, ?)", (key, value))
+        except peewee.OperationalError:  # an option this SQLite does not know: only slower
+            pass
 
 
 def insert_new(rows: list[tuple[str, int, str, str]]) -> None:
@@ -197,17 +229,9 @@ def insert_new(rows: list[tuple[str, int, str, str]]) -> None:
         if row[0] in keys]
     if stale:
         conn.executemany("DELETE FROM search_doc WHERE rowid = ?", stale)
-    big = len(data) >= 5000
-    if big:
-        row = conn.execute("SELECT v FROM search_doc_config WHERE k = 'hashsize'").fetchone()
-        before = int(row[0]) if row is not None else _FTS5_DEFAULT_HASHSIZE
-        conn.execute("INSERT INTO search_doc (search_doc, rank) VALUES ('hashsize', ?)",
-                     (max(before, BULK_HASHSIZE),))
-    conn.executemany("INSERT INTO search_doc (rowid, kind, title, body) VALUES (?, ?, ?, ?)",
-                     data)
-    if big:  # the setting is stored in the table (a failure rolls it back with the rest)
-        conn.execute("INSERT INTO search_doc (search_doc, rank) VALUES ('hashsize', ?)",
-                     (before,))
+    with fts_options(db, {"hashsize": BULK_HASHSIZE} if len(data) >= BULK_ROWS else {}):
+        conn.executemany("INSERT INTO search_doc (rowid, kind, title, body)"
+                         " VALUES (?, ?, ?, ?)", data)
 
 
 def clear(kind: str | None = None) -> None:

@@ -21,7 +21,7 @@ an IN-subquery of visible ids (`visible_ids_select`), and the same subquery as S
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import reduce
 from typing import Any
 
@@ -92,29 +92,35 @@ def _unindexed(column: Any) -> Any:
     return NodeList((SQL("+"), column), glue="")
 
 
-def _branches(actor: Actor, kind: str, *, scan: bool = False) -> list[Any]:
+def _branches(actor: Actor, kind: str, column: Callable[[str], Any],
+              parent_visible: Callable[[str], Any]) -> list[Any]:
     """The ways a record of `kind` is visible (any one is enough): its person, or one of its
-    parents; a record with no parent, by its author."""
+    parents; a record with no parent, by its author. `column(name)` is the record's column,
+    `parent_visible(name)` the condition that the parent in that column is visible."""
     spec = KINDS[kind]
-    model = spec.model
-
-    def col(name: str) -> Any:
-        column = getattr(model, name)
-        return _unindexed(column) if scan else column
-
     names = PARENTS[kind]
     if spec.owner_field:  # its person, or any of its parents
-        return [_by_user(actor, col(spec.owner_field)),
-                *(col(name).in_(visible_ids_select(actor, REFERENCE_KINDS[name]))
-                  for name in names)]
+        return [_by_user(actor, column(spec.owner_field)),
+                *(parent_visible(name) for name in names)]
     # Its first parent (a payment's organization before its deal); with none, its author.
     branches = []
     for i, name in enumerate(names):
-        before = [col(earlier).is_null() for earlier in names[:i]]
-        branches.append(reduce(operator.and_, [
-            *before, col(name).in_(visible_ids_select(actor, REFERENCE_KINDS[name]))]))
-    orphan = [col(name).is_null() for name in names]
-    return [*branches, reduce(operator.and_, [*orphan, _by_user(actor, col("created_by"))])]
+        before = [column(earlier).is_null() for earlier in names[:i]]
+        branches.append(reduce(operator.and_, [*before, parent_visible(name)]))
+    orphan = [column(name).is_null() for name in names]
+    return [*branches, reduce(operator.and_, [*orphan, _by_user(actor, column("created_by"))])]
+
+
+def _set_branches(actor: Actor, kind: str, *, scan: bool = False) -> list[Any]:
+    """`_branches` with each parent compared with the set of visible parents (`scan`: the
+    record's columns not looked up by their indexes)."""
+    model = KINDS[kind].model
+
+    def column(name: str) -> Any:
+        return _unindexed(getattr(model, name)) if scan else getattr(model, name)
+
+    return _branches(actor, kind, column, lambda name: column(name).in_(
+        visible_ids_select(actor, REFERENCE_KINDS[name])))
 
 
 def _row_branches(actor: Actor, kind: str, model: Any) -> list[Any]:
@@ -122,9 +128,6 @@ def _row_branches(actor: Actor, kind: str, model: Any) -> list[Any]:
     correlated EXISTS) instead of compared with the set of every visible parent, which the
     database would build first — tens of milliseconds for a manager's 40k contacts, for a
     condition asked of a few hundred records."""
-    spec = KINDS[kind]
-    names = PARENTS[kind]
-
     def parent_visible(name: str) -> Any:
         parent_kind = REFERENCE_KINDS[name]
         parent = KINDS[parent_kind].model.alias()
@@ -132,15 +135,7 @@ def _row_branches(actor: Actor, kind: str, model: Any) -> list[Any]:
         return fn.EXISTS(parent.select(SQL("1")).where(
             (parent.id == getattr(model, name)) & inner))
 
-    if spec.owner_field:
-        return [_by_user(actor, getattr(model, spec.owner_field)),
-                *(parent_visible(name) for name in names)]
-    branches = []
-    for i, name in enumerate(names):
-        before = [getattr(model, earlier).is_null() for earlier in names[:i]]
-        branches.append(reduce(operator.and_, [*before, parent_visible(name)]))
-    orphan = [getattr(model, name).is_null() for name in names]
-    return [*branches, reduce(operator.and_, [*orphan, _by_user(actor, model.created_by)])]
+    return _branches(actor, kind, lambda name: getattr(model, name), parent_visible)
 
 
 # The shapes of the one rule (`clause`), for the way a query reads the table.
@@ -171,8 +166,8 @@ def clause(actor: Actor, kind: str, shape: str = PLAIN) -> Any:  # an expression
     if shape == ROW:
         return reduce(operator.or_, _row_branches(actor, kind, KINDS[kind].model))
     if shape == SCAN:
-        return reduce(operator.or_, _branches(actor, kind, scan=True))
-    branches = _branches(actor, kind)
+        return reduce(operator.or_, _set_branches(actor, kind, scan=True))
+    branches = _set_branches(actor, kind)
     if shape != UNION:
         return reduce(operator.or_, branches)
     model = KINDS[kind].model

@@ -15,7 +15,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Select, TextArea
 
-from tui_crm.i18n import N_, _
+from tui_crm.i18n import _
 from tui_crm.services.core import lookups, settings, users, values
 from tui_crm.services.core.kinds import FieldSpec
 from tui_crm.services.core.rights import Actor
@@ -24,13 +24,6 @@ from tui_crm.text.identity import InvalidValue
 from tui_crm.ui.widgets.field_base import FieldInput, describe_when, value_text
 from tui_crm.ui.widgets.point_inputs import PointsField
 from tui_crm.ui.widgets.record_picker import RecordPicker
-
-ADD_ROW_LABELS = {"phone": N_("+ Add phone"), "email": N_("+ Add e-mail"),
-                  "messenger": N_("+ Add messenger")}
-POINT_PLACEHOLDERS = {"phone": N_("+7 916 123-45-67"), "email": N_("name@example.com"),
-                      "messenger": N_("@username or number")}
-PICKER_SECTIONS = {"organization": "organizations", "contact": "contacts", "deal": "deals"}
-SUGGESTIONS = 8
 
 
 class TextField(FieldInput):

@@ -23,8 +23,6 @@ ADD_ROW_LABELS = {"phone": N_("+ Add phone"), "email": N_("+ Add e-mail"),
                   "messenger": N_("+ Add messenger")}
 POINT_PLACEHOLDERS = {"phone": N_("+7 916 123-45-67"), "email": N_("name@example.com"),
                       "messenger": N_("@username or number")}
-PICKER_SECTIONS = {"organization": "organizations", "contact": "contacts", "deal": "deals"}
-SUGGESTIONS = 8
 
 
 class PointRow(Vertical):

@@ -20,12 +20,8 @@ from tui_crm.services.search import search
 from tui_crm.ui.widgets import translate_bindings
 from tui_crm.ui.widgets.field_base import FieldInput, value_text
 
-ADD_ROW_LABELS = {"phone": N_("+ Add phone"), "email": N_("+ Add e-mail"),
-                  "messenger": N_("+ Add messenger")}
-POINT_PLACEHOLDERS = {"phone": N_("+7 916 123-45-67"), "email": N_("name@example.com"),
-                      "messenger": N_("@username or number")}
 PICKER_SECTIONS = {"organization": "organizations", "contact": "contacts", "deal": "deals"}
-SUGGESTIONS = 8
+SUGGESTIONS = 8  # names offered as one types
 
 
 class RecordPicker(FieldInput):

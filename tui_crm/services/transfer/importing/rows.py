@@ -297,17 +297,10 @@ class RowCleaner:
                     value = cell
             if value is None:
                 continue
-            try:
-                convert = converters.get(base) or self._converter_of(base)
-                converted = convert(value)
-                if base == "notes" and out.get("notes") and converted:
-                    converted = f"{out['notes']}\n{converted}"  # several notes columns
-                out[base] = converted
-            except (InvalidValue, dates.DateParseError, ValueError) as exc:
-                shown = cell_text(value).strip()
-                problems.append(_("{field}: {message}").format(field=self.label(base),
-                                                               message=str(exc)))
-                leftovers.append(f"{self.label(base)}: {shown}")
+            convert = converters.get(base) or self._converter_of(base)
+            left = self._store(base, convert, value, out, problems)
+            if left is not None:
+                leftovers.append(left)
         return self._finish(row_number, out, problems, leftovers, points, names)
 
     def clean_table(self, table: SourceTable, mapping: dict[int, str], *,
@@ -387,17 +380,25 @@ class RowCleaner:
                         continue
             if notes and sub:  # kept in the notes under the column's header
                 cell = f"{sub}: {cell_text(cell).strip()}"
-            out = outs[pos]
-            try:
-                converted = convert(cell)
-                if notes and out.get("notes") and converted:
-                    converted = f"{out['notes']}\n{converted}"  # several notes columns
-                out[base] = converted
-            except (InvalidValue, dates.DateParseError, ValueError) as exc:
-                label = self.label(base)
-                problems[pos].append(_("{field}: {message}").format(field=label,
-                                                                    message=str(exc)))
-                state.leftovers.setdefault(pos, []).append(f"{label}: {cell_text(cell).strip()}")
+            left = self._store(base, convert, cell, outs[pos], problems[pos])
+            if left is not None:
+                state.leftovers.setdefault(pos, []).append(left)
+
+    def _store(self, base: str, convert: Callable[[Any], Any], value: Any,
+               out: dict[str, Any], problems: list[str]) -> str | None:
+        """A target's value converted into the row's values (a second notes column added
+        to the first); when it does not convert, its problem named and the text to keep in
+        the notes returned."""
+        try:
+            converted = convert(value)
+        except (InvalidValue, dates.DateParseError, ValueError) as exc:
+            label = self.label(base)
+            problems.append(_("{field}: {message}").format(field=label, message=str(exc)))
+            return f"{label}: {cell_text(value).strip()}"
+        if base == "notes" and out.get("notes") and converted:
+            converted = f"{out['notes']}\n{converted}"  # several notes columns
+        out[base] = converted
+        return None
 
     def _finish(self, row_number: int, out: dict[str, Any], problems: list[str],
                 leftovers: list[str], points: dict[str, list[tuple[str, str, str, bool]]],
