@@ -281,3 +281,122 @@ def test_a_load_without_savepoints_fails_as_a_whole(db) -> None:
     with db.atomic():
         bulk.insert_rows(m.Tag, ["name"], [("a",), ("b",)], savepoint=False)
     assert sorted(t.name for t in m.Tag.select()) == ["a", "b"]
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_row, max_size=20))
+def test_rows_split_over_many_statements_are_stored_as_in_one(samples, monkeypatch,
+                                                              rows: list[tuple]) -> None:
+    """SQLite's insert puts thousands of rows in one statement; split over statements of
+    three rows (and a shorter last one) the table holds what peewee's insert makes."""
+    monkeypatch.setattr("tui_crm.db.backend.VALUES_ROWS", 3)
+    for model in samples:
+        model.delete().execute()
+    _same_as_insert_many(samples, [(n, *row) for n, row in enumerate(rows, 1)])
+
+
+def test_a_row_of_another_width_is_refused_and_nothing_is_written(db) -> None:
+    with pytest.raises(peewee.DatabaseError):
+        bulk.insert_rows(m.Tag, ["id", "name"], [(1, "a"), (2,), (3, "c")])
+    assert m.Tag.select().count() == 0
+
+
+def _tag_job(name: str, threads: list[str]):  # noqa: ANN202 - a job for write_behind
+    import threading
+
+    def job() -> None:
+        threads.append(threading.current_thread().name)
+        bulk.insert_rows(m.Tag, ["name"], [(name,)], savepoint=False)
+    return job
+
+
+def test_written_behind_in_order_in_the_callers_transaction(db) -> None:
+    """Jobs run in the order given, on a thread of their own on SQLite, inside the caller's
+    transaction: its rollback takes their rows too."""
+    import threading
+
+    threads: list[str] = []
+    with pytest.raises(ZeroDivisionError), db.atomic():
+        with bulk.write_behind(3) as later:
+            for name in ("a", "b", "c"):
+                later(_tag_job(name, threads))
+        assert [t.name for t in m.Tag.select().order_by(m.Tag.id)] == ["a", "b", "c"]
+        1 / 0  # noqa: B018 - the caller fails after the write
+    assert m.Tag.select().count() == 0
+    own = threading.current_thread().name
+    if backend().name == "sqlite":
+        assert set(threads) == {"tui-crm-write-behind"}
+    else:  # PostgreSQL: the jobs run at once, on the caller's thread
+        assert set(threads) == {own}
+    with db.atomic(), bulk.write_behind(1) as later:  # one part: nothing to overlap
+        later(_tag_job("d", threads))
+    assert threads[-1] == own and [t.name for t in m.Tag.select()] == ["d"]
+
+
+def test_a_failed_job_stops_the_rest_and_its_error_reaches_the_caller(db) -> None:
+    threads: list[str] = []
+    m.Tag.create(name="taken")
+    with pytest.raises(peewee.IntegrityError), db.atomic():
+        with bulk.write_behind(4) as later:
+            later(_tag_job("a", threads))
+            later(_tag_job("taken", threads))  # a unique name written twice
+            later(_tag_job("b", threads))
+    assert len(threads) == 2
+    assert [t.name for t in m.Tag.select()] == ["taken"]
+    # The caller's connection is whole afterwards: its next transaction works.
+    with db.atomic():
+        m.Tag.create(name="после")
+    assert sorted(t.name for t in m.Tag.select()) == ["taken", "после"]
+
+
+def test_a_failing_caller_drops_the_jobs_not_started(db) -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    threads: list[str] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(5)
+
+    if backend().name != "sqlite":
+        release.set()  # the jobs run at once there
+    with pytest.raises(KeyError), db.atomic():
+        with bulk.write_behind(3) as later:
+            later(slow)
+            later(_tag_job("never", threads))
+            if backend().name == "sqlite":
+                started.wait(5)
+            # The job goes on a moment after the caller failed (it is waited for).
+            threading.Timer(0.2, release.set).start()
+            raise KeyError("the caller's own failure")
+    if backend().name == "sqlite":
+        assert threads == []  # dropped, not run behind the caller's rollback
+    assert m.Tag.select().count() == 0
+
+
+def _titles(db) -> list[tuple[int, str]]:  # noqa: ANN001
+    key = "id" if backend().name == "postgres" else "rowid"
+    return [tuple(r) for r in db.execute_sql(
+        f"SELECT {key}, title FROM search_doc ORDER BY {key}").fetchall()]
+
+
+def test_new_documents_staged_in_parts_are_indexed_once_and_replace_old_ones(db) -> None:
+    """`stage_new` per part, `index_staged` once: every document is found, a document
+    that existed for one of the ids is replaced, and nothing waits in the stage after."""
+    from tui_crm.search_keys import doc_key
+
+    with db.atomic():
+        search_index.put_many([("organizations", 2, "Старое", "старое")])
+    with db.atomic():
+        search_index.stage_new([("organizations", 1, "Альфа", "альфа")])
+        search_index.stage_new([("organizations", 2, "Бета", "бета"),
+                                ("organizations", 3, "Гамма", "гамма")])
+        search_index.index_staged()
+        search_index.index_staged()  # nothing left: a second call changes nothing
+    assert _titles(db) == [(doc_key("organizations", n), title)
+                           for n, title in ((1, "Альфа"), (2, "Бета"), (3, "Гамма"))]
+    with db.atomic():
+        search_index.insert_new([("organizations", 3, "Гамма-2", "гамма")])
+    assert _titles(db)[-1] == (doc_key("organizations", 3), "Гамма-2")

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import peewee
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -238,3 +239,35 @@ def test_any_text_gives_the_document_reindex_gives(db, actor: Actor, name: str, 
     written = _document("organizations", org)
     write(search_docs.reindex)("organizations", org)
     assert _document("organizations", org) == written
+
+
+def test_a_write_in_parts_stores_what_one_part_stores(customs, actor: Actor,
+                                                      monkeypatch) -> None:
+    """A big write goes in parts (on SQLite each written on its own thread while the next
+    is built): records, points, tags, custom values, documents and audit rows are those of
+    the same rows written as one part, and events still move their clients' dates."""
+    cleaned = [_cleaned(actor, "organizations", {**ORG, "name": f"Ромашка {n}",
+                                                 "tags": ["vip", f"t{n % 2}"]})
+               for n in range(7)]
+    whole = _write(actor, "organizations", cleaned)
+    monkeypatch.setattr(record_writer, "PART_ROWS", 3)
+    parts = _write(actor, "organizations", cleaned)
+    for one, other in zip(whole, parts, strict=True):
+        assert _everything("organizations", other) == _everything("organizations", one)
+    when = m.now().replace(hour=9, minute=0) - dt.timedelta(days=2)
+    events = _write(actor, "events", [_cleaned(actor, "events", {
+        "event_type": "call", "starts_at": when, "organization": org, "status": "done"})
+        for org in parts])
+    assert len(events) == 7
+    assert {o.last_contact_at for o in m.Organization.select().where(
+        m.Organization.id.in_(parts))} == {when}
+
+
+def test_a_failing_part_leaves_nothing(db, actor: Actor, monkeypatch) -> None:
+    monkeypatch.setattr(record_writer, "PART_ROWS", 2)
+    rows = [{"name": f"Орг {n}"} for n in range(5)]
+    rows[3]["owner"] = 999_999  # no such user: the second part's insert fails
+    with pytest.raises(peewee.IntegrityError):
+        _write(actor, "organizations", rows)
+    assert m.Organization.select().count() == 0
+    assert current().execute_sql("SELECT COUNT(*) FROM search_doc").fetchone()[0] == 0

@@ -9,6 +9,8 @@
   values are the ones peewee's `insert_many` stores for the same rows.
 - `insert_dicts(model, rows)`: rows as dicts, the model's defaults filled in and values
   converted as peewee does; returns the new ids.
+- `write_behind()`: a big write's statements run on a thread of their own, in the caller's
+  connection and transaction, while the caller builds the next rows (SQLite).
 
 Errors are peewee's (`IntegrityError`…), as from any other query.
 """
@@ -16,7 +18,9 @@ Errors are peewee's (`IntegrityError`…), as from any other query.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import peewee
@@ -153,3 +157,82 @@ def bulk_load(*, trust_foreign_keys: bool = False) -> Iterator[None]:
         db.execute_sql(f"PRAGMA cache_size = {int(cache)}")
         if keys_off:
             db.execute_sql("PRAGMA foreign_keys = ON")
+
+
+class _WriteBehind:
+    """A thread that runs the jobs it is given, in order, in the caller's SQLite connection
+    and open transaction (peewee keeps both per thread; this thread is handed the
+    caller's). SQLite runs a multi-row INSERT without holding Python's lock, so the
+    caller's next rows are built meanwhile, on the other core."""
+
+    def __init__(self, db: peewee.Database) -> None:
+        # peewee's per-thread connection state (a threading.local): read here, the caller's;
+        # in the thread, the thread's own, which is given the caller's connection.
+        self.state = vars(db)["_state"]
+        self.conn = db.connection()
+        self.transactions = self.state.transactions
+        self.jobs: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="tui-crm-write-behind",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        state = self.state
+        state.set_connection(self.conn)
+        state.transactions = self.transactions  # the caller's: statements join its transaction
+        _behind.active = True  # a job that writes in bulk itself runs its statements here
+        try:
+            while (job := self.jobs.get()) is not None:
+                if self.error is None and not self.stopped:  # else only drained
+                    try:
+                        job()
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                        self.error = exc
+        finally:
+            state.reset()  # not closed: the connection is the caller's
+
+    def later(self, job: Callable[[], object]) -> None:
+        if self.error is not None:
+            self.finish()
+        self.jobs.put(job)
+
+    def finish(self) -> None:
+        """Wait for the jobs given so far; raise the first one's error."""
+        if self.thread.is_alive():
+            self.jobs.put(None)
+            self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+_behind = threading.local()  # `active`: this thread's bulk writes already run behind
+
+
+@contextlib.contextmanager
+def write_behind(parts: int) -> Iterator[Callable[[Callable[[], object]], None]]:
+    """`later(job)` for the jobs of a big write made in `parts` parts: on SQLite, with two
+    parts or more, they run in order on a thread of their own while the caller builds the
+    next part's rows; the block ends once they all have, raising the first job's error.
+    The caller runs no other statement inside the block. Otherwise (PostgreSQL, one part,
+    a write already behind, no transaction) `later` runs each job at once."""
+    db = current()
+    if parts < 2 or backend(db).name != "sqlite" or getattr(_behind, "active", False) \
+            or not db.in_transaction():
+        yield _now
+        return
+    behind = _WriteBehind(db)
+    try:
+        yield behind.later
+    except BaseException:
+        behind.stopped = True  # the jobs not started yet are dropped
+        with contextlib.suppress(BaseException):
+            behind.finish()  # its statement ends before the caller rolls back
+        raise
+    behind.finish()
+
+
+def _now(job: Callable[[], object]) -> None:
+    job()

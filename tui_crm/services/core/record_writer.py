@@ -80,17 +80,20 @@ def stored_value(field: peewee.Field, value: Any) -> Any:
 
 
 class _Points:
-    """The contact points of the rows being written, parsed once (the region read once)."""
+    """The contact points of the rows being written, parsed in the region read once."""
 
-    def __init__(self) -> None:
-        self._region: str | None = None
+    def __init__(self, region: str) -> None:
+        self._region = region
 
     def parsed(self, point_kind: str, items: Sequence[Sequence[Any]]) -> list[Point]:
         """[(type, text)] → [(type, shown, normalized, valid)]."""
-        if self._region is None:
-            self._region = values.phone_region()
         return [(ptype, *parse_point(point_kind, text, self._region))
                 for ptype, text in items]
+
+
+# Rows per part of a big write: on SQLite each part is written on the write-behind thread
+# while the next is built (bulk.write_behind), and its rows are freed once written.
+PART_ROWS = 10_000
 
 
 def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
@@ -113,18 +116,41 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
     actor.require(kind, "edit")
     batch = _Batch(actor, kind)
     ids = bulk.reserve_ids(batch.model, len(rows))
-    batch.build(rows, ids, names, tick)
-    batch.insert()
-    if batch.indexed:
-        search_index.insert_new(batch.docs)
+    found = batch.ref_names(rows, names)
+    with bulk.write_behind(-(-len(rows) // PART_ROWS)) as later:
+        for start in range(0, len(rows), PART_ROWS):
+            end = start + PART_ROWS
+            batch.build(rows[start:end], ids[start:end], names[start:end] if names else None,
+                        found, tick)
+            later(batch.take().insert)
+        later(search_index.index_staged)
+    batch.insert_tags()
     if audit_action is not None:
         audit.log_many(actor, audit_action, kind, ids)
     if kind == "events":
         # The new events move their clients' last contact or next step.
-        org, person = batch.columns.index("organization"), batch.columns.index("contact")
-        contact_dates.refresh_many([r[org] for r in batch.record_rows],
-                                   [r[person] for r in batch.record_rows])
+        contact_dates.refresh_many(batch.event_orgs, batch.event_people)
     return ids
+
+
+class _Part:
+    """The table rows of a part of a write, inserted in one go (on the write-behind thread
+    for a big write). No savepoint per table: the caller's transaction is all or nothing."""
+
+    def __init__(self, batch: _Batch) -> None:
+        self.model, self.columns = batch.model, batch.columns
+        self.record_rows, self.point_rows = batch.record_rows, batch.point_rows
+        self.custom_rows, self.docs = batch.custom_rows, batch.docs
+
+    def insert(self) -> None:
+        bulk.insert_rows(self.model, self.columns, self.record_rows, savepoint=False)
+        if self.point_rows:
+            bulk.insert_rows(m.ContactPoint, _POINT_COLUMNS, self.point_rows, savepoint=False)
+        if self.custom_rows:
+            bulk.insert_rows(m.CustomValue, ["field", "record_id", "value"], self.custom_rows,
+                             savepoint=False)
+        if self.docs:
+            search_index.stage_new(self.docs)  # indexed once all parts are in (write_many)
 
 
 class _Batch:
@@ -158,28 +184,32 @@ class _Batch:
         # it over unchanged); any other through the field's conversion, as peewee does.
         self.as_is = {name: _AS_IS.get(type(f)) for name, f in self.by_name.items()}
         self.indexed = kind in search_index.KIND_CODES
+        # Read now: no statement runs while rows are built (see build).
+        self.points = _Points(values.phone_region() if spec.has_points else "RU")
         self.refs = [n for n in _NAMED_REFS if n in self.by_name] if self.indexed else []
         self.record_rows: list[tuple] = []
         self.point_rows: list[tuple] = []
         self.custom_rows: list[tuple[int, int, str]] = []
         self.tag_links: list[tuple[int, str]] = []
         self.docs: list[tuple[str, int, str, str]] = []  # (kind, id, title, body)
+        self.event_orgs: list[int | None] = []  # events: whose contact dates move
+        self.event_people: list[int | None] = []
 
     def build(self, rows: Sequence[Mapping[str, Any]], ids: Sequence[int],
               known: Sequence[Mapping[str, str]] | None,
+              found: dict[str, dict[int | None, str]],
               tick: Callable[[], None] | None) -> None:
         """Each row's values into its record row, points, custom values, tag links and
         search document (locals for the loop: it runs per record). `known`: per row, names
-        of its references the caller has ({"organization": …}); the others are looked up
-        once for all rows."""
+        of its references the caller has ({"organization": …}); `found`: the others'
+        (`ref_names`). No statement runs here: the part before may be being written."""
         defaults, handling, by_name, as_is = self.defaults, self.handling, self.by_name, \
             self.as_is
         owner, indexed, customs = self.owner, self.indexed, self.customs
         of_contact = self.kind == "contacts"  # else the points are an organization's
         record_of = operator.itemgetter(*self.columns)
-        points = _Points()
+        points = self.points
         record_rows, point_rows = self.record_rows, self.point_rows
-        found = self._ref_names(rows, known)
         for row, new_id in zip(rows, ids, strict=True):
             data = dict(defaults)
             data["id"] = new_id
@@ -225,7 +255,7 @@ class _Batch:
             if tick is not None:
                 tick()
 
-    def _ref_names(self, rows: Sequence[Mapping[str, Any]],
+    def ref_names(self, rows: Sequence[Mapping[str, Any]],
                    known: Sequence[Mapping[str, str]] | None
                    ) -> dict[str, dict[int | None, str]]:
         """The names of the references the rows' documents show (organization, contact,
@@ -257,19 +287,21 @@ class _Batch:
                                            names=ref_names)
         self.docs.append((self.kind, data["id"], title, body))
 
-    def insert(self) -> None:
-        """One bulk insert per table. No savepoint per table: the caller's transaction is
-        all or nothing as a whole."""
-        bulk.insert_rows(self.model, self.columns, self.record_rows, savepoint=False)
-        if self.point_rows:
-            bulk.insert_rows(m.ContactPoint, _POINT_COLUMNS, self.point_rows, savepoint=False)
-        if self.custom_rows:
-            bulk.insert_rows(m.CustomValue, ["field", "record_id", "value"], self.custom_rows,
-                             savepoint=False)
+    def take(self) -> _Part:
+        """The rows built so far, as a part to insert; the batch starts the next part."""
+        part = _Part(self)
+        if self.kind == "events":
+            org, person = self.columns.index("organization"), self.columns.index("contact")
+            self.event_orgs.extend(r[org] for r in self.record_rows)
+            self.event_people.extend(r[person] for r in self.record_rows)
+        self.record_rows, self.point_rows, self.custom_rows, self.docs = [], [], [], []
+        return part
+
+    def insert_tags(self) -> None:
+        """The tag links of all parts (a tag named for the first time is created)."""
         if self.tag_links:
             tag_ids = {name: m.Tag.get_or_create(name=name)[0].id
                        for name in dict.fromkeys(t for _rid, t in self.tag_links)}
             bulk.insert_rows(m.TagLink, ["tag", "kind", "record_id"],
                              [(tag_ids[t], self.kind, rid) for rid, t in self.tag_links],
                              savepoint=False)
-
