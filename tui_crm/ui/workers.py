@@ -44,15 +44,21 @@ def _query_executor() -> ThreadPoolExecutor:
     return _executor
 
 
-async def in_query_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Run a service call on the one query thread and await its result.
+def start_in_query_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """Start a service call on the one query thread now; its result is the future's.
 
     One long-lived thread keeps one SQLite connection open (peewee connections are per
     thread), so its page cache stays warm: a new thread per keystroke would start every
-    query on a cold cache. Queries run one at a time, in order.
+    query on a cold cache. Queries run one at a time, in order. Called from the event
+    loop's thread.
     """
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_query_executor(), partial(fn, *args))
+    return loop.run_in_executor(_query_executor(), partial(fn, *args))
+
+
+async def in_query_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run a service call on the query thread (`start_in_query_thread`) and await it."""
+    return await start_in_query_thread(fn, *args)
 
 
 def release_query_connection() -> None:

@@ -79,15 +79,24 @@ class MainScreen(SectionsScreen):
     def _section_chosen(self, event: Sidebar.SectionChosen) -> None:
         self.show_section(event.key)
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.filter_bar.tell_typing(self.filter_typed)
+
     @on(FilterBar.TextChanged)
     def _filter_changed(self, event: FilterBar.TextChanged) -> None:
+        self.filter_typed(event.text)
+
+    def filter_typed(self, text: str) -> None:
+        """The filter's text as the user types it: the table follows (longer text at once,
+        one or two letters after a pause)."""
         if not self.is_record_section:
             return
-        self.state().text = event.text
+        self.state().text = text
         if self._filter_timer is not None:
             self._filter_timer.stop()
             self._filter_timer = None
-        if 0 < len(event.text.strip()) < SHORT_FILTER:
+        if 0 < len(text.strip()) < SHORT_FILTER:
             # One or two letters match most of a big table and cost a full scan: wait for
             # the next key a moment (typing on cancels it); longer text is queried at once.
             self._filter_timer = self.set_timer(SHORT_FILTER_DELAY, self._apply_filter)

@@ -36,7 +36,7 @@ from tui_crm.services.core.records import ListQuery, RecordView
 from tui_crm.services.core.rights import Actor
 from tui_crm.terminal_text import visible
 from tui_crm.ui.widgets import translate_bindings
-from tui_crm.ui.workers import forgets_worker, in_query_thread
+from tui_crm.ui.workers import forgets_worker, start_in_query_thread
 
 PAGE = 100  # rows per fetch: ~10 ms on 100k organizations
 MAX_PAGES = 40  # pages kept in memory
@@ -284,8 +284,14 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _start(self, request: tuple) -> None:
         self._loading = True
-        self.run_worker(in_query_thread(self._fetch, *request), group="record-table",
-                        exit_on_error=False)
+        # The query starts now, not when the worker's task first runs (the screen may
+        # repaint in between: ~10 ms of a keystroke).
+        running = start_in_query_thread(self._fetch, *request)
+
+        async def answer() -> tuple:
+            return await running
+
+        self.run_worker(answer(), group="record-table", exit_on_error=False)
 
     def _fetch(self, generation: int, kind: str, query: ListQuery, keep_id: int | None,
                row: int, locate: bool) -> tuple:
@@ -429,7 +435,20 @@ class RecordTable(ScrollView, can_focus=True):
         return spec is not None and spec.type in _MIRRORABLE
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(max(1, self.scrollable_content_region.width), self.total + 1)
+        """The row count as the scroll range. Textual reflows the whole screen when a
+        widget's virtual size changes (~15 ms of each filter keystroke on the main screen);
+        the table's box never depends on its rows (its height is the space it is given,
+        the vertical bar always shown), so only the bar and the scroll limits follow here,
+        as the reflow would set them (tests/ui/test_filter_input.py)."""
+        size = Size(max(1, self.scrollable_content_region.width), self.total + 1)
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or self.styles.overflow_y != "scroll":
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _fetch_page(self, page_no: int) -> list[RecordView]:
         """One page of the shown (applied) query, on the UI thread: ~10 ms."""
