@@ -80,7 +80,7 @@ class MainScreen(SectionsScreen):
         self.show_section(event.key)
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls SectionsScreen's own on_mount as well (each class's handler runs).
         self.filter_bar.tell_typing(self.filter_typed)
 
     @on(FilterBar.TextChanged)
