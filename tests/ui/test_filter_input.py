@@ -94,3 +94,41 @@ async def test_the_query_starts_with_the_key_not_after_messages(crm: CrmData) ->
         await settle(pilot)
         screen.filter_bar.set_text("ничего")
         assert screen.table.list_query.text == "ромашка" and not screen.table.busy
+
+
+async def test_the_answer_is_drawn_at_once_not_on_the_next_frame(crm: CrmData,
+                                                                 monkeypatch: Any) -> None:
+    """When the table's query answers, the screen is drawn in the same step (Textual would
+    wait for its next frame, up to 1/60 s), and the drawn frame holds the new rows."""
+    from textual.worker import WorkerState
+
+    from tui_crm.ui.widgets.record_table import RecordTable
+
+    app = build_app(crm.path, language="en", section="organizations")
+    app.poll_seconds = 0
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        drawn: list[int] = []
+        display = app._display
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            drawn.append(1)
+            return display(*args, **kwargs)
+
+        app._display = counted  # type: ignore[method-assign]
+        during: list[tuple[int, str]] = []
+        handler = RecordTable.on_worker_state_changed
+
+        def watched(self: RecordTable, event: Any) -> None:
+            before = len(drawn)
+            handler(self, event)
+            if event.worker.group == "record-table" and event.state == WorkerState.SUCCESS:
+                view = self.row_view(0)
+                during.append((len(drawn) - before, str(view.values["name"] if view else "")))
+
+        monkeypatch.setattr(RecordTable, "on_worker_state_changed", watched)
+        app.screen.filter_bar.input.focus()
+        for letter in "ромашка":
+            await pilot.press(letter)
+        await settle(pilot)
+        assert during and during[-1] == (1, "Ромашка")

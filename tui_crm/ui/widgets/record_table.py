@@ -388,6 +388,7 @@ class RecordTable(ScrollView, can_focus=True):
         if event.state == WorkerState.SUCCESS:
             self._loading = False
             self._apply(cast("tuple[Any, ...]", event.worker.result))
+            self._paint_now()
         elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             self._loading = False
             error = event.worker.error
@@ -402,6 +403,18 @@ class RecordTable(ScrollView, can_focus=True):
         if self._wanted is not None:
             request, self._wanted = self._wanted, None
             self._start(request)
+
+    def _paint_now(self) -> None:
+        """Draw the table now rather than on Textual's next frame: a refresh reaches the
+        screen as a message and is drawn at the next 1/60 s tick (0–16 ms later), so the
+        answer to a keystroke is handed to the screen's frame update here, as its timer
+        would call it. Where Textual has no such step, the usual way draws it."""
+        screen = self.screen
+        dirty = getattr(screen, "_dirty_widgets", None)
+        update = getattr(screen, "_on_timer_update", None)
+        if isinstance(dirty, set) and callable(update) and screen.is_current:
+            dirty.add(self)
+            update()
 
     @property
     def busy(self) -> bool:
