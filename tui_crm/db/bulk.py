@@ -190,6 +190,7 @@ class _WriteBehind:
                         job()
                     except BaseException as exc:  # noqa: BLE001 - handed to the caller
                         self.error = exc
+                self.jobs.task_done()
         finally:
             state.reset()  # not closed: the connection is the caller's
 
@@ -197,6 +198,13 @@ class _WriteBehind:
         if self.error is not None:
             self.finish()
         self.jobs.put(job)
+
+    def drain(self) -> None:
+        """Wait until the jobs given so far have run (the thread stays); raise the first
+        one's error."""
+        self.jobs.join()
+        if self.error is not None:
+            self.finish()
 
     def finish(self) -> None:
         """Wait for the jobs given so far; raise the first one's error."""
@@ -208,7 +216,9 @@ class _WriteBehind:
             raise error
 
 
-_behind = threading.local()  # `active`: this thread's bulk writes already run behind
+# `active`: this thread is a write-behind thread (its bulk writes run at once);
+# `open`: the write-behind this thread's block opened (a nested block joins it).
+_behind = threading.local()
 
 
 @contextlib.contextmanager
@@ -216,14 +226,20 @@ def write_behind(parts: int) -> Iterator[Callable[[Callable[[], object]], None]]
     """`later(job)` for the jobs of a big write made in `parts` parts: on SQLite, with two
     parts or more, they run in order on a thread of their own while the caller builds the
     next part's rows; the block ends once they all have, raising the first job's error.
-    The caller runs no other statement inside the block. Otherwise (PostgreSQL, one part,
-    a write already behind, no transaction) `later` runs each job at once."""
+    Inside the block the caller runs no statement of its own, except after `drain()`.
+    A block inside another one on the same thread gives its jobs to the outer one's thread
+    (they run in order with the others; the outer block waits for them). Otherwise
+    (PostgreSQL, one part, no transaction) `later` runs each job at once."""
+    outer = getattr(_behind, "open", None)
+    if outer is not None:
+        yield outer.later
+        return
     db = current()
     if parts < 2 or backend(db).name != "sqlite" or getattr(_behind, "active", False) \
             or not db.in_transaction():
         yield _now
         return
-    behind = _WriteBehind(db)
+    behind = _behind.open = _WriteBehind(db)
     try:
         yield behind.later
     except BaseException:
@@ -231,7 +247,18 @@ def write_behind(parts: int) -> Iterator[Callable[[Callable[[], object]], None]]
         with contextlib.suppress(BaseException):
             behind.finish()  # its statement ends before the caller rolls back
         raise
+    finally:
+        _behind.open = None
     behind.finish()
+
+
+def drain() -> None:
+    """Inside a `write_behind` block: wait until its jobs so far have run, so that the
+    caller may run a statement of its own (one that sets a savepoint, say). Elsewhere
+    nothing to wait for."""
+    behind = getattr(_behind, "open", None)
+    if behind is not None:
+        behind.drain()
 
 
 def _now(job: Callable[[], object]) -> None:

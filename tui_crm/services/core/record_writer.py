@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -123,13 +124,16 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
             batch.build(rows[start:end], ids[start:end], names[start:end] if names else None,
                         found, tick)
             later(batch.take().insert)
+        # Once all parts are in: one statement (FTS5 writes its buffer out at the start of
+        # each). In an import that writes part after part, once per part, on the
+        # write-behind thread while the next part is cleaned.
         later(search_index.index_staged)
-    batch.insert_tags()
-    if audit_action is not None:
-        audit.log_many(actor, audit_action, kind, ids)
-    if kind == "events":
-        # The new events move their clients' last contact or next step.
-        contact_dates.refresh_many(batch.event_orgs, batch.event_people)
+        later(batch.insert_tags)
+        if audit_action is not None:
+            later(partial(audit.log_many, actor, audit_action, kind, ids))
+        if kind == "events":
+            # The new events move their clients' last contact or next step.
+            later(partial(contact_dates.refresh_many, batch.event_orgs, batch.event_people))
     return ids
 
 

@@ -51,65 +51,85 @@ def contact_key(values_: dict[str, Any]) -> str:
 def match_duplicates(actor: Actor, kind: str, rows: list[PreparedRow], fuzzy: bool) -> None:
     """Mark each row that is (surely or possibly, see duplicates/rule.py) a record of the base
     or an earlier row of the file."""
-    model = m.Organization if kind == "organizations" else m.Contact
-    owner_col = "organization_id" if kind == "organizations" else "contact_id"
-    table_name = model._meta.table_name
-    db = current()
-    index = rule.Index(kind, fuzzy=fuzzy and kind == "organizations")
-    visible = visibility.visible_id_set(actor, kind)
-    sql = (f"SELECT p.kind, p.normalized, p.{owner_col} FROM contact_point p "
-           f"JOIN \"{table_name}\" r ON r.id = p.{owner_col} "
-           f"WHERE p.kind IN ('phone', 'email') AND {backend(db).is_true('p.valid')}"
-           f" AND p.normalized <> '' AND r.deleted_at IS NULL")
-    # The base is read once, through the driver (no model objects: a 100k-client base has
-    # 700k phones and e-mails), whatever the size of the file. Refs: ("db", id) or
-    # ("row", position in `rows`).
-    for point_kind, normalized, record_id in db.execute_sql(sql):
-        index.add_point(point_kind, normalized, ("db", record_id))
-    cities: dict[str, str] = {}  # few distinct cities: normalized once each
-    if kind == "organizations":
-        for record_id, name, city, inn, legal in db.execute_sql(
-                f'SELECT id, name, city, inn, legal_name FROM "{table_name}"'
-                f' WHERE deleted_at IS NULL'):
-            city = city or ""
-            city_key = cities.get(city)
-            if city_key is None:
-                city_key = cities[city] = normalize_text(city)
-            index.add(("db", record_id), rule.Keys(inn=inn or "", name=org_key(name),
-                                                   city=city_key, legal=rule.legal_key(legal or "")))
-    else:
-        for record_id, last, first, middle, org, birthday in db.execute_sql(
-                f'SELECT id, last_name, first_name, middle_name, organization_id, birthday'
-                f' FROM "{table_name}" WHERE deleted_at IS NULL'):
-            index.add(("db", record_id), rule.Keys(
-                name=person_key(last, first, middle), company=str(org or ""),
-                birthday=rule.birthday_key(birthday)))
-    for position, row in enumerate(rows):
-        if row.error:
-            continue
-        keys = _row_keys(kind, row.values, cities)
-        hit = index.find(keys)
-        root: Any = ("row", position)
-        if hit is not None:
-            ref, verdict = hit
-            where, target = cast("tuple[str, int]", ref)  # ("db", id) or ("row", position)
-            if where == "db":
-                row.duplicate_of = target
-                row.hidden_owner = verdict.sure and visible is not None \
-                    and target not in visible
-            else:
-                row.duplicate_row = target
-            row.duplicate_reason = verdict.reason
-            row.duplicate_sure = verdict.sure
-            if verdict.sure:
-                root = (where, target)
-        # A row merged into another lends it its phones and e-mails; a new one is a record
-        # later rows may match, namesakes included.
-        if root == ("row", position):
-            index.add(root, keys)
+    matcher = Matcher(actor, kind, fuzzy)
+    matcher.match(rows, 0)
+    matcher.name_hidden_owners(rows)
+
+
+class Matcher:
+    """The base's keys, read once, and the file's rows matched in order, part after part:
+    a row is matched against the base and the rows before it (`match` with the part's
+    position in the file's rows)."""
+
+    def __init__(self, actor: Actor, kind: str, fuzzy: bool) -> None:
+        model = m.Organization if kind == "organizations" else m.Contact
+        owner_col = "organization_id" if kind == "organizations" else "contact_id"
+        table_name = model._meta.table_name
+        db = current()
+        self.kind, self.model = kind, model
+        index = self.index = rule.Index(kind, fuzzy=fuzzy and kind == "organizations")
+        self.visible = visibility.visible_id_set(actor, kind)
+        sql = (f"SELECT p.kind, p.normalized, p.{owner_col} FROM contact_point p "
+               f"JOIN \"{table_name}\" r ON r.id = p.{owner_col} "
+               f"WHERE p.kind IN ('phone', 'email') AND {backend(db).is_true('p.valid')}"
+               f" AND p.normalized <> '' AND r.deleted_at IS NULL")
+        # The base is read once, through the driver (no model objects: a 100k-client base
+        # has 700k phones and e-mails), whatever the size of the file. Refs: ("db", id) or
+        # ("row", position in the file's rows).
+        for point_kind, normalized, record_id in db.execute_sql(sql):
+            index.add_point(point_kind, normalized, ("db", record_id))
+        cities: dict[str, str] = {}  # few distinct cities: normalized once each
+        self.cities = cities
+        if kind == "organizations":
+            for record_id, name, city, inn, legal in db.execute_sql(
+                    f'SELECT id, name, city, inn, legal_name FROM "{table_name}"'
+                    f' WHERE deleted_at IS NULL'):
+                city = city or ""
+                city_key = cities.get(city)
+                if city_key is None:
+                    city_key = cities[city] = normalize_text(city)
+                index.add(("db", record_id), rule.Keys(
+                    inn=inn or "", name=org_key(name), city=city_key,
+                    legal=rule.legal_key(legal or "")))
         else:
-            index.add(root, keys._replace(name=""))
-    _name_hidden_owners(model, [row for row in rows if row.hidden_owner])
+            for record_id, last, first, middle, org, birthday in db.execute_sql(
+                    f'SELECT id, last_name, first_name, middle_name, organization_id, birthday'
+                    f' FROM "{table_name}" WHERE deleted_at IS NULL'):
+                index.add(("db", record_id), rule.Keys(
+                    name=person_key(last, first, middle), company=str(org or ""),
+                    birthday=rule.birthday_key(birthday)))
+
+    def match(self, rows: list[PreparedRow], start: int) -> None:
+        """Match `rows`, which are the file's rows from position `start` on."""
+        index, visible, cities, kind = self.index, self.visible, self.cities, self.kind
+        for position, row in enumerate(rows, start):
+            if row.error:
+                continue
+            keys = _row_keys(kind, row.values, cities)
+            hit = index.find(keys)
+            root: Any = ("row", position)
+            if hit is not None:
+                ref, verdict = hit
+                where, target = cast("tuple[str, int]", ref)  # ("db", id) or ("row", position)
+                if where == "db":
+                    row.duplicate_of = target
+                    row.hidden_owner = verdict.sure and visible is not None \
+                        and target not in visible
+                else:
+                    row.duplicate_row = target
+                row.duplicate_reason = verdict.reason
+                row.duplicate_sure = verdict.sure
+                if verdict.sure:
+                    root = (where, target)
+            # A row merged into another lends it its phones and e-mails; a new one is a
+            # record later rows may match, namesakes included.
+            if root == ("row", position):
+                index.add(root, keys)
+            else:
+                index.add(root, keys._replace(name=""))
+
+    def name_hidden_owners(self, rows: list[PreparedRow]) -> None:
+        _name_hidden_owners(self.model, [row for row in rows if row.hidden_owner])
 
 
 def _name_hidden_owners(model: type[m.Organization | m.Contact], rows: list[PreparedRow]

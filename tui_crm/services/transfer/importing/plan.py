@@ -184,20 +184,7 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
             cancel: threading.Event | None = None) -> ImportPlan:
     """Validate and match every row; nothing is written."""
     kind = options.kind
-    check_kind(kind)
-    actor.require(kind, "edit")
-    check_policies(options)
-    mapping = dict(options.mapping) if options.mapping is not None \
-        else auto_mapping(kind, table.headers)
-    if not any(mapping.values()):
-        raise ValidationError({"map": _(
-            "No column is mapped to a field; map at least the name column (--map"
-            " COLUMN=FIELD). The columns: {columns}").format(
-            columns=", ".join(table.headers[:30]))})
-    check_name_mapped(kind, mapping)
-    resolver = Resolver(actor, kind, options)
-    cleaner = RowCleaner(actor, kind, options, resolver)
-    cleaner.date_order = table.date_order
+    mapping, resolver, cleaner = prepare(actor, table, options)
     total = len(table.rows)
 
     def check_cancel() -> None:
@@ -218,6 +205,28 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
     if progress is not None:
         progress(total, total)
     return ImportPlan(table, options, mapping, rows, resolver.pending, fuzzy)
+
+
+def prepare(actor: Actor, table: SourceTable, options: ImportOptions
+            ) -> tuple[dict[int, str], Resolver, RowCleaner]:
+    """The checks before any row is cleaned, and the mapping, resolver and cleaner the rows
+    are cleaned with."""
+    kind = options.kind
+    check_kind(kind)
+    actor.require(kind, "edit")
+    check_policies(options)
+    mapping = dict(options.mapping) if options.mapping is not None \
+        else auto_mapping(kind, table.headers)
+    if not any(mapping.values()):
+        raise ValidationError({"map": _(
+            "No column is mapped to a field; map at least the name column (--map"
+            " COLUMN=FIELD). The columns: {columns}").format(
+            columns=", ".join(table.headers[:30]))})
+    check_name_mapped(kind, mapping)
+    resolver = Resolver(actor, kind, options)
+    cleaner = RowCleaner(actor, kind, options, resolver)
+    cleaner.date_order = table.date_order
+    return mapping, resolver, cleaner
 
 
 def check_policies(options: ImportOptions) -> None:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from tui_crm.services.core import (
 from tui_crm.services.core.kinds import KINDS, POINT_TYPES
 from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer.importing.mapping import parse_map_options
+from tui_crm.services.transfer.importing.matching import Matcher
 from tui_crm.services.transfer.importing.plan import (
     ImportCancelled,
     ImportOptions,
@@ -35,9 +36,11 @@ from tui_crm.services.transfer.importing.plan import (
     RowProblem,
     analyze,
     check_policies,
+    prepare,
 )
-from tui_crm.services.transfer.importing.rows import Pending, PreparedRow, Resolver
+from tui_crm.services.transfer.importing.rows import Pending, PreparedRow, Resolver, RowCleaner
 from tui_crm.services.transfer.readers.files import read_table
+from tui_crm.services.transfer.readers.table import SourceTable
 
 OUTCOMES = {"created": N_("created"), "merged": N_("merged"), "skipped": N_("skipped"),
             "error": N_("error")}
@@ -144,6 +147,8 @@ def import_file(actor: Actor, path: str | Path, options: ImportOptions, *,
     pairs = list(map_pairs)
     if pairs:
         options.mapping = parse_map_options(options.kind, table.headers, pairs, options.mapping)
+    if not dry_run and streams(table, options):
+        return stream_import(actor, table, options, progress=progress, cancel=cancel)
     plan = analyze(actor, table, options, cancel=cancel)
     if dry_run:
         counts = plan.counts()
@@ -168,6 +173,34 @@ def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = No
     check_policies(plan.options)
     writer = _Writer(actor, plan, progress, cancel)
     result = writer.run()
+    return _after(writer, result, started)
+
+
+def streams(table: SourceTable, options: ImportOptions) -> bool:
+    """Whether `import_file` writes the file's first part while it analyses the rest: a
+    big file whose rows' fates depend only on the rows before them (no merge policy: a
+    merge changes an earlier row; no rows a reader could not read)."""
+    return len(table.rows) >= 2 * record_writer.PART_ROWS and not table.problems \
+        and "merge" not in (options.on_duplicate, options.on_possible)
+
+
+def stream_import(actor: Actor, table: SourceTable, options: ImportOptions, *,
+                  progress: Progress | None = None,
+                  cancel: threading.Event | None = None) -> ImportResult:
+    """`import_file` for a file `streams` allows, part after part: each part is cleaned and
+    matched (against the base and the rows before it), then written on the write-behind
+    thread while the next part is cleaned. One transaction; the same rows, outcomes and
+    result as analysing the whole file first."""
+    started = time.monotonic()
+    mapping, resolver, cleaner = prepare(actor, table, options)
+    plan = ImportPlan(table, options, mapping, [], resolver.pending, fuzzy=False)
+    writer = _Writer(actor, plan, progress, cancel)
+    writer.total = len(table.rows)
+    result = writer.stream(cleaner, Matcher(actor, options.kind, fuzzy=False))
+    return _after(writer, result, started)
+
+
+def _after(writer: _Writer, result: ImportResult, started: float) -> ImportResult:
     if result.created >= 1000:
         # Fresh statistics after a big load keep sorted table pages on their indexes. Only
         # the tables the import filled: a whole-base ANALYZE reads every table (events,
@@ -204,7 +237,6 @@ class _Writer:
     @write
     def run(self) -> ImportResult:
         plan = self.plan
-        policy = plan.options.on_duplicate
         run = ImportRun.create(user=self.actor.user_id, kind=self.kind,
                                file_name=str(plan.table.path), file_format=plan.table.format,
                                encoding=plan.table.encoding, rows=len(plan.rows))
@@ -234,6 +266,57 @@ class _Writer:
         created_ids = self._create(to_create)
         merged_db = self._merge_db(merge_into_db)
         merged += merged_db
+        created_by_row = {row.row: new_id for row, new_id in
+                          zip(to_create, created_ids, strict=True)}
+        return self._finish(created_ids, merged, skipped, created_by_row)
+
+    @write
+    def stream(self, cleaner: RowCleaner, matcher: Matcher) -> ImportResult:
+        """Clean, match and write the file part after part (see `stream_import`)."""
+        plan, table = self.plan, self.plan.table
+        self.run_row = ImportRun.create(
+            user=self.actor.user_id, kind=self.kind, file_name=str(table.path),
+            file_format=table.format, encoding=table.encoding, rows=len(table.rows))
+        self.items = []
+        size = record_writer.PART_ROWS
+        created_ids: list[int] = []
+        created_by_row: dict[int, int] = {}
+        skipped = 0
+
+        def check_cancel() -> None:
+            if self.cancel is not None and self.cancel.is_set():
+                raise ImportCancelled(_("The import was cancelled; nothing was changed."))
+
+        with bulk.write_behind(-(-len(table.rows) // size)):
+            for start in range(0, len(table.rows), size):
+                part = replace(table, rows=table.rows[start:start + size],
+                               first_row=table.first_row + start)
+                rows = cleaner.clean_table(part, plan.mapping, cancel=check_cancel)
+                matcher.match(rows, len(plan.rows))
+                plan.rows.extend(rows)
+                to_create = []
+                for row in rows:
+                    action = plan.action(row)
+                    if action == "create":
+                        to_create.append(row)
+                    elif action == "skip":
+                        skipped += 1
+                new = _new_lookups(to_create)
+                if new:
+                    bulk.drain()  # their rows are written here, with savepoints of their own
+                    self._create_pending(new)
+                ids = self._create(to_create)
+                created_ids.extend(ids)
+                created_by_row.update((row.row, new_id)
+                                      for row, new_id in zip(to_create, ids, strict=True))
+        matcher.name_hidden_owners(plan.rows)
+        return self._finish(created_ids, 0, skipped, created_by_row)
+
+    def _finish(self, created_ids: list[int], merged: int, skipped: int,
+                created_by_row: dict[int, int]) -> ImportResult:
+        """The undo list, the run's counts, the audit row and the result."""
+        plan, run = self.plan, self.run_row
+        policy = plan.options.on_duplicate
         if self.items:
             bulk.insert_rows(ImportItem, ["run", "kind", "record_id", "action", "before"],
                              self.items, savepoint=False)
@@ -252,20 +335,21 @@ class _Writer:
              "merged": merged, "skipped": skipped, "errors": len(errors)}, ensure_ascii=False))
         if self.progress is not None:
             self.progress(self.total, self.total)
-        created_by_row = {row.row: new_id for row, new_id in
-                          zip(to_create, created_ids, strict=True)}
         return result_of(plan, ImportResult(
             run.id, self.kind, str(plan.table.path), plan.table.format, plan.table.encoding,
             len(plan.rows), len(created_ids), merged, skipped, errors, warnings,
             created_ids=created_ids, new_lookups=pending_names(plan)), created_by_row)
 
-    def _create_pending(self) -> None:
-        for pending in self.plan.pending.values():
+    def _create_pending(self, pendings: Iterable[Pending] | None = None) -> None:
+        """Create the sources, groups and organizations the rows name (all the plan's by
+        default) and give each its id."""
+        todo = list(self.plan.pending.values() if pendings is None else pendings)
+        for pending in todo:
             if pending.kind == "source":
                 pending.id = m.Source.get_or_create(name=pending.name)[0].id
             elif pending.kind == "group":
                 pending.id = m.Group.create(section=self.kind, name=pending.name).id
-        orgs = [p for p in self.plan.pending.values() if p.kind == "organization"]
+        orgs = [p for p in todo if p.kind == "organization"]
         if orgs:
             self.actor.require("organizations", "edit")
             source = None
@@ -337,6 +421,25 @@ class _Writer:
                                    json.dumps(before, ensure_ascii=False, default=str)))
             merged += 1
         return merged
+
+
+def _new_lookups(rows: list[PreparedRow]) -> list[Pending]:
+    """The sources, groups and organizations these rows name that are not created yet."""
+    found: dict[int, Pending] = {}
+
+    def collect(values: dict[str, Any]) -> None:
+        for value in values.values():
+            if isinstance(value, Pending):
+                if value.id is None:
+                    found[id(value)] = value
+            elif isinstance(value, dict):
+                collect(value)
+
+    for row in rows:
+        collect(row.values)
+        if row.contact_person:
+            collect(row.contact_person)
+    return list(found.values())
 
 
 def _merge_values(target: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -1,0 +1,116 @@
+"""A big file whose rows' fates depend only on the rows before them is imported part after
+part (each part cleaned and matched, then written on the write-behind thread while the next
+is cleaned): the result, every row's outcome and what is stored are those of analysing the
+whole file first, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.test_importing import do_import, make_inn10, write_csv
+from tui_crm.db import models as m
+from tui_crm.db.database import current
+from tui_crm.services.core import record_writer, records
+from tui_crm.services.core.rights import Actor
+from tui_crm.services.transfer import importing
+from tui_crm.services.transfer.importing import ImportCancelled, ImportOptions, writing
+
+
+def _file(path: Path) -> Path:
+    rows = [["Наименование", "ИНН", "Телефон", "E-mail", "Источник", "Теги"]]
+    for i in range(23):
+        rows.append([f"ООО Поток {i}", make_inn10(f"{200000000 + i}"),
+                     f"+7 916 200-{i // 100:02d}-{i % 100:02d}", f"p{i}@potok{i}.ru",
+                     "Выставка" if i % 3 else "Сайт", "опт" if i % 2 else ""])
+    rows[6][2] = "+7 916 200-00-02"  # the phone of row 3, two parts earlier
+    rows[9][1] = make_inn10("300000001")  # the tax id of a client in the base
+    rows[12][0] = ""  # no name: an error
+    rows[15][4] = "Партнёр нового года"  # a source nobody has yet, first named here
+    rows[20][4] = "Партнёр нового года"
+    return write_csv(path, rows)
+
+
+def _stored() -> dict[str, Any]:
+    """What the import left, without ids or times."""
+    db = current()
+    orgs = {name: (inn, phone, source) for name, inn, phone, source in db.execute_sql(
+        "SELECT o.name, o.inn, o.primary_phone, s.name FROM organization o"
+        " LEFT JOIN source s ON s.id = o.source_id")}
+    return {
+        "organizations": orgs,
+        "points": sorted(tuple(r) for r in db.execute_sql(
+            "SELECT o.name, p.kind, p.normalized FROM contact_point p"
+            " JOIN organization o ON o.id = p.organization_id")),
+        "tags": sorted(tuple(r) for r in db.execute_sql(
+            "SELECT o.name, t.name FROM tag_link l JOIN tag t ON t.id = l.tag_id"
+            " JOIN organization o ON o.id = l.record_id")),
+        "documents": sorted(r[0] for r in db.execute_sql("SELECT title FROM search_doc")),
+        "items": db.execute_sql("SELECT COUNT(*) FROM import_item").fetchone()[0],
+    }
+
+
+def _run(actor: Actor, path: Path, streamed: bool, monkeypatch) -> tuple[Any, dict]:  # noqa: ANN001
+    monkeypatch.setattr(writing, "streams", lambda table, options: streamed)
+    db = current()
+    with db.atomic() as transaction:
+        result = do_import(actor, path)
+        found = (result.created, result.merged, result.skipped, len(result.errors),
+                 [(o.row, o.outcome, o.reason) for o in result.outcomes], _stored())
+        transaction.rollback()
+    return result, found
+
+
+def test_a_file_in_parts_gives_what_the_whole_file_gives(tmp_path: Path, db, actor: Actor,
+                                                        monkeypatch) -> None:
+    records.create(actor, "organizations", {"name": "Клиент из базы", "source": "Сайт",
+                                            "inn": make_inn10("300000001")})
+    monkeypatch.setattr(record_writer, "PART_ROWS", 4)
+    path = _file(tmp_path / "big.csv")
+    assert writing.streams(importing.read_table(path), ImportOptions())
+    _whole, expected = _run(actor, path, False, monkeypatch)
+    streamed, got = _run(actor, path, True, monkeypatch)
+    assert got == expected
+    created, _merged, skipped, errors, outcomes, stored = got
+    assert (created, skipped, errors) == (20, 2, 1)
+    assert stored["organizations"]["ООО Поток 14"][2] == "Партнёр нового года"
+    assert stored["organizations"]["ООО Поток 19"][2] == "Партнёр нового года"
+    assert stored["items"] == created and len(stored["documents"]) == created + 1
+
+
+def test_no_streaming_where_a_row_could_change_an_earlier_one(tmp_path: Path, db,
+                                                              monkeypatch) -> None:
+    monkeypatch.setattr(record_writer, "PART_ROWS", 4)
+    table = importing.read_table(_file(tmp_path / "big.csv"))
+    assert not writing.streams(table, ImportOptions(on_duplicate="merge"))
+    assert not writing.streams(table, ImportOptions(on_possible="merge"))
+    monkeypatch.setattr(record_writer, "PART_ROWS", 12)
+    assert not writing.streams(table, ImportOptions())  # fewer than two parts
+
+
+def test_a_cancel_in_a_later_part_leaves_nothing(tmp_path: Path, db, actor: Actor,
+                                                 monkeypatch, row_counts) -> None:
+    import threading
+
+    monkeypatch.setattr(record_writer, "PART_ROWS", 4)
+    path = _file(tmp_path / "big.csv")
+    before = row_counts()
+    cancel = threading.Event()
+    write_many = record_writer.write_many
+    parts: list[int] = []
+
+    def written(*args: Any, **kwargs: Any) -> list[int]:
+        ids = write_many(*args, **kwargs)
+        parts.append(len(ids))
+        if len(parts) == 2:
+            cancel.set()  # the user cancels while the third part is read
+        return ids
+
+    monkeypatch.setattr(record_writer, "write_many", written)
+    with pytest.raises(ImportCancelled):
+        do_import(actor, path, cancel=cancel)
+    assert len(parts) == 2
+    assert row_counts() == before
+    assert m.Source.select().where(m.Source.name == "Партнёр нового года").count() == 0
