@@ -114,3 +114,41 @@ def test_a_cancel_in_a_later_part_leaves_nothing(tmp_path: Path, db, actor: Acto
     assert len(parts) == 2
     assert row_counts() == before
     assert m.Source.select().where(m.Source.name == "Партнёр нового года").count() == 0
+
+
+def _people(path: Path) -> Path:
+    rows = [["Фамилия", "Имя", "Телефон", "Организация"]]
+    for i in range(14):
+        rows.append([f"Петров{i}", "Иван", f"+7 926 300-00-{i:02d}", f"ООО Новая {i % 3}"])
+    rows[9][2] = "+7 926 300-00-01"  # the phone of an earlier person
+    return write_csv(path, rows)
+
+
+def _people_stored() -> dict[str, Any]:
+    db = current()
+    return {
+        "people": sorted(tuple(r) for r in db.execute_sql(
+            "SELECT c.last_name, c.primary_phone, o.name FROM contact c"
+            " LEFT JOIN organization o ON o.id = c.organization_id")),
+        "organizations": sorted(r[0] for r in db.execute_sql("SELECT name FROM organization")),
+        "documents": db.execute_sql("SELECT COUNT(*) FROM search_doc").fetchone()[0],
+    }
+
+
+def test_people_in_parts_create_their_new_organizations_once(tmp_path: Path, db,
+                                                             actor: Actor,
+                                                             monkeypatch) -> None:
+    monkeypatch.setattr(record_writer, "PART_ROWS", 4)
+    path = _people(tmp_path / "people.csv")
+    found = {}
+    for streamed in (False, True):
+        monkeypatch.setattr(writing, "streams", lambda table, options, s=streamed: s)
+        with current().atomic() as transaction:
+            result = do_import(actor, path, kind="contacts")
+            found[streamed] = ([(o.row, o.outcome, o.reason) for o in result.outcomes],
+                               _people_stored())
+            transaction.rollback()
+    assert found[True] == found[False]
+    outcomes, stored = found[True]
+    assert stored["organizations"] == ["ООО Новая 0", "ООО Новая 1", "ООО Новая 2"]
+    assert len(stored["people"]) == 13 and stored["documents"] == 16

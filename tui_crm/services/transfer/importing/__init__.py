@@ -8,7 +8,9 @@ Outlook export formats) → `analyze` (every row validated and normalized in Pyt
 problems, duplicates against the database and inside the file) → `run_import` (one
 transaction: bulk inserts through the driver, the search index for the new ids, one audit
 entry and an import log that `undo_import` uses). A failure, a cancel or Ctrl-C inside the
-transaction leaves the database as it was.
+transaction leaves the database as it was. `import_file` (the CLI's path) takes a big file
+part after part instead (`stream_import`: each part analysed, then written on the
+write-behind thread while the next is analysed) when no row can change an earlier one.
 
 Duplicate detection for large files never queries per row: the existing normalized phones,
 e-mails, tax ids and names are read once into dictionaries; close (fuzzy) names are only
