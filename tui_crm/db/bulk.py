@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -226,17 +227,19 @@ def write_behind(parts: int) -> Iterator[Callable[[Callable[[], object]], None]]
     """`later(job)` for the jobs of a big write made in `parts` parts: on SQLite, with two
     parts or more, they run in order on a thread of their own while the caller builds the
     next part's rows; the block ends once they all have, raising the first job's error.
-    Inside the block the caller runs no statement of its own, except after `drain()`.
-    A block inside another one on the same thread gives its jobs to the outer one's thread
-    (they run in order with the others; the outer block waits for them). Otherwise
-    (PostgreSQL, one part, no transaction) `later` runs each job at once."""
+    Inside the block the caller may read (the driver serializes the two threads' calls on
+    the one connection: `sqlite3.threadsafety` 3); a statement that writes or sets a
+    savepoint waits for `drain()`. A block inside another one on the same thread gives its
+    jobs to the outer one's thread (they run in order with the others; the outer block
+    waits for them). Otherwise (PostgreSQL, one part, no transaction, a driver that does
+    not serialize) `later` runs each job at once."""
     outer = getattr(_behind, "open", None)
     if outer is not None:
         yield outer.later
         return
     db = current()
     if parts < 2 or backend(db).name != "sqlite" or getattr(_behind, "active", False) \
-            or not db.in_transaction():
+            or not db.in_transaction() or sqlite3.threadsafety != 3:
         yield _now
         return
     behind = _behind.open = _WriteBehind(db)

@@ -39,9 +39,6 @@ from tui_crm.services.core.rights import Actor
 from tui_crm.text.identity import email_key, messenger_key
 from tui_crm.text.phones import parse_phone
 
-# A parsed contact point: (type, value as shown, normalized form, valid).
-Point = tuple[str, str, str, bool]
-
 # The references a search document names (search_docs._names_for reads the same three).
 _NAMED_REFS = ("organization", "contact", "event_type")
 
@@ -78,18 +75,6 @@ def stored_value(field: peewee.Field, value: Any) -> Any:
         if value is None:
             value = ""
     return value
-
-
-class _Points:
-    """The contact points of the rows being written, parsed in the region read once."""
-
-    def __init__(self, region: str) -> None:
-        self._region = region
-
-    def parsed(self, point_kind: str, items: Sequence[Sequence[Any]]) -> list[Point]:
-        """[(type, text)] → [(type, shown, normalized, valid)]."""
-        return [(ptype, *parse_point(point_kind, text, self._region))
-                for ptype, text in items]
 
 
 # Rows per part of a big write: on SQLite each part is written on the write-behind thread
@@ -189,7 +174,7 @@ class _Batch:
         self.as_is = {name: _AS_IS.get(type(f)) for name, f in self.by_name.items()}
         self.indexed = kind in search_index.KIND_CODES
         # Read now: no statement runs while rows are built (see build).
-        self.points = _Points(values.phone_region() if spec.has_points else "RU")
+        self.region = values.phone_region() if spec.has_points else "RU"
         self.refs = [n for n in _NAMED_REFS if n in self.by_name] if self.indexed else []
         self.record_rows: list[tuple] = []
         self.point_rows: list[tuple] = []
@@ -212,7 +197,7 @@ class _Batch:
         owner, indexed, customs = self.owner, self.indexed, self.customs
         of_contact = self.kind == "contacts"  # else the points are an organization's
         record_of = operator.itemgetter(*self.columns)
-        points = self.points
+        region = self.region
         record_rows, point_rows = self.record_rows, self.point_rows
         for row, new_id in zip(rows, ids, strict=True):
             data = dict(defaults)
@@ -235,7 +220,8 @@ class _Batch:
                 elif how == _POINTS:
                     point_kind = POINT_TYPES[name]
                     parsed = value if value and len(value[0]) == 4 else \
-                        points.parsed(point_kind, value or ())
+                        [(ptype, *parse_point(point_kind, text, region))
+                         for ptype, text in value or ()]
                     for position, (ptype, shown, normalized, valid) in enumerate(parsed):
                         if indexed:
                             terms.extend(search_docs.point_terms(point_kind, shown,

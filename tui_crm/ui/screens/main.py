@@ -83,10 +83,6 @@ class MainScreen(SectionsScreen):
         # Textual calls SectionsScreen's own on_mount as well (each class's handler runs).
         self.filter_bar.tell_typing(self.filter_typed)
 
-    @on(FilterBar.TextChanged)
-    def _filter_changed(self, event: FilterBar.TextChanged) -> None:
-        self.filter_typed(event.text)
-
     def filter_typed(self, text: str) -> None:
         """The filter's text as the user types it: the table follows (longer text at once,
         one or two letters after a pause)."""

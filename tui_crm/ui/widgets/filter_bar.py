@@ -146,11 +146,6 @@ class FilterBar(Horizontal):
         Binding("down", "to_table", N_("To the table"), show=False, id="filter.down"),
     ]
 
-    class TextChanged(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
     class Done(Message):
         """The user left the filter box (Enter, Esc on an empty box, Down)."""
 
@@ -189,13 +184,10 @@ class FilterBar(Horizontal):
 
     @on(Input.Changed, "#filter-input")
     def _changed(self, event: Input.Changed) -> None:
-        event.stop()
-        if self.query_one(FilterInput).typed is None:  # else told already
-            self.post_message(self.TextChanged(event.value))
+        event.stop()  # the screen was told at once (`tell_typing`)
 
     def tell_typing(self, typed: Callable[[str], None] | None) -> None:
-        """Call `typed(text)` at once for each change the user makes, in place of the
-        TextChanged message."""
+        """Call `typed(text)` at once for each change the user makes to the text."""
         self.query_one(FilterInput).typed = typed
 
     @on(Input.Submitted, "#filter-input")

@@ -5,7 +5,7 @@ it would do with each row, and why.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,29 @@ FUZZY_ROWS = 5000  # close-name matching only below this many rows
 
 class ImportCancelled(CrmError):
     exit_code = 130
+
+
+def check_cancel(cancel: threading.Event | None) -> None:
+    """Raise ImportCancelled once the user has cancelled (`cancel` set)."""
+    if cancel is not None and cancel.is_set():
+        raise ImportCancelled(_("The import was cancelled; nothing was changed."))
+
+
+def named_lookups(rows: Iterable[PreparedRow]) -> Iterator[Pending]:
+    """The sources, groups and organizations to be created that the rows' values (their
+    contact person's too) name, each as often as it is named."""
+
+    def walk(values: dict[str, Any]) -> Iterator[Pending]:
+        for value in values.values():
+            if isinstance(value, Pending):
+                yield value
+            elif isinstance(value, dict):
+                yield from walk(value)
+
+    for row in rows:
+        yield from walk(row.values)
+        if row.contact_person:
+            yield from walk(row.contact_person)
 
 
 @dataclass
@@ -81,20 +104,8 @@ class ImportPlan:
         policies = (self.options.on_duplicate, self.options.on_possible)
         if self._pending is not None and self._pending[0] == policies:
             return self._pending[1]
-        used: set[int] = set()
-
-        def collect(values: dict[str, Any]) -> None:
-            for value in values.values():
-                if isinstance(value, Pending):
-                    used.add(id(value))
-                elif isinstance(value, dict):
-                    collect(value)
-
-        for r in self.rows:
-            if self.action(r) in ("create", "merge"):
-                collect(r.values)
-                if r.contact_person:
-                    collect(r.contact_person)
+        used = {id(p) for p in named_lookups(
+            r for r in self.rows if self.action(r) in ("create", "merge"))}
         found = {key: p for key, p in self.named.items() if id(p) in used}
         self._pending = (policies, found)
         return found
@@ -186,11 +197,8 @@ def analyze(actor: Actor, table: SourceTable, options: ImportOptions, *,
     kind = options.kind
     mapping, resolver, cleaner = prepare(actor, table, options)
     total = len(table.rows)
-
-    def check_cancel() -> None:
-        if cancel is not None and cancel.is_set():
-            raise ImportCancelled(_("The import was cancelled; nothing was changed."))
-    rows = cleaner.clean_table(table, mapping, progress=progress, cancel=check_cancel)
+    rows = cleaner.clean_table(table, mapping, progress=progress,
+                               cancel=lambda: check_cancel(cancel))
     if table.problems:
         for prepared in rows:
             if prepared.row in table.problems:

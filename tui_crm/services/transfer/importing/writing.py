@@ -29,13 +29,14 @@ from tui_crm.services.core.rights import Actor
 from tui_crm.services.transfer.importing.mapping import parse_map_options
 from tui_crm.services.transfer.importing.matching import Matcher
 from tui_crm.services.transfer.importing.plan import (
-    ImportCancelled,
     ImportOptions,
     ImportPlan,
     Progress,
     RowProblem,
     analyze,
+    check_cancel,
     check_policies,
+    named_lookups,
     prepare,
 )
 from tui_crm.services.transfer.importing.rows import Pending, PreparedRow, Resolver, RowCleaner
@@ -226,8 +227,7 @@ class _Writer:
         self.filled: set[str] = set()  # the record tables an import added rows to
 
     def tick(self, step: int = 1) -> None:
-        if self.cancel is not None and self.cancel.is_set():
-            raise ImportCancelled(_("The import was cancelled; nothing was changed."))
+        check_cancel(self.cancel)
         before = self.done
         self.done += step
         if self.progress is not None and (self.done // 1000 != before // 1000
@@ -237,11 +237,7 @@ class _Writer:
     @write
     def run(self) -> ImportResult:
         plan = self.plan
-        run = ImportRun.create(user=self.actor.user_id, kind=self.kind,
-                               file_name=str(plan.table.path), file_format=plan.table.format,
-                               encoding=plan.table.encoding, rows=len(plan.rows))
-        self.run_row = run
-        self.items: list[tuple] = []
+        self._start(len(plan.rows))
         self._create_pending()
         to_create: list[PreparedRow] = []
         merge_into_row: dict[int, list[PreparedRow]] = {}
@@ -274,24 +270,18 @@ class _Writer:
     def stream(self, cleaner: RowCleaner, matcher: Matcher) -> ImportResult:
         """Clean, match and write the file part after part (see `stream_import`)."""
         plan, table = self.plan, self.plan.table
-        self.run_row = ImportRun.create(
-            user=self.actor.user_id, kind=self.kind, file_name=str(table.path),
-            file_format=table.format, encoding=table.encoding, rows=len(table.rows))
-        self.items = []
+        self._start(len(table.rows))
         size = record_writer.PART_ROWS
         created_ids: list[int] = []
         created_by_row: dict[int, int] = {}
         skipped = 0
 
-        def check_cancel() -> None:
-            if self.cancel is not None and self.cancel.is_set():
-                raise ImportCancelled(_("The import was cancelled; nothing was changed."))
-
         with bulk.write_behind(-(-len(table.rows) // size)):
             for start in range(0, len(table.rows), size):
                 part = replace(table, rows=table.rows[start:start + size],
                                first_row=table.first_row + start)
-                rows = cleaner.clean_table(part, plan.mapping, cancel=check_cancel)
+                rows = cleaner.clean_table(part, plan.mapping,
+                                           cancel=lambda: check_cancel(self.cancel))
                 matcher.match(rows, len(plan.rows))
                 plan.rows.extend(rows)
                 to_create = []
@@ -311,6 +301,14 @@ class _Writer:
                                       for row, new_id in zip(to_create, ids, strict=True))
         matcher.name_hidden_owners(plan.rows)
         return self._finish(created_ids, 0, skipped, created_by_row)
+
+    def _start(self, rows: int) -> None:
+        """The import's run row (undo finds its items by it) and its empty undo list."""
+        table = self.plan.table
+        self.run_row = ImportRun.create(
+            user=self.actor.user_id, kind=self.kind, file_name=str(table.path),
+            file_format=table.format, encoding=table.encoding, rows=rows)
+        self.items: list[tuple] = []
 
     def _finish(self, created_ids: list[int], merged: int, skipped: int,
                 created_by_row: dict[int, int]) -> ImportResult:
@@ -425,21 +423,7 @@ class _Writer:
 
 def _new_lookups(rows: list[PreparedRow]) -> list[Pending]:
     """The sources, groups and organizations these rows name that are not created yet."""
-    found: dict[int, Pending] = {}
-
-    def collect(values: dict[str, Any]) -> None:
-        for value in values.values():
-            if isinstance(value, Pending):
-                if value.id is None:
-                    found[id(value)] = value
-            elif isinstance(value, dict):
-                collect(value)
-
-    for row in rows:
-        collect(row.values)
-        if row.contact_person:
-            collect(row.contact_person)
-    return list(found.values())
+    return list({id(p): p for p in named_lookups(rows) if p.id is None}.values())
 
 
 def _merge_values(target: dict[str, Any], extra: dict[str, Any]) -> None:
