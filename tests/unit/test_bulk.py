@@ -400,3 +400,43 @@ def test_new_documents_staged_in_parts_are_indexed_once_and_replace_old_ones(db)
     with db.atomic():
         search_index.insert_new([("organizations", 3, "Гамма-2", "гамма")])
     assert _titles(db)[-1] == (doc_key("organizations", 3), "Гамма-2")
+
+
+def test_documents_indexed_in_many_statements_are_all_found_and_options_come_back(db
+                                                                                   ) -> None:
+    """Inside `many_statements` (an import part after part) each part's documents go in
+    with their own statement and no merging between them: every document is found by a
+    search afterwards, and the index's options are as before once the block ends."""
+    from tui_crm.search_keys import doc_key
+
+    def options() -> dict[str, int]:
+        return {**search_index.FTS_DEFAULTS, **dict(db.execute_sql(
+            "SELECT k, v FROM search_doc_config WHERE k IN ('automerge', 'hashsize')"))}
+
+    sqlite = backend().name == "sqlite"
+    before = options() if sqlite else {}
+    with db.atomic(), search_index.many_statements():
+        if sqlite:
+            assert options()["automerge"] == search_index.MANY_STATEMENTS_AUTOMERGE
+        for part in range(6):
+            search_index.stage_new([("organizations", part * 10 + n, f"Ромашка {part} {n}",
+                                     f"ромашка-{part}-{n}") for n in range(1, 4)])
+            search_index.index_staged()
+    assert len(_titles(db)) == 18
+    if sqlite:
+        assert options() == before
+        assert {k for k, in db.execute_sql(
+            "SELECT rowid FROM search_doc WHERE search_doc MATCH '\"ромашка-4\"'")} == {
+            doc_key("organizations", n) for n in (41, 42, 43)}
+
+
+@given(total=st.integers(0, 5000), size=st.integers(1, 400))
+def test_pipeline_parts_cover_every_item_once_with_small_ends(total: int, size: int) -> None:
+    parts = bulk.pipeline_parts(total, size)
+    assert [i for start, end in parts for i in range(start, end)] == list(range(total))
+    assert all(end > start for start, end in parts)
+    assert all(end - start <= size for start, end in parts)
+    edge = max(1, size // 4)
+    if total > 2 * size:  # a file that streams: the writer starts early, the caller ends early
+        assert parts[0][1] - parts[0][0] == edge
+        assert parts[-1][1] - parts[-1][0] == edge

@@ -98,7 +98,7 @@ def test_a_cancel_in_a_later_part_leaves_nothing(tmp_path: Path, db, actor: Acto
     path = _file(tmp_path / "big.csv")
     before = row_counts()
     cancel = threading.Event()
-    write_many = record_writer.write_many
+    write_many = record_writer.RecordWriter.write_many
     parts: list[int] = []
 
     def written(*args: Any, **kwargs: Any) -> list[int]:
@@ -108,7 +108,7 @@ def test_a_cancel_in_a_later_part_leaves_nothing(tmp_path: Path, db, actor: Acto
             cancel.set()  # the user cancels while the third part is read
         return ids
 
-    monkeypatch.setattr(record_writer, "write_many", written)
+    monkeypatch.setattr(record_writer.RecordWriter, "write_many", written)
     with pytest.raises(ImportCancelled):
         do_import(actor, path, cancel=cancel)
     assert len(parts) == 2

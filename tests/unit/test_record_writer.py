@@ -271,3 +271,30 @@ def test_a_failing_part_leaves_nothing(db, actor: Actor, monkeypatch) -> None:
         _write(actor, "organizations", rows)
     assert m.Organization.select().count() == 0
     assert current().execute_sql("SELECT COUNT(*) FROM search_doc").fetchone()[0] == 0
+
+
+def test_a_writer_of_several_calls_hands_out_its_reserved_ids(db, actor: Actor) -> None:
+    """A RecordWriter reserves ids for the records it expects at once and hands them out
+    call after call (no statement of its own between parts); past them it reserves more;
+    a write made meanwhile by anyone else never gets one of its ids."""
+
+    @write
+    def scenario() -> tuple[list[int], list[int], list[int], list[int]]:
+        writer = record_writer.RecordWriter(actor, "organizations", expected=4)
+        first = writer.write_many([{"name": "Альфа"}, {"name": "Бета"}])
+        other = record_writer.write_many(actor, "organizations", [{"name": "Чужая"}])
+        second = writer.write_many([{"name": "Гамма"}, {"name": "Дельта"}])
+        third = writer.write_many([{"name": "Эпсилон"}])  # more than expected
+        return first, second, third, other
+
+    first, second, third, other = scenario()
+    assert second == [first[1] + 1, first[1] + 2]  # the rest of the reserved ids
+    assert other[0] > second[1] and third[0] > other[0]  # never one of them
+    names = dict(m.Organization.select(m.Organization.id, m.Organization.name).tuples())
+    assert [names[i] for i in first + second + third + other] == [
+        "Альфа", "Бета", "Гамма", "Дельта", "Эпсилон", "Чужая"]
+    assert search_docs_count() == 6
+
+
+def search_docs_count() -> int:
+    return current().execute_sql("SELECT COUNT(*) FROM search_doc").fetchone()[0]

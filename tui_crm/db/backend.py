@@ -203,7 +203,11 @@ class SqliteBackend(Backend):
         return list(range(start, start + count))
 
     def insert_rows(self, sql: str, rows: Iterable[Sequence[Any]], width: int) -> None:
-        insert_many_values(self.db.connection(), sql, rows, width, self.max_params)
+        # The connection's own limit (250 000 in many builds): fewer, larger statements, and
+        # a write-behind thread waits for Python's lock once per statement.
+        conn = self.db.connection()
+        insert_many_values(conn, sql, rows, width,
+                           conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 class PostgresBackend(Backend):

@@ -18,6 +18,7 @@ Errors are peewee's (`IntegrityError`…), as from any other query.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import sqlite3
 import threading
@@ -172,7 +173,9 @@ class _WriteBehind:
         self.state = vars(db)["_state"]
         self.conn = db.connection()
         self.transactions = self.state.transactions
-        self.jobs: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=2)
+        # Room for about two parts' jobs (a part gives 3–5): the caller builds one part ahead,
+        # never more (its rows wait in memory).
+        self.jobs: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
         self.stopped = False
         self.thread = threading.Thread(target=self._run, name="tui-crm-write-behind",
@@ -253,6 +256,24 @@ def write_behind(parts: int) -> Iterator[Callable[[Callable[[], object]], None]]
     finally:
         _behind.open = None
     behind.finish()
+
+
+def pipeline_parts(total: int, size: int) -> list[tuple[int, int]]:
+    """(start, end) of the parts of `total` items built by the caller and written behind
+    it: parts of `size`, but the first and the last a quarter of it — the writing waits
+    for the first part to be built and the caller for the last one to be written, so a
+    small part at each end keeps both busy longer. Consecutive, covering 0..total."""
+    edge = max(1, size // 4)
+    cuts = [0]
+    if total > edge:
+        cuts.append(edge)
+        while total - cuts[-1] > size + edge:
+            cuts.append(cuts[-1] + size)
+        if total - cuts[-1] > edge:
+            cuts.append(total - edge)
+    if total > 0:
+        cuts.append(total)
+    return list(itertools.pairwise(cuts))
 
 
 def drain() -> None:

@@ -99,27 +99,60 @@ def write_many(actor: Actor, kind: str, rows: Sequence[Mapping[str, Any]], *,
     failure leaves the rows written before it)."""
     if not rows:
         return []
-    actor.require(kind, "edit")
-    batch = _Batch(actor, kind)
-    ids = bulk.reserve_ids(batch.model, len(rows))
-    found = batch.ref_names(rows, names)
-    with bulk.write_behind(-(-len(rows) // PART_ROWS)) as later:
-        for start in range(0, len(rows), PART_ROWS):
-            end = start + PART_ROWS
-            batch.build(rows[start:end], ids[start:end], names[start:end] if names else None,
-                        found, tick)
-            later(batch.take().insert)
-        # Once all parts are in: one statement (FTS5 writes its buffer out at the start of
-        # each). In an import that writes part after part, once per part, on the
-        # write-behind thread while the next part is cleaned.
-        later(search_index.index_staged)
-        later(batch.insert_tags)
-        if audit_action is not None:
-            later(partial(audit.log_many, actor, audit_action, kind, ids))
-        if kind == "events":
-            # The new events move their clients' last contact or next step.
-            later(partial(contact_dates.refresh_many, batch.event_orgs, batch.event_people))
-    return ids
+    return RecordWriter(actor, kind).write_many(rows, audit_action=audit_action, names=names,
+                                                tick=tick)
+
+
+class RecordWriter:
+    """`write_many` for a caller that writes records of one kind in several calls inside
+    one transaction (an import, part after part): the kind's shape is read once, and ids
+    for `expected` records are reserved at once, so that a call runs no statement of its
+    own before its rows are built (on SQLite one would wait for the part the write-behind
+    thread is writing). Ids left over when the transaction ends are never used."""
+
+    def __init__(self, actor: Actor, kind: str, *, expected: int = 0) -> None:
+        actor.require(kind, "edit")
+        self.actor, self.kind = actor, kind
+        self.shape = _Shape(actor, kind)
+        self.ids = bulk.reserve_ids(self.shape.model, expected)
+        self.used = 0
+
+    def _take_ids(self, count: int) -> list[int]:
+        if self.used + count > len(self.ids):  # more than expected: reserved now
+            return bulk.reserve_ids(self.shape.model, count)
+        self.used += count
+        return self.ids[self.used - count:self.used]
+
+    def write_many(self, rows: Sequence[Mapping[str, Any]], *,
+                   audit_action: str | None = "create",
+                   names: Sequence[Mapping[str, str]] | None = None,
+                   tick: Callable[[], None] | None = None) -> list[int]:
+        """The module's `write_many` with this writer's shape and ids."""
+        if not rows:
+            return []
+        actor, kind = self.actor, self.kind
+        batch = _Batch(self.shape)
+        ids = self._take_ids(len(rows))
+        found = batch.ref_names(rows, names)
+        with bulk.write_behind(-(-len(rows) // PART_ROWS)) as later:
+            for start in range(0, len(rows), PART_ROWS):
+                end = start + PART_ROWS
+                batch.build(rows[start:end], ids[start:end],
+                            names[start:end] if names else None, found, tick)
+                later(batch.take().insert)
+            # Once all parts are in: one statement (FTS5 writes its buffer out at the start
+            # of each). In an import that writes part after part, once per part, on the
+            # write-behind thread while the next part is cleaned (search_index.
+            # many_statements).
+            later(search_index.index_staged)
+            later(batch.insert_tags)
+            if audit_action is not None:
+                later(partial(audit.log_many, actor, audit_action, kind, ids))
+            if kind == "events":
+                # The new events move their clients' last contact or next step.
+                later(partial(contact_dates.refresh_many, batch.event_orgs,
+                              batch.event_people))
+        return ids
 
 
 class _Part:
@@ -142,9 +175,11 @@ class _Part:
             search_index.stage_new(self.docs)  # indexed once all parts are in (write_many)
 
 
-class _Batch:
-    """The rows of one `write_many` call as the rows of each table: how each field is
-    stored, decided once per kind, and the table rows built from the values."""
+class _Shape:
+    """How the rows of one kind are stored, decided once per writer: the table's columns
+    and defaults, how each field's value goes in, the custom fields and the phone region.
+    Read when the writer is made, so that no statement runs between parts (one would wait
+    for the part being written on the write-behind thread)."""
 
     def __init__(self, actor: Actor, kind: str) -> None:
         spec = KINDS[kind]
@@ -173,9 +208,17 @@ class _Batch:
         # it over unchanged); any other through the field's conversion, as peewee does.
         self.as_is = {name: _AS_IS.get(type(f)) for name, f in self.by_name.items()}
         self.indexed = kind in search_index.KIND_CODES
-        # Read now: no statement runs while rows are built (see build).
         self.region = values.phone_region() if spec.has_points else "RU"
         self.refs = [n for n in _NAMED_REFS if n in self.by_name] if self.indexed else []
+
+
+class _Batch:
+    """The rows of one `write_many` call as the rows of each table, built from the values
+    as the writer's shape says."""
+
+    def __init__(self, shape: _Shape) -> None:
+        self.shape = shape
+        self.kind, self.model, self.columns = shape.kind, shape.model, shape.columns
         self.record_rows: list[tuple] = []
         self.point_rows: list[tuple] = []
         self.custom_rows: list[tuple[int, int, str]] = []
@@ -192,12 +235,13 @@ class _Batch:
         search document (locals for the loop: it runs per record). `known`: per row, names
         of its references the caller has ({"organization": …}); `found`: the others'
         (`ref_names`). No statement runs here: the part before may be being written."""
-        defaults, handling, by_name, as_is = self.defaults, self.handling, self.by_name, \
-            self.as_is
-        owner, indexed, customs = self.owner, self.indexed, self.customs
+        shape = self.shape
+        defaults, handling, by_name, as_is = shape.defaults, shape.handling, shape.by_name, \
+            shape.as_is
+        owner, indexed, customs = shape.owner, shape.indexed, shape.customs
         of_contact = self.kind == "contacts"  # else the points are an organization's
         record_of = operator.itemgetter(*self.columns)
-        region = self.region
+        region = shape.region
         record_rows, point_rows = self.record_rows, self.point_rows
         for row, new_id in zip(rows, ids, strict=True):
             data = dict(defaults)
@@ -251,8 +295,8 @@ class _Batch:
         """The names of the references the rows' documents show (organization, contact,
         event type), one look-up per kind of reference, except those the caller gave."""
         found: dict[str, dict[int | None, str]] = {}
-        for ref in self.refs:
-            field = self.by_name[ref]
+        for ref in self.shape.refs:
+            field = self.shape.by_name[ref]
             wanted = set()
             for i, row in enumerate(rows):
                 value = row.get(ref)
@@ -267,7 +311,7 @@ class _Batch:
         """A new record's search document: the fields, then the phones, e-mails and
         messengers, then the tags — the document `search_docs.reindex` makes."""
         ref_names: dict[str, str] = {}
-        for ref in self.refs:
+        for ref in self.shape.refs:
             ref_id = data[ref]
             data[f"{ref}_id"] = ref_id  # as a model row has it (search_docs.title_of)
             if ref_id:

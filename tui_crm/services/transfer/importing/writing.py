@@ -4,6 +4,7 @@ writer, the import log for undo) and the result that names every row's outcome.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tui_crm.db import bulk
+from tui_crm.db import bulk, search_index
 from tui_crm.db import models as m
 from tui_crm.db.database import current, write
 from tui_crm.db.import_models import ImportItem, ImportRun
@@ -40,9 +41,11 @@ from tui_crm.services.transfer.importing.plan import (
     prepare,
 )
 from tui_crm.services.transfer.importing.rows import Pending, PreparedRow, Resolver, RowCleaner
+from tui_crm.services.transfer.readers.aliases import CONTACT_PERSON
 from tui_crm.services.transfer.readers.files import read_table
 from tui_crm.services.transfer.readers.table import SourceTable
 
+_ITEM_COLUMNS = ["run", "kind", "record_id", "action", "before"]  # of an undo item
 OUTCOMES = {"created": N_("created"), "merged": N_("merged"), "skipped": N_("skipped"),
             "error": N_("error")}
 
@@ -180,7 +183,8 @@ def run_import(actor: Actor, plan: ImportPlan, *, progress: Progress | None = No
 def streams(table: SourceTable, options: ImportOptions) -> bool:
     """Whether `import_file` writes the file's first part while it analyses the rest: a
     big file whose rows' fates depend only on the rows before them (no merge policy: a
-    merge changes an earlier row; no rows a reader could not read)."""
+    merge changes an earlier row; no rows a reader could not read). A file of a part or
+    two gains nothing: its writing would wait for the analysis all the same."""
     return len(table.rows) >= 2 * record_writer.PART_ROWS and not table.problems \
         and "merge" not in (options.on_duplicate, options.on_possible)
 
@@ -225,6 +229,9 @@ class _Writer:
         self.total = len(plan.rows)
         self.done = 0
         self.filled: set[str] = set()  # the record tables an import added rows to
+        self.writers: dict[str, record_writer.RecordWriter] = {}  # by kind
+        self.reserve_ahead = 0  # ids reserved at once for the kind's rows (a stream)
+        self.items: list[tuple] = []  # the undo list's rows not written yet
 
     def tick(self, step: int = 1) -> None:
         check_cancel(self.cancel)
@@ -271,14 +278,15 @@ class _Writer:
         """Clean, match and write the file part after part (see `stream_import`)."""
         plan, table = self.plan, self.plan.table
         self._start(len(table.rows))
-        size = record_writer.PART_ROWS
+        parts = bulk.pipeline_parts(len(table.rows), record_writer.PART_ROWS)
+        self.reserve_ahead = len(table.rows)
         created_ids: list[int] = []
         created_by_row: dict[int, int] = {}
         skipped = 0
 
-        with bulk.write_behind(-(-len(table.rows) // size)):
-            for start in range(0, len(table.rows), size):
-                part = replace(table, rows=table.rows[start:start + size],
+        with search_index.many_statements(), bulk.write_behind(len(parts)) as later:
+            for start, end in parts:
+                part = replace(table, rows=table.rows[start:end],
                                first_row=table.first_row + start)
                 rows = cleaner.clean_table(part, plan.mapping,
                                            cancel=lambda: check_cancel(self.cancel))
@@ -299,6 +307,10 @@ class _Writer:
                 created_ids.extend(ids)
                 created_by_row.update((row.row, new_id)
                                       for row, new_id in zip(to_create, ids, strict=True))
+                if self.items:  # the part's undo items, written behind it too
+                    later(functools.partial(bulk.insert_rows, ImportItem, _ITEM_COLUMNS,
+                                            self.items, savepoint=False))
+                    self.items = []
         matcher.name_hidden_owners(plan.rows)
         return self._finish(created_ids, 0, skipped, created_by_row)
 
@@ -308,7 +320,7 @@ class _Writer:
         self.run_row = ImportRun.create(
             user=self.actor.user_id, kind=self.kind, file_name=str(table.path),
             file_format=table.format, encoding=table.encoding, rows=rows)
-        self.items: list[tuple] = []
+        self.items = []
 
     def _finish(self, created_ids: list[int], merged: int, skipped: int,
                 created_by_row: dict[int, int]) -> ImportResult:
@@ -316,8 +328,7 @@ class _Writer:
         plan, run = self.plan, self.run_row
         policy = plan.options.on_duplicate
         if self.items:
-            bulk.insert_rows(ImportItem, ["run", "kind", "record_id", "action", "before"],
-                             self.items, savepoint=False)
+            bulk.insert_rows(ImportItem, _ITEM_COLUMNS, self.items, savepoint=False)
         errors = plan.errors
         warnings = plan.warnings
         details = {"policy": policy, "mapping": {plan.table.headers[i]: t
@@ -394,14 +405,26 @@ class _Writer:
             data = [{name: self._resolved(value) for name, value in values_.items()}
                     if any(isinstance(values_.get(name), Pending) for name in refs) else values_
                     for values_ in data]
-        ids = record_writer.write_many(self.actor, kind, data, audit_action=None,
-                                       tick=self.tick if tick else None)
+        ids = self._record_writer(kind).write_many(data, audit_action=None,
+                                                   tick=self.tick if tick else None)
         run_id = self.run_row.id
         self.items.extend((run_id, kind, new_id, "created", "") for new_id in ids)
         self.filled.add(KINDS[kind].model._meta.table_name)
         if KINDS[kind].has_points:
             self.filled.add(m.ContactPoint._meta.table_name)
         return ids
+
+    def _record_writer(self, kind: str) -> record_writer.RecordWriter:
+        """The import's writer of `kind`'s records (one per kind: its set-up is read once).
+        In a stream, the import's own records and the people its rows name get ids for
+        every row of the file at once: no part then waits to reserve its own."""
+        writer = self.writers.get(kind)
+        if writer is None:
+            ahead = kind == self.kind or (kind == "contacts"
+                                          and CONTACT_PERSON in self.plan.mapping.values())
+            writer = self.writers[kind] = record_writer.RecordWriter(
+                self.actor, kind, expected=self.reserve_ahead if ahead else 0)
+        return writer
 
     def _merge_db(self, rows: list[PreparedRow]) -> int:
         merged = 0
