@@ -173,8 +173,9 @@ class _WriteBehind:
         self.state = vars(db)["_state"]
         self.conn = db.connection()
         self.transactions = self.state.transactions
-        # Room for about two parts' jobs (a part gives 3–5): the caller builds one part ahead,
-        # never more (its rows wait in memory).
+        # Room for about two parts' jobs (a part gives 3–5): the caller may build up to two
+        # parts ahead, never more (their rows wait in memory). With room for two jobs only,
+        # a part's fourth job held the caller until the part before was written.
         self.jobs: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
         self.stopped = False
