@@ -75,7 +75,7 @@ def insert_rows(target: type[BaseModel] | str, columns: Sequence[str],
     db = current()
     with _PEEWEE_ERRORS, (contextlib.nullcontext() if not savepoint and db.in_transaction()
                           else db.atomic()):
-        backend(db).insert_rows(sql, rows, len(names))
+        backend(db).insert_rows(sql, rows, len(names), behind=getattr(_behind, "active", False))
 
 
 _MISSING = object()
