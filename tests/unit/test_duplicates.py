@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_crm.services.core import records, users
 from tui_crm.services.core.rights import Actor
-from tui_crm.services.duplicates import duplicates
+from tui_crm.services.duplicates import duplicates, rule
 
 INN = "7707083893"
 
@@ -98,3 +100,48 @@ def test_other_kinds_and_empty_values(existing: dict[str, int], actor: Actor) ->
     assert duplicates.find(actor, "organizations", {"name": "", "phones": ["abc"],
                                                     "emails": []}) == []
     assert duplicates.find(actor, "organizations", {"name": '"*( AND'}) == []
+
+
+_NAMES = st.sampled_from(["иванов иван", "петров пётр", "smith john"])
+_BIRTHDAYS = st.sampled_from(["", "1985-05-12", "1990-05-12", "1604-05-12", "1985-06-01",
+                              "1604-06-01"])  # 1604: a birthday without a year (NO_YEAR)
+_PEOPLE = st.builds(lambda name, company, birthday: rule.Keys(
+    name=name, company=company, birthday=birthday),
+    _NAMES, st.sampled_from(["", "1", "2", "new:ромашка"]), _BIRTHDAYS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(earlier=st.lists(_PEOPLE, max_size=25), new=st.lists(_PEOPLE, min_size=1, max_size=8))
+def test_the_person_index_finds_what_comparing_in_order_finds(earlier, new) -> None:
+    """The look-ups that keep a big file of common names linear give, for every new person,
+    the record that comparing with each namesake in order gives: the first that is surely
+    the same, else the first that possibly is (names_verdict decides both)."""
+    index = rule.Index("contacts")
+    for position, keys in enumerate(earlier):
+        index.add(("db", position), keys)
+    for keys in new:
+        assert index.find(keys) == index._scan(keys)
+        index.add(("row", len(index.names)), keys)
+
+
+def test_a_big_file_of_namesakes_is_matched_in_linear_time() -> None:
+    """60 000 people sharing 12 names: each new one is compared by look-ups, not with every
+    namesake before it (the count of rule evaluations stays per row, not per pair)."""
+    calls = 0
+    original = rule.names_verdict
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    index = rule.Index("contacts")
+    rule.names_verdict = counting
+    try:
+        for n in range(60_000):
+            keys = rule.Keys(name=f"name {n % 12}", company=str(n % 5000))
+            index.find(keys)
+            index.add(("row", n), keys)
+    finally:
+        rule.names_verdict = original
+    assert calls <= 60_000
