@@ -152,3 +152,41 @@ def test_people_in_parts_create_their_new_organizations_once(tmp_path: Path, db,
     outcomes, stored = found[True]
     assert stored["organizations"] == ["ООО Новая 0", "ООО Новая 1", "ООО Новая 2"]
     assert len(stored["people"]) == 13 and stored["documents"] == 16
+
+
+def test_people_documents_name_their_new_organizations_written_later(
+        tmp_path: Path, db, actor: Actor, monkeypatch) -> None:
+    """A part's people name organizations this part creates; on SQLite those are written on
+    the write-behind thread, maybe after the people's search documents are made. Held back
+    on purpose here, the documents still name them (the import gives the writer the names
+    it knows instead of looking them up)."""
+    import time
+
+    from tui_crm.db import bulk
+
+    monkeypatch.setattr(record_writer, "PART_ROWS", 4)
+    monkeypatch.setattr(writing, "streams", lambda table, options: True)
+    later = bulk._WriteBehind.later
+
+    def slow(self: Any, job: Any) -> None:
+        def held() -> object:
+            time.sleep(0.02)  # the caller goes on meanwhile
+            return job()
+        later(self, held)
+
+    monkeypatch.setattr(bulk._WriteBehind, "later", slow)
+    do_import(actor, _people(tmp_path / "people.csv"), kind="contacts")
+    bodies = [r[0] for r in current().execute_sql(
+        "SELECT body FROM search_doc WHERE kind = 'contacts'")]
+    assert len(bodies) == 13
+    assert all("ооо новая" in body for body in bodies)
+    # An organization's contact person (a linked contact) names it too.
+    rows = [["Наименование", "Контактное лицо"]]
+    rows += [[f"ЗАО Связь {i}", f"Сидоров{i} Пётр"] for i in range(10)]
+    do_import(actor, write_csv(tmp_path / "orgs.csv", rows))
+    bodies = {title: body for title, body in current().execute_sql(
+        "SELECT title, body FROM search_doc WHERE kind = 'contacts'")
+        if title.startswith("Сидоров")}
+    assert len(bodies) == 10
+    assert all(f"зао связь {title[7:title.index(' ')]}" in body
+               for title, body in bodies.items())

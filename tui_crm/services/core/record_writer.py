@@ -116,6 +116,9 @@ class RecordWriter:
         self.shape = _Shape(actor, kind)
         self.ids = bulk.reserve_ids(self.shape.model, expected)
         self.used = 0
+        # Names of the references its records' documents show, looked up once each: a later
+        # call (part) naming the same ones runs no query.
+        self.found: dict[str, dict[int | None, str]] = {}
 
     def _take_ids(self, count: int) -> list[int]:
         if self.used + count > len(self.ids):  # more than expected: reserved now
@@ -133,7 +136,7 @@ class RecordWriter:
         actor, kind = self.actor, self.kind
         batch = _Batch(self.shape)
         ids = self._take_ids(len(rows))
-        found = batch.ref_names(rows, names)
+        found = batch.ref_names(rows, names, self.found)
         with bulk.write_behind(-(-len(rows) // PART_ROWS)) as later:
             for start in range(0, len(rows), PART_ROWS):
                 end = start + PART_ROWS
@@ -290,19 +293,24 @@ class _Batch:
                 tick()
 
     def ref_names(self, rows: Sequence[Mapping[str, Any]],
-                   known: Sequence[Mapping[str, str]] | None
-                   ) -> dict[str, dict[int | None, str]]:
+                  known: Sequence[Mapping[str, str]] | None,
+                  found: dict[str, dict[int | None, str]]
+                  ) -> dict[str, dict[int | None, str]]:
         """The names of the references the rows' documents show (organization, contact,
-        event type), one look-up per kind of reference, except those the caller gave."""
-        found: dict[str, dict[int | None, str]] = {}
+        event type), added to `found` (names looked up before): one look-up per kind of
+        reference for those neither the caller gave nor `found` has."""
         for ref in self.shape.refs:
             field = self.shape.by_name[ref]
+            have = found.setdefault(ref, {})
             wanted = set()
             for i, row in enumerate(rows):
                 value = row.get(ref)
                 if value and not (known and ref in known[i]):
-                    wanted.add(value if value.__class__ is int else field.db_value(value))
-            found[ref] = lookups.names(ref, wanted)
+                    value = value if value.__class__ is int else field.db_value(value)
+                    if value not in have:
+                        wanted.add(value)
+            if wanted:
+                have.update(lookups.names(ref, wanted))
         return found
 
     def _document(self, data: dict[str, Any], terms: list[str],

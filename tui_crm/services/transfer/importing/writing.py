@@ -383,7 +383,9 @@ class _Writer:
                 if row.values.get("owner"):
                     values_["owner"] = row.values["owner"]
                 contacts.append(PreparedRow(row=row.row, values=values_))
-            self._insert_records("contacts", contacts)
+            # Their organizations are this part's new ones (maybe not written yet).
+            self._insert_records("contacts", contacts, given=[
+                {"organization": row.values["name"]} for row, _org in people])
         return ids
 
     def _resolved(self, value: Any) -> Any:
@@ -391,21 +393,27 @@ class _Writer:
             return value.id
         return value
 
-    def _insert_records(self, kind: str, rows: list[PreparedRow], tick: bool = False
-                        ) -> list[int]:
+    def _insert_records(self, kind: str, rows: list[PreparedRow], tick: bool = False,
+                        given: list[dict[str, str]] | None = None) -> list[int]:
         """Insert records through the record writer; return the new ids (in row order).
         No audit row per record: the import logs itself once ("import", with its counts)
         and its items list what it created, for undo."""
         if not rows:
             return []
-        # References to look-ups this import created are ids by now.
+        # References to look-ups this import created are ids by now; their names are
+        # known, and are given to the writer: in a stream such a record may not be written
+        # yet when this part's search documents are made.
         data = [row.values for row in rows]
+        names: list[dict[str, str]] = [dict(n) for n in given] if given else \
+            [{} for _row in rows]
         if self.plan.pending:
             refs = [f.name for f in KINDS[kind].fields if f.is_reference]
-            data = [{name: self._resolved(value) for name, value in values_.items()}
-                    if any(isinstance(values_.get(name), Pending) for name in refs) else values_
-                    for values_ in data]
-        ids = self._record_writer(kind).write_many(data, audit_action=None,
+            for i, values_ in enumerate(data):
+                if any(isinstance(values_.get(name), Pending) for name in refs):
+                    names[i].update((name, value.name) for name, value in values_.items()
+                                    if isinstance(value, Pending) and value.kind == name)
+                    data[i] = {name: self._resolved(value) for name, value in values_.items()}
+        ids = self._record_writer(kind).write_many(data, audit_action=None, names=names,
                                                    tick=self.tick if tick else None)
         run_id = self.run_row.id
         self.items.extend((run_id, kind, new_id, "created", "") for new_id in ids)
