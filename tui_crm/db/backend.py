@@ -16,6 +16,7 @@ import itertools
 import json
 import re
 import sqlite3
+import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -128,10 +129,8 @@ class Backend:
     def reserve_ids(self, table: str, count: int) -> list[int]:
         raise NotImplementedError
 
-    def insert_rows(self, sql: str, rows: Iterable[Sequence[Any]], width: int, *,
-                    behind: bool = False) -> None:
-        """Run `INSERT INTO t (cols)` (`sql`, without VALUES) for every row (`behind`: on a
-        write-behind thread, beside the caller's Python work)."""
+    def insert_rows(self, sql: str, rows: Iterable[Sequence[Any]], width: int) -> None:
+        """Run `INSERT INTO t (cols)` (`sql`, without VALUES) for every row."""
         raise NotImplementedError
 
     def reset_sequence(self, table: str) -> None:
@@ -204,17 +203,30 @@ class SqliteBackend(Backend):
         self._reserved[table] = start + count - 1
         return list(range(start, start + count))
 
-    def insert_rows(self, sql: str, rows: Iterable[Sequence[Any]], width: int, *,
-                    behind: bool = False) -> None:
-        # On a write-behind thread, statements as large as the connection allows (250 000
-        # parameters in many builds): the thread waits for Python's lock once per statement,
-        # and fewer waits took a 100k-row import 5 % less time. Alone on its thread a wide
-        # table's rows go faster in the portable limit's smaller statements (a 10k-row
-        # import: 8 % less time than in the largest).
+    def insert_rows(self, sql: str, rows: Iterable[Sequence[Any]], width: int) -> None:
+        """As many rows per statement as the parameter limit allows (up to VALUES_ROWS).
+        Against `executemany` (one statement run per row) the driver's per-row work goes:
+        ~30 % less time for tables with indexes, the same for FTS5; and one statement's run
+        holds no Python lock for thousands of rows, so another thread's Python work goes
+        on meanwhile. On a write-behind thread the statements are as large as the
+        connection allows (250 000 parameters in many builds): that thread waits for
+        Python's lock once per statement, and fewer waits took a 100k-row import 5 % less
+        time; alone on its thread a wide table's rows go faster in the portable limit's
+        smaller statements (a 10k-row import: 8 % less time than in the largest)."""
         conn = self.db.connection()
-        insert_many_values(conn, sql, rows, width,
-                           conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if behind
-                           else self.max_params)
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) \
+            if on_write_behind_thread() else self.max_params
+        per = max(1, min(VALUES_ROWS, limit // max(1, width)))
+        one = f"({self.placeholders(width)})"
+        full = f"{sql} VALUES {', '.join([one] * per)}"
+        it = iter(rows)
+        while chunk := list(itertools.islice(it, per)):
+            flat = [value for row in chunk for value in row]
+            if len(flat) != len(chunk) * width:
+                raise sqlite3.ProgrammingError(
+                    f"Incorrect number of bindings supplied: {width} columns per row expected")
+            conn.execute(full if len(chunk) == per else
+                         f"{sql} VALUES {', '.join([one] * len(chunk))}", flat)
 
 
 class PostgresBackend(Backend):
@@ -294,8 +306,7 @@ class PostgresBackend(Backend):
                                    (self._sequence(table), count)).fetchall()
         return [int(r[0]) for r in rows]
 
-    def insert_rows(self, sql: str, rows: Iterable[Sequence[Any]], width: int, *,
-                    behind: bool = False) -> None:
+    def insert_rows(self, sql: str, rows: Iterable[Sequence[Any]], width: int) -> None:
         from psycopg2.extras import execute_values
 
         # Many rows per statement: psycopg2's executemany is one round trip per row.
@@ -333,33 +344,19 @@ def backend(db: Database | None = None) -> Backend:
     return found
 
 
-# Rows per multi-row INSERT at most: past a few thousand the statement text only grows.
+# Rows per multi-row INSERT at most (SQLite): past a few thousand the statement text only
+# grows.
 VALUES_ROWS = 8192
 
+# `behind`: this thread is a write-behind thread (db.bulk.write_behind), whose statements run
+# beside the caller's Python work.
+_thread = threading.local()
 
-def insert_many_values(conn: Any, sql: str, rows: Iterable[Sequence[Any]], width: int,
-                       max_params: int) -> None:
-    """Run `INSERT INTO t (cols)` (`sql`, without VALUES) for every row on a SQLite
-    connection, as many rows per statement as the parameter limit allows. Against
-    `executemany` (one statement run per row) the driver's per-row work goes: ~30 % less
-    time for tables with indexes, the same for FTS5 (whose per-statement set-up makes
-    small chunks slower, so chunks are as large as allowed); and one statement's run holds
-    no Python lock for thousands of rows, so another thread's Python work goes on
-    meanwhile."""
-    per = max(1, min(VALUES_ROWS, max_params // max(1, width)))
-    one = "(" + ", ".join("?" * width) + ")"
-    full = f"{sql} VALUES {', '.join([one] * per)}"
-    it = iter(rows)
-    while True:
-        chunk = list(itertools.islice(it, per))
-        if not chunk:
-            return
-        flat = [value for row in chunk for value in row]
-        if len(flat) != len(chunk) * width:
-            raise sqlite3.ProgrammingError(
-                f"Incorrect number of bindings supplied: {width} columns per row expected")
-        conn.execute(full if len(chunk) == per else
-                     f"{sql} VALUES {', '.join([one] * len(chunk))}", flat)
-        if len(chunk) < per:
-            return
 
+def mark_write_behind_thread() -> None:
+    """Called by a write-behind thread as it starts."""
+    _thread.behind = True
+
+
+def on_write_behind_thread() -> bool:
+    return getattr(_thread, "behind", False)

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import peewee
 
 from tui_crm.db import search_index
-from tui_crm.db.backend import backend
+from tui_crm.db.backend import backend, mark_write_behind_thread, on_write_behind_thread
 from tui_crm.db.database import current
 from tui_crm.db.models import BaseModel
 
@@ -75,7 +75,7 @@ def insert_rows(target: type[BaseModel] | str, columns: Sequence[str],
     db = current()
     with _PEEWEE_ERRORS, (contextlib.nullcontext() if not savepoint and db.in_transaction()
                           else db.atomic()):
-        backend(db).insert_rows(sql, rows, len(names), behind=getattr(_behind, "active", False))
+        backend(db).insert_rows(sql, rows, len(names))
 
 
 _MISSING = object()
@@ -187,7 +187,9 @@ class _WriteBehind:
         state = self.state
         state.set_connection(self.conn)
         state.transactions = self.transactions  # the caller's: statements join its transaction
-        _behind.active = True  # a job that writes in bulk itself runs its statements here
+        # A job that writes in bulk itself runs its statements here (write_behind), in
+        # statements sized for a thread beside the caller's (SqliteBackend.insert_rows).
+        mark_write_behind_thread()
         try:
             while (job := self.jobs.get()) is not None:
                 if self.error is None and not self.stopped:  # else only drained
@@ -221,7 +223,6 @@ class _WriteBehind:
             raise error
 
 
-# `active`: this thread is a write-behind thread (its bulk writes run at once);
 # `open`: the write-behind this thread's block opened (a nested block joins it).
 _behind = threading.local()
 
@@ -242,7 +243,7 @@ def write_behind(parts: int) -> Iterator[Callable[[Callable[[], object]], None]]
         yield outer.later
         return
     db = current()
-    if parts < 2 or backend(db).name != "sqlite" or getattr(_behind, "active", False) \
+    if parts < 2 or backend(db).name != "sqlite" or on_write_behind_thread() \
             or not db.in_transaction() or sqlite3.threadsafety != 3:
         yield _now
         return

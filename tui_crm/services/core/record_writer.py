@@ -126,6 +126,27 @@ class RecordWriter:
         self.used += count
         return self.ids[self.used - count:self.used]
 
+    def _ref_names(self, rows: Sequence[Mapping[str, Any]],
+                   known: Sequence[Mapping[str, str]] | None
+                   ) -> dict[str, dict[int | None, str]]:
+        """The names of the references the rows' documents show (organization, contact,
+        event type): one look-up per kind of reference for those neither the caller gave
+        (`known`, per row) nor an earlier call looked up."""
+        found = self.found
+        for ref in self.shape.refs:
+            field = self.shape.by_name[ref]
+            have = found.setdefault(ref, {})
+            wanted = set()
+            for i, row in enumerate(rows):
+                value = row.get(ref)
+                if value and not (known and ref in known[i]):
+                    value = value if value.__class__ is int else field.db_value(value)
+                    if value not in have:
+                        wanted.add(value)
+            if wanted:
+                have.update(lookups.names(ref, wanted))
+        return found
+
     def write_many(self, rows: Sequence[Mapping[str, Any]], *,
                    audit_action: str | None = "create",
                    names: Sequence[Mapping[str, str]] | None = None,
@@ -136,7 +157,7 @@ class RecordWriter:
         actor, kind = self.actor, self.kind
         batch = _Batch(self.shape)
         ids = self._take_ids(len(rows))
-        found = batch.ref_names(rows, names, self.found)
+        found = self._ref_names(rows, names)
         with bulk.write_behind(-(-len(rows) // PART_ROWS)) as later:
             for start in range(0, len(rows), PART_ROWS):
                 end = start + PART_ROWS
@@ -237,7 +258,8 @@ class _Batch:
         """Each row's values into its record row, points, custom values, tag links and
         search document (locals for the loop: it runs per record). `known`: per row, names
         of its references the caller has ({"organization": …}); `found`: the others'
-        (`ref_names`). No statement runs here: the part before may be being written."""
+        (`RecordWriter._ref_names`). No statement runs here: the part before may be being
+        written."""
         shape = self.shape
         defaults, handling, by_name, as_is = shape.defaults, shape.handling, shape.by_name, \
             shape.as_is
@@ -291,27 +313,6 @@ class _Batch:
                                if known else None, found)
             if tick is not None:
                 tick()
-
-    def ref_names(self, rows: Sequence[Mapping[str, Any]],
-                  known: Sequence[Mapping[str, str]] | None,
-                  found: dict[str, dict[int | None, str]]
-                  ) -> dict[str, dict[int | None, str]]:
-        """The names of the references the rows' documents show (organization, contact,
-        event type), added to `found` (names looked up before): one look-up per kind of
-        reference for those neither the caller gave nor `found` has."""
-        for ref in self.shape.refs:
-            field = self.shape.by_name[ref]
-            have = found.setdefault(ref, {})
-            wanted = set()
-            for i, row in enumerate(rows):
-                value = row.get(ref)
-                if value and not (known and ref in known[i]):
-                    value = value if value.__class__ is int else field.db_value(value)
-                    if value not in have:
-                        wanted.add(value)
-            if wanted:
-                have.update(lookups.names(ref, wanted))
-        return found
 
     def _document(self, data: dict[str, Any], terms: list[str],
                   known: Mapping[str, str] | None,

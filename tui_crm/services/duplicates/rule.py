@@ -203,14 +203,9 @@ class Index:
                     return hit, Verdict(_(label), True)
         if not keys.name:
             return None
-        if self.kind == "contacts":
-            possible = self._person(keys)
-            if possible is not None and possible[1].sure:
-                return possible
-        else:
-            possible = self._scan(keys)
-            if possible is not None and possible[1].sure:
-                return possible
+        possible = self._person(keys) if self.kind == "contacts" else self._scan(keys)
+        if possible is not None and possible[1].sure:
+            return possible
         if possible is None and self.fuzzy and len(keys.name) >= 4:
             words = sorted((w for w in fuzzy_key(keys.name).split() if len(w) >= 3), key=len,
                            reverse=True)

@@ -315,12 +315,11 @@ class _Writer:
         return self._finish(created_ids, 0, skipped, created_by_row)
 
     def _start(self, rows: int) -> None:
-        """The import's run row (undo finds its items by it) and its empty undo list."""
+        """The import's run row (undo finds its items by it)."""
         table = self.plan.table
         self.run_row = ImportRun.create(
             user=self.actor.user_id, kind=self.kind, file_name=str(table.path),
             file_format=table.format, encoding=table.encoding, rows=rows)
-        self.items = []
 
     def _finish(self, created_ids: list[int], merged: int, skipped: int,
                 created_by_row: dict[int, int]) -> ImportResult:
