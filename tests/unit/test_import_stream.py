@@ -28,6 +28,7 @@ def _file(path: Path) -> Path:
     rows[6][2] = "+7 916 200-00-02"  # the phone of row 3, two parts earlier
     rows[9][1] = make_inn10("300000001")  # the tax id of a client in the base
     rows[12][0] = ""  # no name: an error
+    rows[1][4] = "Ярмарка"  # a new source in the first part
     rows[15][4] = "Партнёр нового года"  # a source nobody has yet, first named here
     rows[20][4] = "Партнёр нового года"
     return write_csv(path, rows)
@@ -58,7 +59,8 @@ def _run(actor: Actor, path: Path, streamed: bool, monkeypatch) -> tuple[Any, di
     with db.atomic() as transaction:
         result = do_import(actor, path)
         found = (result.created, result.merged, result.skipped, len(result.errors),
-                 [(o.row, o.outcome, o.reason) for o in result.outcomes], _stored())
+                 [(o.row, o.outcome, o.reason) for o in result.outcomes], _stored(),
+                 sorted(result.new_lookups))
         transaction.rollback()
     return result, found
 
@@ -73,8 +75,10 @@ def test_a_file_in_parts_gives_what_the_whole_file_gives(tmp_path: Path, db, act
     _whole, expected = _run(actor, path, False, monkeypatch)
     streamed, got = _run(actor, path, True, monkeypatch)
     assert got == expected
-    created, _merged, skipped, errors, outcomes, stored = got
+    created, _merged, skipped, errors, outcomes, stored, new_lookups = got
     assert (created, skipped, errors) == (20, 2, 1)
+    # Named in the first part and in the fourth: the result names both.
+    assert sum("Ярмарка" in i or "Партнёр нового года" in i for i in new_lookups) == 2
     assert stored["organizations"]["ООО Поток 14"][2] == "Партнёр нового года"
     assert stored["organizations"]["ООО Поток 19"][2] == "Партнёр нового года"
     assert stored["items"] == created and len(stored["documents"]) == created + 1

@@ -616,6 +616,29 @@ def test_cli_import_json_and_undo(tmp_path: Path, db, actor: Actor, capsys) -> N
     assert "Dry run" in out and records.total("organizations") == 0
 
 
+def test_cli_import_report_names_fields_and_keeps_new_lookups_short(
+        tmp_path: Path, db, actor: Actor, capsys) -> None:
+    """The text report names each column's field by its key (what --map takes) and its
+    label, a vCard's columns by their labels, and lists at most ten of the
+    organizations it created, then how many more."""
+    rows = [["Фамилия", "Организация", "Откуда"]]
+    rows += [[f"Сидоров{i}", f"ООО Новая {i}", "реклама"] for i in range(14)]
+    code, out = run_cli(["import", str(write_csv(tmp_path / "p.csv", rows)), "--into",
+                         "contacts"], actor, capsys)
+    assert code == 0
+    assert "  Фамилия → last_name (Last name)" in out
+    assert "  Организация → organization (Organization)" in out
+    assert "Ignored columns: Откуда" in out
+    created = next(line for line in out.splitlines() if line.startswith("Also created:"))
+    assert created.count("organization: ООО Новая") == 10 and created.endswith("…and 4 more")
+    card = tmp_path / "one.vcf"
+    card.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Смирнова;Анна;;;\r\n"
+                    "FN:Анна Смирнова\r\nEND:VCARD\r\n", encoding="utf-8")
+    code, out = run_cli(["import", str(card), "--into", "contacts"], actor, capsys)
+    assert "  Last name → last_name (Last name)" in out
+    assert "  last_name →" not in out
+
+
 def test_cli_import_sets_defaults_for_missing_values(tmp_path: Path, db, actor: Actor,
                                                      capsys) -> None:
     path = write_csv(tmp_path / "c.csv", [["Наименование"], ["ООО Два"]])

@@ -191,26 +191,41 @@ SHOWN_ROWS = 200  # rows listed in the text output; --json lists every one
 
 
 def import_report(result: Any) -> list[str]:
-    from tui_crm.services.transfer.importing import OUTCOMES
-
     """The text report of an import: what was read, which column went where, the columns
     ignored, and every row that did not simply become a new record, with its reason."""
+    from tui_crm.services.transfer import importing
+    from tui_crm.services.transfer.importing import OUTCOMES
 
     lines: list[str] = []
     if result.dry_run:
         lines.append(_("Dry run: nothing was written."))
     lines.extend(result.notes)
+    # Each field by its key (what --map takes) and its label in the user's language; a
+    # vCard's columns are named by field keys, shown by their labels.
+    labels = {t.key: t.label for kind in importing.IMPORT_KINDS for t in importing.targets(kind)}
+    own = {t.key: t.label for t in importing.targets(result.kind)}
+    labels.update(own)
+
+    def target_text(key: str) -> str:
+        base, _colon, sub = key.partition(":")
+        if key in labels:
+            return f"{key} ({labels[key]})"
+        if sub and base in labels:  # kept in the notes under the column's header
+            return f"{key} ({labels[base]}: {sub})"
+        return key
+
     lines.append(_("Columns:"))
-    lines.extend(f"  {header} → {target}" for header, target in result.mapping.items())
+    lines.extend(f"  {labels.get(header, header)} → {target_text(target)}"
+                 for header, target in result.mapping.items())
     if result.ignored_columns:
         lines.append(_("Ignored columns: {names}").format(
-            names=", ".join(result.ignored_columns)))
+            names=", ".join(labels.get(h, h) for h in result.ignored_columns)))
     lines.append(result.summary())
     if result.import_id is not None:
         lines.append(_("Import #{id}; undo it with `tui-crm import-undo {id}`.").format(
             id=result.import_id))
     if result.new_lookups:
-        lines.append(_("Also created: {items}").format(items=", ".join(result.new_lookups)))
+        lines.append(result.created_lookups())
     listed = result.not_created()
     for item in listed[:SHOWN_ROWS]:
         lines.append(_("row {row}: {outcome}: {reason}").format(

@@ -450,7 +450,7 @@ class ImportWizard(ModalScreen[ImportResult | None]):
         lines += [_("row {row}: {message}").format(row=p.row, message=p.message)
                   for p in result.warnings[:50]]
         if result.new_lookups:
-            lines.append(_("Also created: {items}").format(items=", ".join(result.new_lookups)))
+            lines.append(result.created_lookups())
         self.query_one("#done-problems", Static).update("\n".join(lines))
         self.show("step-done")
         self.query_one("#done-close", Button).focus()

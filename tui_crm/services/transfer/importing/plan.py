@@ -83,8 +83,9 @@ class ImportPlan:
     named: dict[tuple[str, str], Pending]  # every new source, group, organization a row names
     fuzzy: bool
     _titles: dict[int | None, str] | None = field(default=None, repr=False)
-    # `pending` for the duplicate policies it was worked out for (the wizard may change them)
-    _pending: tuple[tuple[str, str], dict[tuple[str, str], Pending]] | None = field(
+    # `pending` and the policies, rows and names it was worked out for (the wizard may change
+    # the policies; a file imported part after part adds rows and names)
+    _pending: tuple[tuple[str, str, int, int], dict[tuple[str, str], Pending]] | None = field(
         default=None, repr=False)
 
     @property
@@ -101,13 +102,14 @@ class ImportPlan:
         it writes (created or merged), not by a row with an error or one it skips."""
         if not self.named:
             return {}
-        policies = (self.options.on_duplicate, self.options.on_possible)
-        if self._pending is not None and self._pending[0] == policies:
+        state = (self.options.on_duplicate, self.options.on_possible, len(self.rows),
+                 len(self.named))
+        if self._pending is not None and self._pending[0] == state:
             return self._pending[1]
         used = {id(p) for p in named_lookups(
             r for r in self.rows if self.action(r) in ("create", "merge"))}
         found = {key: p for key, p in self.named.items() if id(p) in used}
-        self._pending = (policies, found)
+        self._pending = (state, found)
         return found
 
     def action(self, r: PreparedRow) -> str:

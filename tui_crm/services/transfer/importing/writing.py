@@ -133,6 +133,16 @@ class ImportResult:
         possible duplicates (created, with the reason)."""
         return [o for o in self.outcomes if o.outcome != "created" or o.reason]
 
+    def created_lookups(self, shown: int = 10) -> str:
+        """The sources, groups and organizations the import created, as one line (the first
+        `shown` named: a file of 5,000 new companies is not a wall of text); "" if none."""
+        if not self.new_lookups:
+            return ""
+        items = ", ".join(self.new_lookups[:shown])
+        if len(self.new_lookups) > shown:
+            items += " " + _("…and {n} more").format(n=len(self.new_lookups) - shown)
+        return _("Also created: {items}").format(items=items)
+
     def summary(self) -> str:
         return _("{rows} rows: {created} created, {merged} merged, {skipped} skipped,"
                  " {errors} with errors").format(rows=self.rows, created=self.created,
@@ -405,7 +415,7 @@ class _Writer:
         data = [row.values for row in rows]
         names: list[dict[str, str]] = [dict(n) for n in given] if given else \
             [{} for _row in rows]
-        if self.plan.pending:
+        if self.plan.named:  # any look-up the import may create (no walk over the rows)
             refs = [f.name for f in KINDS[kind].fields if f.is_reference]
             for i, values_ in enumerate(data):
                 if any(isinstance(values_.get(name), Pending) for name in refs):
