@@ -16,7 +16,9 @@ How a text is read:
 
 1. Every Unicode decimal digit (fullwidth `１`, Arabic-Indic `١`, …) becomes its ASCII digit,
    as phonenumbers itself reads digits; the word `добавочный` is read as `доб.`.
-2. phonenumbers decides, in the team's region (the `phone_region` setting, RU by default).
+2. phonenumbers decides, in the team's region (the `phone_region` setting, RU by default);
+   a number it calls valid whose E.164 form it reads back as another number (Belarus's
+   `8 810 …`) is kept as typed, not valid: what is stored always reads back to itself.
    Extensions are what phonenumbers recognises: `доб.`, `доб`, `ext.`, `ext`, `x`, `#`, a
    comma, `;ext=`.
 3. A number typed without `+` that is not valid in the region (a foreign number written
@@ -141,8 +143,21 @@ def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:
 
 
 def _valid(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The number phonenumbers reads from the text, if valid and if its stored (E.164) form
+    reads back to it: phonenumbers takes a few national forms for numbers whose E.164 form
+    it reads as another (Belarus's `8 810 …`, where 8 10 dials abroad, read as
+    +375 810 … that reads back as +375 10 …) — stored, such a number would not be found
+    or shown again as typed, so it is kept as typed, not valid."""
+    lib = _lib()
     number = _parse(text, region)
-    return number if number is not None and _lib().is_valid_number(number) else None
+    if number is None or not lib.is_valid_number(number):
+        return None
+    e164 = lib.format_number(number, lib.PhoneNumberFormat.E164)
+    again = _parse(e164, region)
+    if again is None or lib.format_number(again, lib.PhoneNumberFormat.E164) != e164 \
+            or not lib.is_valid_number(again):
+        return None
+    return number
 
 
 def _without_plus(text: str, region: str) -> phonenumbers.PhoneNumber | None:
