@@ -38,8 +38,12 @@ def test_logging_tomorrows_planned_calls_dates_them_today(db):
                           next_when=NOW + dt.timedelta(days=3), now=NOW)
     for event_id in planned[:2]:
         assert m.Event.get_by_id(event_id).starts_at == NOW
-    for o in orgs[:2]:
-        last = m.Organization.get_by_id(o.id).last_contact_at
+    # The clients of the two logged calls (the plan orders leads created in one moment as
+    # the database returns them: not always as created).
+    called = {m.Event.get_by_id(e).organization_id for e in planned[:2]}
+    assert len(called) == 2 and called <= {o.id for o in orgs}
+    for org_id in called:
+        last = m.Organization.get_by_id(org_id).last_contact_at
         assert last is not None and last <= NOW
     today_done = [i.event_id for b in planning.day_view(anna, TODAY, now=NOW).blocks
                   for i in b.items if i.status == "done"]
@@ -47,7 +51,7 @@ def test_logging_tomorrows_planned_calls_dates_them_today(db):
     # Planning tomorrow again plans nobody who was just called.
     again = planning.auto_plan(anna, TOMORROW, now=NOW)
     again_orgs = {m.Event.get_by_id(e).organization_id for e in again}
-    assert not again_orgs & {orgs[0].id, orgs[1].id}
+    assert not again_orgs & called
 
 
 def test_a_same_day_result_keeps_its_planned_time(db):
